@@ -1,0 +1,30 @@
+// Lint config: recommended rules for TypeScript, plus the conventions in DESIGN.md section 4
+// that a linter can hold (type-only imports, no barrels via `export *`, no wall clock in stages).
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', '.tickflow/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-restricted-syntax': ['error', { selector: 'ExportAllDeclaration', message: 'No `export *` barrels: import from the defining file.' }],
+    },
+  },
+  {
+    files: ['pipelines/*/**/*.ts'],
+    ignores: ['pipelines/runtime/**'],
+    rules: {
+      'no-restricted-properties': ['error', { object: 'Date', property: 'now', message: 'Stages get time from ctx.clock, never the wall clock.' }],
+      'no-restricted-imports': ['error', { paths: ['kafkajs', '@questdb/nodejs-client'], message: 'Stages never touch Kafka or QuestDB; the runtime does.' }],
+    },
+  },
+  {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', process: 'readonly', __dirname: 'readonly', console: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+);

@@ -1,0 +1,66 @@
+import { parseArgs } from 'node:util';
+import { TickflowError } from '../errors';
+
+export interface FlagSpec {
+  type: 'boolean' | 'string';
+  short?: string;
+  /** Shown in usage. */
+  description: string;
+  choices?: readonly string[];
+}
+
+export interface CommandSpec {
+  usage: string;
+  flags: Record<string, FlagSpec>;
+  /** Number of positional arguments allowed: [min, max]. */
+  positionals: [number, number];
+}
+
+export interface Parsed {
+  flags: Record<string, string | boolean | undefined>;
+  positionals: string[];
+}
+
+export function usageText(_name: string, spec: CommandSpec): string {
+  const lines = [`usage: tickflow ${spec.usage}`];
+  for (const [flag, f] of Object.entries(spec.flags)) {
+    const value = f.type === 'string' ? (f.choices ? ` <${f.choices.join('|')}>` : ' <value>') : '';
+    lines.push(`  --${flag}${value}  ${f.description}`);
+  }
+  return lines.join('\n');
+}
+
+/** Parses argv strictly: an unknown flag, a missing value or a bad choice is a usage error that says what to type instead. */
+export function parseCommand(name: string, spec: CommandSpec, argv: string[]): Parsed {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: true,
+      options: Object.fromEntries(Object.entries(spec.flags).map(([flag, f]) => [flag, { type: f.type, ...(f.short ? { short: f.short } : {}) }])),
+    });
+  } catch (error) {
+    throw new TickflowError('USAGE', `tickflow ${name}: ${(error as Error).message.split('\n')[0]}`, usageText(name, spec));
+  }
+  for (const [flag, f] of Object.entries(spec.flags)) {
+    const value = parsed.values[flag];
+    if (f.choices && typeof value === 'string' && !f.choices.includes(value)) {
+      throw new TickflowError('USAGE', `tickflow ${name}: --${flag} must be one of ${f.choices.join(', ')}, not '${value}'`, usageText(name, spec));
+    }
+  }
+  const [min, max] = spec.positionals;
+  if (parsed.positionals.length < min || parsed.positionals.length > max) {
+    throw new TickflowError('USAGE', `tickflow ${name}: expected ${min === max ? min : `${min} to ${max}`} argument(s), got ${parsed.positionals.length}`, usageText(name, spec));
+  }
+  return { flags: parsed.values as Record<string, string | boolean | undefined>, positionals: parsed.positionals };
+}
+
+export function positiveInt(name: string, value: string | boolean | undefined, fallback?: number): number | undefined {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (typeof value !== 'string' || !Number.isInteger(n) || n <= 0) {
+    throw new TickflowError('USAGE', `--${name} must be a positive whole number, not '${String(value)}'`, `for example --${name} 10`);
+  }
+  return n;
+}

@@ -1,0 +1,145 @@
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { TickflowError } from '../errors';
+import { logger } from '../log';
+import { DEPENDENCY_PLUGIN, VERSIONS, kafkaPom } from './versions';
+
+const log = logger('stack');
+
+/**
+ * Server binaries come from Maven Central through `mvn`, into the local Maven repository (so a
+ * second install downloads nothing) and from there into `<home>/lib/<name>-<version>`. A directory
+ * counts as installed only once its `.complete` marker exists, so an interrupted install is redone.
+ */
+export interface Installed {
+  kafkaClasspath: string;
+  questdbJar: string;
+  apicurioDir: string;
+}
+
+function ensureMaven(): void {
+  const probe = spawnSync('mvn', ['--version'], { encoding: 'utf8' });
+  if (probe.error || probe.status !== 0) {
+    throw new TickflowError(
+      'MAVEN_MISSING',
+      'Maven (mvn) is not on PATH; the local stack installs Kafka, QuestDB and Apicurio Registry from Maven Central with it',
+      'install Maven (Debian: apt-get install maven) or point tickflow at existing servers with TICKFLOW_KAFKA_BROKERS, TICKFLOW_QUESTDB_URL and TICKFLOW_SCHEMA_REGISTRY_URL',
+    );
+  }
+}
+
+/** Runs mvn, printing each finished download and a heartbeat so a first install shows progress. */
+function mvn(args: string[], cwd: string, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    let downloaded = 0;
+    let bytes = 0;
+    const output: string[] = [];
+    const child = spawn('mvn', ['-B', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const heartbeat = setInterval(() => {
+      log.info(`${what}: still downloading (${Math.round((Date.now() - started) / 1000)} s, ${downloaded} files done)`);
+    }, 10_000);
+    const onData = (chunk: Buffer): void => {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (!line.trim()) continue;
+        output.push(line);
+        if (output.length > 200) output.shift();
+        const done = /Downloaded from \S+: (\S+) \(([\d.]+) (kB|MB|B)/.exec(line);
+        if (done) {
+          downloaded += 1;
+          const size = Number(done[2]) * (done[3] === 'MB' ? 1e6 : done[3] === 'kB' ? 1e3 : 1);
+          bytes += size;
+          if (size > 1e6) log.info(`${what}: downloaded ${path.basename(done[1])} (${done[2]} ${done[3]})`);
+        }
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('error', (error) => {
+      clearInterval(heartbeat);
+      reject(error);
+    });
+    child.on('exit', (code) => {
+      clearInterval(heartbeat);
+      if (code === 0) {
+        if (downloaded > 0) log.info(`${what}: ${downloaded} files, ${(bytes / 1e6).toFixed(1)} MB downloaded in ${Math.round((Date.now() - started) / 1000)} s`);
+        resolve();
+        return;
+      }
+      const errors = output.filter((l) => l.includes('ERROR')).slice(0, 5).join('\n');
+      reject(
+        new TickflowError(
+          'DOWNLOAD_FAILED',
+          `${what}: mvn ${args.slice(0, 1).join(' ')} failed (exit ${code}):\n${errors}`,
+          'check that Maven Central is reachable (mvn -B dependency:get -Dartifact=junit:junit:4.13.2), that ~/.m2/settings.xml has no broken mirror, then run `tickflow stack up` again',
+        ),
+      );
+    });
+  });
+}
+
+async function installDir(target: string, what: string, fill: (dir: string) => Promise<void>): Promise<void> {
+  if (fs.existsSync(path.join(target, '.complete'))) return;
+  log.info(`${what}: installing into ${target} (first time only)`);
+  const partial = `${target}.partial`;
+  fs.rmSync(partial, { recursive: true, force: true });
+  fs.mkdirSync(partial, { recursive: true });
+  await fill(partial);
+  fs.writeFileSync(path.join(partial, '.complete'), `${new Date().toISOString()}\n`);
+  fs.rmSync(target, { recursive: true, force: true });
+  fs.renameSync(partial, target);
+}
+
+export function libDirs(home: string): { kafka: string; questdb: string; apicurio: string } {
+  const lib = path.join(home, 'lib');
+  return {
+    kafka: path.join(lib, `kafka-${VERSIONS.kafka}`),
+    questdb: path.join(lib, `questdb-${VERSIONS.questdb}`),
+    apicurio: path.join(lib, `apicurio-registry-${VERSIONS.apicurio}`),
+  };
+}
+
+export async function installArtifacts(home: string, want: { kafka: boolean; questdb: boolean; registry: boolean }): Promise<Installed> {
+  const dirs = libDirs(home);
+  const needed = (want.kafka && !fs.existsSync(path.join(dirs.kafka, '.complete'))) || (want.questdb && !fs.existsSync(path.join(dirs.questdb, '.complete'))) || (want.registry && !fs.existsSync(path.join(dirs.apicurio, '.complete')));
+  if (needed) ensureMaven();
+  const work = path.join(home, 'maven');
+  fs.mkdirSync(work, { recursive: true });
+  // Every mvn call is given this POM: `dependency:copy` needs a project even though it ignores it.
+  const pom = path.join(work, 'kafka-pom.xml');
+  fs.writeFileSync(pom, kafkaPom());
+  // Sequential: concurrent mvn runs race on the same local repository files.
+  const jobs: (() => Promise<void>)[] = [];
+  if (want.kafka) {
+    jobs.push(() =>
+      installDir(dirs.kafka, `Kafka ${VERSIONS.kafka}`, async (dir) => {
+        await mvn(['-f', pom, `${DEPENDENCY_PLUGIN}:copy-dependencies`, '-DincludeScope=runtime', `-DoutputDirectory=${dir}`], work, `Kafka ${VERSIONS.kafka}`);
+      }),
+    );
+  }
+  if (want.questdb) {
+    jobs.push(() =>
+      installDir(dirs.questdb, `QuestDB ${VERSIONS.questdb}`, async (dir) => {
+        await mvn(['-f', pom, `${DEPENDENCY_PLUGIN}:copy`, `-Dartifact=org.questdb:questdb:${VERSIONS.questdb}`, `-DoutputDirectory=${dir}`], work, `QuestDB ${VERSIONS.questdb}`);
+      }),
+    );
+  }
+  if (want.registry) {
+    jobs.push(() =>
+      installDir(dirs.apicurio, `Apicurio Registry ${VERSIONS.apicurio}`, async (dir) => {
+        await mvn(['-f', pom, `${DEPENDENCY_PLUGIN}:copy`, `-Dartifact=io.apicurio:apicurio-registry-app:${VERSIONS.apicurio}:tar.gz:all`, `-DoutputDirectory=${dir}`], work, `Apicurio Registry ${VERSIONS.apicurio}`);
+        const archive = path.join(dir, `apicurio-registry-app-${VERSIONS.apicurio}-all.tar.gz`);
+        const untar = spawnSync('tar', ['xzf', archive, '-C', dir], { encoding: 'utf8' });
+        if (untar.status !== 0) throw new TickflowError('DOWNLOAD_FAILED', `could not unpack ${archive}: ${untar.stderr}`, 'delete the file and run `tickflow stack up` again');
+        fs.rmSync(archive);
+      }),
+    );
+  }
+  for (const job of jobs) await job();
+  return {
+    kafkaClasspath: path.join(dirs.kafka, '*'),
+    questdbJar: path.join(dirs.questdb, `questdb-${VERSIONS.questdb}.jar`),
+    apicurioDir: dirs.apicurio,
+  };
+}
