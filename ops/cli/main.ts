@@ -1,5 +1,6 @@
 import type { CommandSpec } from './args';
 import { parseCommand, usageText } from './args';
+import { COMMAND_DEFS, SCHEMA_COMMANDS, TOPIC_COMMANDS } from './commands';
 import { STACK_SPECS, runStack } from './stack-commands';
 import { TickflowError, describeError } from '../errors';
 import { parseLogLevel, setLogLevel } from '../log';
@@ -15,9 +16,11 @@ interface Command {
 
 const GROUPS: Record<string, Record<string, Command>> = {
   stack: Object.fromEntries(Object.entries(STACK_SPECS).map(([sub, spec]) => [sub, { spec, run: (p) => runStack(sub, p) }])),
+  topics: TOPIC_COMMANDS,
+  schemas: SCHEMA_COMMANDS,
 };
 
-const COMMANDS: Record<string, Command> = {};
+const COMMANDS: Record<string, Command> = COMMAND_DEFS;
 
 export function helpText(): string {
   const lines = ['tickflow: market-data stream processing on Kafka, QuestDB and a schema registry', '', 'commands:'];
@@ -77,12 +80,14 @@ export async function main(argv: string[]): Promise<number> {
 if (require.main === module) {
   main(process.argv.slice(2)).then(
     (code) => {
-      process.exitCode = code;
+      // Exit explicitly: client libraries may keep timers alive after a command is done.
+      process.stdout.write('', () => process.exit(code));
     },
     (error: unknown) => {
       process.stderr.write(`tickflow: ${describeError(error)}\n`);
       if (!(error instanceof TickflowError) && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
-      process.exitCode = error instanceof TickflowError && error.code === 'USAGE' ? 2 : 1;
+      const code = error instanceof TickflowError && error.code === 'USAGE' ? 2 : 1;
+      process.stderr.write('', () => process.exit(code));
     },
   );
 }

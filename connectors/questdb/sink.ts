@@ -1,0 +1,88 @@
+import { Sender } from '@questdb/nodejs-client';
+import { endpoints } from '../../ops/config';
+import { logger } from '../../ops/log';
+import type { SinkWriter } from '../../pipelines/runtime/runner';
+import type { FailedRecord, InputRecord } from '../../pipelines/runtime/stage';
+import { sql } from './sql';
+import type { TableSpec } from './tables';
+import { TABLES, tableForTopic } from './tables';
+
+const log = logger('sink-questdb');
+
+export async function ensureTables(tables: readonly TableSpec<unknown>[] = TABLES as unknown as TableSpec<unknown>[]): Promise<void> {
+  for (const table of tables) await sql(table.ddl);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The QuestDB sink: one ILP-over-HTTP request per batch, and a batch holds one partition of one
+ * topic, so each request touches one table and is one QuestDB transaction. `write` resolves only
+ * after QuestDB acknowledged it; the runtime commits offsets after that. A QuestDB outage is
+ * waited out with capped exponential backoff (slow is not failed); DEDUP keys make retries and
+ * replays harmless.
+ */
+export class QuestDbSink implements SinkWriter {
+  readonly name = 'sink-questdb';
+  readonly inputs: readonly string[];
+  private sender?: Sender;
+
+  constructor(
+    topics: readonly string[] = (TABLES as unknown as TableSpec<unknown>[]).map((t) => t.topic),
+    private readonly baseUrl = endpoints().questdbUrl,
+  ) {
+    this.inputs = topics;
+  }
+
+  async open(): Promise<void> {
+    await ensureTables(this.inputs.map((t) => tableForTopic(t) as TableSpec<unknown>));
+    const url = new URL(this.baseUrl);
+    const config = `${url.protocol === 'https:' ? 'https' : 'http'}::addr=${url.host};auto_flush=off;protocol_version=3;retry_timeout=5000;request_timeout=30000`;
+    this.sender = await Sender.fromConfig(config);
+  }
+
+  async write(batch: readonly InputRecord[]): Promise<{ failed: FailedRecord[] }> {
+    const sender = this.sender as Sender;
+    const failed: FailedRecord[] = [];
+    let attempt = 0;
+    for (;;) {
+      failed.length = 0;
+      sender.reset();
+      for (const record of batch) {
+        const table = tableForTopic(record.topic);
+        if (!table) throw new Error(`no QuestDB table for topic ${record.topic}`);
+        try {
+          table.row(sender, record.value);
+          await sender.at(BigInt(table.ts(record.value)), 'us');
+        } catch (error) {
+          // A value the table cannot hold is a bad record, not an outage: dead-letter it.
+          sender.reset();
+          failed.push({ input: record, code: 'INVALID_VALUE', message: `cannot write to ${table.name}: ${(error as Error).message}` });
+          return this.writeWithout(batch, failed);
+        }
+      }
+      try {
+        await sender.flush();
+        if (attempt > 0) log.info(`QuestDB is back; wrote ${batch.length} rows after ${attempt} retries`);
+        return { failed };
+      } catch (error) {
+        attempt += 1;
+        const delay = Math.min(30_000, 250 * 2 ** Math.min(attempt, 7)) * (0.5 + Math.random() / 2);
+        log.warn(`QuestDB write failed (attempt ${attempt}), retrying in ${Math.round(delay)} ms: ${(error as Error).message}`);
+        await sleep(delay);
+      }
+    }
+  }
+
+  /** Retries the batch without the records already known to be bad. */
+  private async writeWithout(batch: readonly InputRecord[], bad: FailedRecord[]): Promise<{ failed: FailedRecord[] }> {
+    const skip = new Set(bad.map((f) => f.input.offset));
+    const rest = batch.filter((r) => !skip.has(r.offset));
+    const result = rest.length > 0 ? await this.write(rest) : { failed: [] };
+    return { failed: [...bad, ...result.failed] };
+  }
+
+  async close(): Promise<void> {
+    await this.sender?.close();
+  }
+}

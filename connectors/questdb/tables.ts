@@ -1,0 +1,75 @@
+import type { BookSnapshot, PriceLevel, Quote, Trade } from '../../schemas/types.generated';
+import type { Sender } from '@questdb/nodejs-client';
+
+/**
+ * QuestDB tables written by the sink: WAL, partitioned by day, designated timestamp `ts` (the
+ * record's exchange time), DEDUP UPSERT KEYS so a replayed or retried write replaces instead of
+ * duplicating. Prices and sizes are DECIMAL(38, 12), the same scale as the Avro decimals.
+ */
+export const PRICE = 'DECIMAL(38, 12)';
+
+export interface TableSpec<V> {
+  readonly name: string;
+  readonly topic: string;
+  readonly ddl: string;
+  /** Writes one row into the sender; the designated timestamp is set by the caller from `ts`. */
+  row(sender: Sender, value: V): void;
+  ts(value: V): number;
+}
+
+function levels(list: readonly PriceLevel[]): string {
+  return JSON.stringify(list.map((l) => [l.price.toFixed(), l.size.toFixed()]));
+}
+
+export const TRADES: TableSpec<Trade> = {
+  name: 'trades',
+  topic: 'md.trades.v1',
+  ddl: `CREATE TABLE IF NOT EXISTS trades (
+    ts TIMESTAMP, instrument_id SYMBOL, venue SYMBOL, symbol SYMBOL, source SYMBOL,
+    side SYMBOL, trade_id VARCHAR, price ${PRICE}, size ${PRICE}, ts_recv TIMESTAMP
+  ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, instrument_id, trade_id)`,
+  row(sender, t) {
+    sender.table('trades').symbol('instrument_id', t.instrumentId).symbol('venue', t.venue).symbol('symbol', t.symbol).symbol('source', t.source).symbol('side', t.side);
+    sender.stringColumn('trade_id', t.tradeId).decimalColumnText('price', t.price.toFixed()).decimalColumnText('size', t.size.toFixed()).timestampColumn('ts_recv', BigInt(t.tsRecv), 'us');
+  },
+  ts: (t) => t.tsEvent,
+};
+
+export const QUOTES: TableSpec<Quote> = {
+  name: 'quotes',
+  topic: 'md.quotes.v1',
+  // Quotes have no venue id; (exchange time, receive time) identifies one within an instrument.
+  ddl: `CREATE TABLE IF NOT EXISTS quotes (
+    ts TIMESTAMP, instrument_id SYMBOL, venue SYMBOL, symbol SYMBOL, source SYMBOL,
+    bid_price ${PRICE}, bid_size ${PRICE}, ask_price ${PRICE}, ask_size ${PRICE}, ts_recv TIMESTAMP
+  ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, instrument_id, ts_recv)`,
+  row(sender, q) {
+    sender.table('quotes').symbol('instrument_id', q.instrumentId).symbol('venue', q.venue).symbol('symbol', q.symbol).symbol('source', q.source);
+    sender.decimalColumnText('bid_price', q.bidPrice.toFixed()).decimalColumnText('bid_size', q.bidSize.toFixed()).decimalColumnText('ask_price', q.askPrice.toFixed()).decimalColumnText('ask_size', q.askSize.toFixed());
+    sender.timestampColumn('ts_recv', BigInt(q.tsRecv), 'us');
+  },
+  ts: (q) => q.tsEvent,
+};
+
+export const BOOK: TableSpec<BookSnapshot> = {
+  name: 'book',
+  topic: 'md.book.v1',
+  ddl: `CREATE TABLE IF NOT EXISTS book (
+    ts TIMESTAMP, instrument_id SYMBOL, venue SYMBOL, symbol SYMBOL, source SYMBOL,
+    best_bid ${PRICE}, best_ask ${PRICE}, bid_levels INT, ask_levels INT, bids VARCHAR, asks VARCHAR, ts_recv TIMESTAMP
+  ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, instrument_id, ts_recv)`,
+  row(sender, b) {
+    sender.table('book').symbol('instrument_id', b.instrumentId).symbol('venue', b.venue).symbol('symbol', b.symbol).symbol('source', b.source);
+    if (b.bids.length > 0) sender.decimalColumnText('best_bid', b.bids[0].price.toFixed());
+    if (b.asks.length > 0) sender.decimalColumnText('best_ask', b.asks[0].price.toFixed());
+    sender.intColumn('bid_levels', b.bids.length).intColumn('ask_levels', b.asks.length).stringColumn('bids', levels(b.bids)).stringColumn('asks', levels(b.asks));
+    sender.timestampColumn('ts_recv', BigInt(b.tsRecv), 'us');
+  },
+  ts: (b) => b.tsEvent,
+};
+
+export const TABLES: readonly TableSpec<never>[] = [TRADES, QUOTES, BOOK] as unknown as TableSpec<never>[];
+
+export function tableForTopic(topic: string): TableSpec<unknown> | undefined {
+  return (TABLES as unknown as TableSpec<unknown>[]).find((t) => t.topic === topic);
+}

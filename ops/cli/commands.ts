@@ -1,0 +1,199 @@
+import path from 'node:path';
+import { parseSpeed, replayFile } from '../../connectors/file-replay/replay';
+import { formatNames } from '../../connectors/registry';
+import { AvroCodec } from '../../pipelines/runtime/codec';
+import { TOPICS, valueSubject } from '../../topics/catalog';
+import { demo } from '../demo';
+import { TickflowError } from '../errors';
+import { createKafka } from '../kafka';
+import { logger } from '../log';
+import { Pipeline, parseStageList } from '../pipeline';
+import { generateTypes, generatedPath, writeTypes } from '../schemas/codegen';
+import { RegistryAdmin, checkCatalog, registerCatalog } from '../schemas/registry';
+import { tap } from '../tap';
+import { applyTopics, clusterBrokers, describeChange, plan, readTopics } from '../topics/apply';
+import type { CommandSpec, Parsed } from './args';
+import { positiveInt } from './args';
+import fs from 'node:fs';
+
+const log = logger('cli');
+
+export interface CommandDef {
+  spec: CommandSpec;
+  run(parsed: Parsed): Promise<number>;
+}
+
+async function withAdmin<T>(fn: (admin: ReturnType<ReturnType<typeof createKafka>['admin']>) => Promise<T>): Promise<T> {
+  const admin = createKafka('tickflow-admin').admin();
+  await admin.connect();
+  try {
+    return await fn(admin);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export const TOPIC_COMMANDS: Record<string, CommandDef> = {
+  apply: {
+    spec: { usage: 'topics apply [--dry-run]', positionals: [0, 0], flags: { 'dry-run': { type: 'boolean', description: 'only print what would change' } } },
+    run: async (p) =>
+      withAdmin(async (admin) => {
+        const changes = await applyTopics(admin, TOPICS, { dryRun: Boolean(p.flags['dry-run']) });
+        if (changes.length === 0) process.stdout.write(`topics: the cluster matches the catalog (${TOPICS.length} topics); nothing to do\n`);
+        for (const change of changes) process.stdout.write(`${p.flags['dry-run'] ? 'would ' : ''}${describeChange(change)}\n`);
+        return 0;
+      }),
+  },
+  list: {
+    spec: { usage: 'topics list', positionals: [0, 0], flags: {} },
+    run: async () =>
+      withAdmin(async (admin) => {
+        const brokers = await clusterBrokers(admin);
+        const state = await readTopics(admin, TOPICS.map((t) => t.name));
+        const { changes } = plan(TOPICS, state, brokers);
+        for (const spec of TOPICS) {
+          const current = state.get(spec.name);
+          const pending = changes.filter((c) => c.topic === spec.name);
+          const status = !current ? 'MISSING' : pending.length > 0 ? 'DIFFERS' : 'ok';
+          process.stdout.write(`${spec.name.padEnd(28)} ${status.padEnd(8)} partitions ${String(current?.partitions ?? '-').padEnd(3)} ${spec.cleanup.padEnd(7)} ${spec.valueSchema.padEnd(14)} ${spec.producer}\n`);
+        }
+        const extra = (await admin.listTopics()).filter((t) => !t.startsWith('__') && !TOPICS.some((s) => s.name === t)).sort();
+        if (extra.length > 0) process.stdout.write(`not in the catalog: ${extra.join(', ')}\n`);
+        return 0;
+      }),
+  },
+  describe: {
+    spec: { usage: 'topics describe TOPIC', positionals: [1, 1], flags: {} },
+    run: async (p) =>
+      withAdmin(async (admin) => {
+        const name = p.positionals[0];
+        const spec = TOPICS.find((t) => t.name === name);
+        if (!spec) throw new TickflowError('USAGE', `topic ${name} is not in the catalog`, 'see `tickflow topics list`');
+        process.stdout.write(`${spec.name}: ${spec.description}\n  key: ${spec.key}\n  value: ${spec.valueSchema} (subject ${valueSubject(spec.name)})\n  producer: ${spec.producer}\n  catalog: ${spec.partitions} partitions, ${spec.cleanup}, retention.ms=${spec.retentionMs}${spec.dlq ? `, dead letters in ${spec.name}.dlq` : ''}\n`);
+        const state = (await readTopics(admin, [name])).get(name);
+        if (!state) {
+          process.stdout.write('  cluster: MISSING (run `tickflow topics apply`)\n');
+          return 0;
+        }
+        const metadata = await admin.fetchTopicMetadata({ topics: [name] });
+        const offsets = await admin.fetchTopicOffsets(name);
+        process.stdout.write(`  cluster: ${state.partitions} partitions; cleanup.policy=${state.configs['cleanup.policy']} retention.ms=${state.configs['retention.ms']} min.insync.replicas=${state.configs['min.insync.replicas']}\n`);
+        for (const partition of metadata.topics[0].partitions.sort((a, b) => a.partitionId - b.partitionId)) {
+          const o = offsets.find((x) => x.partition === partition.partitionId);
+          process.stdout.write(`    partition ${partition.partitionId}: leader ${partition.leader}, replicas [${partition.replicas.join(',')}], isr [${partition.isr.join(',')}], offsets ${o?.low}..${o?.high}\n`);
+        }
+        const latest = await new RegistryAdmin().latest(valueSubject(name)).catch(() => undefined);
+        process.stdout.write(`  schema: ${latest ? `version ${latest.version}, id ${latest.id}` : 'not registered (run `tickflow schemas register`)'}\n`);
+        return 0;
+      }),
+  },
+};
+
+export const SCHEMA_COMMANDS: Record<string, CommandDef> = {
+  register: {
+    spec: { usage: 'schemas register', positionals: [0, 0], flags: {} },
+    run: async () => {
+      for (const r of await registerCatalog()) process.stdout.write(`${r.subject.padEnd(32)} id ${r.id} version ${r.version ?? '?'}\n`);
+      return 0;
+    },
+  },
+  check: {
+    spec: { usage: 'schemas check', positionals: [0, 0], flags: {} },
+    run: async () => {
+      let bad = 0;
+      for (const r of await checkCatalog()) {
+        if (r.problems.length > 0) {
+          bad += 1;
+          process.stdout.write(`${r.subject}: INCOMPATIBLE with the registered version\n  ${r.problems.join('\n  ')}\n`);
+        } else process.stdout.write(`${r.subject}: ${r.registered ? 'compatible' : 'new (not registered yet)'}\n`);
+      }
+      if (bad > 0) {
+        throw new TickflowError('SCHEMA_INCOMPATIBLE', `${bad} schema(s) would break BACKWARD compatibility`, 'give new fields a default, keep field types readable, or publish a new topic version (<name>.v<N+1>)');
+      }
+      return 0;
+    },
+  },
+  codegen: {
+    spec: { usage: 'schemas codegen [--check]', positionals: [0, 0], flags: { check: { type: 'boolean', description: 'fail if schemas/types.generated.ts is out of date instead of writing it' } } },
+    run: async (p) => {
+      if (p.flags.check) {
+        const current = fs.existsSync(generatedPath()) ? fs.readFileSync(generatedPath(), 'utf8') : '';
+        if (current !== generateTypes()) throw new TickflowError('SCHEMA_INVALID', `${generatedPath()} is out of date with schemas/*.avsc`, 'run `tickflow schemas codegen` and commit the result');
+        process.stdout.write('schemas/types.generated.ts is up to date\n');
+        return 0;
+      }
+      process.stdout.write(`wrote ${writeTypes()}\n`);
+      return 0;
+    },
+  },
+};
+
+export const COMMAND_DEFS: Record<string, CommandDef> = {
+  replay: {
+    spec: {
+      usage: `replay FILE --format ${formatNames().join('|')} [--speed max|1x|Nx]`,
+      positionals: [1, 1],
+      flags: { format: { type: 'string', choices: formatNames(), description: 'the file format' }, speed: { type: 'string', description: 'max (default), or pace by exchange time: 1x, 10x, ...' } },
+    },
+    run: async (p) => {
+      if (!p.flags.format) throw new TickflowError('USAGE', 'tickflow replay needs --format', `use --format ${formatNames().join('|')}`);
+      const speed = parseSpeed(String(p.flags.speed ?? 'max'));
+      const kafka = createKafka('tickflow-replay');
+      const result = await replayFile(kafka, new AvroCodec(), { file: path.resolve(p.positionals[0]), format: String(p.flags.format), speed });
+      process.stdout.write(`replayed ${result.published} records from ${p.positionals[0]} to ${result.topic} in ${result.seconds.toFixed(1)} s\n`);
+      return 0;
+    },
+  },
+  tap: {
+    spec: {
+      usage: 'tap TOPIC [--from-beginning] [--max N] [--json]',
+      positionals: [1, 1],
+      flags: { 'from-beginning': { type: 'boolean', description: 'start at the oldest record (default: only new ones)' }, max: { type: 'string', description: 'stop after N records' }, json: { type: 'boolean', description: 'one JSON object per line with topic, partition, offset, key, value' } },
+    },
+    run: async (p) => {
+      const controller = new AbortController();
+      process.once('SIGINT', () => controller.abort());
+      process.once('SIGTERM', () => controller.abort());
+      await tap(createKafka('tickflow-tap'), { topic: p.positionals[0], fromBeginning: Boolean(p.flags['from-beginning']), max: positiveInt('max', p.flags.max), json: Boolean(p.flags.json), signal: controller.signal });
+      return 0;
+    },
+  },
+  run: {
+    spec: {
+      usage: 'run [--stages a,b] [--until-idle]',
+      positionals: [0, 0],
+      flags: { stages: { type: 'string', description: 'comma-separated stages and sinks (default: all)' }, 'until-idle': { type: 'boolean', description: 'exit 0 once every input is drained' } },
+    },
+    run: async (p) => {
+      const names = parseStageList(p.flags.stages as string | undefined);
+      const kafka = createKafka('tickflow-run');
+      const pipeline = new Pipeline(kafka);
+      await pipeline.start(names);
+      log.info(`running ${names.join(', ')}`);
+      if (p.flags['until-idle']) {
+        const admin = kafka.admin();
+        await admin.connect();
+        await pipeline.waitUntilIdle(admin);
+        await admin.disconnect();
+        await pipeline.stop();
+        process.stdout.write('idle: every input is drained; stopped\n');
+        return 0;
+      }
+      await new Promise<void>((resolve) => {
+        const onSignal = (): void => {
+          void pipeline.stop().then(resolve);
+        };
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
+      });
+      return 0;
+    },
+  },
+  demo: {
+    spec: { usage: 'demo [--until-idle]', positionals: [0, 0], flags: { 'until-idle': { type: 'boolean', description: 'exit 0 once the sample data is drained' } } },
+    run: async (p) => {
+      await demo({ untilIdle: Boolean(p.flags['until-idle']) });
+      return 0;
+    },
+  },
+};

@@ -1,0 +1,103 @@
+import path from 'node:path';
+import { replayFile } from '../connectors/file-replay/replay';
+import { scalar, sql, waitForWalApplied } from '../connectors/questdb/sql';
+import { AvroCodec } from '../pipelines/runtime/codec';
+import { REPO_ROOT, endpoints } from './config';
+import { createKafka } from './kafka';
+import { logger } from './log';
+import { Pipeline } from './pipeline';
+import { registerCatalog } from './schemas/registry';
+import { stackUp } from './stack/stack';
+import { applyTopics, describeChange } from './topics/apply';
+
+const log = logger('demo');
+
+export const SAMPLE_DIR = path.join(REPO_ROOT, 'connectors', 'tardis', 'fixtures');
+export const SAMPLES = [
+  { file: path.join(SAMPLE_DIR, 'binance-futures-btcusdt-trades-2020-02-22.csv'), format: 'tardis-trades' },
+  { file: path.join(SAMPLE_DIR, 'binance-futures-btcusdt-quotes-2020-02-22.csv'), format: 'tardis-quotes' },
+  { file: path.join(SAMPLE_DIR, 'binance-futures-btcusdt-book25-2020-09-01.csv'), format: 'tardis-book-snapshot-25' },
+];
+
+/** Brings up everything the pipeline needs: stack, topics, schemas. Idempotent. */
+export async function prepare(): Promise<void> {
+  await stackUp({ brokers: 1 });
+  const kafka = createKafka('tickflow-setup');
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const changes = await applyTopics(admin);
+    for (const change of changes) log.info(`topics: ${describeChange(change)}`);
+  } finally {
+    await admin.disconnect();
+  }
+  const registered = await registerCatalog();
+  log.info(`schemas: ${registered.length} subjects registered (BACKWARD)`);
+}
+
+export async function summary(): Promise<string> {
+  await waitForWalApplied(['trades', 'quotes', 'book']);
+  const trades = await sql('SELECT count() AS rows, sum(size) AS volume, min(ts) AS first, max(ts) AS last FROM trades');
+  const quotes = await scalar('SELECT count() FROM quotes');
+  const book = await scalar('SELECT count() FROM book');
+  const [rows, volume, first, last] = trades.dataset[0] ?? [];
+  const env = endpoints();
+  return [
+    '',
+    'tickflow demo: recorded Binance Futures BTCUSDT data went file -> Kafka -> normalize -> QuestDB',
+    `  trades  ${rows} rows, volume ${volume} BTC, ${first} .. ${last}`,
+    `  quotes  ${quotes} rows`,
+    `  book    ${book} snapshots`,
+    '',
+    'where to look:',
+    `  QuestDB console   ${env.questdbUrl}`,
+    '  sample SQL        SELECT timestamp_floor(\'1m\', ts) AS minute, count(), sum(size), min(price), max(price) FROM trades SAMPLE BY 1m;',
+    '  tap a topic       npx tickflow tap md.trades.v1 --from-beginning --max 3',
+    '  dead letters      npx tickflow tap md.raw.tardis.v1.dlq --from-beginning',
+    '  stack             npx tickflow stack status   (stop it with: npx tickflow stack down)',
+    '',
+  ].join('\n');
+}
+
+/**
+ * `tickflow demo`: stack, topics, schemas, the pipeline, a replay of the bundled recorded data,
+ * then a summary. With `untilIdle` it returns once the data is drained; otherwise it keeps the
+ * pipeline running until SIGINT/SIGTERM.
+ */
+export async function demo(options: { untilIdle: boolean; speed?: string }): Promise<void> {
+  await prepare();
+  const kafka = createKafka('tickflow-demo');
+  const codec = new AvroCodec();
+  const pipeline = new Pipeline(kafka, codec);
+  const admin = kafka.admin();
+  await admin.connect();
+  let stopping = false;
+  const stop = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info('stopping the pipeline (the stack keeps running; `tickflow stack down` stops it)');
+    await pipeline.stop();
+    await admin.disconnect().catch(() => undefined);
+  };
+  try {
+    await pipeline.start(['normalize', 'sink-questdb']);
+    for (const sample of SAMPLES) await replayFile(kafka, codec, { file: sample.file, format: sample.format, speed: { kind: 'max' } });
+    await pipeline.waitUntilIdle(admin);
+    process.stdout.write(await summary());
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  if (options.untilIdle) {
+    await stop();
+    return;
+  }
+  process.stdout.write('the pipeline keeps running; press Ctrl-C to stop it\n');
+  await new Promise<void>((resolve) => {
+    const onSignal = (): void => {
+      void stop().then(resolve);
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+}

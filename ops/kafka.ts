@@ -1,0 +1,54 @@
+import { Kafka, logLevel as KafkaLogLevel } from 'kafkajs';
+import type { LogEntry } from 'kafkajs';
+import { endpoints } from './config';
+import { logger, logLevel } from './log';
+
+// tickflow always uses kafkajs' default (Java-compatible murmur2) partitioner; the v2 notice is noise.
+process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
+
+const kafkaLog = logger('kafkajs');
+
+function kafkajsLevel(): KafkaLogLevel {
+  switch (logLevel()) {
+    case 'debug':
+      return KafkaLogLevel.INFO;
+    case 'silent':
+      return KafkaLogLevel.NOTHING;
+    case 'error':
+      return KafkaLogLevel.ERROR;
+    default:
+      return KafkaLogLevel.WARN;
+  }
+}
+
+/** kafkajs logs through tickflow's logger; it is chatty at INFO, so that needs --log-level debug. */
+function logCreator() {
+  return ({ level, log }: LogEntry): void => {
+    const { message, ...fields } = log;
+    // Known, accepted: tickflow bounds producer retries and handles failure by aborting the transaction.
+    if (message.startsWith('Limiting retries for the idempotent producer')) return;
+    // Per-request error responses (coordinator loading, leader moved, ...) are retried by kafkajs;
+    // the call fails, and is reported, only if the retries run out.
+    if (message.startsWith('Response ')) {
+      kafkaLog.debug(message, fields);
+      return;
+    }
+    delete (fields as Record<string, unknown>).timestamp;
+    delete (fields as Record<string, unknown>).logger;
+    if (level <= KafkaLogLevel.ERROR) kafkaLog.error(message, fields);
+    else if (level === KafkaLogLevel.WARN) kafkaLog.warn(message, fields);
+    else kafkaLog.debug(message, fields);
+  };
+}
+
+export function createKafka(clientId: string, brokers: string[] = endpoints().kafkaBrokers): Kafka {
+  return new Kafka({
+    clientId,
+    brokers,
+    logLevel: kafkajsLevel(),
+    logCreator,
+    connectionTimeout: 5000,
+    requestTimeout: 30000,
+    retry: { initialRetryTime: 200, retries: 10, maxRetryTime: 10000 },
+  });
+}

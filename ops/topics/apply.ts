@@ -1,0 +1,111 @@
+import type { Admin } from 'kafkajs';
+import { ConfigResourceTypes } from 'kafkajs';
+import type { TopicSpec } from '../../topics/catalog';
+import { TOPICS, replicationFactor, topicConfigs } from '../../topics/catalog';
+import { TickflowError } from '../errors';
+
+/**
+ * Reconciles the cluster with the topic catalog: creates missing topics, raises partition counts,
+ * and sets the configs the catalog owns. Never deletes a topic or lowers partitions (Kafka cannot;
+ * such a difference is reported as a conflict that names the fix).
+ */
+export type Change =
+  | { kind: 'create'; topic: string; partitions: number; replication: number; configs: Record<string, string> }
+  | { kind: 'partitions'; topic: string; from: number; to: number }
+  | { kind: 'config'; topic: string; changes: Record<string, { from: string | undefined; to: string }> };
+
+export interface TopicState {
+  name: string;
+  partitions: number;
+  configs: Record<string, string>;
+}
+
+export async function clusterBrokers(admin: Admin): Promise<number> {
+  const cluster = await admin.describeCluster();
+  return cluster.brokers.length;
+}
+
+export async function readTopics(admin: Admin, names: string[]): Promise<Map<string, TopicState>> {
+  const existing = new Set(await admin.listTopics());
+  const present = names.filter((n) => existing.has(n));
+  const result = new Map<string, TopicState>();
+  if (present.length === 0) return result;
+  const metadata = await admin.fetchTopicMetadata({ topics: present });
+  const configs = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: present.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })),
+  });
+  for (const topic of metadata.topics) {
+    const resource = configs.resources.find((r) => r.resourceName === topic.name);
+    const values: Record<string, string> = {};
+    for (const entry of resource?.configEntries ?? []) values[entry.configName] = entry.configValue;
+    result.set(topic.name, { name: topic.name, partitions: topic.partitions.length, configs: values });
+  }
+  return result;
+}
+
+export function plan(catalog: readonly TopicSpec[], state: Map<string, TopicState>, brokers: number): { changes: Change[]; conflicts: string[] } {
+  const changes: Change[] = [];
+  const conflicts: string[] = [];
+  for (const spec of catalog) {
+    const wanted = topicConfigs(spec, brokers);
+    const current = state.get(spec.name);
+    if (!current) {
+      changes.push({ kind: 'create', topic: spec.name, partitions: spec.partitions, replication: replicationFactor(brokers), configs: wanted });
+      continue;
+    }
+    if (current.partitions < spec.partitions) changes.push({ kind: 'partitions', topic: spec.name, from: current.partitions, to: spec.partitions });
+    if (current.partitions > spec.partitions) {
+      conflicts.push(`${spec.name} has ${current.partitions} partitions, the catalog says ${spec.partitions}; Kafka cannot remove partitions: raise the catalog to ${current.partitions} or recreate the topic`);
+    }
+    const diff: Record<string, { from: string | undefined; to: string }> = {};
+    for (const [key, value] of Object.entries(wanted)) if (current.configs[key] !== value) diff[key] = { from: current.configs[key], to: value };
+    if (Object.keys(diff).length > 0) changes.push({ kind: 'config', topic: spec.name, changes: diff });
+  }
+  return { changes, conflicts };
+}
+
+export function describeChange(change: Change): string {
+  switch (change.kind) {
+    case 'create':
+      return `create ${change.topic} (${change.partitions} partitions, replication ${change.replication}, ${Object.entries(change.configs).map(([k, v]) => `${k}=${v}`).join(', ')})`;
+    case 'partitions':
+      return `raise ${change.topic} partitions ${change.from} -> ${change.to}`;
+    case 'config':
+      return `set ${change.topic} ${Object.entries(change.changes).map(([k, v]) => `${k}: ${v.from ?? '(unset)'} -> ${v.to}`).join(', ')}`;
+  }
+}
+
+export async function applyTopics(admin: Admin, catalog: readonly TopicSpec[] = TOPICS, options: { dryRun?: boolean } = {}): Promise<Change[]> {
+  const brokers = await clusterBrokers(admin);
+  const state = await readTopics(admin, catalog.map((t) => t.name));
+  const { changes, conflicts } = plan(catalog, state, brokers);
+  if (conflicts.length > 0) throw new TickflowError('TOPIC_CONFLICT', `the cluster differs from the catalog in ways apply cannot fix:\n  ${conflicts.join('\n  ')}`, 'edit topics/catalog.ts or recreate the named topics');
+  if (options.dryRun || changes.length === 0) return changes;
+  const creates = changes.filter((c): c is Extract<Change, { kind: 'create' }> => c.kind === 'create');
+  if (creates.length > 0) {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: creates.map((c) => ({
+        topic: c.topic,
+        numPartitions: c.partitions,
+        replicationFactor: c.replication,
+        configEntries: Object.entries(c.configs).map(([name, value]) => ({ name, value })),
+      })),
+    });
+  }
+  const raises = changes.filter((c): c is Extract<Change, { kind: 'partitions' }> => c.kind === 'partitions');
+  if (raises.length > 0) await admin.createPartitions({ topicPartitions: raises.map((c) => ({ topic: c.topic, count: c.to })) });
+  const configs = changes.filter((c): c is Extract<Change, { kind: 'config' }> => c.kind === 'config');
+  if (configs.length > 0) {
+    // AlterConfigs (non-incremental) replaces a topic's whole dynamic config: send every owned key.
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: configs.map((c) => {
+        const spec = catalog.find((t) => t.name === c.topic) as TopicSpec;
+        return { type: ConfigResourceTypes.TOPIC, name: c.topic, configEntries: Object.entries(topicConfigs(spec, brokers)).map(([name, value]) => ({ name, value })) };
+      }),
+    });
+  }
+  return changes;
+}

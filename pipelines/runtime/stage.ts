@@ -1,0 +1,70 @@
+import type { Logger } from '../../ops/log';
+
+/**
+ * The stage contract. A stage is a pure function of its input batch (and, later, its own state):
+ * it never touches Kafka, QuestDB or the wall clock. The runtime owns all I/O, so the same stage
+ * runs on Kafka, in a replay, and in-process in tests.
+ */
+export interface InputRecord<V = unknown> {
+  readonly topic: string;
+  readonly partition: number;
+  /** Kafka offset as a decimal string (int64). */
+  readonly offset: string;
+  readonly key: string | null;
+  readonly value: V;
+}
+
+export interface OutputRecord {
+  readonly topic: string;
+  readonly key: string | null;
+  readonly value: unknown;
+}
+
+/** A record the stage rejects: the runtime sends it to `<input topic>.dlq` with its origin. */
+export interface FailedRecord {
+  readonly input: InputRecord;
+  readonly code: string;
+  readonly message: string;
+}
+
+export interface StageResult {
+  readonly out: OutputRecord[];
+  readonly failed: FailedRecord[];
+}
+
+/** Time seam: stages read time only from here; windows use event time from the records. */
+export interface Clock {
+  nowMicros(): number;
+}
+
+export const systemClock: Clock = { nowMicros: () => Date.now() * 1000 };
+
+export interface StageContext {
+  readonly clock: Clock;
+  readonly log: Logger;
+}
+
+export interface Stage<In = unknown> {
+  readonly name: string;
+  /** Topics consumed; each needs a `.dlq` twin in the catalog. */
+  readonly inputs: readonly string[];
+  /** Topics produced; every `out` record must name one of these. */
+  readonly outputs: readonly string[];
+  open?(ctx: StageContext): void;
+  process(batch: readonly InputRecord<In>[], ctx: StageContext): StageResult;
+  close?(): void;
+}
+
+/**
+ * A record-level rejection a stage or parser throws; `code` is typed and lands in the dead letter.
+ * Anything else thrown from a stage is a bug (a broken invariant) and stops the stage loudly.
+ */
+export class RecordError extends Error {
+  constructor(
+    readonly code: 'PARSE_ERROR' | 'INVALID_VALUE' | 'UNKNOWN_FORMAT' | 'DECODE_ERROR',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RecordError';
+  }
+}

@@ -1,0 +1,128 @@
+// Generated from schemas/*.avsc by `tickflow schemas codegen`; do not edit.
+// A test fails when this file and the .avsc files disagree.
+import type { Decimal } from './decimal';
+
+export type AggressorSide = 'BUY' | 'SELL' | 'UNKNOWN';
+
+/** A canonical trade print. Key on md.trades.v1: instrumentId. */
+export interface Trade {
+  /** VENUE:SYMBOL, e.g. BINANCE-FUT:BTCUSDT */
+  readonly instrumentId: string;
+  /** tickflow venue code, e.g. BINANCE-FUT */
+  readonly venue: string;
+  /** the venue's own symbol, e.g. BTCUSDT */
+  readonly symbol: string;
+  /** the feed that delivered it, e.g. tardis-file */
+  readonly source: string;
+  /** exchange time, microseconds since the Unix epoch, UTC */
+  readonly tsEvent: number;
+  /** receive time, microseconds since the Unix epoch, UTC */
+  readonly tsRecv: number;
+  /** exact decimal */
+  readonly price: Decimal;
+  /** exact decimal, base-asset units */
+  readonly size: Decimal;
+  /** side of the aggressor (taker) */
+  readonly side: AggressorSide;
+  /** the venue's trade id, unique per instrument */
+  readonly tradeId: string;
+}
+
+/** Best bid and offer. Key on md.quotes.v1: instrumentId. */
+export interface Quote {
+  /** VENUE:SYMBOL, e.g. BINANCE-FUT:BTCUSDT */
+  readonly instrumentId: string;
+  readonly venue: string;
+  readonly symbol: string;
+  readonly source: string;
+  /** exchange time, microseconds since the Unix epoch, UTC */
+  readonly tsEvent: number;
+  /** receive time, microseconds since the Unix epoch, UTC */
+  readonly tsRecv: number;
+  readonly bidPrice: Decimal;
+  readonly bidSize: Decimal;
+  readonly askPrice: Decimal;
+  readonly askSize: Decimal;
+}
+
+export interface PriceLevel {
+  readonly price: Decimal;
+  readonly size: Decimal;
+}
+
+/** An order book snapshot, best level first on each side. Key on md.book.v1: instrumentId. */
+export interface BookSnapshot {
+  readonly instrumentId: string;
+  readonly venue: string;
+  readonly symbol: string;
+  readonly source: string;
+  readonly tsEvent: number;
+  readonly tsRecv: number;
+  /** highest price first */
+  readonly bids: readonly PriceLevel[];
+  /** lowest price first */
+  readonly asks: readonly PriceLevel[];
+}
+
+/** An event-time OHLCV bar over [tsStart, tsStart + interval). A later revision of the same (instrumentId, interval, tsStart) replaces earlier ones. Key on md.bars.v1: instrumentId. */
+export interface Bar {
+  readonly instrumentId: string;
+  readonly venue: string;
+  readonly symbol: string;
+  readonly source: string;
+  /** 1s, 1m, 5m, ... */
+  readonly interval: string;
+  /** bar open time (inclusive) */
+  readonly tsStart: number;
+  /** exchange time of the last trade in the bar */
+  readonly tsEvent: number;
+  /** receive time of the last trade in the bar */
+  readonly tsRecv: number;
+  readonly open: Decimal;
+  readonly high: Decimal;
+  readonly low: Decimal;
+  readonly close: Decimal;
+  /** sum of trade sizes */
+  readonly volume: Decimal;
+  /** sum(price x size) / volume, rounded half-even to the scale */
+  readonly vwap: Decimal;
+  readonly tradeCount: number;
+  /** 0 for the first emission, +1 for each late-data revision */
+  readonly revision: number;
+  /** true once the watermark passed tsStart + interval + allowed lateness */
+  readonly final: boolean;
+}
+
+/** A vendor record as received, before normalization. Key on md.raw.<source>.v1: the vendor's instrument (exchange:symbol). */
+export interface RawRecord {
+  /** feed name, e.g. tardis-file */
+  readonly source: string;
+  /** vendor format; selects the parser in normalize, e.g. tardis-trades */
+  readonly format: string;
+  /** receive time, microseconds since the Unix epoch, UTC (recorded receive time on replay) */
+  readonly tsRecv: number;
+  /** where it came from, e.g. file name and line */
+  readonly origin: string;
+  /** position in its origin (line number, vendor sequence); stable across replays */
+  readonly sequence: number;
+  /** the vendor record, verbatim */
+  readonly payload: string;
+}
+
+/** A record a stage could not process, with its original bytes and origin. Key on <topic>.dlq: the original key. */
+export interface DeadLetter {
+  /** the stage or sink that rejected it */
+  readonly stage: string;
+  /** typed code, e.g. DECODE_ERROR, PARSE_ERROR */
+  readonly errorCode: string;
+  readonly errorMessage: string;
+  readonly sourceTopic: string;
+  readonly sourcePartition: number;
+  /** Kafka offset as a decimal string (int64) */
+  readonly sourceOffset: string;
+  readonly originalKey: null | Buffer;
+  readonly originalValue: null | Buffer;
+  readonly originalHeaders: Readonly<Record<string, string>>;
+  /** when the stage rejected it (processing time), microseconds UTC */
+  readonly tsFailed: number;
+}

@@ -1,0 +1,126 @@
+import type { SchemaName } from '../schemas/avro';
+
+/**
+ * The topic catalog: the public contract of what flows where. `tickflow topics apply` makes the
+ * cluster match it. Names follow `<domain>.<entity>.v<N>`; every topic a stage consumes has a
+ * `.dlq` twin for records it cannot process.
+ */
+export interface TopicSpec {
+  readonly name: string;
+  readonly partitions: number;
+  readonly cleanup: 'delete' | 'compact';
+  /** Retention for `delete` topics; -1 keeps forever. */
+  readonly retentionMs: number;
+  /** What the record key is. */
+  readonly key: string;
+  readonly valueSchema: SchemaName;
+  /** The stage or connector that writes it. */
+  readonly producer: string;
+  /** Consumers of this topic send undecodable or invalid records to `<name>.dlq`. */
+  readonly dlq: boolean;
+  readonly description: string;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+const BASE: readonly TopicSpec[] = [
+  {
+    name: 'md.raw.tardis.v1',
+    partitions: 3,
+    cleanup: 'delete',
+    retentionMs: 7 * DAY_MS,
+    key: 'vendor instrument (exchange:symbol)',
+    valueSchema: 'raw-record',
+    producer: 'connectors/tardis (file replay)',
+    dlq: true,
+    description: 'Tardis CSV records (trades, quotes, book snapshots) as read, one line each',
+  },
+  {
+    name: 'md.trades.v1',
+    partitions: 3,
+    cleanup: 'delete',
+    retentionMs: 30 * DAY_MS,
+    key: 'instrumentId',
+    valueSchema: 'trade',
+    producer: 'normalize',
+    dlq: true,
+    description: 'canonical trades',
+  },
+  {
+    name: 'md.quotes.v1',
+    partitions: 3,
+    cleanup: 'delete',
+    retentionMs: 30 * DAY_MS,
+    key: 'instrumentId',
+    valueSchema: 'quote',
+    producer: 'normalize',
+    dlq: true,
+    description: 'canonical best bid/offer updates',
+  },
+  {
+    name: 'md.book.v1',
+    partitions: 3,
+    cleanup: 'delete',
+    retentionMs: 7 * DAY_MS,
+    key: 'instrumentId',
+    valueSchema: 'book-snapshot',
+    producer: 'normalize',
+    dlq: true,
+    description: 'canonical order book snapshots',
+  },
+  {
+    name: 'md.bars.v1',
+    partitions: 3,
+    cleanup: 'delete',
+    retentionMs: 90 * DAY_MS,
+    key: 'instrumentId',
+    valueSchema: 'bar',
+    producer: 'aggregate',
+    dlq: true,
+    description: 'event-time OHLCV bars with revisions',
+  },
+];
+
+export const DLQ_SUFFIX = '.dlq';
+
+export function dlqTopicOf(topic: string): string {
+  return `${topic}${DLQ_SUFFIX}`;
+}
+
+function dlqTwin(spec: TopicSpec): TopicSpec {
+  return {
+    name: dlqTopicOf(spec.name),
+    partitions: 1,
+    cleanup: 'delete',
+    retentionMs: 30 * DAY_MS,
+    key: `original key of ${spec.name}`,
+    valueSchema: 'dead-letter',
+    producer: `consumers of ${spec.name}`,
+    dlq: false,
+    description: `records from ${spec.name} that a consumer could not process, with their origin`,
+  };
+}
+
+export const TOPICS: readonly TopicSpec[] = [...BASE, ...BASE.filter((t) => t.dlq).map(dlqTwin)];
+
+export function topicSpec(name: string): TopicSpec | undefined {
+  return TOPICS.find((t) => t.name === name);
+}
+
+/** Registry subject of a topic's values (Confluent TopicNameStrategy). */
+export function valueSubject(topic: string): string {
+  return `${topic}-value`;
+}
+
+/** Topic-level configs `topics apply` owns, for a cluster with `brokers` brokers. */
+export function topicConfigs(spec: TopicSpec, brokers: number): Record<string, string> {
+  return {
+    'cleanup.policy': spec.cleanup,
+    'retention.ms': String(spec.retentionMs),
+    'min.insync.replicas': brokers >= 3 ? '2' : '1',
+  };
+}
+
+export function replicationFactor(brokers: number): number {
+  return Math.min(3, brokers);
+}
