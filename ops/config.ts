@@ -47,7 +47,7 @@ function parseBrokers(value: string): string[] {
   const brokers = value.split(',').map((b) => b.trim()).filter(Boolean);
   for (const broker of brokers) {
     if (!/^[^\s:]+:\d+$/.test(broker)) {
-      throw new TickflowError('CONFIG', `TICKFLOW_KAFKA_BROKERS has '${broker}', which is not host:port`, 'set TICKFLOW_KAFKA_BROKERS to a comma-separated list such as 127.0.0.1:9092,127.0.0.1:9094');
+      throw new TickflowError('CONFIG', `TICKFLOW_KAFKA_BROKERS has '${broker}', which is not host:port`, 'set TICKFLOW_KAFKA_BROKERS to comma-separated host:port pairs such as 127.0.0.1:9092,127.0.0.1:9094');
     }
   }
   if (brokers.length === 0) throw new TickflowError('CONFIG', 'TICKFLOW_KAFKA_BROKERS is empty', 'unset it to use the local stack, or list host:port pairs');

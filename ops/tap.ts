@@ -90,3 +90,50 @@ async function explainDeadLetter(codec: AvroCodec, letter: Record<string, unknow
   }
   return { ...letter, originalValueDecoded: decodedOriginal };
 }
+
+export interface Collected<V = unknown> {
+  partition: number;
+  offset: string;
+  key: string | null;
+  value: V;
+}
+
+/**
+ * Reads a topic (read_committed) from the beginning up to the high watermarks it had when called,
+ * decoded; for tests and checks that need "everything committed so far".
+ */
+export async function collectTopic<V = unknown>(kafka: Kafka, topic: string, timeoutMs = 60_000): Promise<Collected<V>[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const highs = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, { high: BigInt(o.high), low: BigInt(o.low) }]));
+  const codec = new AvroCodec();
+  const groupId = `tickflow.collect.${randomUUID()}`;
+  const consumer = kafka.consumer({ groupId, readUncommitted: false, allowAutoTopicCreation: false, maxWaitTimeInMs: 100 });
+  const positions = new Map<number, bigint>();
+  const records: Collected<V>[] = [];
+  const done = (): boolean => [...highs.entries()].every(([p, { high, low }]) => high === low || (positions.get(p) ?? low) >= high);
+  consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
+    if (event.payload.topic === topic) positions.set(event.payload.partition, BigInt(event.payload.lastOffset) + 1n);
+  });
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ partition, message }) => {
+        if (BigInt(message.offset) >= (highs.get(partition)?.high ?? 0n)) return;
+        records.push({ partition, offset: message.offset, key: message.key ? message.key.toString('utf8') : null, value: await codec.decode<V>(topic, message.value) });
+      },
+    });
+    const deadline = Date.now() + timeoutMs;
+    while (!done()) {
+      if (Date.now() > deadline) throw new TickflowError('INVARIANT', `reading ${topic} did not reach the end within ${timeoutMs / 1000} s`, 'check the broker');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  } finally {
+    await consumer.disconnect();
+    await admin.deleteGroups([groupId]).catch(() => undefined);
+    await admin.disconnect();
+  }
+  return records;
+}

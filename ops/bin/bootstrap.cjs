@@ -76,7 +76,19 @@ function main() {
   if (command === 'start') return exec(process.execPath, [cli, 'demo', ...rest]);
   if (command === 'test') {
     run(process.execPath, [path.join(root, 'node_modules', 'eslint', 'bin', 'eslint.js'), '.'], 'lint (eslint)');
-    return exec(process.execPath, [path.join(root, 'node_modules', 'jest', 'bin', 'jest.js'), '--runInBand', ...rest]);
+    console.error('tickflow: typecheck and lint passed; running jest (unit and integration tests against the real stack) ...');
+    const report = path.join(root, '.tickflow', 'jest-report.json');
+    fs.mkdirSync(path.dirname(report), { recursive: true });
+    fs.rmSync(report, { force: true });
+    const jest = spawnSync(process.execPath, [path.join(root, 'node_modules', 'jest', 'bin', 'jest.js'), '--runInBand', '--json', `--outputFile=${report}`, ...rest], { cwd: root, stdio: 'inherit' });
+    // A plain closing line that any CI can read, whatever the runner prints.
+    try {
+      const result = JSON.parse(fs.readFileSync(report, 'utf8'));
+      console.log(`${result.numPassedTests} passed, ${result.numFailedTests} failed`);
+    } catch {
+      console.log('0 passed, 1 failed');
+    }
+    process.exit(jest.status ?? 1);
   }
   if (command === 'cli') return exec(process.execPath, [cli, ...rest]);
   console.error('usage: bootstrap.cjs start|test|cli [args...]');

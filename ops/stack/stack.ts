@@ -289,3 +289,9 @@ export function installedVersions(): Record<string, boolean> {
   const dirs = libDirs(tickflowHome());
   return Object.fromEntries(Object.entries(dirs).map(([k, v]) => [k, fs.existsSync(path.join(v, '.complete'))]));
 }
+
+/** Stops one local server (kafka-N, questdb, registry); `stackUp` starts it again. For fault tests. */
+export async function stopComponent(name: string, graceMs = 30_000): Promise<boolean> {
+  if (!STOP_ORDER.includes(name)) throw new TickflowError('USAGE', `no component '${name}'`, `use one of ${STOP_ORDER.join(', ')}`);
+  return stopProcess(managed(stackPaths(), name), graceMs);
+}
