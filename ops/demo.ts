@@ -21,7 +21,7 @@ export const SAMPLES = [
 
 /** Brings up everything the pipeline needs: stack, topics, schemas. Idempotent. */
 export async function prepare(): Promise<void> {
-  await stackUp({ brokers: 1 });
+  await stackUp({});
   const kafka = createKafka('tickflow-setup');
   const admin = kafka.admin();
   await admin.connect();

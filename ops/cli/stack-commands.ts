@@ -6,7 +6,7 @@ import type { BrokerCount } from '../stack/stack';
 import { logFiles, stackDown, stackStatus, stackUp } from '../stack/stack';
 
 export const STACK_SPECS: Record<string, CommandSpec> = {
-  up: { usage: 'stack up [--brokers 1|3]', positionals: [0, 0], flags: { brokers: { type: 'string', choices: ['1', '3'], description: 'Kafka nodes to run on this machine (default 1)' } } },
+  up: { usage: 'stack up [--brokers 1|3]', positionals: [0, 0], flags: { brokers: { type: 'string', choices: ['1', '3'], description: 'Kafka nodes to run on this machine (default: as created before, else 1)' } } },
   down: { usage: 'stack down [--purge]', positionals: [0, 0], flags: { purge: { type: 'boolean', description: 'also delete the data and logs (downloads are kept)' } } },
   status: { usage: 'stack status [--json]', positionals: [0, 0], flags: { json: { type: 'boolean', description: 'print JSON' } } },
   logs: {
@@ -30,7 +30,7 @@ export async function printStatus(json = false): Promise<void> {
 export async function runStack(sub: string, parsed: Parsed): Promise<number> {
   switch (sub) {
     case 'up': {
-      const brokers = Number(parsed.flags.brokers ?? '1') as BrokerCount;
+      const brokers = parsed.flags.brokers === undefined ? undefined : (Number(parsed.flags.brokers) as BrokerCount);
       const started = Date.now();
       const result = await stackUp({ brokers });
       const seconds = ((Date.now() - started) / 1000).toFixed(1);

@@ -101,7 +101,8 @@ async function waitReady(spec: ServerSpec, proc: ManagedProcess, pid: number, si
 }
 
 export interface UpOptions {
-  brokers: BrokerCount;
+  /** Kafka nodes; default: as the existing local cluster was created, else 1. */
+  brokers?: BrokerCount;
   timeoutMs?: number;
 }
 
@@ -125,12 +126,13 @@ export async function stackUp(options: UpOptions): Promise<UpResult> {
   if (env.external.schemaRegistry) result.external.push(`schema registry (TICKFLOW_SCHEMA_REGISTRY_URL=${env.schemaRegistryUrl})`);
 
   const previous = readState(paths);
-  if (want.kafka && previous && previous.brokers !== options.brokers) {
+  const brokers: BrokerCount = options.brokers ?? previous?.brokers ?? 1;
+  if (want.kafka && previous && previous.brokers !== brokers) {
     const running = ALL_NODES.filter((n) => runningPid(managed(paths, `kafka-${n}`)) !== undefined);
     throw new TickflowError(
       'STACK_MISMATCH',
-      `the local Kafka was created with ${previous.brokers} broker(s)${running.length ? ' and is running' : ''}; --brokers ${options.brokers} needs a new cluster`,
-      `run \`tickflow stack down --purge\` (deletes local data), then \`tickflow stack up --brokers ${options.brokers}\``,
+      `the local Kafka was created with ${previous.brokers} broker(s)${running.length ? ' and is running' : ''}; --brokers ${brokers} needs a new cluster`,
+      `run \`tickflow stack down --purge\` (deletes local data), then \`tickflow stack up --brokers ${brokers}\``,
     );
   }
 
@@ -139,16 +141,16 @@ export async function stackUp(options: UpOptions): Promise<UpResult> {
   const javaRegistry = want.registry ? findJava(MIN_JAVA.registry, `Apicurio Registry ${VERSIONS.apicurio}`, 'point TICKFLOW_SCHEMA_REGISTRY_URL at an existing Confluent-compatible registry') : undefined;
 
   const installed = await installArtifacts(paths.home, want);
-  const state: StackState = previous ?? { brokers: options.brokers, clusterId: newClusterId(), versions: VERSIONS };
-  state.brokers = options.brokers;
+  const state: StackState = previous ?? { brokers, clusterId: newClusterId(), versions: VERSIONS };
+  state.brokers = brokers;
   state.versions = VERSIONS;
   fs.mkdirSync(paths.home, { recursive: true });
   fs.writeFileSync(paths.state, `${JSON.stringify(state, null, 2)}\n`);
 
   const specs: ServerSpec[] = [];
   if (javaKafka) {
-    const heap = options.brokers === 1 ? 1024 : 512;
-    for (let node = 1; node <= options.brokers; node++) specs.push(kafkaSpec(node, options.brokers, paths.home, installed.kafkaClasspath, javaKafka, heap));
+    const heap = brokers === 1 ? 1024 : 512;
+    for (let node = 1; node <= brokers; node++) specs.push(kafkaSpec(node, brokers, paths.home, installed.kafkaClasspath, javaKafka, heap));
   }
   if (javaQuestdb) specs.push(questdbSpec(paths.home, installed.questdbJar, javaQuestdb));
   if (javaRegistry) specs.push(registrySpec(paths.home, installed.apicurioDir, javaRegistry));

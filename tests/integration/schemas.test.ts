@@ -48,7 +48,7 @@ describe('schema ids survive a registry restart', () => {
     const bytes = await before.encode('md.trades.v1', { instrumentId: 'X:Y', venue: 'X', symbol: 'Y', source: 't', tsEvent: 1, tsRecv: 2, price: new Decimal('1.5'), size: '2', side: 'BUY', tradeId: '1' });
     const id = bytes.readInt32BE(1);
     expect(await stopComponent('registry')).toBe(true);
-    await stackUp({ brokers: 1 });
+    await stackUp({});
     const latest = await new RegistryAdmin().latest('md.trades.v1-value');
     expect(latest?.id).toBe(id);
     const decoded = await new AvroCodec().decode<{ price: InstanceType<typeof Decimal> }>('md.trades.v1', bytes);
