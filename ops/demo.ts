@@ -51,7 +51,7 @@ export async function summary(): Promise<string> {
     '',
     'where to look:',
     `  QuestDB console   ${env.questdbUrl}`,
-    '  sample SQL        SELECT timestamp_floor(\'1m\', ts) AS minute, count(), sum(size), min(price), max(price) FROM trades SAMPLE BY 1m;',
+    '  sample SQL        SELECT ts, count(), sum(size), min(price), max(price) FROM trades SAMPLE BY 1m;',
     '  tap a topic       npx tickflow tap md.trades.v1 --from-beginning --max 3',
     '  dead letters      npx tickflow tap md.raw.tardis.v1.dlq --from-beginning',
     '  stack             npx tickflow stack status   (stop it with: npx tickflow stack down)',

@@ -6,4 +6,4 @@ const { ensureDependencies, ensureBuild, root } = require('./bootstrap.cjs');
 
 ensureDependencies();
 ensureBuild();
-require(path.join(root, 'dist', 'ops', 'cli', 'main.js'));
+require(path.join(root, 'dist', 'ops', 'cli', 'main.js')).runCli(process.argv.slice(2));

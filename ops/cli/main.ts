@@ -77,8 +77,9 @@ export async function main(argv: string[]): Promise<number> {
   return command.run(parseCommand(name, command.spec, rest));
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
+/** Runs the CLI and exits the process with its status; the package bin calls this. */
+export function runCli(argv: string[]): void {
+  main(argv).then(
     (code) => {
       // Exit explicitly: client libraries may keep timers alive after a command is done.
       process.stdout.write('', () => process.exit(code));
@@ -91,5 +92,7 @@ if (require.main === module) {
     },
   );
 }
+
+if (require.main === module) runCli(process.argv.slice(2));
 
 export { COMMANDS, GROUPS };

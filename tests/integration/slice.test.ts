@@ -118,8 +118,8 @@ describe('first slice: recorded file -> Kafka -> normalize -> QuestDB (real stac
   });
 
   it('`tickflow tap md.trades.v1 --from-beginning --max 3` prints three decoded trades', () => {
-    const cli = path.join(REPO_ROOT, 'dist', 'ops', 'cli', 'main.js');
-    expect(fs.existsSync(cli)).toBe(true);
+    // Through the package bin, as `npx tickflow` runs it.
+    const cli = path.join(REPO_ROOT, 'ops', 'bin', 'tickflow.cjs');
     const run = spawnSync(process.execPath, [cli, 'tap', 'md.trades.v1', '--from-beginning', '--max', '3', '--json'], { encoding: 'utf8', timeout: 60_000 });
     expect(run.status).toBe(0);
     const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as { topic: string; value: { price: string; size: string; instrumentId: string } });
