@@ -1,7 +1,11 @@
+import type { Server } from 'node:http';
 import type { Admin, Kafka } from 'kafkajs';
 import { AvroCodec } from '../pipelines/runtime/codec';
+import { parseConfig } from '../pipelines/runtime/config';
+import { serveHttp } from '../pipelines/runtime/http';
+import { RuntimeMetrics } from '../pipelines/runtime/metrics';
 import { Runner } from '../pipelines/runtime/runner';
-import { SINKS, STAGES, runnableNames } from '../pipelines/registry';
+import { RUNNABLES, runnableNames } from '../pipelines/registry';
 import { TickflowError } from './errors';
 import { logger } from './log';
 
@@ -17,28 +21,59 @@ export function parseStageList(text: string | undefined): string[] {
   return names;
 }
 
+export interface PipelineOptions {
+  /** Settings per stage or sink name (from `--set`). */
+  settings?: Map<string, Record<string, string>>;
+  sessionTimeoutMs?: number;
+  onFatal?: (error: Error) => void;
+}
+
+/** A process's set of runners, sharing one Avro codec and one metrics registry. */
 export class Pipeline {
   readonly runners: Runner[] = [];
+  readonly metrics = new RuntimeMetrics();
+  private server?: Server;
 
   constructor(
     private readonly kafka: Kafka,
     private readonly codec = new AvroCodec(),
+    private readonly options: PipelineOptions = {},
   ) {}
 
   async start(names: string[]): Promise<void> {
+    for (const [owner] of this.options.settings ?? []) {
+      if (!names.includes(owner)) throw new TickflowError('USAGE', `--set names '${owner}', which is not among the stages being run (${names.join(', ')})`, 'check the spelling, or add it to --stages');
+    }
     for (const name of names) {
-      const stage = STAGES[name];
-      const runner = stage ? Runner.forStage(this.kafka, this.codec, stage) : Runner.forSink(this.kafka, this.codec, SINKS[name]());
+      const runnable = RUNNABLES[name];
+      const values = this.options.settings?.get(name) ?? {};
+      parseConfig(name, runnable.config, values);
+      const runnerOptions = { metrics: this.metrics, sessionTimeoutMs: this.options.sessionTimeoutMs, onFatal: this.options.onFatal };
+      const runner = runnable.kind === 'stage' ? Runner.forStage(this.kafka, this.codec, runnable.create(values), runnerOptions) : Runner.forSink(this.kafka, this.codec, runnable.create(values), runnerOptions);
       await runner.start();
       this.runners.push(runner);
     }
+  }
+
+  /** Serves /metrics, /healthz and /readyz for this process; returns the bound port. */
+  async serve(port: number): Promise<number> {
+    const served = await serveHttp(
+      this.metrics,
+      {
+        ready: () => this.runners.length > 0 && this.runners.every((r) => r.isReady()),
+        details: () => ({ runners: Object.fromEntries(this.runners.map((r) => [r.name, r.describe()])) }),
+      },
+      port,
+    );
+    this.server = served.server;
+    return served.port;
   }
 
   /**
    * Resolves once every runner has read all its inputs and nothing moved for `quietMs`, judged
    * twice in a row; used by `--until-idle`.
    */
-  async waitUntilIdle(admin: Admin, options: { quietMs?: number; timeoutMs?: number; minBatches?: number } = {}): Promise<void> {
+  async waitUntilIdle(admin: Admin, options: { quietMs?: number; timeoutMs?: number } = {}): Promise<void> {
     const quietMs = options.quietMs ?? 1500;
     const deadline = Date.now() + (options.timeoutMs ?? 30 * 60_000);
     let confirmations = 0;
@@ -60,5 +95,6 @@ export class Pipeline {
   async stop(): Promise<void> {
     for (const runner of [...this.runners].reverse()) await runner.stop();
     this.runners.length = 0;
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 }

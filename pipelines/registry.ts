@@ -1,20 +1,40 @@
-import { QuestDbSink } from '../connectors/questdb/sink';
+import { QuestDbSink, SINK_TOPICS } from '../connectors/questdb/sink';
 import { normalizeStage } from './normalize/normalize';
+import { runningVolumeStage } from './running-volume/running-volume';
+import type { ConfigSchema } from './runtime/config';
+import { parseConfig } from './runtime/config';
 import type { SinkWriter } from './runtime/runner';
 import type { Stage } from './runtime/stage';
 
 /**
- * Everything `tickflow run --stages` can start, by name. Register new stages and sinks here,
- * explicitly (no import side effects).
+ * Everything `tickflow run --stages` can start, by name, with its config schema. Register new
+ * stages and sinks here, explicitly (no import side effects).
  */
-export const STAGES: Readonly<Record<string, Stage>> = {
-  normalize: normalizeStage as Stage,
+export type Runnable =
+  | { kind: 'stage'; description: string; config: ConfigSchema; create(values: Readonly<Record<string, string>>): Stage }
+  | { kind: 'sink'; description: string; config: ConfigSchema; create(values: Readonly<Record<string, string>>): SinkWriter };
+
+const SINK_QUESTDB_CONFIG = {
+  topics: { type: 'list', default: SINK_TOPICS, description: 'topics to write into their QuestDB tables' },
+} as const satisfies ConfigSchema;
+
+export const RUNNABLES: Readonly<Record<string, Runnable>> = {
+  normalize: { kind: 'stage', description: 'vendor records to canonical trades, quotes and books', config: {}, create: () => normalizeStage as Stage },
+  'running-volume': { kind: 'stage', description: 'cumulative volume per instrument (the runtime reference stateful stage)', config: {}, create: () => runningVolumeStage as Stage },
+  'sink-questdb': {
+    kind: 'sink',
+    description: 'writes topics into QuestDB tables, exactly once (DEDUP keys, offsets after acknowledgement)',
+    config: SINK_QUESTDB_CONFIG,
+    create: (values) => new QuestDbSink(parseConfig('sink-questdb', SINK_QUESTDB_CONFIG, values).topics),
+  },
 };
 
-export const SINKS: Readonly<Record<string, () => SinkWriter>> = {
-  'sink-questdb': () => new QuestDbSink(),
+/** Stages by name, for code that needs the stage definitions (catalog checks, docs). */
+export const STAGES: Readonly<Record<string, Stage>> = {
+  normalize: normalizeStage as Stage,
+  'running-volume': runningVolumeStage as Stage,
 };
 
 export function runnableNames(): string[] {
-  return [...Object.keys(STAGES), ...Object.keys(SINKS)];
+  return Object.keys(RUNNABLES);
 }

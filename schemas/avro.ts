@@ -11,6 +11,8 @@ export const SCHEMA_FILES = {
   bar: 'bar.avsc',
   'raw-record': 'raw-record.avsc',
   'dead-letter': 'dead-letter.avsc',
+  'running-volume': 'running-volume.avsc',
+  'state-entry': 'state-entry.avsc',
 } as const;
 
 export type SchemaName = keyof typeof SCHEMA_FILES;

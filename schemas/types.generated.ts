@@ -126,3 +126,28 @@ export interface DeadLetter {
   /** when the stage rejected it (processing time), microseconds UTC */
   readonly tsFailed: number;
 }
+
+/** Cumulative traded volume of an instrument after one trade; one record per input trade. Key on md.volume.v1: instrumentId. */
+export interface RunningVolume {
+  readonly instrumentId: string;
+  readonly venue: string;
+  readonly symbol: string;
+  readonly source: string;
+  /** exchange time of the trade */
+  readonly tsEvent: number;
+  /** receive time of the trade */
+  readonly tsRecv: number;
+  /** the trade this record follows */
+  readonly tradeId: string;
+  /** trades seen for the instrument so far, this one included */
+  readonly tradeCount: number;
+  /** sum of sizes so far, this trade included */
+  readonly volume: Decimal;
+  readonly lastPrice: Decimal;
+}
+
+/** A state-store value on a compacted changelog topic <stage>.<store>.changelog; the key is the store key, a null value deletes it. */
+export interface StateEntry {
+  /** the value as JSON (money as decimal strings) */
+  readonly json: string;
+}

@@ -2,10 +2,11 @@ import { SCHEMA_FILES } from '../schemas/avro';
 import { NORMALIZE_OUTPUTS } from '../pipelines/normalize/normalize';
 import { STAGES } from '../pipelines/registry';
 import { TOPICS, dlqTopicOf, topicSpec } from './catalog';
+import { changelogTopic } from '../pipelines/runtime/store';
 
 describe('topic catalog', () => {
   it('names topics <domain>.<entity>.v<N> (plus .dlq twins)', () => {
-    for (const t of TOPICS) expect(t.name).toMatch(/^[a-z]+(\.[a-z0-9-]+)+\.v\d+(\.dlq)?$/);
+    for (const t of TOPICS) expect(t.name).toMatch(/^([a-z]+(\.[a-z0-9-]+)+\.v\d+(\.dlq)?|[a-z0-9-]+\.[a-z0-9-]+\.changelog)$/);
   });
 
   it('has a .dlq twin for every topic a stage consumes', () => {
@@ -15,6 +16,16 @@ describe('topic catalog', () => {
   it('declares every topic a stage produces, with a schema file', () => {
     for (const topic of Object.values(NORMALIZE_OUTPUTS)) expect(topicSpec(topic)).toBeDefined();
     for (const t of TOPICS) expect(Object.keys(SCHEMA_FILES)).toContain(t.valueSchema);
+  });
+
+  it('gives every stage store a compacted changelog partitioned like the stage input', () => {
+    for (const stage of Object.values(STAGES)) {
+      for (const store of stage.stores ?? []) {
+        const changelog = topicSpec(changelogTopic(stage.name, store));
+        expect(changelog?.cleanup).toBe('compact');
+        for (const input of stage.inputs) expect(changelog?.partitions).toBe(topicSpec(input)?.partitions);
+      }
+    }
   });
 
   it('has unique names', () => {

@@ -79,6 +79,28 @@ const BASE: readonly TopicSpec[] = [
     dlq: true,
     description: 'event-time OHLCV bars with revisions',
   },
+  {
+    name: 'md.volume.v1',
+    partitions: 3,
+    cleanup: 'delete',
+    retentionMs: 7 * DAY_MS,
+    key: 'instrumentId',
+    valueSchema: 'running-volume',
+    producer: 'running-volume',
+    dlq: true,
+    description: 'cumulative volume per instrument, one record per trade (the runtime reference stage)',
+  },
+  {
+    name: 'running-volume.totals.changelog',
+    partitions: 3,
+    cleanup: 'compact',
+    retentionMs: -1,
+    key: 'instrumentId (store key)',
+    valueSchema: 'state-entry',
+    producer: 'running-volume (state store `totals`)',
+    dlq: false,
+    description: 'changelog of the running-volume stage state; restores it on restart or rebalance. Partitioned like md.trades.v1',
+  },
 ];
 
 export const DLQ_SUFFIX = '.dlq';

@@ -1,13 +1,18 @@
 import { Sender } from '@questdb/nodejs-client';
 import { endpoints } from '../../ops/config';
+import { TickflowError } from '../../ops/errors';
 import { logger } from '../../ops/log';
-import type { SinkWriter } from '../../pipelines/runtime/runner';
+import type { SinkHooks, SinkWriter } from '../../pipelines/runtime/runner';
+import { StoppingError } from '../../pipelines/runtime/runner';
 import type { FailedRecord, InputRecord } from '../../pipelines/runtime/stage';
 import { sql } from './sql';
 import type { TableSpec } from './tables';
 import { TABLES, tableForTopic } from './tables';
 
 const log = logger('sink-questdb');
+
+/** Every topic that has a QuestDB table. */
+export const SINK_TOPICS: readonly string[] = (TABLES as unknown as TableSpec<unknown>[]).map((t) => t.topic);
 
 export async function ensureTables(tables: readonly TableSpec<unknown>[] = TABLES as unknown as TableSpec<unknown>[]): Promise<void> {
   for (const table of tables) await sql(table.ddl);
@@ -28,9 +33,11 @@ export class QuestDbSink implements SinkWriter {
   private sender?: Sender;
 
   constructor(
-    topics: readonly string[] = (TABLES as unknown as TableSpec<unknown>[]).map((t) => t.topic),
+    topics: readonly string[] = SINK_TOPICS,
     private readonly baseUrl = endpoints().questdbUrl,
   ) {
+    const unknown = topics.filter((t) => !tableForTopic(t));
+    if (unknown.length > 0) throw new TickflowError('CONFIG', `sink-questdb has no table for ${unknown.join(', ')}`, `sink-questdb.topics takes any of ${SINK_TOPICS.join(', ')}`);
     this.inputs = topics;
   }
 
@@ -41,7 +48,7 @@ export class QuestDbSink implements SinkWriter {
     this.sender = await Sender.fromConfig(config);
   }
 
-  async write(batch: readonly InputRecord[]): Promise<{ failed: FailedRecord[] }> {
+  async write(batch: readonly InputRecord[], hooks: SinkHooks): Promise<{ failed: FailedRecord[] }> {
     const sender = this.sender as Sender;
     const failed: FailedRecord[] = [];
     let attempt = 0;
@@ -58,7 +65,7 @@ export class QuestDbSink implements SinkWriter {
           // A value the table cannot hold is a bad record, not an outage: dead-letter it.
           sender.reset();
           failed.push({ input: record, code: 'INVALID_VALUE', message: `cannot write to ${table.name}: ${(error as Error).message}` });
-          return this.writeWithout(batch, failed);
+          return this.writeWithout(batch, failed, hooks);
         }
       }
       try {
@@ -67,18 +74,25 @@ export class QuestDbSink implements SinkWriter {
         return { failed };
       } catch (error) {
         attempt += 1;
-        const delay = Math.min(30_000, 250 * 2 ** Math.min(attempt, 7)) * (0.5 + Math.random() / 2);
-        log.warn(`QuestDB write failed (attempt ${attempt}), retrying in ${Math.round(delay)} ms: ${(error as Error).message}`);
-        await sleep(delay);
+        hooks.stalled(true);
+        const delay = Math.min(10_000, 250 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random() / 2);
+        log.warn(`QuestDB write failed (attempt ${attempt}); partition paused, retrying in ${Math.round(delay)} ms: ${(error as Error).message}`);
+        // Wait in short steps so heartbeats keep the group membership and a stop is noticed.
+        const until = Date.now() + delay;
+        while (Date.now() < until) {
+          if (hooks.stopping()) throw new StoppingError();
+          await hooks.heartbeat();
+          await sleep(Math.min(1000, until - Date.now()));
+        }
       }
     }
   }
 
   /** Retries the batch without the records already known to be bad. */
-  private async writeWithout(batch: readonly InputRecord[], bad: FailedRecord[]): Promise<{ failed: FailedRecord[] }> {
+  private async writeWithout(batch: readonly InputRecord[], bad: FailedRecord[], hooks: SinkHooks): Promise<{ failed: FailedRecord[] }> {
     const skip = new Set(bad.map((f) => f.input.offset));
     const rest = batch.filter((r) => !skip.has(r.offset));
-    const result = rest.length > 0 ? await this.write(rest) : { failed: [] };
+    const result = rest.length > 0 ? await this.write(rest, hooks) : { failed: [] };
     return { failed: [...bad, ...result.failed] };
   }
 

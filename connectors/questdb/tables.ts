@@ -1,4 +1,4 @@
-import type { BookSnapshot, PriceLevel, Quote, Trade } from '../../schemas/types.generated';
+import type { BookSnapshot, PriceLevel, Quote, RunningVolume, Trade } from '../../schemas/types.generated';
 import type { Sender } from '@questdb/nodejs-client';
 
 /**
@@ -68,7 +68,22 @@ export const BOOK: TableSpec<BookSnapshot> = {
   ts: (b) => b.tsEvent,
 };
 
-export const TABLES: readonly TableSpec<never>[] = [TRADES, QUOTES, BOOK] as unknown as TableSpec<never>[];
+export const RUNNING_VOLUME: TableSpec<RunningVolume> = {
+  name: 'running_volume',
+  topic: 'md.volume.v1',
+  ddl: `CREATE TABLE IF NOT EXISTS running_volume (
+    ts TIMESTAMP, instrument_id SYMBOL, venue SYMBOL, symbol SYMBOL, source SYMBOL,
+    trade_id VARCHAR, trade_count LONG, volume ${PRICE}, last_price ${PRICE}, ts_recv TIMESTAMP
+  ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, instrument_id, trade_id)`,
+  row(sender, v) {
+    sender.table('running_volume').symbol('instrument_id', v.instrumentId).symbol('venue', v.venue).symbol('symbol', v.symbol).symbol('source', v.source);
+    sender.stringColumn('trade_id', v.tradeId).intColumn('trade_count', v.tradeCount).decimalColumnText('volume', v.volume.toFixed()).decimalColumnText('last_price', v.lastPrice.toFixed());
+    sender.timestampColumn('ts_recv', BigInt(v.tsRecv), 'us');
+  },
+  ts: (v) => v.tsEvent,
+};
+
+export const TABLES: readonly TableSpec<never>[] = [TRADES, QUOTES, BOOK, RUNNING_VOLUME] as unknown as TableSpec<never>[];
 
 export function tableForTopic(topic: string): TableSpec<unknown> | undefined {
   return (TABLES as unknown as TableSpec<unknown>[]).find((t) => t.topic === topic);

@@ -4,6 +4,7 @@ import { TickflowError } from '../errors';
 export interface FlagSpec {
   type: 'boolean' | 'string';
   short?: string;
+  multiple?: boolean;
   /** Shown in usage. */
   description: string;
   choices?: readonly string[];
@@ -17,7 +18,7 @@ export interface CommandSpec {
 }
 
 export interface Parsed {
-  flags: Record<string, string | boolean | undefined>;
+  flags: Record<string, string | boolean | string[] | undefined>;
   positionals: string[];
 }
 
@@ -38,7 +39,7 @@ export function parseCommand(name: string, spec: CommandSpec, argv: string[]): P
       args: argv,
       strict: true,
       allowPositionals: true,
-      options: Object.fromEntries(Object.entries(spec.flags).map(([flag, f]) => [flag, { type: f.type, ...(f.short ? { short: f.short } : {}) }])),
+      options: Object.fromEntries(Object.entries(spec.flags).map(([flag, f]) => [flag, { type: f.type, ...(f.short ? { short: f.short } : {}), ...(f.multiple ? { multiple: true } : {}) }])),
     });
   } catch (error) {
     throw new TickflowError('USAGE', `tickflow ${name}: ${(error as Error).message.split('\n')[0]}`, usageText(name, spec));
@@ -53,10 +54,10 @@ export function parseCommand(name: string, spec: CommandSpec, argv: string[]): P
   if (parsed.positionals.length < min || parsed.positionals.length > max) {
     throw new TickflowError('USAGE', `tickflow ${name}: expected ${min === max ? min : `${min} to ${max}`} argument(s), got ${parsed.positionals.length}`, usageText(name, spec));
   }
-  return { flags: parsed.values as Record<string, string | boolean | undefined>, positionals: parsed.positionals };
+  return { flags: parsed.values as Record<string, string | boolean | string[] | undefined>, positionals: parsed.positionals };
 }
 
-export function positiveInt(name: string, value: string | boolean | undefined, fallback?: number): number | undefined {
+export function positiveInt(name: string, value: string | boolean | string[] | undefined, fallback?: number): number | undefined {
   if (value === undefined) return fallback;
   const n = Number(value);
   if (typeof value !== 'string' || !Number.isInteger(n) || n <= 0) {

@@ -1,32 +1,57 @@
-import type { Admin, Batch, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { randomUUID } from 'node:crypto';
+import type { Batch, Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import type { Admin } from 'kafkajs';
 import { TickflowError } from '../../ops/errors';
 import type { Logger } from '../../ops/log';
 import { logger } from '../../ops/log';
+import type { StateEntry } from '../../schemas/types.generated';
+import { dlqTopicOf } from '../../topics/catalog';
 import type { AvroCodec } from './codec';
 import { DecodeError } from './codec';
 import { deadLetterOf } from './dead-letters';
+import type { RuntimeMetrics } from './metrics';
 import type { Clock, FailedRecord, InputRecord, OutputRecord, Stage, StageContext } from './stage';
 import { systemClock } from './stage';
-import { dlqTopicOf } from '../../topics/catalog';
+import { TransactionalStore, changelogTopic } from './store';
 
 /**
- * The Kafka side of the runtime. One consumer group per stage or sink; each fetched batch holds
- * one partition's records. Undecodable records and records a stage rejects go to `<topic>.dlq`.
+ * The Kafka side of the runtime. One consumer group per stage or sink (`tickflow.<name>`); each
+ * fetched batch holds one partition's records, processed one at a time (bounded in-flight work:
+ * at most one fetch response per consumer is in memory, and a slow sink or producer stops fetching).
  *
- * - Stages (Kafka to Kafka): outputs, dead letters and the consumed offsets are written in one
- *   Kafka transaction per batch, by a transactional producer dedicated to the input partition
- *   (transactional id `tickflow.<stage>.<topic>.<partition>`). A new instance owning the partition
- *   initialises the same id, which fences the old one (kafkajs has no group-metadata fencing).
- * - Sinks (Kafka to an external store): the sink writes the batch and resolves only once the store
- *   acknowledged it; only then are offsets committed (with dead letters produced before).
+ * - Stages (Kafka to Kafka): outputs, dead letters, state changes (to the stores' compacted
+ *   changelogs) and the consumed offsets are written in one Kafka transaction per batch, by a
+ *   transactional producer dedicated to the input partition (`tickflow.<stage>.<topic>.<partition>`).
+ *   Whoever owns the partition initialises that id first, which fences any older owner and aborts
+ *   its open transaction; only then is the partition's state restored from the changelog, so the
+ *   restored state is exactly the state that matches the committed offsets.
+ * - Sinks (Kafka to a store): the sink writes the batch and resolves only once the store
+ *   acknowledged it; then dead letters are produced and offsets committed. While the store is down
+ *   the partition is paused and the write retried with backoff (slow is not failed).
  */
+export interface SinkHooks {
+  /** Keeps the group membership alive during long retries. */
+  heartbeat(): Promise<void>;
+  /** The sink reports that it is (or no longer is) waiting on its store. */
+  stalled(on: boolean): void;
+  /** True once the runner is stopping: give up retrying (the batch is redone after restart). */
+  stopping(): boolean;
+}
+
 export interface SinkWriter<V = unknown> {
   readonly name: string;
   readonly inputs: readonly string[];
   open?(): Promise<void>;
   /** Writes the batch durably; resolves only after the store acknowledged it. Idempotent on retry. */
-  write(batch: readonly InputRecord<V>[]): Promise<{ failed: FailedRecord[] }>;
+  write(batch: readonly InputRecord<V>[], hooks: SinkHooks): Promise<{ failed: FailedRecord[] }>;
   close?(): Promise<void>;
+}
+
+export class StoppingError extends Error {
+  constructor() {
+    super('stopping');
+    this.name = 'StoppingError';
+  }
 }
 
 export interface RunnerStats {
@@ -37,18 +62,65 @@ export interface RunnerStats {
   lastBatchAt: number;
 }
 
-type Handler = (decoded: InputRecord[], failed: FailedRecord[], batch: Batch) => Promise<void>;
+export interface RunnerOptions {
+  clock?: Clock;
+  metrics?: RuntimeMetrics;
+  sessionTimeoutMs?: number;
+  /** Consumer group; default `tickflow.<name>`. */
+  groupId?: string;
+  /** Called when the consumer stopped for good; the process should exit non-zero. */
+  onFatal?: (error: Error) => void;
+}
+
+type Handler = (decoded: InputRecord[], failed: FailedRecord[], payload: EachBatchPayload) => Promise<void>;
+type Stores = Map<string, TransactionalStore<unknown>>;
+
+const key = (topic: string, partition: number): string => `${topic}:${partition}`;
+
+/** Messages per produce call: small enough that a record batch stays well under 1 MB. */
+const SEND_CHUNK = 1000;
+
+/** Splits per-topic message lists into groups of at most `size` messages in total. */
+export function chunked(topics: { topic: string; messages: Message[] }[], size: number): { topic: string; messages: Message[] }[][] {
+  const chunks: { topic: string; messages: Message[] }[][] = [];
+  let current: { topic: string; messages: Message[] }[] = [];
+  let count = 0;
+  for (const { topic, messages } of topics) {
+    for (let i = 0; i < messages.length; ) {
+      const take = Math.min(size - count, messages.length - i);
+      current.push({ topic, messages: messages.slice(i, i + take) });
+      count += take;
+      i += take;
+      if (count === size) {
+        chunks.push(current);
+        current = [];
+        count = 0;
+      }
+    }
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
 
 export class Runner {
   readonly stats: RunnerStats = { batches: 0, recordsIn: 0, recordsOut: 0, deadLetters: 0, lastBatchAt: 0 };
   readonly groupId: string;
   private consumer?: Consumer;
   private dlqProducer?: Producer;
-  private readonly producers = new Map<string, Producer>();
-  /** Next offset to read per `topic:partition`, as seen by this consumer (includes control records). */
+  /** Transactional producer per owned input partition. */
+  private readonly tasks = new Map<string, Promise<Producer>>();
+  /** State per input partition number (co-partitioned inputs share it). */
+  private readonly stores = new Map<number, Promise<Stores>>();
   private readonly positions = new Map<string, bigint>();
+  private assignment = new Set<string>();
+  private readonly readyTasks = new Set<string>();
+  private joined = false;
+  private stopping = false;
+  private paused = 0;
   private readonly log: Logger;
-  private readonly ctx: StageContext;
+  private readonly clock: Clock;
+  private readonly metrics?: RuntimeMetrics;
+  private readonly storeNames: readonly string[];
 
   private constructor(
     private readonly kafka: Kafka,
@@ -57,38 +129,63 @@ export class Runner {
     readonly inputs: readonly string[],
     private readonly outputs: readonly string[],
     private readonly mode: { kind: 'stage'; stage: Stage } | { kind: 'sink'; sink: SinkWriter },
-    clock: Clock,
+    private readonly options: RunnerOptions,
   ) {
-    this.groupId = `tickflow.${name}`;
+    this.groupId = options.groupId ?? `tickflow.${name}`;
     this.log = logger(name);
-    this.ctx = { clock, log: this.log };
+    this.clock = options.clock ?? systemClock;
+    this.metrics = options.metrics;
+    this.storeNames = mode.kind === 'stage' ? (mode.stage.stores ?? []) : [];
   }
 
-  static forStage(kafka: Kafka, codec: AvroCodec, stage: Stage, clock: Clock = systemClock): Runner {
-    return new Runner(kafka, codec, stage.name, stage.inputs, stage.outputs, { kind: 'stage', stage }, clock);
+  static forStage(kafka: Kafka, codec: AvroCodec, stage: Stage, options: RunnerOptions = {}): Runner {
+    return new Runner(kafka, codec, stage.name, stage.inputs, stage.outputs, { kind: 'stage', stage }, options);
   }
 
-  static forSink(kafka: Kafka, codec: AvroCodec, sink: SinkWriter, clock: Clock = systemClock): Runner {
-    return new Runner(kafka, codec, sink.name, sink.inputs, [], { kind: 'sink', sink }, clock);
+  static forSink(kafka: Kafka, codec: AvroCodec, sink: SinkWriter, options: RunnerOptions = {}): Runner {
+    return new Runner(kafka, codec, sink.name, sink.inputs, [], { kind: 'sink', sink }, options);
+  }
+
+  /** Ready once the group assigned partitions and (stages) every owned partition is fenced and restored. */
+  isReady(): boolean {
+    if (!this.joined || this.stopping) return false;
+    return this.mode.kind === 'sink' || [...this.assignment].every((k) => this.readyTasks.has(k));
+  }
+
+  describe(): Record<string, unknown> {
+    return { group: this.groupId, joined: this.joined, assigned: [...this.assignment].sort(), paused: this.paused, ...this.stats };
   }
 
   async start(): Promise<void> {
-    await this.codec.prepare([...this.outputs, ...this.inputs.map(dlqTopicOf)]);
-    if (this.mode.kind === 'stage') this.mode.stage.open?.(this.ctx);
+    await this.codec.prepare([...this.outputs, ...this.inputs.map(dlqTopicOf), ...this.storeNames.map((s) => changelogTopic(this.name, s))]);
+    if (this.mode.kind === 'stage') this.mode.stage.open?.({ clock: this.clock, log: this.log });
     else await this.mode.sink.open?.();
     const consumer = this.kafka.consumer({
       groupId: this.groupId,
       readUncommitted: false,
       allowAutoTopicCreation: false,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      sessionTimeout: this.options.sessionTimeoutMs ?? 30_000,
+      rebalanceTimeout: 60_000,
+      heartbeatInterval: Math.min(3_000, Math.floor((this.options.sessionTimeoutMs ?? 30_000) / 4)),
       maxBytesPerPartition: 1_048_576,
-      maxWaitTimeInMs: 200,
+      maxBytes: 8_388_608,
+      maxWaitTimeInMs: 250,
     });
     this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, (event) => this.onAssignment(event.payload.memberAssignment));
     consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
-      const { topic, partition, lastOffset } = event.payload;
-      this.positions.set(`${topic}:${partition}`, BigInt(lastOffset) + 1n);
+      const { topic, partition, lastOffset, offsetLag } = event.payload;
+      this.positions.set(key(topic, partition), BigInt(lastOffset) + 1n);
+      this.metrics?.consumerLag.set({ stage: this.name, topic, partition: String(partition) }, Number(offsetLag));
+    });
+    consumer.on(consumer.events.CRASH, (event) => {
+      if (event.payload.restart) {
+        this.log.warn(`consumer restarting after an error: ${event.payload.error.message}`);
+        return;
+      }
+      // kafkajs gave up on this consumer: a broken invariant or a non-retriable error. Crash loudly.
+      this.log.error(`consumer stopped for good: ${event.payload.error.message}`);
+      this.options.onFatal?.(event.payload.error);
     });
     await consumer.connect();
     for (const topic of this.inputs) await consumer.subscribe({ topic, fromBeginning: true });
@@ -102,14 +199,95 @@ export class Runner {
     this.log.info(`consuming ${this.inputs.join(', ')} as group ${this.groupId}`);
   }
 
+  /**
+   * A new assignment: drop producers and state of partitions we lost, and (for stages) fence and
+   * restore the ones we gained before their first batch.
+   */
+  private onAssignment(assignment: Record<string, number[]>): void {
+    const next = new Set<string>();
+    for (const [topic, partitions] of Object.entries(assignment)) for (const p of partitions) next.add(key(topic, p));
+    for (const k of [...this.tasks.keys()]) if (!next.has(k)) void this.dropTask(k);
+    const partitionNumbers = new Set([...next].map((k) => Number(k.split(':').pop())));
+    for (const p of [...this.stores.keys()]) if (!partitionNumbers.has(p)) this.stores.delete(p);
+    this.assignment = next;
+    this.joined = true;
+    this.metrics?.assignedPartitions.set({ stage: this.name }, next.size);
+    this.log.info(`assigned ${[...next].sort().join(', ') || 'nothing'}`);
+    if (this.mode.kind === 'stage') {
+      for (const k of next) {
+        const [topic, p] = [k.slice(0, k.lastIndexOf(':')), Number(k.slice(k.lastIndexOf(':') + 1))];
+        this.ensureTask(topic, p).catch((error: Error) => this.log.warn(`preparing ${k} failed (retried on its next batch): ${error.message}`));
+      }
+    }
+  }
+
+  private ensureTask(topic: string, partition: number): Promise<Producer> {
+    const k = key(topic, partition);
+    let task = this.tasks.get(k);
+    if (!task) {
+      task = (async () => {
+        const producer = this.kafka.producer({ transactionalId: `tickflow.${this.name}.${topic}.${partition}`, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, transactionTimeout: 60_000 });
+        // connect() initialises the transactional id: this fences an older owner of the partition.
+        await producer.connect();
+        if (this.storeNames.length > 0) await this.storesFor(partition);
+        this.readyTasks.add(k);
+        return producer;
+      })();
+      task.catch(() => this.tasks.delete(k));
+      this.tasks.set(k, task);
+    }
+    return task;
+  }
+
+  private async dropTask(k: string): Promise<void> {
+    const task = this.tasks.get(k);
+    this.tasks.delete(k);
+    this.readyTasks.delete(k);
+    const producer = await task?.catch(() => undefined);
+    await producer?.disconnect().catch(() => undefined);
+  }
+
+  private storesFor(partition: number): Promise<Stores> {
+    let stores = this.stores.get(partition);
+    if (!stores) {
+      stores = this.restore(partition);
+      stores.catch(() => this.stores.delete(partition));
+      this.stores.set(partition, stores);
+    }
+    return stores;
+  }
+
+  /** Reads partition `partition` of every store's changelog up to its end (read_committed). */
+  private async restore(partition: number): Promise<Stores> {
+    const stores: Stores = new Map();
+    for (const name of this.storeNames) {
+      const started = Date.now();
+      const topic = changelogTopic(this.name, name);
+      const store = new TransactionalStore<unknown>();
+      let records = 0;
+      await readPartition(this.kafka, topic, partition, async (message) => {
+        records += 1;
+        const value = message.value ? JSON.parse((await this.codec.decode<StateEntry>(topic, message.value)).json) : null;
+        store.load(message.key?.toString('utf8') ?? '', value);
+      });
+      stores.set(name, store);
+      const seconds = (Date.now() - started) / 1000;
+      this.metrics?.restoreSeconds.observe({ stage: this.name, store: name }, seconds);
+      this.metrics?.stateEntries.set({ stage: this.name, store: name, partition: String(partition) }, store.size);
+      this.log.info(`restored store ${name} partition ${partition}: ${store.size} keys from ${records} changelog records in ${seconds.toFixed(2)} s`);
+    }
+    return stores;
+  }
+
   private async onBatch(payload: EachBatchPayload, handler: Handler): Promise<void> {
     const { batch } = payload;
     if (batch.messages.length === 0 || !payload.isRunning() || payload.isStale()) return;
+    const started = Date.now();
     const decoded: InputRecord[] = [];
     const failed: FailedRecord[] = [];
     for (const message of batch.messages) {
-      const key = message.key ? message.key.toString('utf8') : null;
-      const base = { topic: batch.topic, partition: batch.partition, offset: message.offset, key };
+      const recordKey = message.key ? message.key.toString('utf8') : null;
+      const base = { topic: batch.topic, partition: batch.partition, offset: message.offset, key: recordKey };
       try {
         decoded.push({ ...base, value: await this.codec.decode(batch.topic, message.value) });
       } catch (error) {
@@ -117,81 +295,137 @@ export class Runner {
         failed.push({ input: { ...base, value: message }, code: error.code, message: error.message });
       }
     }
-    await handler(decoded, failed, batch);
+    await handler(decoded, failed, payload);
+    const now = Date.now();
     this.stats.batches += 1;
     this.stats.recordsIn += batch.messages.length;
-    this.stats.lastBatchAt = Date.now();
+    this.stats.lastBatchAt = now;
+    if (this.metrics) {
+      const labels = { stage: this.name };
+      this.metrics.recordsIn.inc({ ...labels, topic: batch.topic, partition: String(batch.partition) }, batch.messages.length);
+      this.metrics.batchSize.observe(labels, batch.messages.length);
+      this.metrics.processingSeconds.observe(labels, (now - started) / 1000);
+      for (const record of decoded) {
+        const value = record.value as { tsEvent?: unknown; tsRecv?: unknown };
+        if (typeof value.tsEvent === 'number') this.metrics.latencyFromEvent.observe(labels, Math.max(0, now / 1000 - value.tsEvent / 1e6));
+        if (typeof value.tsRecv === 'number') this.metrics.latencyFromRecv.observe(labels, Math.max(0, now / 1000 - value.tsRecv / 1e6));
+      }
+    }
     payload.resolveOffset(batch.lastOffset());
     await payload.heartbeat();
   }
 
-  private deadLetterMessages(failed: FailedRecord[], batch: Batch): Promise<{ topic: string; messages: { key: Buffer | null; value: Buffer }[] }[]> {
+  private deadLetterMessages(failed: FailedRecord[], batch: Batch): Promise<{ topic: string; messages: Message[] }[]> {
     const byOffset = new Map<string, KafkaMessage>(batch.messages.map((m) => [m.offset, m]));
     return Promise.all(
       failed.map(async (f) => {
         const original = byOffset.get(f.input.offset);
         if (!original) throw new TickflowError('INVARIANT', `${this.name} rejected offset ${f.input.offset}, which is not in the batch`, 'a stage must only reject records of its input batch');
-        const letter = deadLetterOf(this.name, batch.topic, batch.partition, original, f.code, f.message, this.ctx.clock.nowMicros());
+        const letter = deadLetterOf(this.name, batch.topic, batch.partition, original, f.code, f.message, this.clock.nowMicros());
         this.log.warn(`dead letter: ${f.code} at ${batch.topic}[${batch.partition}]@${f.input.offset}: ${f.message}`);
+        this.metrics?.recordsFailed.inc({ stage: this.name, topic: batch.topic, code: f.code });
+        this.metrics?.deadLetters.inc({ stage: this.name, topic: batch.topic });
         return { topic: letter.topic, messages: [{ key: letter.key, value: await this.codec.encode(letter.topic, letter.value) }] };
       }),
     );
   }
 
-  private async producerFor(topic: string, partition: number): Promise<Producer> {
-    const id = `${topic}:${partition}`;
-    let producer = this.producers.get(id);
-    if (!producer) {
-      producer = this.kafka.producer({ transactionalId: `tickflow.${this.name}.${topic}.${partition}`, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-      await producer.connect();
-      this.producers.set(id, producer);
-    }
-    return producer;
-  }
-
-  private async dropProducer(topic: string, partition: number): Promise<void> {
-    const id = `${topic}:${partition}`;
-    const producer = this.producers.get(id);
-    this.producers.delete(id);
-    await producer?.disconnect().catch(() => undefined);
-  }
-
   private stageHandler(stage: Stage): Handler {
-    return async (decoded, decodeFailures, batch) => {
-      const result = stage.process(decoded, this.ctx);
-      const failed = [...decodeFailures, ...result.failed];
-      const topicMessages = new Map<string, { key: string | null; value: Buffer }[]>();
-      for (const out of result.out as OutputRecord[]) {
-        if (!this.outputs.includes(out.topic)) throw new TickflowError('INVARIANT', `stage ${stage.name} emitted to ${out.topic}, which is not among its outputs`, `add ${out.topic} to the stage's outputs`);
-        const list = topicMessages.get(out.topic) ?? [];
-        list.push({ key: out.key, value: await this.codec.encode(out.topic, out.value) });
-        topicMessages.set(out.topic, list);
-      }
-      const letters = await this.deadLetterMessages(failed, batch);
-      const producer = await this.producerFor(batch.topic, batch.partition);
-      const transaction = await producer.transaction();
+    return async (decoded, decodeFailures, payload) => {
+      const { batch } = payload;
+      const producer = await this.ensureTask(batch.topic, batch.partition);
+      const stores = this.storeNames.length > 0 ? await this.storesFor(batch.partition) : new Map<string, TransactionalStore<unknown>>();
+      const ctx: StageContext = {
+        clock: this.clock,
+        log: this.log,
+        store: <V>(name: string) => {
+          const store = stores.get(name);
+          if (!store) throw new TickflowError('INVARIANT', `stage ${stage.name} used store '${name}', which it does not declare`, `add '${name}' to the stage's stores`);
+          return store as unknown as TransactionalStore<V>;
+        },
+      };
+      const all = [...stores.values()];
       try {
-        const all = [...[...topicMessages.entries()].map(([topic, messages]) => ({ topic, messages })), ...letters];
-        if (all.length > 0) await transaction.sendBatch({ topicMessages: all, acks: -1 });
-        await transaction.sendOffsets({
-          consumerGroupId: this.groupId,
-          topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }] }],
-        });
-        await transaction.commit();
+        const result = stage.process(decoded, ctx);
+        const failed = [...decodeFailures, ...result.failed];
+        const topicMessages = new Map<string, Message[]>();
+        const add = (topic: string, message: Message): void => {
+          const list = topicMessages.get(topic) ?? [];
+          list.push(message);
+          topicMessages.set(topic, list);
+        };
+        for (const out of result.out as OutputRecord[]) {
+          if (!this.outputs.includes(out.topic)) throw new TickflowError('INVARIANT', `stage ${stage.name} emitted to ${out.topic}, which is not among its outputs`, `add ${out.topic} to the stage's outputs`);
+          add(out.topic, { key: out.key, value: await this.codec.encode(out.topic, out.value) });
+        }
+        for (const [name, store] of stores) {
+          const topic = changelogTopic(stage.name, name);
+          for (const [k, v] of store.changes()) {
+            add(topic, { key: k, partition: batch.partition, value: v === null ? null : await this.codec.encode(topic, { json: JSON.stringify(v) } satisfies StateEntry) });
+          }
+        }
+        const letters = await this.deadLetterMessages(failed, batch);
+        const transaction = await producer.transaction();
+        try {
+          // Several sends per transaction keep each record batch under the broker's message size limit.
+          for (const chunk of chunked([...[...topicMessages.entries()].map(([topic, messages]) => ({ topic, messages })), ...letters], SEND_CHUNK)) {
+            await transaction.sendBatch({ topicMessages: chunk, acks: -1 });
+          }
+          await transaction.sendOffsets({
+            consumerGroupId: this.groupId,
+            topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }] }],
+          });
+          await transaction.commit();
+        } catch (error) {
+          await transaction.abort().catch(() => undefined);
+          throw error;
+        }
+        for (const store of all) store.commit();
+        this.metrics?.transactions.inc({ stage: this.name, result: 'commit' });
+        for (const [topic, messages] of topicMessages) if (!topic.endsWith('.changelog')) this.metrics?.recordsOut.inc({ stage: this.name, topic }, messages.length);
+        this.stats.recordsOut += result.out.length;
+        this.stats.deadLetters += failed.length;
+        if (this.metrics) for (const [name, store] of stores) this.metrics.stateEntries.set({ stage: this.name, store: name, partition: String(batch.partition) }, store.size);
       } catch (error) {
-        await transaction.abort().catch(() => undefined);
-        // A failed transaction may leave the producer unusable (e.g. a lost coordinator): start afresh.
-        await this.dropProducer(batch.topic, batch.partition);
+        for (const store of all) store.abort();
+        this.metrics?.transactions.inc({ stage: this.name, result: 'abort' });
+        // The outcome may be unknown (e.g. a lost coordinator): rebuild the producer and, since
+        // memory may now disagree with what was committed, the partition's state from its changelog.
+        await this.dropTask(key(batch.topic, batch.partition));
+        this.stores.delete(batch.partition);
+        this.log.warn(`batch at ${batch.topic}[${batch.partition}] from offset ${batch.firstOffset()} failed; it will be retried: ${(error as Error).message}`);
         throw error;
       }
-      this.stats.recordsOut += result.out.length;
-      this.stats.deadLetters += failed.length;
     };
   }
 
   private sinkHandler(sink: SinkWriter): Handler {
-    return async (decoded, decodeFailures, batch) => {
-      const result = decoded.length > 0 ? await sink.write(decoded) : { failed: [] };
+    return async (decoded, decodeFailures, payload) => {
+      const { batch } = payload;
+      const consumer = this.consumer as Consumer;
+      let pausedHere = false;
+      const hooks: SinkHooks = {
+        heartbeat: async () => {
+          await payload.heartbeat().catch(() => undefined);
+        },
+        stalled: (on) => {
+          if (on === pausedHere) return;
+          pausedHere = on;
+          const tp = [{ topic: batch.topic, partitions: [batch.partition] }];
+          if (on) consumer.pause(tp);
+          else consumer.resume(tp);
+          this.paused += on ? 1 : -1;
+          this.metrics?.pausedPartitions.set({ stage: this.name }, this.paused);
+          if (on) this.metrics?.sinkRetries.inc({ stage: this.name });
+        },
+        stopping: () => this.stopping,
+      };
+      let result: { failed: FailedRecord[] };
+      try {
+        result = decoded.length > 0 ? await sink.write(decoded, hooks) : { failed: [] };
+      } finally {
+        hooks.stalled(false);
+      }
       const failed = [...decodeFailures, ...result.failed];
       if (failed.length > 0) {
         if (!this.dlqProducer) {
@@ -200,8 +434,10 @@ export class Runner {
         }
         await this.dlqProducer.sendBatch({ topicMessages: await this.deadLetterMessages(failed, batch), acks: -1 });
       }
-      await (this.consumer as Consumer).commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }]);
-      this.stats.recordsOut += decoded.length - result.failed.length;
+      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }]);
+      const written = decoded.length - result.failed.length;
+      this.metrics?.recordsOut.inc({ stage: this.name, topic: batch.topic }, written);
+      this.stats.recordsOut += written;
       this.stats.deadLetters += failed.length;
     };
   }
@@ -217,19 +453,78 @@ export class Runner {
       const committed = await admin.fetchOffsets({ groupId: this.groupId, topics: [topic] });
       const committedOf = new Map(committed[0]?.partitions.map((p) => [p.partition, BigInt(p.offset)]) ?? []);
       for (const { partition, high, low } of highs) {
-        const position = this.positions.get(`${topic}:${partition}`) ?? ((committedOf.get(partition) ?? -1n) >= 0n ? (committedOf.get(partition) as bigint) : BigInt(low));
+        const position = this.positions.get(key(topic, partition)) ?? ((committedOf.get(partition) ?? -1n) >= 0n ? (committedOf.get(partition) as bigint) : BigInt(low));
         if (position < BigInt(high)) return false;
       }
     }
     return true;
   }
 
+  /** Finishes the batch in flight (a sink stuck on its store gives up; the batch is redone later), leaves the group. */
   async stop(): Promise<void> {
+    this.stopping = true;
     await this.consumer?.disconnect().catch((error: Error) => this.log.warn(`consumer disconnect: ${error.message}`));
-    for (const producer of this.producers.values()) await producer.disconnect().catch(() => undefined);
-    this.producers.clear();
+    for (const k of [...this.tasks.keys()]) await this.dropTask(k);
     await this.dlqProducer?.disconnect().catch(() => undefined);
     if (this.mode.kind === 'stage') this.mode.stage.close?.();
     else await this.mode.sink.close?.();
+  }
+
+  /** Committed state of a store partition, for checks and tests. */
+  async storeSnapshot(store: string, partition: number): Promise<Record<string, unknown>> {
+    const stores = await this.storesFor(partition);
+    return (stores.get(store) as TransactionalStore<unknown>).snapshot();
+  }
+}
+
+/**
+ * Reads one partition of a topic from the beginning to the end it had when called (read_committed),
+ * with a throwaway consumer group. kafkajs cannot assign partitions directly, so the group reads the
+ * topic and other partitions are skipped.
+ */
+export async function readPartition(kafka: Kafka, topic: string, partition: number, onMessage: (message: KafkaMessage) => Promise<void>, timeoutMs = 120_000): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const groupId = `tickflow.restore.${randomUUID()}`;
+  try {
+    const offsets = (await admin.fetchTopicOffsets(topic)).find((o) => o.partition === partition);
+    if (!offsets) throw new TickflowError('CONFIG', `${topic} has no partition ${partition}`, `give ${topic} as many partitions as the stage's input (topics/catalog.ts), then \`tickflow topics apply\``);
+    const high = BigInt(offsets.high);
+    if (high === BigInt(offsets.low)) return;
+    const consumer = kafka.consumer({ groupId, readUncommitted: false, allowAutoTopicCreation: false, maxWaitTimeInMs: 100, maxBytesPerPartition: 4_194_304 });
+    let position = -1n;
+    let failure: Error | undefined;
+    consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
+      if (event.payload.partition === partition) position = BigInt(event.payload.lastOffset) + 1n;
+    });
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatch: async ({ batch }) => {
+          if (batch.partition !== partition) return;
+          for (const message of batch.messages) {
+            if (BigInt(message.offset) >= high) break;
+            try {
+              await onMessage(message);
+            } catch (error) {
+              failure = error as Error;
+            }
+          }
+        },
+      });
+      const deadline = Date.now() + timeoutMs;
+      while (position < high && !failure) {
+        if (Date.now() > deadline) throw new TickflowError('INVARIANT', `reading ${topic}[${partition}] did not reach offset ${high} within ${timeoutMs / 1000} s`, 'an open transaction may be blocking it; check the broker');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      if (failure) throw failure;
+    } finally {
+      await consumer.disconnect();
+    }
+  } finally {
+    await admin.deleteGroups([groupId]).catch(() => undefined);
+    await admin.disconnect();
   }
 }

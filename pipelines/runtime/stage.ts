@@ -39,9 +39,27 @@ export interface Clock {
 
 export const systemClock: Clock = { nowMicros: () => Date.now() * 1000 };
 
+/**
+ * A stage's keyed state. Reads see the batch's own writes; the runtime commits the writes together
+ * with the batch's outputs and offsets (and a changelog record per change), or discards them if the
+ * batch fails. Values must be JSON-serialisable; keep money as decimal strings.
+ */
+export interface KeyValueStore<V> {
+  get(key: string): V | undefined;
+  put(key: string, value: V): void;
+  delete(key: string): void;
+  readonly size: number;
+  entries(): IterableIterator<[string, V]>;
+}
+
 export interface StageContext {
   readonly clock: Clock;
   readonly log: Logger;
+  /**
+   * A store declared in `Stage.stores`, scoped to the partition of the batch being processed
+   * (state is partitioned like the input, so it moves with the partition on a rebalance).
+   */
+  store<V>(name: string): KeyValueStore<V>;
 }
 
 export interface Stage<In = unknown> {
@@ -50,7 +68,9 @@ export interface Stage<In = unknown> {
   readonly inputs: readonly string[];
   /** Topics produced; every `out` record must name one of these. */
   readonly outputs: readonly string[];
-  open?(ctx: StageContext): void;
+  /** Named state stores; each has a compacted changelog topic `<stage>.<store>.changelog` in the catalog. */
+  readonly stores?: readonly string[];
+  open?(ctx: Omit<StageContext, 'store'>): void;
   process(batch: readonly InputRecord<In>[], ctx: StageContext): StageResult;
   close?(): void;
 }

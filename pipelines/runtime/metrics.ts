@@ -1,0 +1,47 @@
+import client from 'prom-client';
+
+/**
+ * The runtime's metrics, one prom-client registry per process. Every stage and sink gets these
+ * without writing a line; stage authors add only domain metrics (via `registry`).
+ * Counters reconcile: for each stage and input topic, in = out + dead letters (+ filtered, if a
+ * stage emits nothing for a record, which shows as in > out + dead letters).
+ */
+export class RuntimeMetrics {
+  readonly registry = new client.Registry();
+  readonly recordsIn: client.Counter<'stage' | 'topic' | 'partition'>;
+  readonly recordsOut: client.Counter<'stage' | 'topic'>;
+  readonly recordsFailed: client.Counter<'stage' | 'topic' | 'code'>;
+  readonly deadLetters: client.Counter<'stage' | 'topic'>;
+  readonly batchSize: client.Histogram<'stage'>;
+  readonly processingSeconds: client.Histogram<'stage'>;
+  readonly latencyFromEvent: client.Histogram<'stage'>;
+  readonly latencyFromRecv: client.Histogram<'stage'>;
+  readonly consumerLag: client.Gauge<'stage' | 'topic' | 'partition'>;
+  readonly pausedPartitions: client.Gauge<'stage'>;
+  readonly transactions: client.Counter<'stage' | 'result'>;
+  readonly sinkRetries: client.Counter<'stage'>;
+  readonly restoreSeconds: client.Histogram<'stage' | 'store'>;
+  readonly stateEntries: client.Gauge<'stage' | 'store' | 'partition'>;
+  readonly assignedPartitions: client.Gauge<'stage'>;
+
+  constructor() {
+    const r = [this.registry];
+    client.collectDefaultMetrics({ register: this.registry, prefix: 'tickflow_process_' });
+    this.recordsIn = new client.Counter({ name: 'tickflow_records_in_total', help: 'records consumed', labelNames: ['stage', 'topic', 'partition'], registers: r });
+    this.recordsOut = new client.Counter({ name: 'tickflow_records_out_total', help: 'records produced (stages) or written (sinks)', labelNames: ['stage', 'topic'], registers: r });
+    this.recordsFailed = new client.Counter({ name: 'tickflow_records_failed_total', help: 'records rejected, by error code', labelNames: ['stage', 'topic', 'code'], registers: r });
+    this.deadLetters = new client.Counter({ name: 'tickflow_dead_letters_total', help: 'records sent to <topic>.dlq', labelNames: ['stage', 'topic'], registers: r });
+    this.batchSize = new client.Histogram({ name: 'tickflow_batch_size', help: 'records per processed batch', labelNames: ['stage'], buckets: [1, 10, 50, 100, 500, 1000, 5000, 20000], registers: r });
+    this.processingSeconds = new client.Histogram({ name: 'tickflow_batch_seconds', help: 'time to process and commit one batch', labelNames: ['stage'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30], registers: r });
+    const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60, 3600];
+    this.latencyFromEvent = new client.Histogram({ name: 'tickflow_latency_from_event_seconds', help: 'commit time minus tsEvent of each input record (replays of old data show their age)', labelNames: ['stage'], buckets: latencyBuckets, registers: r });
+    this.latencyFromRecv = new client.Histogram({ name: 'tickflow_latency_from_recv_seconds', help: 'commit time minus tsRecv of each input record', labelNames: ['stage'], buckets: latencyBuckets, registers: r });
+    this.consumerLag = new client.Gauge({ name: 'tickflow_consumer_lag', help: 'high watermark minus position after the last batch (transaction markers count)', labelNames: ['stage', 'topic', 'partition'], registers: r });
+    this.pausedPartitions = new client.Gauge({ name: 'tickflow_paused_partitions', help: 'partitions paused by backpressure (sink or producer slow or down)', labelNames: ['stage'], registers: r });
+    this.transactions = new client.Counter({ name: 'tickflow_transactions_total', help: 'Kafka transactions by outcome', labelNames: ['stage', 'result'], registers: r });
+    this.sinkRetries = new client.Counter({ name: 'tickflow_sink_retries_total', help: 'sink write attempts that failed and were retried', labelNames: ['stage'], registers: r });
+    this.restoreSeconds = new client.Histogram({ name: 'tickflow_state_restore_seconds', help: 'time to restore a store partition from its changelog', labelNames: ['stage', 'store'], buckets: [0.01, 0.1, 0.5, 1, 5, 30, 120], registers: r });
+    this.stateEntries = new client.Gauge({ name: 'tickflow_state_entries', help: 'keys in a store partition', labelNames: ['stage', 'store', 'partition'], registers: r });
+    this.assignedPartitions = new client.Gauge({ name: 'tickflow_assigned_partitions', help: 'input partitions assigned to this instance', labelNames: ['stage'], registers: r });
+  }
+}
