@@ -12,6 +12,7 @@ import { readPartition } from '../../pipelines/runtime/runner';
 import { changelogTopic } from '../../pipelines/runtime/store';
 import type { RunningVolume, StateEntry, Trade } from '../../schemas/types.generated';
 import { topicSpec } from '../../topics/catalog';
+import type { Decimal } from '../../schemas/decimal';
 
 /** Publishes trades to md.trades.v1 keyed by instrument (idempotent producer: order per key kept). */
 export async function publishTrades(kafka: Kafka, codec: AvroCodec, trades: readonly (Trade | { raw: Buffer; key: string })[]): Promise<void> {
@@ -92,7 +93,7 @@ export async function checkVolumeOutputs(kafka: Kafka, prefix: string, trades: r
     seen.add(id);
   }
   const expected = new Map<string, { count: number; volume: string }>();
-  const running = new Map<string, { count: number; volume: import('../../schemas/decimal').Decimal }>();
+  const running = new Map<string, { count: number; volume: Decimal }>();
   for (const t of trades) {
     const before = running.get(t.instrumentId);
     const after = { count: (before?.count ?? 0) + 1, volume: before ? before.volume.plus(t.size) : t.size };
