@@ -20,6 +20,16 @@ export async function ensureTables(tables: readonly TableSpec<unknown>[] = TABLE
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+const FLUSH_TIMEOUT_MS = 15_000;
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 /**
  * The QuestDB sink: one ILP-over-HTTP request per batch, and a batch holds one partition of one
  * topic, so each request touches one table and is one QuestDB transaction. `write` resolves only
@@ -43,17 +53,30 @@ export class QuestDbSink implements SinkWriter {
 
   async open(): Promise<void> {
     await ensureTables(this.inputs.map((t) => tableForTopic(t) as TableSpec<unknown>));
+    this.sender = await this.newSender();
+  }
+
+  private newSender(): Promise<Sender> {
     const url = new URL(this.baseUrl);
-    const config = `${url.protocol === 'https:' ? 'https' : 'http'}::addr=${url.host};auto_flush=off;protocol_version=3;retry_timeout=5000;request_timeout=30000`;
-    this.sender = await Sender.fromConfig(config);
+    // protocol_version=3 is needed for DECIMAL columns; the client's own retries are short because
+    // this sink retries (with heartbeats and pause) around it.
+    return Sender.fromConfig(`${url.protocol === 'https:' ? 'https' : 'http'}::addr=${url.host};auto_flush=off;protocol_version=3;retry_timeout=2000;request_timeout=10000`);
   }
 
   async write(batch: readonly InputRecord[], hooks: SinkHooks): Promise<{ failed: FailedRecord[] }> {
-    const sender = this.sender as Sender;
     const failed: FailedRecord[] = [];
     let attempt = 0;
     for (;;) {
       failed.length = 0;
+      let sender: Sender;
+      try {
+        this.sender ??= await this.newSender();
+        sender = this.sender;
+      } catch (error) {
+        attempt += 1;
+        await this.backoff(attempt, error as Error, hooks);
+        continue;
+      }
       sender.reset();
       for (const record of batch) {
         const table = tableForTopic(record.topic);
@@ -69,22 +92,29 @@ export class QuestDbSink implements SinkWriter {
         }
       }
       try {
-        await sender.flush();
+        await withTimeout(sender.flush(), FLUSH_TIMEOUT_MS, 'QuestDB flush');
         if (attempt > 0) log.info(`QuestDB is back; wrote ${batch.length} rows after ${attempt} retries`);
         return { failed };
       } catch (error) {
         attempt += 1;
-        hooks.stalled(true);
-        const delay = Math.min(10_000, 250 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random() / 2);
-        log.warn(`QuestDB write failed (attempt ${attempt}); partition paused, retrying in ${Math.round(delay)} ms: ${(error as Error).message}`);
-        // Wait in short steps so heartbeats keep the group membership and a stop is noticed.
-        const until = Date.now() + delay;
-        while (Date.now() < until) {
-          if (hooks.stopping()) throw new StoppingError();
-          await hooks.heartbeat();
-          await sleep(Math.min(1000, until - Date.now()));
-        }
+        // A failed or timed-out sender may hold a broken connection: start a new one.
+        this.sender = undefined;
+        void sender.close().catch(() => undefined);
+        await this.backoff(attempt, error as Error, hooks);
       }
+    }
+  }
+
+  /** Capped, jittered exponential backoff, waited in short steps (heartbeats; a stop is noticed). */
+  private async backoff(attempt: number, error: Error, hooks: SinkHooks): Promise<void> {
+    hooks.stalled(true);
+    const delay = Math.min(10_000, 250 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random() / 2);
+    log.warn(`QuestDB write failed (attempt ${attempt}); partition paused, retrying in ${Math.round(delay)} ms: ${error.message}`);
+    const until = Date.now() + delay;
+    while (Date.now() < until) {
+      if (hooks.stopping()) throw new StoppingError();
+      await hooks.heartbeat();
+      await sleep(Math.min(1000, until - Date.now()));
     }
   }
 
@@ -97,6 +127,6 @@ export class QuestDbSink implements SinkWriter {
   }
 
   async close(): Promise<void> {
-    await this.sender?.close();
+    await this.sender?.close().catch(() => undefined);
   }
 }

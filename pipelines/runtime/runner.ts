@@ -167,8 +167,9 @@ export class Runner {
       sessionTimeout: this.options.sessionTimeoutMs ?? 30_000,
       rebalanceTimeout: 60_000,
       heartbeatInterval: Math.min(3_000, Math.floor((this.options.sessionTimeoutMs ?? 30_000) / 4)),
-      maxBytesPerPartition: 1_048_576,
-      maxBytes: 8_388_608,
+      // Bounded in-flight work: one fetch of at most 4 MB (512 KB per partition) is in memory at a time.
+      maxBytesPerPartition: 524_288,
+      maxBytes: 4_194_304,
       maxWaitTimeInMs: 250,
     });
     this.consumer = consumer;
@@ -184,7 +185,12 @@ export class Runner {
         return;
       }
       // kafkajs gave up on this consumer: a broken invariant or a non-retriable error. Crash loudly.
-      this.log.error(`consumer stopped for good: ${event.payload.error.message}`);
+      const fenced = /old epoch|fenced/i.test(event.payload.error.message);
+      this.log.error(
+        fenced
+          ? 'this instance was fenced: a newer owner of one of its partitions initialised the same transactional id (this one stalled longer than the session timeout). Nothing it had not committed is kept; exiting so it can be restarted cleanly'
+          : `consumer stopped for good: ${event.payload.error.message}`,
+      );
       this.options.onFatal?.(event.payload.error);
     });
     await consumer.connect();

@@ -15,11 +15,16 @@ import { topicSpec } from '../../topics/catalog';
 import type { Decimal } from '../../schemas/decimal';
 
 /** Publishes trades to md.trades.v1 keyed by instrument (idempotent producer: order per key kept). */
-export async function publishTrades(kafka: Kafka, codec: AvroCodec, trades: readonly (Trade | { raw: Buffer; key: string })[]): Promise<void> {
+export async function publishTrades(kafka: Kafka, codec: AvroCodec, trades: readonly (Trade | { raw: Buffer; key: string })[], ratePerSecond?: number): Promise<void> {
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
+  const started = Date.now();
   try {
     for (let i = 0; i < trades.length; i += 2000) {
+      if (ratePerSecond) {
+        const due = started + (i / ratePerSecond) * 1000;
+        if (due > Date.now()) await sleep(due - Date.now());
+      }
       const messages: Message[] = await Promise.all(
         trades.slice(i, i + 2000).map(async (t) => ('raw' in t ? { key: t.key, value: t.raw } : { key: t.instrumentId, value: await codec.encode('md.trades.v1', t) })),
       );

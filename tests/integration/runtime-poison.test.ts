@@ -1,0 +1,73 @@
+import type { Admin, Kafka } from 'kafkajs';
+import { syntheticTrades } from '../../connectors/synthetic/trades';
+import { createKafka } from '../../ops/kafka';
+import { Pipeline } from '../../ops/pipeline';
+import { collectTopic } from '../../ops/tap';
+import { AvroCodec } from '../../pipelines/runtime/codec';
+import { Decimal } from '../../schemas/decimal';
+import type { DeadLetter, Trade } from '../../schemas/types.generated';
+import { unique } from '../support/helpers';
+import { checkVolumeOutputs, publishTrades, volumeRows, waitForVolumeRows } from '../support/runtime-harness';
+
+describe('poison test: 1% malformed records in a 10,000-record stream', () => {
+  let kafka: Kafka;
+  let admin: Admin;
+  const codec = new AvroCodec();
+  beforeAll(async () => {
+    kafka = createKafka('test-poison');
+    admin = kafka.admin();
+    await admin.connect();
+  });
+  afterAll(async () => {
+    await admin.disconnect();
+  });
+
+  it('sends each bad record to md.trades.v1.dlq with its origin, processes every good one, and the counts reconcile', async () => {
+    const prefix = unique('POISON');
+    const trades = [...syntheticTrades({ seed: 3, instruments: 8, prefix, startMicros: Date.now() * 1000 }, 10_000)];
+    // Every 100th record is bad: alternately undecodable bytes and a decodable trade with a bad value.
+    const good: Trade[] = [];
+    const stream: (Trade | { raw: Buffer; key: string })[] = trades.map((t, i) => {
+      if (i % 100 !== 99) {
+        good.push(t);
+        return t;
+      }
+      if (i % 200 === 99) return { key: t.instrumentId, raw: Buffer.from(`not avro ${prefix} #${i}`) };
+      return { ...t, size: new Decimal('-0.5') };
+    });
+    const pipeline = new Pipeline(kafka, codec, { settings: new Map([['sink-questdb', { topics: 'md.volume.v1' }]]) });
+    await pipeline.start(['running-volume', 'sink-questdb']);
+    try {
+      await publishTrades(kafka, codec, stream);
+      await waitForVolumeRows(prefix, good.length, 120_000);
+      await pipeline.waitUntilIdle(admin, { quietMs: 1000 });
+      const stage = pipeline.runners.find((r) => r.name === 'running-volume');
+      // in = out + dead letters, for everything this instance consumed.
+      expect(stage?.stats.recordsIn).toBe((stage?.stats.recordsOut ?? 0) + (stage?.stats.deadLetters ?? 0));
+    } finally {
+      await pipeline.stop();
+    }
+    expect(await volumeRows(prefix)).toBe(9_900);
+    expect(await checkVolumeOutputs(kafka, prefix, good)).toEqual([]);
+
+    const letters = (await collectTopic<DeadLetter>(kafka, 'md.trades.v1.dlq')).map((r) => r.value).filter((d) => d.originalKey?.toString().startsWith(`SYN:${prefix}`));
+    expect(letters).toHaveLength(100);
+    const undecodable = letters.filter((d) => d.errorCode === 'DECODE_ERROR');
+    const invalid = letters.filter((d) => d.errorCode === 'INVALID_VALUE');
+    expect(undecodable).toHaveLength(50);
+    expect(invalid).toHaveLength(50);
+    for (const d of letters) {
+      expect(d.stage).toBe('running-volume');
+      expect(d.sourceTopic).toBe('md.trades.v1');
+      expect(d.sourcePartition).toBeGreaterThanOrEqual(0);
+      expect(d.sourceOffset).toMatch(/^\d+$/);
+    }
+    // The original bytes are kept as they were.
+    expect(undecodable.map((d) => d.originalValue?.toString()).sort()).toEqual(trades.map((_, i) => i).filter((i) => i % 200 === 99).map((i) => `not avro ${prefix} #${i}`).sort());
+    expect(invalid.every((d) => /sizes must be positive/.test(d.errorMessage))).toBe(true);
+    const decoded = await Promise.all(invalid.map((d) => codec.decode<Trade>('md.trades.v1', d.originalValue)));
+    expect(decoded.every((t) => t.size.equals(new Decimal('-0.5')))).toBe(true);
+    // Origins are distinct positions in the input topic.
+    expect(new Set(letters.map((d) => `${d.sourcePartition}@${d.sourceOffset}`)).size).toBe(100);
+  }, 300_000);
+});
