@@ -54,8 +54,20 @@ function parseBrokers(value: string): string[] {
   return brokers;
 }
 
+/**
+ * Broker port of local Kafka node 1 (`TICKFLOW_KAFKA_PORT`, default 9092); node i listens on
+ * base + 2(i - 1) and its controller one above. A second local cluster (fault tests) uses another base.
+ */
+export function kafkaBasePort(env: NodeJS.ProcessEnv = process.env): number {
+  const text = env.TICKFLOW_KAFKA_PORT;
+  if (!text) return LOCAL_PORTS.kafkaBroker;
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 1024 || port > 65000) throw new TickflowError('CONFIG', `TICKFLOW_KAFKA_PORT='${text}' is not a port between 1024 and 65000`, 'unset it to use 9092, or set e.g. TICKFLOW_KAFKA_PORT=19092');
+  return port;
+}
+
 export function localBrokerAddresses(count: number): string[] {
-  return Array.from({ length: count }, (_, i) => `127.0.0.1:${LOCAL_PORTS.kafkaBroker + 2 * i}`);
+  return Array.from({ length: count }, (_, i) => `127.0.0.1:${kafkaBasePort() + 2 * i}`);
 }
 
 /** Broker count of the local stack as `stack up` recorded it (1 when it has not run). */

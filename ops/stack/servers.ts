@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { LOCAL_PORTS } from '../config';
+import { LOCAL_PORTS, kafkaBasePort } from '../config';
 import type { JavaInstall } from './java';
 
 /**
@@ -23,7 +23,7 @@ export interface ServerSpec {
 }
 
 export function kafkaNodePorts(node: number): { broker: number; controller: number } {
-  const broker = LOCAL_PORTS.kafkaBroker + 2 * (node - 1);
+  const broker = kafkaBasePort() + 2 * (node - 1);
   return { broker, controller: broker + 1 };
 }
 
