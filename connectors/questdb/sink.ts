@@ -14,8 +14,8 @@ const log = logger('sink-questdb');
 /** Every topic that has a QuestDB table. */
 export const SINK_TOPICS: readonly string[] = (TABLES as unknown as TableSpec<unknown>[]).map((t) => t.topic);
 
-export async function ensureTables(tables: readonly TableSpec<unknown>[] = TABLES as unknown as TableSpec<unknown>[]): Promise<void> {
-  for (const table of tables) await sql(table.ddl);
+export async function ensureTables(tables: readonly TableSpec<unknown>[] = TABLES as unknown as TableSpec<unknown>[], suffix = ''): Promise<void> {
+  for (const table of tables) await sql(table.ddl(`${table.name}${suffix}`));
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -42,9 +42,11 @@ export class QuestDbSink implements SinkWriter {
   readonly inputs: readonly string[];
   private sender?: Sender;
 
+  /** `tableSuffix` writes `<table><suffix>` instead (benchmarks keep their rows out of the real tables). */
   constructor(
     topics: readonly string[] = SINK_TOPICS,
     private readonly baseUrl = endpoints().questdbUrl,
+    private readonly tableSuffix = '',
   ) {
     const unknown = topics.filter((t) => !tableForTopic(t));
     if (unknown.length > 0) throw new TickflowError('CONFIG', `sink-questdb has no table for ${unknown.join(', ')}`, `sink-questdb.topics takes any of ${SINK_TOPICS.join(', ')}`);
@@ -52,7 +54,7 @@ export class QuestDbSink implements SinkWriter {
   }
 
   async open(): Promise<void> {
-    await ensureTables(this.inputs.map((t) => tableForTopic(t) as TableSpec<unknown>));
+    await ensureTables(this.inputs.map((t) => tableForTopic(t) as TableSpec<unknown>), this.tableSuffix);
     this.sender = await this.newSender();
   }
 
@@ -82,6 +84,7 @@ export class QuestDbSink implements SinkWriter {
         const table = tableForTopic(record.topic);
         if (!table) throw new Error(`no QuestDB table for topic ${record.topic}`);
         try {
+          sender.table(`${table.name}${this.tableSuffix}`);
           table.row(sender, record.value);
           await sender.at(BigInt(table.ts(record.value)), 'us');
         } catch (error) {

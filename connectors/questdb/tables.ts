@@ -11,8 +11,9 @@ export const PRICE = 'DECIMAL(38, 12)';
 export interface TableSpec<V> {
   readonly name: string;
   readonly topic: string;
-  readonly ddl: string;
-  /** Writes one row into the sender; the designated timestamp is set by the caller from `ts`. */
+  /** The CREATE TABLE statement for a table of this shape called `name`. */
+  ddl(name: string): string;
+  /** Writes the columns of one row (after the caller's `table()`); the caller sets the designated timestamp from `ts`. */
   row(sender: Sender, value: V): void;
   ts(value: V): number;
 }
@@ -24,12 +25,12 @@ function levels(list: readonly PriceLevel[]): string {
 export const TRADES: TableSpec<Trade> = {
   name: 'trades',
   topic: 'md.trades.v1',
-  ddl: `CREATE TABLE IF NOT EXISTS trades (
+  ddl: (name) => `CREATE TABLE IF NOT EXISTS ${name} (
     ts TIMESTAMP, instrument_id SYMBOL, venue SYMBOL, symbol SYMBOL, source SYMBOL,
     side SYMBOL, trade_id VARCHAR, price ${PRICE}, size ${PRICE}, ts_recv TIMESTAMP
   ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, instrument_id, trade_id)`,
   row(sender, t) {
-    sender.table('trades').symbol('instrument_id', t.instrumentId).symbol('venue', t.venue).symbol('symbol', t.symbol).symbol('source', t.source).symbol('side', t.side);
+    sender.symbol('instrument_id', t.instrumentId).symbol('venue', t.venue).symbol('symbol', t.symbol).symbol('source', t.source).symbol('side', t.side);
     sender.stringColumn('trade_id', t.tradeId).decimalColumnText('price', t.price.toFixed()).decimalColumnText('size', t.size.toFixed()).timestampColumn('ts_recv', BigInt(t.tsRecv), 'us');
   },
   ts: (t) => t.tsEvent,
@@ -39,12 +40,12 @@ export const QUOTES: TableSpec<Quote> = {
   name: 'quotes',
   topic: 'md.quotes.v1',
   // Quotes have no venue id; (exchange time, receive time) identifies one within an instrument.
-  ddl: `CREATE TABLE IF NOT EXISTS quotes (
+  ddl: (name) => `CREATE TABLE IF NOT EXISTS ${name} (
     ts TIMESTAMP, instrument_id SYMBOL, venue SYMBOL, symbol SYMBOL, source SYMBOL,
     bid_price ${PRICE}, bid_size ${PRICE}, ask_price ${PRICE}, ask_size ${PRICE}, ts_recv TIMESTAMP
   ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, instrument_id, ts_recv)`,
   row(sender, q) {
-    sender.table('quotes').symbol('instrument_id', q.instrumentId).symbol('venue', q.venue).symbol('symbol', q.symbol).symbol('source', q.source);
+    sender.symbol('instrument_id', q.instrumentId).symbol('venue', q.venue).symbol('symbol', q.symbol).symbol('source', q.source);
     sender.decimalColumnText('bid_price', q.bidPrice.toFixed()).decimalColumnText('bid_size', q.bidSize.toFixed()).decimalColumnText('ask_price', q.askPrice.toFixed()).decimalColumnText('ask_size', q.askSize.toFixed());
     sender.timestampColumn('ts_recv', BigInt(q.tsRecv), 'us');
   },
@@ -54,12 +55,12 @@ export const QUOTES: TableSpec<Quote> = {
 export const BOOK: TableSpec<BookSnapshot> = {
   name: 'book',
   topic: 'md.book.v1',
-  ddl: `CREATE TABLE IF NOT EXISTS book (
+  ddl: (name) => `CREATE TABLE IF NOT EXISTS ${name} (
     ts TIMESTAMP, instrument_id SYMBOL, venue SYMBOL, symbol SYMBOL, source SYMBOL,
     best_bid ${PRICE}, best_ask ${PRICE}, bid_levels INT, ask_levels INT, bids VARCHAR, asks VARCHAR, ts_recv TIMESTAMP
   ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, instrument_id, ts_recv)`,
   row(sender, b) {
-    sender.table('book').symbol('instrument_id', b.instrumentId).symbol('venue', b.venue).symbol('symbol', b.symbol).symbol('source', b.source);
+    sender.symbol('instrument_id', b.instrumentId).symbol('venue', b.venue).symbol('symbol', b.symbol).symbol('source', b.source);
     if (b.bids.length > 0) sender.decimalColumnText('best_bid', b.bids[0].price.toFixed());
     if (b.asks.length > 0) sender.decimalColumnText('best_ask', b.asks[0].price.toFixed());
     sender.intColumn('bid_levels', b.bids.length).intColumn('ask_levels', b.asks.length).stringColumn('bids', levels(b.bids)).stringColumn('asks', levels(b.asks));
@@ -71,12 +72,12 @@ export const BOOK: TableSpec<BookSnapshot> = {
 export const RUNNING_VOLUME: TableSpec<RunningVolume> = {
   name: 'running_volume',
   topic: 'md.volume.v1',
-  ddl: `CREATE TABLE IF NOT EXISTS running_volume (
+  ddl: (name) => `CREATE TABLE IF NOT EXISTS ${name} (
     ts TIMESTAMP, instrument_id SYMBOL, venue SYMBOL, symbol SYMBOL, source SYMBOL,
     trade_id VARCHAR, trade_count LONG, volume ${PRICE}, last_price ${PRICE}, ts_recv TIMESTAMP
   ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, instrument_id, trade_id)`,
   row(sender, v) {
-    sender.table('running_volume').symbol('instrument_id', v.instrumentId).symbol('venue', v.venue).symbol('symbol', v.symbol).symbol('source', v.source);
+    sender.symbol('instrument_id', v.instrumentId).symbol('venue', v.venue).symbol('symbol', v.symbol).symbol('source', v.source);
     sender.stringColumn('trade_id', v.tradeId).intColumn('trade_count', v.tradeCount).decimalColumnText('volume', v.volume.toFixed()).decimalColumnText('last_price', v.lastPrice.toFixed());
     sender.timestampColumn('ts_recv', BigInt(v.tsRecv), 'us');
   },

@@ -4,6 +4,8 @@ import { formatNames } from '../../connectors/registry';
 import { AvroCodec } from '../../pipelines/runtime/codec';
 import { TOPICS, valueSubject } from '../../topics/catalog';
 import { demo } from '../demo';
+import { benchRuntime, formatFigures, writeFigures } from '../bench/runtime';
+import { benchIdle } from '../bench/idle';
 import { TickflowError } from '../errors';
 import { createKafka } from '../kafka';
 import { logger } from '../log';
@@ -214,6 +216,43 @@ export const COMMAND_DEFS: Record<string, CommandDef> = {
       await stopped;
       await pipeline.stop();
       log.info('stopped');
+      return 0;
+    },
+  },
+  bench: {
+    spec: {
+      usage: 'bench runtime|idle [--records N] [--instruments N] [--rate N] [--runs N] [--seconds N]',
+      positionals: [1, 1],
+      flags: {
+        records: { type: 'string', description: 'records per throughput phase (default 100000)' },
+        instruments: { type: 'string', description: 'synthetic instruments (default 50)' },
+        rate: { type: 'string', description: 'records/s in the latency phase (default 5000)' },
+        runs: { type: 'string', description: 'repeat the whole benchmark N times and print medians (default 3)' },
+        seconds: { type: 'string', description: 'idle: seconds per measurement (default 30)' },
+      },
+    },
+    run: async (p) => {
+      if (p.positionals[0] === 'idle') {
+        const shares = await benchIdle(createKafka('tickflow-bench-idle'), { seconds: positiveInt('seconds', p.flags.seconds, 30) as number, runs: positiveInt('runs', p.flags.runs, 3) as number });
+        const sorted = [...shares].sort((a, b) => a - b);
+        process.stdout.write(`tickflow bench idle: CPU of a running pipeline (${runnableNames().join(', ')}) with no traffic, % of one core: ${shares.map((s) => s.toFixed(2)).join(', ')}; median ${sorted[Math.floor(sorted.length / 2)].toFixed(2)}% (target < 2%)\n`);
+        return 0;
+      }
+      if (p.positionals[0] !== 'runtime') throw new TickflowError('USAGE', `unknown benchmark '${p.positionals[0]}'`, 'use tickflow bench runtime or tickflow bench idle');
+      const options = {
+        records: positiveInt('records', p.flags.records, 100_000) as number,
+        instruments: positiveInt('instruments', p.flags.instruments, 50) as number,
+        latencyRate: positiveInt('rate', p.flags.rate, 5000) as number,
+        latencySeconds: 10,
+      };
+      const runs = [];
+      const kafka = createKafka('tickflow-bench');
+      for (let i = 0; i < (positiveInt('runs', p.flags.runs, 3) as number); i++) {
+        log.info(`bench run ${i + 1}`);
+        runs.push(await benchRuntime(kafka, options));
+        process.stdout.write(`${formatFigures(runs.slice(-1))}\n`);
+      }
+      process.stdout.write(`\n${formatFigures(runs)}\nfigures: ${writeFigures(runs)}\n`);
       return 0;
     },
   },

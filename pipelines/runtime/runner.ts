@@ -70,6 +70,19 @@ export interface RunnerOptions {
   groupId?: string;
   /** Called when the consumer stopped for good; the process should exit non-zero. */
   onFatal?: (error: Error) => void;
+  /**
+   * Prefix of every physical topic (inputs, outputs, dead letters, changelogs) and of the group:
+   * an isolated namespace for benchmarks and experiments. Stages still see catalog (logical) names.
+   */
+  topicPrefix?: string;
+  /** Where a new group starts; default the beginning. */
+  fromBeginning?: boolean;
+  /** `at-least-once` skips transactions (for comparison in the benchmark); default `exactly-once`. */
+  delivery?: 'exactly-once' | 'at-least-once';
+  /** Longest time a fetch waits for data when there is none (default 1 s; shorter costs idle CPU, and new data ends the wait at once). */
+  maxWaitMs?: number;
+  /** Called with each batch's decoded records once its results are committed. */
+  onCommitted?: (records: readonly InputRecord[]) => void;
 }
 
 type Handler = (decoded: InputRecord[], failed: FailedRecord[], payload: EachBatchPayload) => Promise<void>;
@@ -121,6 +134,16 @@ export class Runner {
   private readonly clock: Clock;
   private readonly metrics?: RuntimeMetrics;
   private readonly storeNames: readonly string[];
+  private readonly prefix: string;
+  private aloProducer?: Promise<Producer>;
+
+  private physical(topic: string): string {
+    return `${this.prefix}${topic}`;
+  }
+
+  private logical(topic: string): string {
+    return topic.startsWith(this.prefix) ? topic.slice(this.prefix.length) : topic;
+  }
 
   private constructor(
     private readonly kafka: Kafka,
@@ -131,7 +154,8 @@ export class Runner {
     private readonly mode: { kind: 'stage'; stage: Stage } | { kind: 'sink'; sink: SinkWriter },
     private readonly options: RunnerOptions,
   ) {
-    this.groupId = options.groupId ?? `tickflow.${name}`;
+    this.prefix = options.topicPrefix ?? '';
+    this.groupId = options.groupId ?? `tickflow.${this.prefix}${name}`;
     this.log = logger(name);
     this.clock = options.clock ?? systemClock;
     this.metrics = options.metrics;
@@ -149,7 +173,7 @@ export class Runner {
   /** Ready once the group assigned partitions and (stages) every owned partition is fenced and restored. */
   isReady(): boolean {
     if (!this.joined || this.stopping) return false;
-    return this.mode.kind === 'sink' || [...this.assignment].every((k) => this.readyTasks.has(k));
+    return this.mode.kind === 'sink' || this.options.delivery === 'at-least-once' || [...this.assignment].every((k) => this.readyTasks.has(k));
   }
 
   describe(): Record<string, unknown> {
@@ -170,7 +194,7 @@ export class Runner {
       // Bounded in-flight work: one fetch of at most 4 MB (512 KB per partition) is in memory at a time.
       maxBytesPerPartition: 524_288,
       maxBytes: 4_194_304,
-      maxWaitTimeInMs: 250,
+      maxWaitTimeInMs: this.options.maxWaitMs ?? 1000,
     });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, (event) => this.onAssignment(event.payload.memberAssignment));
@@ -194,7 +218,7 @@ export class Runner {
       this.options.onFatal?.(event.payload.error);
     });
     await consumer.connect();
-    for (const topic of this.inputs) await consumer.subscribe({ topic, fromBeginning: true });
+    for (const topic of this.inputs) await consumer.subscribe({ topic: this.physical(topic), fromBeginning: this.options.fromBeginning ?? true });
     const handler = this.mode.kind === 'stage' ? this.stageHandler(this.mode.stage) : this.sinkHandler(this.mode.sink);
     await consumer.run({
       autoCommit: false,
@@ -219,7 +243,7 @@ export class Runner {
     this.joined = true;
     this.metrics?.assignedPartitions.set({ stage: this.name }, next.size);
     this.log.info(`assigned ${[...next].sort().join(', ') || 'nothing'}`);
-    if (this.mode.kind === 'stage') {
+    if (this.mode.kind === 'stage' && this.options.delivery !== 'at-least-once') {
       for (const k of next) {
         const [topic, p] = [k.slice(0, k.lastIndexOf(':')), Number(k.slice(k.lastIndexOf(':') + 1))];
         this.ensureTask(topic, p).catch((error: Error) => this.log.warn(`preparing ${k} failed (retried on its next batch): ${error.message}`));
@@ -243,6 +267,15 @@ export class Runner {
       this.tasks.set(k, task);
     }
     return task;
+  }
+
+  private plainProducer(): Promise<Producer> {
+    this.aloProducer ??= (async () => {
+      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+      await producer.connect();
+      return producer;
+    })();
+    return this.aloProducer;
   }
 
   private async dropTask(k: string): Promise<void> {
@@ -271,7 +304,7 @@ export class Runner {
       const topic = changelogTopic(this.name, name);
       const store = new TransactionalStore<unknown>();
       let records = 0;
-      await readPartition(this.kafka, topic, partition, async (message) => {
+      await readPartition(this.kafka, this.physical(topic), partition, async (message) => {
         records += 1;
         const value = message.value ? JSON.parse((await this.codec.decode<StateEntry>(topic, message.value)).json) : null;
         store.load(message.key?.toString('utf8') ?? '', value);
@@ -293,15 +326,16 @@ export class Runner {
     const failed: FailedRecord[] = [];
     for (const message of batch.messages) {
       const recordKey = message.key ? message.key.toString('utf8') : null;
-      const base = { topic: batch.topic, partition: batch.partition, offset: message.offset, key: recordKey };
+      const base = { topic: this.logical(batch.topic), partition: batch.partition, offset: message.offset, key: recordKey };
       try {
-        decoded.push({ ...base, value: await this.codec.decode(batch.topic, message.value) });
+        decoded.push({ ...base, value: await this.codec.decode(base.topic, message.value) });
       } catch (error) {
         if (!(error instanceof DecodeError)) throw error;
         failed.push({ input: { ...base, value: message }, code: error.code, message: error.message });
       }
     }
     await handler(decoded, failed, payload);
+    this.options.onCommitted?.(decoded);
     const now = Date.now();
     this.stats.batches += 1;
     this.stats.recordsIn += batch.messages.length;
@@ -331,7 +365,7 @@ export class Runner {
         this.log.warn(`dead letter: ${f.code} at ${batch.topic}[${batch.partition}]@${f.input.offset}: ${f.message}`);
         this.metrics?.recordsFailed.inc({ stage: this.name, topic: batch.topic, code: f.code });
         this.metrics?.deadLetters.inc({ stage: this.name, topic: batch.topic });
-        return { topic: letter.topic, messages: [{ key: letter.key, value: await this.codec.encode(letter.topic, letter.value) }] };
+        return { topic: letter.topic, messages: [{ key: letter.key, value: await this.codec.encode(dlqTopicOf(this.logical(batch.topic)), letter.value) }] };
       }),
     );
   }
@@ -339,7 +373,7 @@ export class Runner {
   private stageHandler(stage: Stage): Handler {
     return async (decoded, decodeFailures, payload) => {
       const { batch } = payload;
-      const producer = await this.ensureTask(batch.topic, batch.partition);
+      const producer = this.options.delivery === 'at-least-once' ? undefined : await this.ensureTask(batch.topic, batch.partition);
       const stores = this.storeNames.length > 0 ? await this.storesFor(batch.partition) : new Map<string, TransactionalStore<unknown>>();
       const ctx: StageContext = {
         clock: this.clock,
@@ -362,21 +396,25 @@ export class Runner {
         };
         for (const out of result.out as OutputRecord[]) {
           if (!this.outputs.includes(out.topic)) throw new TickflowError('INVARIANT', `stage ${stage.name} emitted to ${out.topic}, which is not among its outputs`, `add ${out.topic} to the stage's outputs`);
-          add(out.topic, { key: out.key, value: await this.codec.encode(out.topic, out.value) });
+          add(this.physical(out.topic), { key: out.key, value: await this.codec.encode(out.topic, out.value) });
         }
         for (const [name, store] of stores) {
           const topic = changelogTopic(stage.name, name);
           for (const [k, v] of store.changes()) {
-            add(topic, { key: k, partition: batch.partition, value: v === null ? null : await this.codec.encode(topic, { json: JSON.stringify(v) } satisfies StateEntry) });
+            add(this.physical(topic), { key: k, partition: batch.partition, value: v === null ? null : await this.codec.encode(topic, { json: JSON.stringify(v) } satisfies StateEntry) });
           }
         }
         const letters = await this.deadLetterMessages(failed, batch);
-        const transaction = await producer.transaction();
+        const sends = chunked([...[...topicMessages.entries()].map(([topic, messages]) => ({ topic, messages })), ...letters], SEND_CHUNK);
+        if (this.options.delivery === 'at-least-once') {
+          const plain = await this.plainProducer();
+          for (const chunk of sends) await plain.sendBatch({ topicMessages: chunk, acks: -1 });
+          await (this.consumer as Consumer).commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }]);
+        } else {
+        const transaction = await (producer as Producer).transaction();
         try {
           // Several sends per transaction keep each record batch under the broker's message size limit.
-          for (const chunk of chunked([...[...topicMessages.entries()].map(([topic, messages]) => ({ topic, messages })), ...letters], SEND_CHUNK)) {
-            await transaction.sendBatch({ topicMessages: chunk, acks: -1 });
-          }
+          for (const chunk of sends) await transaction.sendBatch({ topicMessages: chunk, acks: -1 });
           await transaction.sendOffsets({
             consumerGroupId: this.groupId,
             topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }] }],
@@ -385,6 +423,7 @@ export class Runner {
         } catch (error) {
           await transaction.abort().catch(() => undefined);
           throw error;
+        }
         }
         for (const store of all) store.commit();
         this.metrics?.transactions.inc({ stage: this.name, result: 'commit' });
@@ -454,7 +493,8 @@ export class Runner {
    * rather than committed offset).
    */
   async caughtUp(admin: Admin): Promise<boolean> {
-    for (const topic of this.inputs) {
+    for (const logicalTopic of this.inputs) {
+      const topic = this.physical(logicalTopic);
       const highs = await admin.fetchTopicOffsets(topic);
       const committed = await admin.fetchOffsets({ groupId: this.groupId, topics: [topic] });
       const committedOf = new Map(committed[0]?.partitions.map((p) => [p.partition, BigInt(p.offset)]) ?? []);
@@ -472,6 +512,7 @@ export class Runner {
     await this.consumer?.disconnect().catch((error: Error) => this.log.warn(`consumer disconnect: ${error.message}`));
     for (const k of [...this.tasks.keys()]) await this.dropTask(k);
     await this.dlqProducer?.disconnect().catch(() => undefined);
+    await (await this.aloProducer?.catch(() => undefined))?.disconnect().catch(() => undefined);
     if (this.mode.kind === 'stage') this.mode.stage.close?.();
     else await this.mode.sink.close?.();
   }
