@@ -1,5 +1,7 @@
 import { Kafka, logLevel as KafkaLogLevel } from 'kafkajs';
-import type { LogEntry } from 'kafkajs';
+import type { ISocketFactory, LogEntry } from 'kafkajs';
+import net from 'node:net';
+import tls from 'node:tls';
 import { endpoints } from './config';
 import { logger, logLevel } from './log';
 
@@ -66,10 +68,23 @@ function logCreator() {
   };
 }
 
+/**
+ * kafkajs' socket factory without Nagle's algorithm: Kafka requests are small and pipelined on one
+ * connection (fetch, produce, heartbeat, transaction calls), and Nagle plus delayed ACKs can hold
+ * one back for tens of milliseconds per round trip.
+ */
+const socketFactory: ISocketFactory = ({ host, port, ssl, onConnect }) => {
+  const socket = ssl ? tls.connect({ host, port, ...(net.isIP(host) ? {} : { servername: host }), ...ssl }, onConnect) : net.connect({ host, port, noDelay: true }, onConnect);
+  socket.setNoDelay(true);
+  socket.setKeepAlive(true, 60_000);
+  return socket;
+};
+
 export function createKafka(clientId: string, brokers: string[] = endpoints().kafkaBrokers): Kafka {
   return new Kafka({
     clientId,
     brokers,
+    socketFactory,
     logLevel: kafkajsLevel(),
     logCreator,
     connectionTimeout: 5000,

@@ -76,7 +76,25 @@ export function describeChange(change: Change): string {
   }
 }
 
+/** Metadata errors a freshly started or recovering cluster gives for a while; worth another try. */
+function transient(error: unknown): boolean {
+  const type = (error as { type?: string }).type ?? '';
+  return ['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'NOT_CONTROLLER', 'REQUEST_TIMED_OUT', 'NOT_LEADER_FOR_PARTITION'].includes(type) || /does not host this topic-partition|leader/i.test((error as Error).message ?? '');
+}
+
+/** Applies the catalog, retrying a few times while the cluster is still settling (new or recovering brokers). */
 export async function applyTopics(admin: Admin, catalog: readonly TopicSpec[] = TOPICS, options: { dryRun?: boolean } = {}): Promise<Change[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await applyOnce(admin, catalog, options);
+    } catch (error) {
+      if (attempt >= 6 || !transient(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+    }
+  }
+}
+
+async function applyOnce(admin: Admin, catalog: readonly TopicSpec[], options: { dryRun?: boolean }): Promise<Change[]> {
   const brokers = await clusterBrokers(admin);
   const state = await readTopics(admin, catalog.map((t) => t.name));
   const { changes, conflicts } = plan(catalog, state, brokers);

@@ -66,8 +66,10 @@ describe('consumer-group behaviour of a stateful stage (separate processes)', ()
         b = startRun(RUN_ARGS, ENV, 'rebalance-b');
         const joinedAt = await volumeRows(prefix);
         await waitFor('progress with both instances', async () => (await volumeRows(prefix)) >= joinedAt + total * 0.2, 120_000, 100);
-        // A leaves cleanly (SIGTERM: drain, commit, leave the group); B gets everything.
+        // A leaves cleanly (SIGTERM: drain, commit, leave the group, within 10 s); B gets everything.
+        const stopping = Date.now();
         expect(await killRun(a, 'SIGTERM')).toBe(0);
+        expect(Date.now() - stopping).toBeLessThan(10_000);
         await waitForVolumeRows(prefix, total, 180_000);
       } finally {
         await killRun(a, 'SIGKILL');

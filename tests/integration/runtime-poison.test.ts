@@ -36,14 +36,24 @@ describe('poison test: 1% malformed records in a 10,000-record stream', () => {
       return { ...t, size: new Decimal('-0.5') };
     });
     const pipeline = new Pipeline(kafka, codec, { settings: new Map([['sink-questdb', { topics: 'md.volume.v1' }]]) });
+    const port = await pipeline.serve(0);
     await pipeline.start(['running-volume', 'sink-questdb']);
     try {
+      await pipeline.waitUntilIdle(admin, { quietMs: 500 });
+      const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+      expect(ready.status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
       await publishTrades(kafka, codec, stream);
       await waitForVolumeRows(prefix, good.length, 120_000);
       await pipeline.waitUntilIdle(admin, { quietMs: 1000 });
       const stage = pipeline.runners.find((r) => r.name === 'running-volume');
-      // in = out + dead letters, for everything this instance consumed.
+      // in = out + dead letters, for everything this instance consumed, in the stats and the metrics.
       expect(stage?.stats.recordsIn).toBe((stage?.stats.recordsOut ?? 0) + (stage?.stats.deadLetters ?? 0));
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const sum = (name: string): number => metrics.split('\n').filter((l) => l.startsWith(`${name}{`) && l.includes('stage="running-volume"')).reduce((acc, l) => acc + Number(l.split(' ').pop()), 0);
+      expect(sum('tickflow_records_in_total')).toBe(sum('tickflow_records_out_total') + sum('tickflow_dead_letters_total'));
+      expect(sum('tickflow_dead_letters_total')).toBeGreaterThanOrEqual(100);
+      expect(metrics).toContain('tickflow_transactions_total{stage="running-volume",result="commit"}');
     } finally {
       await pipeline.stop();
     }
