@@ -102,6 +102,7 @@ export interface Collected<V = unknown> {
  * Reads a topic (read_committed) from the beginning up to the high watermarks it had when called,
  * decoded; for tests and checks that need "everything committed so far".
  */
+/** Undecodable records are skipped (they are the dead-letter path's business, not this reader's). */
 export async function collectTopic<V = unknown>(kafka: Kafka, topic: string, timeoutMs = 60_000): Promise<Collected<V>[]> {
   const admin = kafka.admin();
   await admin.connect();
@@ -122,7 +123,14 @@ export async function collectTopic<V = unknown>(kafka: Kafka, topic: string, tim
       autoCommit: false,
       eachMessage: async ({ partition, message }) => {
         if (BigInt(message.offset) >= (highs.get(partition)?.high ?? 0n)) return;
-        records.push({ partition, offset: message.offset, key: message.key ? message.key.toString('utf8') : null, value: await codec.decode<V>(topic, message.value) });
+        let value: V;
+        try {
+          value = await codec.decode<V>(topic, message.value);
+        } catch (error) {
+          if (error instanceof TickflowError) throw error;
+          return;
+        }
+        records.push({ partition, offset: message.offset, key: message.key ? message.key.toString('utf8') : null, value });
       },
     });
     const deadline = Date.now() + timeoutMs;

@@ -11,6 +11,24 @@ describe('Avro decimal logical type', () => {
     expect(back.bidPrice.equals(new Decimal(text))).toBe(true);
   });
 
+  it('round-trips 2,000 random values of every magnitude and sign exactly', () => {
+    let seed = 12345;
+    const next = (): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    for (let i = 0; i < 2000; i++) {
+      const intDigits = Math.floor(next() * 27);
+      const places = Math.floor(next() * 13);
+      let text = intDigits === 0 ? '0' : String(1 + Math.floor(next() * 9));
+      for (let d = 1; d < intDigits; d++) text += String(Math.floor(next() * 10));
+      if (places > 0) text += `.${Array.from({ length: places }, () => String(Math.floor(next() * 10))).join('')}`;
+      if (next() < 0.5) text = `-${text}`;
+      const back = type.fromBuffer(type.toBuffer({ ...base, bidPrice: text })) as { bidPrice: Decimal };
+      if (!back.bidPrice.equals(new Decimal(text))) throw new Error(`${text} came back as ${back.bidPrice.toFixed()}`);
+    }
+  });
+
   it('rejects more decimal places than the scale instead of rounding', () => {
     expect(() => type.toBuffer({ ...base, bidPrice: '0.0000000000001' })).toThrow(/13 decimal places; the schema allows 12/);
   });

@@ -25,29 +25,29 @@ export function parseDecimal(text: string): Decimal {
 /** Checks that `value` fits decimal(precision, scale) without rounding. */
 export function assertFits(value: Decimal, precision: number, scale: number, what = 'value'): void {
   if (!value.isFinite()) throw new DecimalRangeError(`${what} ${value.toString()} is not finite`);
-  if (value.decimalPlaces() > scale) throw new DecimalRangeError(`${what} ${value.toFixed()} has ${value.decimalPlaces()} decimal places; the schema allows ${scale}`);
-  const integerDigits = value.abs().truncated().toFixed().replace(/^0$/, '').length;
+  const places = value.decimalPlaces();
+  if (places > scale) throw new DecimalRangeError(`${what} ${value.toFixed()} has ${places} decimal places; the schema allows ${scale}`);
+  // decimal.js keeps the base-10 exponent in `e`: a value below 1 has no integer digits.
+  const integerDigits = value.isZero() ? 0 : Math.max(0, value.e + 1);
   if (integerDigits > precision - scale) throw new DecimalRangeError(`${what} ${value.toFixed()} has ${integerDigits} integer digits; decimal(${precision}, ${scale}) allows ${precision - scale}`);
 }
 
+/** Minimal big-endian two's complement bytes of `unscaled` (via hex: much faster than byte-wise BigInt shifts). */
 function toTwosComplement(unscaled: bigint): Buffer {
-  if (unscaled === 0n) return Buffer.from([0]);
-  const bytes: number[] = [];
-  let v = unscaled;
-  // Emit little-endian bytes until the remaining value is pure sign extension of the top bit.
-  for (;;) {
-    const byte = Number(v & 0xffn);
-    bytes.push(byte);
-    v >>= 8n;
-    if ((v === 0n && (byte & 0x80) === 0) || (v === -1n && (byte & 0x80) !== 0)) break;
+  if (unscaled >= 0n) {
+    let hex = unscaled.toString(16);
+    if (hex.length % 2 === 1) hex = `0${hex}`;
+    if (parseInt(hex[0], 16) >= 8) hex = `00${hex}`;
+    return Buffer.from(hex, 'hex');
   }
-  return Buffer.from(bytes.reverse());
+  let bytes = 1;
+  while (unscaled < -(1n << BigInt(8 * bytes - 1))) bytes += 1;
+  return Buffer.from(((1n << BigInt(8 * bytes)) + unscaled).toString(16).padStart(2 * bytes, '0'), 'hex');
 }
 
 function fromTwosComplement(buf: Buffer): bigint {
   if (buf.length === 0) return 0n;
-  let v = 0n;
-  for (const byte of buf) v = (v << 8n) | BigInt(byte);
+  let v = BigInt(`0x${buf.toString('hex')}`);
   if (buf[0] & 0x80) v -= 1n << BigInt(buf.length * 8);
   return v;
 }
@@ -60,8 +60,9 @@ export function decimalFromUnscaled(unscaled: bigint, scale: number): Decimal {
   return new Decimal(`${negative ? '-' : ''}${text}`);
 }
 
+/** The unscaled integer of a value with at most `scale` decimal places (exact: toFixed(scale) only pads). */
 export function unscaledOf(value: Decimal, scale: number): bigint {
-  return BigInt(value.times(new Decimal(10).pow(scale)).toFixed(0));
+  return BigInt(value.toFixed(scale).replace('.', ''));
 }
 
 /**

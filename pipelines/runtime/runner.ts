@@ -90,6 +90,21 @@ type Stores = Map<string, TransactionalStore<unknown>>;
 
 const key = (topic: string, partition: number): string => `${topic}:${partition}`;
 
+/**
+ * Upper bound for one Kafka producer call. kafkajs 2.2.4 can leave a request on a connection that a
+ * dying broker closed unresolved forever; a bounded call turns that into an ordinary failure (the
+ * batch is aborted and redone, the producer rebuilt, which fences the stuck one).
+ */
+const KAFKA_CALL_TIMEOUT_MS = 30_000;
+
+export function bounded<T>(promise: Promise<T>, what: string, ms = KAFKA_CALL_TIMEOUT_MS): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not complete within ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 /** Messages per produce call: small enough that a record batch stays well under 1 MB. */
 const SEND_CHUNK = 1000;
 
@@ -258,7 +273,7 @@ export class Runner {
       task = (async () => {
         const producer = this.kafka.producer({ transactionalId: `tickflow.${this.name}.${topic}.${partition}`, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, transactionTimeout: 60_000 });
         // connect() initialises the transactional id: this fences an older owner of the partition.
-        await producer.connect();
+        await bounded(producer.connect(), `initialising transactional producer for ${k}`, 60_000);
         if (this.storeNames.length > 0) await this.storesFor(partition);
         this.readyTasks.add(k);
         return producer;
@@ -283,7 +298,7 @@ export class Runner {
     this.tasks.delete(k);
     this.readyTasks.delete(k);
     const producer = await task?.catch(() => undefined);
-    await producer?.disconnect().catch(() => undefined);
+    await bounded(producer?.disconnect() ?? Promise.resolve(), 'producer disconnect', 5000).catch(() => undefined);
   }
 
   private storesFor(partition: number): Promise<Stores> {
@@ -408,20 +423,23 @@ export class Runner {
         const sends = chunked([...[...topicMessages.entries()].map(([topic, messages]) => ({ topic, messages })), ...letters], SEND_CHUNK);
         if (this.options.delivery === 'at-least-once') {
           const plain = await this.plainProducer();
-          for (const chunk of sends) await plain.sendBatch({ topicMessages: chunk, acks: -1 });
-          await (this.consumer as Consumer).commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }]);
+          for (const chunk of sends) await bounded(plain.sendBatch({ topicMessages: chunk, acks: -1 }), 'send');
+          await bounded((this.consumer as Consumer).commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }]), 'offset commit');
         } else {
-        const transaction = await (producer as Producer).transaction();
+        const transaction = await bounded((producer as Producer).transaction(), 'begin transaction');
         try {
           // Several sends per transaction keep each record batch under the broker's message size limit.
-          for (const chunk of sends) await transaction.sendBatch({ topicMessages: chunk, acks: -1 });
-          await transaction.sendOffsets({
-            consumerGroupId: this.groupId,
-            topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }] }],
-          });
-          await transaction.commit();
+          for (const chunk of sends) await bounded(transaction.sendBatch({ topicMessages: chunk, acks: -1 }), 'transactional send');
+          await bounded(
+            transaction.sendOffsets({
+              consumerGroupId: this.groupId,
+              topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }] }],
+            }),
+            'sending offsets to the transaction',
+          );
+          await bounded(transaction.commit(), 'transaction commit');
         } catch (error) {
-          await transaction.abort().catch(() => undefined);
+          await bounded(transaction.abort(), 'transaction abort', 10_000).catch(() => undefined);
           throw error;
         }
         }
@@ -477,9 +495,9 @@ export class Runner {
           this.dlqProducer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
           await this.dlqProducer.connect();
         }
-        await this.dlqProducer.sendBatch({ topicMessages: await this.deadLetterMessages(failed, batch), acks: -1 });
+        await bounded(this.dlqProducer.sendBatch({ topicMessages: await this.deadLetterMessages(failed, batch), acks: -1 }), 'dead-letter send');
       }
-      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }]);
+      await bounded(consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }]), 'offset commit');
       const written = decoded.length - result.failed.length;
       this.metrics?.recordsOut.inc({ stage: this.name, topic: batch.topic }, written);
       this.stats.recordsOut += written;

@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Kafka, Message } from 'kafkajs';
+import type { Kafka, Message, Producer } from 'kafkajs';
 import { scalar, waitForWalApplied } from '../../connectors/questdb/sql';
 import { REPO_ROOT } from '../../ops/config';
 import { collectTopic } from '../../ops/tap';
@@ -14,10 +14,20 @@ import type { RunningVolume, StateEntry, Trade } from '../../schemas/types.gener
 import { topicSpec } from '../../topics/catalog';
 import type { Decimal } from '../../schemas/decimal';
 
-/** Publishes trades to md.trades.v1 keyed by instrument (idempotent producer: order per key kept). */
+/**
+ * Publishes trades to md.trades.v1 keyed by instrument, exactly once even across broker failures:
+ * each chunk is one transaction; a chunk that fails or hangs is aborted (a new producer with the same
+ * transactional id fences the old one) and sent again, so read_committed consumers see every record
+ * once and in order per key.
+ */
 export async function publishTrades(kafka: Kafka, codec: AvroCodec, trades: readonly (Trade | { raw: Buffer; key: string })[], ratePerSecond?: number): Promise<void> {
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
+  const transactionalId = `tickflow.test.publisher.${process.pid}.${Date.now()}`;
+  const connect = async (): Promise<Producer> => {
+    const p = kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1 });
+    await p.connect();
+    return p;
+  };
+  let producer = await connect();
   const started = Date.now();
   try {
     for (let i = 0; i < trades.length; i += 2000) {
@@ -28,11 +38,35 @@ export async function publishTrades(kafka: Kafka, codec: AvroCodec, trades: read
       const messages: Message[] = await Promise.all(
         trades.slice(i, i + 2000).map(async (t) => ('raw' in t ? { key: t.key, value: t.raw } : { key: t.instrumentId, value: await codec.encode('md.trades.v1', t) })),
       );
-      await producer.send({ topic: 'md.trades.v1', messages, acks: -1 });
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await bounded((async () => {
+            const transaction = await producer.transaction();
+            try {
+              await transaction.send({ topic: 'md.trades.v1', messages, acks: -1 });
+              await transaction.commit();
+            } catch (error) {
+              await transaction.abort().catch(() => undefined);
+              throw error;
+            }
+          })(), 30_000);
+          break;
+        } catch (error) {
+          if (attempt >= 10) throw error;
+          void producer.disconnect().catch(() => undefined);
+          await sleep(1000);
+          producer = await bounded(connect(), 60_000);
+        }
+      }
     }
   } finally {
-    await producer.disconnect();
+    await producer.disconnect().catch(() => undefined);
   }
+}
+
+function bounded<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
 }
 
 export interface RunProcess {
@@ -82,35 +116,44 @@ export async function waitForVolumeRows(prefix: string, count: number, timeoutMs
   }, timeoutMs, 1000);
 }
 
+/** The trades of a prefix as they are on md.trades.v1 (read_committed), in order per instrument. */
+export async function inputTrades(kafka: Kafka, prefix: string): Promise<Trade[]> {
+  return (await collectTopic<Trade>(kafka, 'md.trades.v1', 180_000)).map((r) => r.value).filter((t) => t && t.instrumentId?.startsWith(`SYN:${prefix}`));
+}
+
 /**
- * Exactly-once check of md.volume.v1 against the input: one output per input trade (by instrument
- * and trade id), in order per instrument, each carrying the exact cumulative volume and count.
- * Returns problems (empty when all is well).
+ * Exactly-once check of md.volume.v1 against the input as it is on md.trades.v1: for every
+ * instrument, exactly one output for its 1st, 2nd, ... nth input trade (keyed by the running count),
+ * each naming that trade and carrying the exact cumulative volume. The input is read back rather
+ * than taken from the generator, because a producer retry across a broker failure may legitimately
+ * publish a record twice; the stage must then count it twice, exactly once each.
+ * `generated` (optional) must equal the input when no broker failed. Returns problems (empty when all is well).
  */
-export async function checkVolumeOutputs(kafka: Kafka, prefix: string, trades: readonly Trade[]): Promise<string[]> {
+export async function checkVolumeOutputs(kafka: Kafka, prefix: string, generated?: readonly Trade[], accept: (t: Trade) => boolean = () => true): Promise<string[]> {
+  const inputs = (await inputTrades(kafka, prefix)).filter(accept);
   const outputs = (await collectTopic<RunningVolume>(kafka, 'md.volume.v1', 180_000)).map((r) => r.value).filter((v) => v.instrumentId.startsWith(`SYN:${prefix}`));
   const problems: string[] = [];
-  if (outputs.length !== trades.length) problems.push(`md.volume.v1 has ${outputs.length} outputs for ${trades.length} inputs`);
-  const seen = new Set<string>();
-  for (const o of outputs) {
-    const id = `${o.instrumentId}/${o.tradeId}`;
-    if (seen.has(id)) problems.push(`duplicate output for ${id}`);
-    seen.add(id);
-  }
-  const expected = new Map<string, { count: number; volume: string }>();
+  if (generated && generated.length !== inputs.length) problems.push(`md.trades.v1 holds ${inputs.length} trades of ${prefix}, ${generated.length} were published`);
+  if (outputs.length !== inputs.length) problems.push(`md.volume.v1 has ${outputs.length} outputs for ${inputs.length} inputs`);
+  const expected = new Map<string, { tradeId: string; volume: string }>();
   const running = new Map<string, { count: number; volume: Decimal }>();
-  for (const t of trades) {
+  for (const t of inputs) {
     const before = running.get(t.instrumentId);
     const after = { count: (before?.count ?? 0) + 1, volume: before ? before.volume.plus(t.size) : t.size };
     running.set(t.instrumentId, after);
-    expected.set(`${t.instrumentId}/${t.tradeId}`, { count: after.count, volume: after.volume.toFixed() });
+    expected.set(`${t.instrumentId}#${after.count}`, { tradeId: t.tradeId, volume: after.volume.toFixed() });
   }
+  const seen = new Set<string>();
   for (const o of outputs) {
-    const want = expected.get(`${o.instrumentId}/${o.tradeId}`);
-    if (!want) problems.push(`output for unknown trade ${o.instrumentId}/${o.tradeId}`);
-    else if (want.count !== o.tradeCount || want.volume !== o.volume.toFixed()) problems.push(`${o.instrumentId}/${o.tradeId}: got count ${o.tradeCount} volume ${o.volume.toFixed()}, want ${want.count} ${want.volume}`);
+    const id = `${o.instrumentId}#${o.tradeCount}`;
+    if (seen.has(id)) problems.push(`duplicate output ${id} (trade ${o.tradeId})`);
+    seen.add(id);
+    const want = expected.get(id);
+    if (!want) problems.push(`output ${id} (trade ${o.tradeId}) has no matching input`);
+    else if (want.tradeId !== o.tradeId || want.volume !== o.volume.toFixed()) problems.push(`${id}: got trade ${o.tradeId} volume ${o.volume.toFixed()}, want trade ${want.tradeId} volume ${want.volume}`);
     if (problems.length > 20) break;
   }
+  for (const id of expected.keys()) if (!seen.has(id) && problems.length <= 20) problems.push(`no output for ${id}`);
   return problems;
 }
 
