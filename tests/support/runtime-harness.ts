@@ -8,7 +8,7 @@ import { scalar, waitForWalApplied } from '../../connectors/questdb/sql';
 import { REPO_ROOT } from '../../ops/config';
 import { collectTopic } from '../../ops/tap';
 import type { AvroCodec } from '../../pipelines/runtime/codec';
-import { readPartition } from '../../pipelines/runtime/runner';
+import { bounded, readPartition } from '../../pipelines/runtime/runner';
 import { changelogTopic } from '../../pipelines/runtime/store';
 import type { RunningVolume, StateEntry, Trade } from '../../schemas/types.generated';
 import { topicSpec } from '../../topics/catalog';
@@ -49,24 +49,19 @@ export async function publishTrades(kafka: Kafka, codec: AvroCodec, trades: read
               await transaction.abort().catch(() => undefined);
               throw error;
             }
-          })(), 30_000);
+          })(), 'publishing a chunk', 30_000);
           break;
         } catch (error) {
           if (attempt >= 10) throw error;
           void producer.disconnect().catch(() => undefined);
           await sleep(1000);
-          producer = await bounded(connect(), 60_000);
+          producer = await bounded(connect(), 'reconnecting the publisher', 60_000);
         }
       }
     }
   } finally {
     await producer.disconnect().catch(() => undefined);
   }
-}
-
-function bounded<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
 }
 
 export interface RunProcess {
