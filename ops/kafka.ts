@@ -3,6 +3,7 @@ import type { ISocketFactory, LogEntry } from 'kafkajs';
 import net from 'node:net';
 import tls from 'node:tls';
 import { endpoints } from './config';
+import { TickflowError } from './errors';
 import { logger, logLevel } from './log';
 
 // tickflow always uses kafkajs' default (Java-compatible murmur2) partitioner; the v2 notice is noise.
@@ -91,4 +92,30 @@ export function createKafka(clientId: string, brokers: string[] = endpoints().ka
     requestTimeout: 30000,
     retry: { initialRetryTime: 200, retries: 10, maxRetryTime: 10000 },
   });
+}
+
+/**
+ * Fails fast, with the fix, when no broker answers: kafkajs would otherwise retry for about a
+ * minute and end with a bare connection error.
+ */
+export async function ensureKafkaReachable(brokers: string[] = endpoints().kafkaBrokers): Promise<void> {
+  for (const broker of brokers) {
+    const [host, port] = broker.split(':');
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = net.connect({ host, port: Number(port) });
+      const done = (ok: boolean): void => {
+        socket.destroy();
+        resolve(ok);
+      };
+      socket.setTimeout(2000, () => done(false));
+      socket.once('connect', () => done(true));
+      socket.once('error', () => done(false));
+    });
+    if (open) return;
+  }
+  throw new TickflowError(
+    'NOT_REACHABLE',
+    `no Kafka broker answers at ${brokers.join(', ')}`,
+    process.env.TICKFLOW_KAFKA_BROKERS ? 'start that Kafka or fix TICKFLOW_KAFKA_BROKERS' : 'run `npx tickflow stack up` (or `npm start`), or set TICKFLOW_KAFKA_BROKERS to a running cluster',
+  );
 }

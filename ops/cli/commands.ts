@@ -7,7 +7,7 @@ import { demo } from '../demo';
 import { benchRuntime, formatFigures, writeFigures } from '../bench/runtime';
 import { benchIdle } from '../bench/idle';
 import { TickflowError } from '../errors';
-import { createKafka } from '../kafka';
+import { createKafka, ensureKafkaReachable } from '../kafka';
 import { logger } from '../log';
 import { Pipeline, parseStageList } from '../pipeline';
 import { parseSetFlags } from '../../pipelines/runtime/config';
@@ -28,6 +28,7 @@ export interface CommandDef {
 }
 
 async function withAdmin<T>(fn: (admin: ReturnType<ReturnType<typeof createKafka>['admin']>) => Promise<T>): Promise<T> {
+  await ensureKafkaReachable();
   const admin = createKafka('tickflow-admin').admin();
   await admin.connect();
   try {
@@ -142,6 +143,7 @@ export const COMMAND_DEFS: Record<string, CommandDef> = {
     run: async (p) => {
       if (!p.flags.format) throw new TickflowError('USAGE', 'tickflow replay needs --format', `use --format ${formatNames().join('|')}`);
       const speed = parseSpeed(String(p.flags.speed ?? 'max'));
+      await ensureKafkaReachable();
       const kafka = createKafka('tickflow-replay');
       const result = await replayFile(kafka, new AvroCodec(), { file: path.resolve(p.positionals[0]), format: String(p.flags.format), speed });
       process.stdout.write(`replayed ${result.published} records from ${p.positionals[0]} to ${result.topic} in ${result.seconds.toFixed(1)} s\n`);
@@ -155,6 +157,7 @@ export const COMMAND_DEFS: Record<string, CommandDef> = {
       flags: { 'from-beginning': { type: 'boolean', description: 'start at the oldest record (default: only new ones)' }, max: { type: 'string', description: 'stop after N records' }, json: { type: 'boolean', description: 'one JSON object per line with topic, partition, offset, key, value' } },
     },
     run: async (p) => {
+      await ensureKafkaReachable();
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
       process.once('SIGTERM', () => controller.abort());
@@ -178,6 +181,7 @@ export const COMMAND_DEFS: Record<string, CommandDef> = {
       const settings = parseSetFlags((p.flags.set as string[] | undefined) ?? []);
       const port = p.flags['metrics-port'] === '0' ? 0 : positiveInt('metrics-port', p.flags['metrics-port'], Number(process.env.TICKFLOW_METRICS_PORT ?? 9464)) ?? 9464;
       const sessionTimeoutMs = process.env.TICKFLOW_SESSION_TIMEOUT_MS ? Number(process.env.TICKFLOW_SESSION_TIMEOUT_MS) : undefined;
+      await ensureKafkaReachable();
       const kafka = createKafka(`tickflow-run-${names.join('-')}`);
       const pipeline = new Pipeline(kafka, new AvroCodec(), {
         settings,
@@ -232,6 +236,7 @@ export const COMMAND_DEFS: Record<string, CommandDef> = {
       },
     },
     run: async (p) => {
+      await ensureKafkaReachable();
       if (p.positionals[0] === 'idle') {
         const shares = await benchIdle(createKafka('tickflow-bench-idle'), { seconds: positiveInt('seconds', p.flags.seconds, 30) as number, runs: positiveInt('runs', p.flags.runs, 3) as number });
         const sorted = [...shares].sort((a, b) => a - b);
