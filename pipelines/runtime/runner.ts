@@ -110,7 +110,7 @@ const SEND_CHUNK = 1000;
 
 /** The offset to commit after a batch: past its last record, transaction markers included. */
 function nextOffset(batch: Batch): string {
-  return (BigInt(batch.lastOffset()) + 1n).toString();
+  return nextOffset(batch);
 }
 
 /** Splits per-topic message lists into groups of at most `size` messages in total. */
