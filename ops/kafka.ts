@@ -4,7 +4,6 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { endpoints } from './config';
 import { TickflowError } from './errors';
-import { portInUse } from './stack/processes';
 import { logger, logLevel } from './log';
 
 // tickflow always uses kafkajs' default (Java-compatible murmur2) partitioner; the v2 notice is noise.
@@ -102,7 +101,17 @@ export function createKafka(clientId: string, brokers: string[] = endpoints().ka
 export async function ensureKafkaReachable(brokers: string[] = endpoints().kafkaBrokers): Promise<void> {
   for (const broker of brokers) {
     const [host, port] = broker.split(':');
-    if (await portInUse(Number(port), host)) return;
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = net.connect({ host, port: Number(port) });
+      const done = (ok: boolean): void => {
+        socket.destroy();
+        resolve(ok);
+      };
+      socket.setTimeout(2000, () => done(false));
+      socket.once('connect', () => done(true));
+      socket.once('error', () => done(false));
+    });
+    if (open) return;
   }
   throw new TickflowError(
     'NOT_REACHABLE',

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { AvroCodec } from '../pipelines/runtime/codec';
-import { readToEnd } from '../pipelines/runtime/read-to-end';
 import { DLQ_SUFFIX, topicSpec } from '../topics/catalog';
 import { TickflowError } from './errors';
 
@@ -100,26 +99,49 @@ export interface Collected<V = unknown> {
 }
 
 /**
- * Everything committed on a topic so far (read_committed, up to the high watermarks at the call),
- * decoded. Undecodable records are skipped: they are the dead-letter path's business, not this reader's.
+ * Reads a topic (read_committed) from the beginning up to the high watermarks it had when called,
+ * decoded; for tests and checks that need "everything committed so far".
  */
+/** Undecodable records are skipped (they are the dead-letter path's business, not this reader's). */
 export async function collectTopic<V = unknown>(kafka: Kafka, topic: string, timeoutMs = 60_000): Promise<Collected<V>[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const highs = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, { high: BigInt(o.high), low: BigInt(o.low) }]));
   const codec = new AvroCodec();
+  const groupId = `tickflow.collect.${randomUUID()}`;
+  const consumer = kafka.consumer({ groupId, readUncommitted: false, allowAutoTopicCreation: false, maxWaitTimeInMs: 100 });
+  const positions = new Map<number, bigint>();
   const records: Collected<V>[] = [];
-  await readToEnd(
-    kafka,
-    topic,
-    async (partition, message) => {
-      let value: V;
-      try {
-        value = await codec.decode<V>(topic, message.value);
-      } catch (error) {
-        if (error instanceof TickflowError) throw error;
-        return;
-      }
-      records.push({ partition, offset: message.offset, key: message.key ? message.key.toString('utf8') : null, value });
-    },
-    { timeoutMs },
-  );
+  const done = (): boolean => [...highs.entries()].every(([p, { high, low }]) => high === low || (positions.get(p) ?? low) >= high);
+  consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
+    if (event.payload.topic === topic) positions.set(event.payload.partition, BigInt(event.payload.lastOffset) + 1n);
+  });
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ partition, message }) => {
+        if (BigInt(message.offset) >= (highs.get(partition)?.high ?? 0n)) return;
+        let value: V;
+        try {
+          value = await codec.decode<V>(topic, message.value);
+        } catch (error) {
+          if (error instanceof TickflowError) throw error;
+          return;
+        }
+        records.push({ partition, offset: message.offset, key: message.key ? message.key.toString('utf8') : null, value });
+      },
+    });
+    const deadline = Date.now() + timeoutMs;
+    while (!done()) {
+      if (Date.now() > deadline) throw new TickflowError('INVARIANT', `reading ${topic} did not reach the end within ${timeoutMs / 1000} s`, 'check the broker');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  } finally {
+    await consumer.disconnect();
+    await admin.deleteGroups([groupId]).catch(() => undefined);
+    await admin.disconnect();
+  }
   return records;
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Batch, Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import type { Admin } from 'kafkajs';
 import { TickflowError } from '../../ops/errors';
@@ -11,7 +12,6 @@ import { deadLetterOf } from './dead-letters';
 import type { RuntimeMetrics } from './metrics';
 import type { Clock, FailedRecord, InputRecord, OutputRecord, Stage, StageContext } from './stage';
 import { systemClock } from './stage';
-import { readToEnd } from './read-to-end';
 import { TransactionalStore, changelogTopic } from './store';
 
 /**
@@ -107,11 +107,6 @@ export function bounded<T>(promise: Promise<T>, what: string, ms = KAFKA_CALL_TI
 
 /** Messages per produce call: small enough that a record batch stays well under 1 MB. */
 const SEND_CHUNK = 1000;
-
-/** The offset to commit after a batch: past its last record, transaction markers included. */
-function nextOffset(batch: Batch): string {
-  return nextOffset(batch);
-}
 
 /** Splits per-topic message lists into groups of at most `size` messages in total. */
 export function chunked(topics: { topic: string; messages: Message[] }[], size: number): { topic: string; messages: Message[] }[][] {
@@ -324,11 +319,11 @@ export class Runner {
       const topic = changelogTopic(this.name, name);
       const store = new TransactionalStore<unknown>();
       let records = 0;
-      await readToEnd(this.kafka, this.physical(topic), async (_partition, message) => {
+      await readPartition(this.kafka, this.physical(topic), partition, async (message) => {
         records += 1;
         const value = message.value ? JSON.parse((await this.codec.decode<StateEntry>(topic, message.value)).json) : null;
         store.load(message.key?.toString('utf8') ?? '', value);
-      }, { partitions: [partition] });
+      });
       stores.set(name, store);
       const seconds = (Date.now() - started) / 1000;
       this.metrics?.restoreSeconds.observe({ stage: this.name, store: name }, seconds);
@@ -429,7 +424,7 @@ export class Runner {
         if (this.options.delivery === 'at-least-once') {
           const plain = await this.plainProducer();
           for (const chunk of sends) await bounded(plain.sendBatch({ topicMessages: chunk, acks: -1 }), 'send');
-          await bounded((this.consumer as Consumer).commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset(batch) }]), 'offset commit');
+          await bounded((this.consumer as Consumer).commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }]), 'offset commit');
         } else {
         const transaction = await bounded((producer as Producer).transaction(), 'begin transaction');
         try {
@@ -438,7 +433,7 @@ export class Runner {
           await bounded(
             transaction.sendOffsets({
               consumerGroupId: this.groupId,
-              topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: nextOffset(batch) }] }],
+              topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }] }],
             }),
             'sending offsets to the transaction',
           );
@@ -502,7 +497,7 @@ export class Runner {
         }
         await bounded(this.dlqProducer.sendBatch({ topicMessages: await this.deadLetterMessages(failed, batch), acks: -1 }), 'dead-letter send');
       }
-      await bounded(consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset(batch) }]), 'offset commit');
+      await bounded(consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }]), 'offset commit');
       const written = decoded.length - result.failed.length;
       this.metrics?.recordsOut.inc({ stage: this.name, topic: batch.topic }, written);
       this.stats.recordsOut += written;
@@ -538,5 +533,63 @@ export class Runner {
     await (await this.aloProducer?.catch(() => undefined))?.disconnect().catch(() => undefined);
     if (this.mode.kind === 'stage') this.mode.stage.close?.();
     else await this.mode.sink.close?.();
+  }
+
+  /** Committed state of a store partition, for checks and tests. */
+  async storeSnapshot(store: string, partition: number): Promise<Record<string, unknown>> {
+    const stores = await this.storesFor(partition);
+    return (stores.get(store) as TransactionalStore<unknown>).snapshot();
+  }
+}
+
+/**
+ * Reads one partition of a topic from the beginning to the end it had when called (read_committed),
+ * with a throwaway consumer group. kafkajs cannot assign partitions directly, so the group reads the
+ * topic and other partitions are skipped.
+ */
+export async function readPartition(kafka: Kafka, topic: string, partition: number, onMessage: (message: KafkaMessage) => Promise<void>, timeoutMs = 120_000): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const groupId = `tickflow.restore.${randomUUID()}`;
+  try {
+    const offsets = (await admin.fetchTopicOffsets(topic)).find((o) => o.partition === partition);
+    if (!offsets) throw new TickflowError('CONFIG', `${topic} has no partition ${partition}`, `give ${topic} as many partitions as the stage's input (topics/catalog.ts), then \`tickflow topics apply\``);
+    const high = BigInt(offsets.high);
+    if (high === BigInt(offsets.low)) return;
+    const consumer = kafka.consumer({ groupId, readUncommitted: false, allowAutoTopicCreation: false, maxWaitTimeInMs: 100, maxBytesPerPartition: 4_194_304 });
+    let position = -1n;
+    let failure: Error | undefined;
+    consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
+      if (event.payload.partition === partition) position = BigInt(event.payload.lastOffset) + 1n;
+    });
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatch: async ({ batch }) => {
+          if (batch.partition !== partition) return;
+          for (const message of batch.messages) {
+            if (BigInt(message.offset) >= high) break;
+            try {
+              await onMessage(message);
+            } catch (error) {
+              failure = error as Error;
+            }
+          }
+        },
+      });
+      const deadline = Date.now() + timeoutMs;
+      while (position < high && !failure) {
+        if (Date.now() > deadline) throw new TickflowError('INVARIANT', `reading ${topic}[${partition}] did not reach offset ${high} within ${timeoutMs / 1000} s`, 'an open transaction may be blocking it; check the broker');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      if (failure) throw failure;
+    } finally {
+      await consumer.disconnect();
+    }
+  } finally {
+    await admin.deleteGroups([groupId]).catch(() => undefined);
+    await admin.disconnect();
   }
 }

@@ -8,10 +8,10 @@ import { scalar, waitForWalApplied } from '../../connectors/questdb/sql';
 import { REPO_ROOT } from '../../ops/config';
 import { collectTopic } from '../../ops/tap';
 import type { AvroCodec } from '../../pipelines/runtime/codec';
-import { bounded } from '../../pipelines/runtime/runner';
-import { readToEnd } from '../../pipelines/runtime/read-to-end';
+import { bounded, readPartition } from '../../pipelines/runtime/runner';
 import { changelogTopic } from '../../pipelines/runtime/store';
 import type { RunningVolume, StateEntry, Trade } from '../../schemas/types.generated';
+import { topicSpec } from '../../topics/catalog';
 import type { Decimal } from '../../schemas/decimal';
 
 /**
@@ -88,20 +88,6 @@ export async function killRun(run: RunProcess, signal: NodeJS.Signals = 'SIGKILL
   return run.exited;
 }
 
-/** `tickflow run` of the reference stateful stage and the sink writing only its table. */
-export const RUNNING_VOLUME_ARGS = ['--stages', 'running-volume,sink-questdb', '--set', 'sink-questdb.topics=md.volume.v1'];
-
-/** A killed or frozen member holds its partitions until its session times out; keep that short in tests. */
-export const SHORT_SESSION_ENV = { TICKFLOW_SESSION_TIMEOUT_MS: '6000' };
-
-/** Sum of a metric's samples in Prometheus text, over the lines whose labels contain `labels`. */
-export function metricSum(text: string, name: string, labels = ''): number {
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith(`${name}{`) && l.includes(labels))
-    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
-}
-
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function waitFor(what: string, condition: () => Promise<boolean>, timeoutMs: number, intervalMs = 500): Promise<void> {
@@ -170,13 +156,14 @@ export async function checkVolumeOutputs(kafka: Kafka, prefix: string, generated
 export async function restoredTotals(kafka: Kafka, codec: AvroCodec, prefix: string): Promise<Record<string, unknown>> {
   const topic = changelogTopic('running-volume', 'totals');
   const state: Record<string, unknown> = {};
-  // Each key lives in one partition, so reading all partitions in per-partition order is exact.
-  await readToEnd(kafka, topic, async (_partition, m) => {
-    const k = m.key?.toString('utf8') ?? '';
-    if (!k.startsWith(`SYN:${prefix}`)) return;
-    if (m.value) state[k] = JSON.parse((await codec.decode<StateEntry>(topic, m.value)).json);
-    else delete state[k];
-  });
+  for (let p = 0; p < (topicSpec(topic)?.partitions ?? 0); p++) {
+    await readPartition(kafka, topic, p, async (m) => {
+      const k = m.key?.toString('utf8') ?? '';
+      if (!k.startsWith(`SYN:${prefix}`)) return;
+      if (m.value) state[k] = JSON.parse((await codec.decode<StateEntry>(topic, m.value)).json);
+      else delete state[k];
+    });
+  }
   return state;
 }
 
