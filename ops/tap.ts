@@ -100,10 +100,11 @@ export interface Collected<V = unknown> {
 
 /**
  * Reads a topic (read_committed) from the beginning up to the high watermarks it had when called,
- * decoded; for tests and checks that need "everything committed so far".
+ * decoded; for tests and checks that need "everything committed so far". Undecodable records are
+ * skipped (they are the dead-letter path's business, not this reader's). `schemaTopic`: the catalog
+ * topic whose schema applies, when `topic` is a prefixed copy (RunnerOptions.topicPrefix).
  */
-/** Undecodable records are skipped (they are the dead-letter path's business, not this reader's). */
-export async function collectTopic<V = unknown>(kafka: Kafka, topic: string, timeoutMs = 60_000): Promise<Collected<V>[]> {
+export async function collectTopic<V = unknown>(kafka: Kafka, topic: string, timeoutMs = 60_000, schemaTopic = topic): Promise<Collected<V>[]> {
   const admin = kafka.admin();
   await admin.connect();
   const highs = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, { high: BigInt(o.high), low: BigInt(o.low) }]));
@@ -112,6 +113,7 @@ export async function collectTopic<V = unknown>(kafka: Kafka, topic: string, tim
   const consumer = kafka.consumer({ groupId, readUncommitted: false, allowAutoTopicCreation: false, maxWaitTimeInMs: 100 });
   const positions = new Map<number, bigint>();
   const records: Collected<V>[] = [];
+  let failure: TickflowError | undefined;
   const done = (): boolean => [...highs.entries()].every(([p, { high, low }]) => high === low || (positions.get(p) ?? low) >= high);
   consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
     if (event.payload.topic === topic) positions.set(event.payload.partition, BigInt(event.payload.lastOffset) + 1n);
@@ -125,9 +127,11 @@ export async function collectTopic<V = unknown>(kafka: Kafka, topic: string, tim
         if (BigInt(message.offset) >= (highs.get(partition)?.high ?? 0n)) return;
         let value: V;
         try {
-          value = await codec.decode<V>(topic, message.value);
+          value = await codec.decode<V>(schemaTopic, message.value);
         } catch (error) {
-          if (error instanceof TickflowError) throw error;
+          // A TickflowError is a setup problem (no schema for this topic): stop with it rather
+          // than let kafkajs retry the message forever.
+          if (error instanceof TickflowError) failure ??= error;
           return;
         }
         records.push({ partition, offset: message.offset, key: message.key ? message.key.toString('utf8') : null, value });
@@ -135,6 +139,7 @@ export async function collectTopic<V = unknown>(kafka: Kafka, topic: string, tim
     });
     const deadline = Date.now() + timeoutMs;
     while (!done()) {
+      if (failure) throw failure;
       if (Date.now() > deadline) throw new TickflowError('INVARIANT', `reading ${topic} did not reach the end within ${timeoutMs / 1000} s`, 'check the broker');
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Sender } from '@questdb/nodejs-client';
-import type { Admin, Kafka, Message } from 'kafkajs';
+import type { Kafka, Message } from 'kafkajs';
 import { QuestDbSink, ensureTables } from '../../connectors/questdb/sink';
 import { sql } from '../../connectors/questdb/sql';
 import { TRADES } from '../../connectors/questdb/tables';
@@ -14,7 +14,7 @@ import { AvroCodec } from '../../pipelines/runtime/codec';
 import { Runner } from '../../pipelines/runtime/runner';
 import type { InputRecord } from '../../pipelines/runtime/stage';
 import type { RawRecord, Trade } from '../../schemas/types.generated';
-import { TOPICS, topicConfigs } from '../../topics/catalog';
+import { createNamespace } from '../topics/apply';
 import { endpoints, tickflowHome } from '../config';
 import { logger } from '../log';
 
@@ -69,18 +69,6 @@ class RssSampler {
   stop(): void {
     clearInterval(this.timer);
   }
-}
-
-async function createNamespace(admin: Admin, prefix: string, brokers: number): Promise<string[]> {
-  const names = NORMALIZE_TOPICS.map((t) => `${prefix}${t}`);
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: NORMALIZE_TOPICS.map((t) => {
-      const spec = TOPICS.find((s) => s.name === t);
-      return { topic: `${prefix}${t}`, numPartitions: spec?.partitions ?? 3, replicationFactor: Math.min(3, brokers), configEntries: Object.entries({ ...topicConfigs(spec ?? TOPICS[0], brokers), 'retention.ms': '3600000' }).map(([name, value]) => ({ name, value })) };
-    }),
-  });
-  return names;
 }
 
 /** Synthetic trades as raw Tardis CSV records; `recvMicros(i)` sets local_timestamp (the latency origin). */
@@ -252,7 +240,7 @@ export async function benchRuntime(kafka: Kafka, options: BenchOptions): Promise
   const rss = new RssSampler();
   rss.start();
   try {
-    for (const prefix of Object.values(prefixes)) created.push(...(await createNamespace(admin, prefix, brokers)));
+    for (const prefix of Object.values(prefixes)) created.push(...(await createNamespace(admin, prefix, NORMALIZE_TOPICS, brokers)));
     await ensureTables([TRADES as unknown as TableSpec<unknown>], '_bench');
     const trades = [...syntheticTrades({ seed: 1, instruments: options.instruments, prefix: 'B', startMicros: Date.now() * 1000 }, options.records)];
     const messages = await rawMessages(codec, trades, (i) => trades[i].tsRecv);

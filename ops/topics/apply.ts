@@ -127,3 +127,26 @@ async function applyOnce(admin: Admin, catalog: readonly TopicSpec[], options: {
   }
   return changes;
 }
+
+/**
+ * Creates catalog topics under a name prefix (an isolated namespace for benchmarks and tests) with the
+ * catalog's partitions and configs and a one-hour retention, so that leftovers expire by themselves.
+ * Returns the physical names.
+ */
+export async function createNamespace(admin: Admin, prefix: string, topics: readonly string[], brokers: number): Promise<string[]> {
+  const specs = topics.map((name) => {
+    const spec = TOPICS.find((s) => s.name === name);
+    if (!spec) throw new TickflowError('CONFIG', `${name} is not in the topic catalog`, 'add it to topics/catalog.ts');
+    return spec;
+  });
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: specs.map((spec) => ({
+      topic: `${prefix}${spec.name}`,
+      numPartitions: spec.partitions,
+      replicationFactor: replicationFactor(brokers),
+      configEntries: Object.entries({ ...topicConfigs(spec, brokers), 'retention.ms': '3600000' }).map(([name, value]) => ({ name, value })),
+    })),
+  });
+  return specs.map((spec) => `${prefix}${spec.name}`);
+}

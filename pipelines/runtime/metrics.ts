@@ -3,8 +3,8 @@ import client from 'prom-client';
 /**
  * The runtime's metrics, one prom-client registry per process. Every stage and sink gets these
  * without writing a line; stage authors add only domain metrics (via `registry`).
- * Counters reconcile: for each stage and input topic, in = out + dead letters (+ filtered, if a
- * stage emits nothing for a record, which shows as in > out + dead letters).
+ * Counters reconcile: for each stage and input topic, in = out + dead letters + skipped (+ filtered,
+ * if a stage emits nothing for a record, which shows as in > out + dead letters + skipped).
  */
 export class RuntimeMetrics {
   readonly registry = new client.Registry();
@@ -12,6 +12,7 @@ export class RuntimeMetrics {
   readonly recordsOut: client.Counter<'stage' | 'topic'>;
   readonly recordsFailed: client.Counter<'stage' | 'topic' | 'code'>;
   readonly deadLetters: client.Counter<'stage' | 'topic'>;
+  readonly recordsSkipped: client.Counter<'stage' | 'topic'>;
   readonly batchSize: client.Histogram<'stage'>;
   readonly processingSeconds: client.Histogram<'stage'>;
   readonly latencyFromEvent: client.Histogram<'stage'>;
@@ -31,6 +32,7 @@ export class RuntimeMetrics {
     this.recordsOut = new client.Counter({ name: 'tickflow_records_out_total', help: 'records produced (stages) or written (sinks)', labelNames: ['stage', 'topic'], registers: r });
     this.recordsFailed = new client.Counter({ name: 'tickflow_records_failed_total', help: 'records rejected, by error code', labelNames: ['stage', 'topic', 'code'], registers: r });
     this.deadLetters = new client.Counter({ name: 'tickflow_dead_letters_total', help: 'records sent to <topic>.dlq', labelNames: ['stage', 'topic'], registers: r });
+    this.recordsSkipped = new client.Counter({ name: 'tickflow_records_skipped_total', help: 'records fetched again although an earlier transaction committed them (a new owner after a rebalance, or a commit whose response was lost); not processed twice', labelNames: ['stage', 'topic'], registers: r });
     this.batchSize = new client.Histogram({ name: 'tickflow_batch_size', help: 'records per processed batch', labelNames: ['stage'], buckets: [1, 10, 50, 100, 500, 1000, 5000, 20000], registers: r });
     this.processingSeconds = new client.Histogram({ name: 'tickflow_batch_seconds', help: 'time to process and commit one batch', labelNames: ['stage'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30], registers: r });
     const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60, 3600];

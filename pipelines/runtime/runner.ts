@@ -83,6 +83,12 @@ export interface RunnerOptions {
   maxWaitMs?: number;
   /** Called with each batch's decoded records once its results are committed. */
   onCommitted?: (records: readonly InputRecord[]) => void;
+  /**
+   * Fault injection for tests: called right after a stage's transaction committed; if it throws, the
+   * runner behaves as when a commit's response is lost (a broker died after committing): the batch
+   * counts as failed although its transaction committed.
+   */
+  afterCommit?: (topic: string, partition: number) => void;
 }
 
 type Handler = (decoded: InputRecord[], failed: FailedRecord[], payload: EachBatchPayload) => Promise<void>;
@@ -137,6 +143,13 @@ export class Runner {
   private dlqProducer?: Producer;
   /** Transactional producer per owned input partition. */
   private readonly tasks = new Map<string, Promise<Producer>>();
+  /**
+   * Per input partition, the group's committed offset as read right after fencing. Records below it
+   * were committed by an earlier owner (or by this instance in a transaction whose outcome it did
+   * not learn) and are skipped; see `ensureTask`.
+   */
+  private readonly floors = new Map<string, bigint>();
+  private admin?: Promise<Admin>;
   /** State per input partition number (co-partitioned inputs share it). */
   private readonly stores = new Map<number, Promise<Stores>>();
   private readonly positions = new Map<string, bigint>();
@@ -273,7 +286,15 @@ export class Runner {
       task = (async () => {
         const producer = this.kafka.producer({ transactionalId: `tickflow.${this.name}.${topic}.${partition}`, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, transactionTimeout: 60_000 });
         // connect() initialises the transactional id: this fences an older owner of the partition.
+        // It returns only once that owner's last transaction is complete (committed or aborted,
+        // with its offsets applied by the group coordinator), so from here on the committed offset
+        // and the changelog cannot move under us. The consumer may have read its start offset
+        // before that (kafkajs fetches committed offsets as soon as the group assigns, in parallel
+        // with this), or be redoing a batch whose commit succeeded without us learning it (a broker
+        // died with the response): both would process committed records again. Reading the
+        // committed offset now gives the floor below which records are skipped.
         await bounded(producer.connect(), `initialising transactional producer for ${k}`, 60_000);
+        this.floors.set(k, await bounded(this.committedOffset(topic, partition), `reading the committed offset of ${k}`));
         if (this.storeNames.length > 0) await this.storesFor(partition);
         this.readyTasks.add(k);
         return producer;
@@ -282,6 +303,19 @@ export class Runner {
       this.tasks.set(k, task);
     }
     return task;
+  }
+
+  /** The group's committed offset of a partition (0 when none). */
+  private async committedOffset(topic: string, partition: number): Promise<bigint> {
+    this.admin ??= (async () => {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      return admin;
+    })();
+    this.admin.catch(() => (this.admin = undefined));
+    const offsets = await (await this.admin).fetchOffsets({ groupId: this.groupId, topics: [topic] });
+    const offset = BigInt(offsets[0]?.partitions.find((p) => p.partition === partition)?.offset ?? '-1');
+    return offset < 0n ? 0n : offset;
   }
 
   private plainProducer(): Promise<Producer> {
@@ -296,6 +330,7 @@ export class Runner {
   private async dropTask(k: string): Promise<void> {
     const task = this.tasks.get(k);
     this.tasks.delete(k);
+    this.floors.delete(k);
     this.readyTasks.delete(k);
     const producer = await task?.catch(() => undefined);
     await bounded(producer?.disconnect() ?? Promise.resolve(), 'producer disconnect', 5000).catch(() => undefined);
@@ -386,9 +421,20 @@ export class Runner {
   }
 
   private stageHandler(stage: Stage): Handler {
-    return async (decoded, decodeFailures, payload) => {
+    return async (allDecoded, allDecodeFailures, payload) => {
       const { batch } = payload;
       const producer = this.options.delivery === 'at-least-once' ? undefined : await this.ensureTask(batch.topic, batch.partition);
+      const floor = this.floors.get(key(batch.topic, batch.partition)) ?? 0n;
+      let decoded = allDecoded;
+      let decodeFailures = allDecodeFailures;
+      if (BigInt(batch.firstOffset() ?? batch.lastOffset()) < floor) {
+        decoded = allDecoded.filter((r) => BigInt(r.offset) >= floor);
+        decodeFailures = allDecodeFailures.filter((f) => BigInt(f.input.offset) >= floor);
+        const skipped = allDecoded.length + allDecodeFailures.length - decoded.length - decodeFailures.length;
+        this.log.info(`skipping ${skipped} records of ${batch.topic}[${batch.partition}] below offset ${floor}: an earlier transaction already committed them`);
+        this.metrics?.recordsSkipped.inc({ stage: this.name, topic: batch.topic }, skipped);
+        if (BigInt(batch.lastOffset()) < floor) return;
+      }
       const stores = this.storeNames.length > 0 ? await this.storesFor(batch.partition) : new Map<string, TransactionalStore<unknown>>();
       const ctx: StageContext = {
         clock: this.clock,
@@ -438,6 +484,7 @@ export class Runner {
             'sending offsets to the transaction',
           );
           await bounded(transaction.commit(), 'transaction commit');
+          this.options.afterCommit?.(batch.topic, batch.partition);
         } catch (error) {
           await bounded(transaction.abort(), 'transaction abort', 10_000).catch(() => undefined);
           throw error;
@@ -530,6 +577,7 @@ export class Runner {
     await this.consumer?.disconnect().catch((error: Error) => this.log.warn(`consumer disconnect: ${error.message}`));
     for (const k of [...this.tasks.keys()]) await this.dropTask(k);
     await this.dlqProducer?.disconnect().catch(() => undefined);
+    await (await this.admin?.catch(() => undefined))?.disconnect().catch(() => undefined);
     await (await this.aloProducer?.catch(() => undefined))?.disconnect().catch(() => undefined);
     if (this.mode.kind === 'stage') this.mode.stage.close?.();
     else await this.mode.sink.close?.();

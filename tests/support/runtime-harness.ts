@@ -20,7 +20,7 @@ import type { Decimal } from '../../schemas/decimal';
  * transactional id fences the old one) and sent again, so read_committed consumers see every record
  * once and in order per key.
  */
-export async function publishTrades(kafka: Kafka, codec: AvroCodec, trades: readonly (Trade | { raw: Buffer; key: string })[], ratePerSecond?: number): Promise<void> {
+export async function publishTrades(kafka: Kafka, codec: AvroCodec, trades: readonly (Trade | { raw: Buffer; key: string })[], ratePerSecond?: number, namespace = ''): Promise<void> {
   const transactionalId = `tickflow.test.publisher.${process.pid}.${Date.now()}`;
   const connect = async (): Promise<Producer> => {
     const p = kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1 });
@@ -43,7 +43,7 @@ export async function publishTrades(kafka: Kafka, codec: AvroCodec, trades: read
           await bounded((async () => {
             const transaction = await producer.transaction();
             try {
-              await transaction.send({ topic: 'md.trades.v1', messages, acks: -1 });
+              await transaction.send({ topic: `${namespace}md.trades.v1`, messages, acks: -1 });
               await transaction.commit();
             } catch (error) {
               await transaction.abort().catch(() => undefined);
@@ -111,9 +111,12 @@ export async function waitForVolumeRows(prefix: string, count: number, timeoutMs
   }, timeoutMs, 1000);
 }
 
-/** The trades of a prefix as they are on md.trades.v1 (read_committed), in order per instrument. */
-export async function inputTrades(kafka: Kafka, prefix: string): Promise<Trade[]> {
-  return (await collectTopic<Trade>(kafka, 'md.trades.v1', 180_000)).map((r) => r.value).filter((t) => t && t.instrumentId?.startsWith(`SYN:${prefix}`));
+/**
+ * The trades of a prefix as they are on md.trades.v1 (read_committed), in order per instrument.
+ * `namespace`: the topic prefix of an isolated run (RunnerOptions.topicPrefix).
+ */
+export async function inputTrades(kafka: Kafka, prefix: string, namespace = ''): Promise<Trade[]> {
+  return (await collectTopic<Trade>(kafka, `${namespace}md.trades.v1`, 180_000, 'md.trades.v1')).map((r) => r.value).filter((t) => t && t.instrumentId?.startsWith(`SYN:${prefix}`));
 }
 
 /**
@@ -124,9 +127,9 @@ export async function inputTrades(kafka: Kafka, prefix: string): Promise<Trade[]
  * publish a record twice; the stage must then count it twice, exactly once each.
  * `generated` (optional) must equal the input when no broker failed. Returns problems (empty when all is well).
  */
-export async function checkVolumeOutputs(kafka: Kafka, prefix: string, generated?: readonly Trade[], accept: (t: Trade) => boolean = () => true): Promise<string[]> {
-  const inputs = (await inputTrades(kafka, prefix)).filter(accept);
-  const outputs = (await collectTopic<RunningVolume>(kafka, 'md.volume.v1', 180_000)).map((r) => r.value).filter((v) => v.instrumentId.startsWith(`SYN:${prefix}`));
+export async function checkVolumeOutputs(kafka: Kafka, prefix: string, generated?: readonly Trade[], accept: (t: Trade) => boolean = () => true, namespace = ''): Promise<string[]> {
+  const inputs = (await inputTrades(kafka, prefix, namespace)).filter(accept);
+  const outputs = (await collectTopic<RunningVolume>(kafka, `${namespace}md.volume.v1`, 180_000, 'md.volume.v1')).map((r) => r.value).filter((v) => v.instrumentId.startsWith(`SYN:${prefix}`));
   const problems: string[] = [];
   if (generated && generated.length !== inputs.length) problems.push(`md.trades.v1 holds ${inputs.length} trades of ${prefix}, ${generated.length} were published`);
   if (outputs.length !== inputs.length) problems.push(`md.volume.v1 has ${outputs.length} outputs for ${inputs.length} inputs`);
@@ -153,11 +156,11 @@ export async function checkVolumeOutputs(kafka: Kafka, prefix: string, generated
 }
 
 /** The running-volume state as a restarted instance restores it: the changelog, read_committed. */
-export async function restoredTotals(kafka: Kafka, codec: AvroCodec, prefix: string): Promise<Record<string, unknown>> {
+export async function restoredTotals(kafka: Kafka, codec: AvroCodec, prefix: string, namespace = ''): Promise<Record<string, unknown>> {
   const topic = changelogTopic('running-volume', 'totals');
   const state: Record<string, unknown> = {};
   for (let p = 0; p < (topicSpec(topic)?.partitions ?? 0); p++) {
-    await readPartition(kafka, topic, p, async (m) => {
+    await readPartition(kafka, `${namespace}${topic}`, p, async (m) => {
       const k = m.key?.toString('utf8') ?? '';
       if (!k.startsWith(`SYN:${prefix}`)) return;
       if (m.value) state[k] = JSON.parse((await codec.decode<StateEntry>(topic, m.value)).json);
