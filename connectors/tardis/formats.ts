@@ -41,13 +41,15 @@ export function micros(text: string, what: string): number {
   return value;
 }
 
-export function decimal(text: string, what: string): Decimal {
-  if (!/^-?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(text)) throw new RecordError('PARSE_ERROR', `${what} '${text}' is not a decimal number`);
+/** `what` names the field in errors; a function when the name costs something to build (per book level). */
+export function decimal(text: string, what: string | (() => string)): Decimal {
+  if (!/^-?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(text)) throw new RecordError('PARSE_ERROR', `${typeof what === 'string' ? what : what()} '${text}' is not a decimal number`);
   const value = new Decimal(text);
   try {
-    assertFits(value, DECIMAL_PRECISION, DECIMAL_SCALE, what);
+    // assertFits starts its messages with the name it is given; an empty one, prefixed on failure.
+    assertFits(value, DECIMAL_PRECISION, DECIMAL_SCALE, '');
   } catch (error) {
-    throw new RecordError('PARSE_ERROR', (error as Error).message);
+    throw new RecordError('PARSE_ERROR', `${typeof what === 'string' ? what : what()}${(error as Error).message}`);
   }
   return value;
 }
@@ -57,6 +59,11 @@ function nonEmpty(text: string, what: string): string {
   return text;
 }
 
+/**
+ * Venue, symbol and instrument id of a line. Callers copy the three fields into the record literal:
+ * spreading this object into it would cost several times the whole parse (V8 builds such objects
+ * slowly and in a slow shape, which the Avro encoder then pays for again).
+ */
 function identity(fields: readonly string[]): { venue: string; symbol: string; instrumentId: string } {
   const venue = venueOf(nonEmpty(fields[0], 'exchange'));
   const symbol = nonEmpty(fields[1], 'symbol').toUpperCase();
@@ -78,8 +85,11 @@ export const tardisTrades: CsvFormat = {
     const f = split(raw, 8);
     const side = SIDES[f[5]];
     if (!side) throw new RecordError('PARSE_ERROR', `side '${f[5]}' is not buy, sell or unknown`);
+    const { venue, symbol, instrumentId } = identity(f);
     const trade: Trade = {
-      ...identity(f),
+      venue,
+      symbol,
+      instrumentId,
       source: raw.source,
       tsEvent: micros(f[2], 'timestamp'),
       tsRecv: micros(f[3], 'local_timestamp'),
@@ -103,8 +113,11 @@ export const tardisQuotes: CsvFormat = {
   recvTimeMicros: (f) => Number(f[3]),
   parse(raw) {
     const f = split(raw, 8);
+    const { venue, symbol, instrumentId } = identity(f);
     const quote: Quote = {
-      ...identity(f),
+      venue,
+      symbol,
+      instrumentId,
       source: raw.source,
       tsEvent: micros(f[2], 'timestamp'),
       tsRecv: micros(f[3], 'local_timestamp'),
@@ -141,10 +154,11 @@ export const tardisBookSnapshot25: CsvFormat = {
     for (let i = 0; i < BOOK_LEVELS; i++) {
       const base = 4 + 4 * i;
       // Empty cells mean the book is shallower than 25 levels on that side.
-      if (f[base] !== '') asks.push({ price: decimal(f[base], `asks[${i}].price`), size: decimal(f[base + 1], `asks[${i}].amount`) });
-      if (f[base + 2] !== '') bids.push({ price: decimal(f[base + 2], `bids[${i}].price`), size: decimal(f[base + 3], `bids[${i}].amount`) });
+      if (f[base] !== '') asks.push({ price: decimal(f[base], () => `asks[${i}].price`), size: decimal(f[base + 1], () => `asks[${i}].amount`) });
+      if (f[base + 2] !== '') bids.push({ price: decimal(f[base + 2], () => `bids[${i}].price`), size: decimal(f[base + 3], () => `bids[${i}].amount`) });
     }
-    const book: BookSnapshot = { ...identity(f), source: raw.source, tsEvent: micros(f[2], 'timestamp'), tsRecv: micros(f[3], 'local_timestamp'), bids, asks };
+    const { venue, symbol, instrumentId } = identity(f);
+    const book: BookSnapshot = { venue, symbol, instrumentId, source: raw.source, tsEvent: micros(f[2], 'timestamp'), tsRecv: micros(f[3], 'local_timestamp'), bids, asks };
     return book;
   },
 };

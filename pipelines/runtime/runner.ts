@@ -111,6 +111,15 @@ export function bounded<T>(promise: Promise<T>, what: string, ms = KAFKA_CALL_TI
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * Retry policy of the transactional producers. A transaction that starts right after the previous
+ * one on the same id finds the broker still writing the previous commit markers (a few ms) and gets
+ * CONCURRENT_TRANSACTIONS; kafkajs retries that with the client's general backoff (200 ms and up),
+ * which would put a fifth of a second on most batches. A short first backoff that still grows to
+ * seconds keeps broker outages covered (every call is also bounded by KAFKA_CALL_TIMEOUT_MS).
+ */
+const TRANSACTIONAL_RETRY = { initialRetryTime: 5, retries: 15, maxRetryTime: 5000, factor: 0.2, multiplier: 2 };
+
 /** Messages per produce call: small enough that a record batch stays well under 1 MB. */
 const SEND_CHUNK = 1000;
 
@@ -284,7 +293,7 @@ export class Runner {
     let task = this.tasks.get(k);
     if (!task) {
       task = (async () => {
-        const producer = this.kafka.producer({ transactionalId: `tickflow.${this.name}.${topic}.${partition}`, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, transactionTimeout: 60_000 });
+        const producer = this.kafka.producer({ transactionalId: `tickflow.${this.name}.${topic}.${partition}`, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, transactionTimeout: 60_000, retry: TRANSACTIONAL_RETRY });
         // connect() initialises the transactional id: this fences an older owner of the partition.
         // It returns only once that owner's last transaction is complete (committed or aborted,
         // with its offsets applied by the group coordinator), so from here on the committed offset
@@ -374,14 +383,15 @@ export class Runner {
     const started = Date.now();
     const decoded: InputRecord[] = [];
     const failed: FailedRecord[] = [];
+    const topic = this.logical(batch.topic);
     for (const message of batch.messages) {
       const recordKey = message.key ? message.key.toString('utf8') : null;
-      const base = { topic: this.logical(batch.topic), partition: batch.partition, offset: message.offset, key: recordKey };
+      // Record literals written out, not spread from a common base: this runs per record.
       try {
-        decoded.push({ ...base, value: await this.codec.decode(base.topic, message.value) });
+        decoded.push({ topic, partition: batch.partition, offset: message.offset, key: recordKey, value: await this.codec.decode(topic, message.value) });
       } catch (error) {
         if (!(error instanceof DecodeError)) throw error;
-        failed.push({ input: { ...base, value: message }, code: error.code, message: error.message });
+        failed.push({ input: { topic, partition: batch.partition, offset: message.offset, key: recordKey, value: message }, code: error.code, message: error.message });
       }
     }
     await handler(decoded, failed, payload);
