@@ -16,8 +16,10 @@ import { TransactionalStore, changelogTopic } from './store';
 
 /**
  * The Kafka side of the runtime. One consumer group per stage or sink (`tickflow.<name>`); each
- * fetched batch holds one partition's records, processed one at a time (bounded in-flight work:
- * at most one fetch response per consumer is in memory, and a slow sink or producer stops fetching).
+ * fetched batch holds one partition's records. A partition has at most one batch in flight; a stage
+ * processes the batches of different partitions concurrently, a sink one at a time. In-flight work
+ * is bounded: the next fetch waits until every batch of the previous one is done, so at most one
+ * fetch response per consumer is in memory, and a slow sink or producer stops fetching.
  *
  * - Stages (Kafka to Kafka): outputs, dead letters, state changes (to the stores' compacted
  *   changelogs) and the consumed offsets are written in one Kafka transaction per batch, by a
@@ -119,6 +121,9 @@ export function bounded<T>(promise: Promise<T>, what: string, ms = KAFKA_CALL_TI
  * seconds keeps broker outages covered (every call is also bounded by KAFKA_CALL_TIMEOUT_MS).
  */
 const TRANSACTIONAL_RETRY = { initialRetryTime: 5, retries: 15, maxRetryTime: 5000, factor: 0.2, multiplier: 2 };
+
+/** Batches (each of one input partition) a stage processes at the same time. */
+const STAGE_CONCURRENCY = 8;
 
 /** Messages per produce call: small enough that a record batch stays well under 1 MB. */
 const SEND_CHUNK = 1000;
@@ -260,7 +265,11 @@ export class Runner {
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
+      // A stage's partitions are independent (own producer, own transaction, own state), so the
+      // batches of one fetch are processed at once and a fetch cycle lasts as long as its slowest
+      // transaction rather than their sum. One partition still has one batch in flight at a time.
+      // The sink writes through one QuestDB sender, so it takes its batches one by one.
+      partitionsConsumedConcurrently: this.mode.kind === 'stage' ? STAGE_CONCURRENCY : 1,
       eachBatch: (payload) => this.onBatch(payload, handler),
     });
     this.log.info(`consuming ${this.inputs.join(', ')} as group ${this.groupId}`);
@@ -563,9 +572,10 @@ export class Runner {
   }
 
   /**
-   * True when this consumer has read every partition of its inputs up to the high watermark
-   * (counting control records, which is why lag on transactional topics is judged by position
-   * rather than committed offset).
+   * True when this consumer has read every partition of its inputs up to the high watermark. The
+   * position after the last processed batch counts control records (a transactional topic ends
+   * with a commit marker, which a committed offset never passes); the committed offset counts what
+   * was done before a consumer restart or by an earlier owner. The larger of the two is the position.
    */
   async caughtUp(admin: Admin): Promise<boolean> {
     for (const logicalTopic of this.inputs) {
@@ -574,7 +584,9 @@ export class Runner {
       const committed = await admin.fetchOffsets({ groupId: this.groupId, topics: [topic] });
       const committedOf = new Map(committed[0]?.partitions.map((p) => [p.partition, BigInt(p.offset)]) ?? []);
       for (const { partition, high, low } of highs) {
-        const position = this.positions.get(key(topic, partition)) ?? ((committedOf.get(partition) ?? -1n) >= 0n ? (committedOf.get(partition) as bigint) : BigInt(low));
+        const committed = committedOf.get(partition) ?? -1n;
+        const seen = this.positions.get(key(topic, partition)) ?? -1n;
+        const position = [committed, seen, BigInt(low)].reduce((a, b) => (b > a ? b : a));
         if (position < BigInt(high)) return false;
       }
     }

@@ -99,8 +99,14 @@ export async function waitFor(what: string, condition: () => Promise<boolean>, t
   throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
 }
 
+/** running_volume rows of the prefix; 0 while the table does not exist yet (the sink creates it when it starts). */
 export async function volumeRows(prefix: string): Promise<number> {
-  return Number(await scalar(`SELECT count() FROM running_volume WHERE instrument_id LIKE 'SYN:${prefix}%'`));
+  try {
+    return Number(await scalar(`SELECT count() FROM running_volume WHERE instrument_id LIKE 'SYN:${prefix}%'`));
+  } catch (error) {
+    if (/table does not exist/.test((error as Error).message)) return 0;
+    throw error;
+  }
 }
 
 /** Waits until QuestDB holds `count` running_volume rows of the prefix, with the WAL applied. */
