@@ -25,7 +25,8 @@ const FLUSH_TIMEOUT_MS = 15_000;
 
 /**
  * The QuestDB sink: one ILP-over-HTTP request per batch, and a batch holds one partition of one
- * topic, so each request touches one table and is one QuestDB transaction. `write` resolves only
+ * topic, so each request touches one table and is one QuestDB transaction. Each input partition has
+ * its own sender, so batches of different partitions are written concurrently. `write` resolves only
  * after QuestDB acknowledged it; the runtime commits offsets after that. A QuestDB outage is
  * waited out with capped exponential backoff (slow is not failed); DEDUP keys make retries and
  * replays harmless.
@@ -33,7 +34,8 @@ const FLUSH_TIMEOUT_MS = 15_000;
 export class QuestDbSink implements SinkWriter {
   readonly name = 'sink-questdb';
   readonly inputs: readonly string[];
-  private sender?: Sender;
+  /** One sender per input partition (`topic:partition`): a Sender holds one request's rows. */
+  private readonly senders = new Map<string, Sender>();
 
   /** `tableSuffix` writes `<table><suffix>` instead (benchmarks keep their rows out of the real tables). */
   constructor(
@@ -48,7 +50,6 @@ export class QuestDbSink implements SinkWriter {
 
   async open(): Promise<void> {
     await ensureTables(this.inputs.map((t) => tableForTopic(t) as TableSpec<unknown>), this.tableSuffix);
-    this.sender = await this.newSender();
   }
 
   private newSender(): Promise<Sender> {
@@ -60,13 +61,14 @@ export class QuestDbSink implements SinkWriter {
 
   async write(batch: readonly InputRecord[], hooks: SinkHooks): Promise<{ failed: FailedRecord[] }> {
     const failed: FailedRecord[] = [];
+    const slot = batch.length > 0 ? `${batch[0].topic}:${batch[0].partition}` : '';
     let attempt = 0;
     for (;;) {
       failed.length = 0;
       let sender: Sender;
       try {
-        this.sender ??= await this.newSender();
-        sender = this.sender;
+        sender = this.senders.get(slot) ?? (await this.newSender());
+        this.senders.set(slot, sender);
       } catch (error) {
         attempt += 1;
         await this.backoff(attempt, error as Error, hooks);
@@ -94,7 +96,7 @@ export class QuestDbSink implements SinkWriter {
       } catch (error) {
         attempt += 1;
         // A failed or timed-out sender may hold a broken connection: start a new one.
-        this.sender = undefined;
+        this.senders.delete(slot);
         void sender.close().catch(() => undefined);
         await this.backoff(attempt, error as Error, hooks);
       }
@@ -123,6 +125,8 @@ export class QuestDbSink implements SinkWriter {
   }
 
   async close(): Promise<void> {
-    await this.sender?.close().catch(() => undefined);
+    const senders = [...this.senders.values()];
+    this.senders.clear();
+    await Promise.all(senders.map((sender) => sender.close().catch(() => undefined)));
   }
 }

@@ -44,7 +44,10 @@ export interface SinkWriter<V = unknown> {
   readonly name: string;
   readonly inputs: readonly string[];
   open?(): Promise<void>;
-  /** Writes the batch durably; resolves only after the store acknowledged it. Idempotent on retry. */
+  /**
+   * Writes the batch durably; resolves only after the store acknowledged it. Idempotent on retry.
+   * Called concurrently for batches of different partitions (never twice at once for one partition).
+   */
   write(batch: readonly InputRecord<V>[], hooks: SinkHooks): Promise<{ failed: FailedRecord[] }>;
   close?(): Promise<void>;
 }
@@ -122,8 +125,8 @@ export function bounded<T>(promise: Promise<T>, what: string, ms = KAFKA_CALL_TI
  */
 const TRANSACTIONAL_RETRY = { initialRetryTime: 5, retries: 15, maxRetryTime: 5000, factor: 0.2, multiplier: 2 };
 
-/** Batches (each of one input partition) a stage processes at the same time. */
-const STAGE_CONCURRENCY = 8;
+/** Batches (each of one input partition) a runner processes at the same time. */
+const CONCURRENT_BATCHES = 8;
 
 /** Messages per produce call: small enough that a record batch stays well under 1 MB. */
 const SEND_CHUNK = 1000;
@@ -154,7 +157,7 @@ export class Runner {
   readonly stats: RunnerStats = { batches: 0, recordsIn: 0, recordsOut: 0, deadLetters: 0, lastBatchAt: 0 };
   readonly groupId: string;
   private consumer?: Consumer;
-  private dlqProducer?: Producer;
+  private dlqProducer?: Promise<Producer>;
   /** Transactional producer per owned input partition. */
   private readonly tasks = new Map<string, Promise<Producer>>();
   /**
@@ -265,11 +268,11 @@ export class Runner {
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      // A stage's partitions are independent (own producer, own transaction, own state), so the
-      // batches of one fetch are processed at once and a fetch cycle lasts as long as its slowest
-      // transaction rather than their sum. One partition still has one batch in flight at a time.
-      // The sink writes through one QuestDB sender, so it takes its batches one by one.
-      partitionsConsumedConcurrently: this.mode.kind === 'stage' ? STAGE_CONCURRENCY : 1,
+      // Partitions are independent (a stage: own producer, transaction and state; a sink: its own
+      // write per partition), so the batches of one fetch are processed at once and a fetch cycle
+      // lasts as long as its slowest batch rather than their sum. One partition still has one
+      // batch in flight at a time.
+      partitionsConsumedConcurrently: CONCURRENT_BATCHES,
       eachBatch: (payload) => this.onBatch(payload, handler),
     });
     this.log.info(`consuming ${this.inputs.join(', ')} as group ${this.groupId}`);
@@ -557,11 +560,13 @@ export class Runner {
       }
       const failed = [...decodeFailures, ...result.failed];
       if (failed.length > 0) {
-        if (!this.dlqProducer) {
-          this.dlqProducer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-          await this.dlqProducer.connect();
-        }
-        await bounded(this.dlqProducer.sendBatch({ topicMessages: await this.deadLetterMessages(failed, batch), acks: -1 }), 'dead-letter send');
+        this.dlqProducer ??= (async () => {
+          const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+          await producer.connect();
+          return producer;
+        })();
+        this.dlqProducer.catch(() => (this.dlqProducer = undefined));
+        await bounded((await this.dlqProducer).sendBatch({ topicMessages: await this.deadLetterMessages(failed, batch), acks: -1 }), 'dead-letter send');
       }
       await bounded(consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }]), 'offset commit');
       const written = decoded.length - result.failed.length;
@@ -598,7 +603,7 @@ export class Runner {
     this.stopping = true;
     await this.consumer?.disconnect().catch((error: Error) => this.log.warn(`consumer disconnect: ${error.message}`));
     for (const k of [...this.tasks.keys()]) await this.dropTask(k);
-    await this.dlqProducer?.disconnect().catch(() => undefined);
+    await (await this.dlqProducer?.catch(() => undefined))?.disconnect().catch(() => undefined);
     await (await this.admin?.catch(() => undefined))?.disconnect().catch(() => undefined);
     await (await this.aloProducer?.catch(() => undefined))?.disconnect().catch(() => undefined);
     if (this.mode.kind === 'stage') this.mode.stage.close?.();
