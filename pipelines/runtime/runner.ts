@@ -16,8 +16,8 @@ import { TransactionalStore, changelogTopic } from './store';
 
 /**
  * The Kafka side of the runtime. One consumer group per stage or sink (`tickflow.<name>`); each
- * fetched batch holds one partition's records. A partition has at most one batch in flight; a stage
- * processes the batches of different partitions concurrently, a sink one at a time. In-flight work
+ * fetched batch holds one partition's records. A partition has at most one batch in flight; the
+ * batches of different partitions are processed concurrently. In-flight work
  * is bounded: the next fetch waits until every batch of the previous one is done, so at most one
  * fetch response per consumer is in memory, and a slow sink or producer stops fetching.
  *
