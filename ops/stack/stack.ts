@@ -5,7 +5,7 @@ import path from 'node:path';
 import { LOCAL_PORTS, endpoints, tickflowHome } from '../config';
 import { TickflowError } from '../errors';
 import { logger } from '../log';
-import { installArtifacts, libDirs } from './artifacts';
+import { installArtifacts } from './artifacts';
 import { findJava } from './java';
 import type { ManagedProcess } from './processes';
 import { isAlive, portInUse, runningPid, sleep, startDetached, stopProcess, tail } from './processes';
@@ -285,11 +285,6 @@ export function logFiles(component?: string): { name: string; file: string }[] {
     throw new TickflowError('USAGE', `no component '${component}'`, 'use one of kafka, kafka-1, kafka-2, kafka-3, questdb, registry');
   }
   return names.map((name) => ({ name, file: managed(paths, name).logFile })).filter((l) => fs.existsSync(l.file));
-}
-
-export function installedVersions(): Record<string, boolean> {
-  const dirs = libDirs(tickflowHome());
-  return Object.fromEntries(Object.entries(dirs).map(([k, v]) => [k, fs.existsSync(path.join(v, '.complete'))]));
 }
 
 /** Stops one local server (kafka-N, questdb, registry); `stackUp` starts it again. For fault tests. */

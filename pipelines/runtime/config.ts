@@ -72,6 +72,3 @@ export function parseSetFlags(sets: readonly string[]): Map<string, Record<strin
   return byOwner;
 }
 
-export function describeConfig(owner: string, schema: ConfigSchema): string[] {
-  return Object.entries(schema).map(([key, spec]) => `  ${owner}.${key} (${spec.type}, default ${Array.isArray(spec.default) ? spec.default.join(',') : String(spec.default)}): ${spec.description}`);
-}

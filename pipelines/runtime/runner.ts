@@ -610,11 +610,6 @@ export class Runner {
     else await this.mode.sink.close?.();
   }
 
-  /** Committed state of a store partition, for checks and tests. */
-  async storeSnapshot(store: string, partition: number): Promise<Record<string, unknown>> {
-    const stores = await this.storesFor(partition);
-    return (stores.get(store) as TransactionalStore<unknown>).snapshot();
-  }
 }
 
 /**
