@@ -3,6 +3,7 @@ import type { ISocketFactory, LogEntry } from 'kafkajs';
 import net from 'node:net';
 import tls from 'node:tls';
 import { endpoints } from './config';
+import { portInUse } from './stack/processes';
 import { TickflowError } from './errors';
 import { logger, logLevel } from './log';
 
@@ -101,17 +102,7 @@ export function createKafka(clientId: string, brokers: string[] = endpoints().ka
 export async function ensureKafkaReachable(brokers: string[] = endpoints().kafkaBrokers): Promise<void> {
   for (const broker of brokers) {
     const [host, port] = broker.split(':');
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = net.connect({ host, port: Number(port) });
-      const done = (ok: boolean): void => {
-        socket.destroy();
-        resolve(ok);
-      };
-      socket.setTimeout(2000, () => done(false));
-      socket.once('connect', () => done(true));
-      socket.once('error', () => done(false));
-    });
-    if (open) return;
+    if (await portInUse(Number(port), host, 2000)) return;
   }
   throw new TickflowError(
     'NOT_REACHABLE',

@@ -92,15 +92,15 @@ export async function stopProcess(proc: ManagedProcess, graceMs: number): Promis
   return true;
 }
 
-/** True when something accepts TCP connections on 127.0.0.1:port. */
-export function portInUse(port: number, host = '127.0.0.1'): Promise<boolean> {
+/** True when something accepts TCP connections on host:port (default 127.0.0.1) within `timeoutMs`. */
+export function portInUse(port: number, host = '127.0.0.1', timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ port, host });
     const done = (inUse: boolean): void => {
       socket.destroy();
       resolve(inUse);
     };
-    socket.setTimeout(1000, () => done(false));
+    socket.setTimeout(timeoutMs, () => done(false));
     socket.once('connect', () => done(true));
     socket.once('error', () => done(false));
   });
