@@ -70,6 +70,13 @@ function identity(fields: readonly string[]): { venue: string; symbol: string; i
   return { venue, symbol, instrumentId: instrumentIdOf(venue, symbol) };
 }
 
+/** Every Tardis CSV starts exchange,symbol,timestamp,local_timestamp. */
+const TARDIS_COLUMNS: Pick<CsvFormat, 'vendorKey' | 'eventTimeMicros' | 'recvTimeMicros'> = {
+  vendorKey: (f) => `${f[0]}:${f[1]}`,
+  eventTimeMicros: (f) => Number(f[2]),
+  recvTimeMicros: (f) => Number(f[3]),
+};
+
 const SIDES: Readonly<Record<string, Trade['side']>> = { buy: 'BUY', sell: 'SELL', unknown: 'UNKNOWN' };
 
 export const tardisTrades: CsvFormat = {
@@ -78,9 +85,7 @@ export const tardisTrades: CsvFormat = {
   header: 'exchange,symbol,timestamp,local_timestamp,id,side,price,amount',
   fieldCount: 8,
   kind: 'trade',
-  vendorKey: (f) => `${f[0]}:${f[1]}`,
-  eventTimeMicros: (f) => Number(f[2]),
-  recvTimeMicros: (f) => Number(f[3]),
+  ...TARDIS_COLUMNS,
   parse(raw) {
     const f = split(raw, 8);
     const side = SIDES[f[5]];
@@ -108,9 +113,7 @@ export const tardisQuotes: CsvFormat = {
   header: 'exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount',
   fieldCount: 8,
   kind: 'quote',
-  vendorKey: (f) => `${f[0]}:${f[1]}`,
-  eventTimeMicros: (f) => Number(f[2]),
-  recvTimeMicros: (f) => Number(f[3]),
+  ...TARDIS_COLUMNS,
   parse(raw) {
     const f = split(raw, 8);
     const { venue, symbol, instrumentId } = identity(f);
@@ -144,9 +147,7 @@ export const tardisBookSnapshot25: CsvFormat = {
   header: bookHeader(),
   fieldCount: 4 + 4 * BOOK_LEVELS,
   kind: 'book',
-  vendorKey: (f) => `${f[0]}:${f[1]}`,
-  eventTimeMicros: (f) => Number(f[2]),
-  recvTimeMicros: (f) => Number(f[3]),
+  ...TARDIS_COLUMNS,
   parse(raw) {
     const f = split(raw, 4 + 4 * BOOK_LEVELS);
     const asks: PriceLevel[] = [];
