@@ -128,6 +128,11 @@ const TRANSACTIONAL_RETRY = { initialRetryTime: 5, retries: 15, maxRetryTime: 50
 /** Batches (each of one input partition) a runner processes at the same time. */
 const CONCURRENT_BATCHES = 8;
 
+/** The offset to commit once `batch` is done: the one after its last (a control record included). */
+function offsetAfter(batch: Batch): string {
+  return (BigInt(batch.lastOffset()) + 1n).toString();
+}
+
 /** Messages per produce call: small enough that a record batch stays well under 1 MB. */
 const SEND_CHUNK = 1000;
 
@@ -328,12 +333,14 @@ export class Runner {
 
   /** The group's committed offset of a partition (0 when none). */
   private async committedOffset(topic: string, partition: number): Promise<bigint> {
-    this.admin ??= (async () => {
-      const admin = this.kafka.admin();
-      await admin.connect();
-      return admin;
-    })();
-    this.admin.catch(() => (this.admin = undefined));
+    if (!this.admin) {
+      this.admin = (async () => {
+        const admin = this.kafka.admin();
+        await admin.connect();
+        return admin;
+      })();
+      this.admin.catch(() => (this.admin = undefined));
+    }
     const offsets = await (await this.admin).fetchOffsets({ groupId: this.groupId, topics: [topic] });
     const offset = BigInt(offsets[0]?.partitions.find((p) => p.partition === partition)?.offset ?? '-1');
     return offset < 0n ? 0n : offset;
@@ -492,7 +499,7 @@ export class Runner {
         if (this.options.delivery === 'at-least-once') {
           const plain = await this.plainProducer();
           for (const chunk of sends) await bounded(plain.sendBatch({ topicMessages: chunk, acks: -1 }), 'send');
-          await bounded((this.consumer as Consumer).commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }]), 'offset commit');
+          await bounded((this.consumer as Consumer).commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: offsetAfter(batch) }]), 'offset commit');
         } else {
         const transaction = await bounded((producer as Producer).transaction(), 'begin transaction');
         try {
@@ -501,7 +508,7 @@ export class Runner {
           await bounded(
             transaction.sendOffsets({
               consumerGroupId: this.groupId,
-              topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }] }],
+              topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: offsetAfter(batch) }] }],
             }),
             'sending offsets to the transaction',
           );
@@ -560,15 +567,17 @@ export class Runner {
       }
       const failed = [...decodeFailures, ...result.failed];
       if (failed.length > 0) {
-        this.dlqProducer ??= (async () => {
-          const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-          await producer.connect();
-          return producer;
-        })();
-        this.dlqProducer.catch(() => (this.dlqProducer = undefined));
+        if (!this.dlqProducer) {
+          this.dlqProducer = (async () => {
+            const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+            await producer.connect();
+            return producer;
+          })();
+          this.dlqProducer.catch(() => (this.dlqProducer = undefined));
+        }
         await bounded((await this.dlqProducer).sendBatch({ topicMessages: await this.deadLetterMessages(failed, batch), acks: -1 }), 'dead-letter send');
       }
-      await bounded(consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }]), 'offset commit');
+      await bounded(consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: offsetAfter(batch) }]), 'offset commit');
       const written = decoded.length - result.failed.length;
       this.metrics?.recordsOut.inc({ stage: this.name, topic: batch.topic }, written);
       this.stats.recordsOut += written;
