@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.tickflow/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'node_modules/**', '.tickflow/**', 'coverage/**', 'ops/patches/**' /* copies of dependency files, in their own style */] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

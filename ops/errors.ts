@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'BAD_INPUT_FILE'
   | 'PARSE_ERROR'
   | 'DECODE_ERROR'
+  | 'SETUP'
   | 'INVARIANT';
 
 export class TickflowError extends Error {

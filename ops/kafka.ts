@@ -35,9 +35,34 @@ function patchIdleSpin(): void {
 }
 patchIdleSpin();
 
+/**
+ * kafkajs 2.2.4 loses messages when partition leadership moves during a send (tulios/kafkajs#1303);
+ * ops/patches/kafkajs/sendMessages.js fixes it and is installed by `npm ci` (postinstall). Refuse to
+ * run with an unpatched client rather than lose data on the next broker failure.
+ */
+function ensureSendPatched(): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const sendMessages = require('kafkajs/src/producer/sendMessages') as { TICKFLOW_PATCHED?: string };
+  if (!sendMessages.TICKFLOW_PATCHED) {
+    throw new TickflowError('SETUP', 'the installed kafkajs is not patched (it can lose messages when a broker fails)', 'run `node ops/bin/patch-deps.cjs` (npm ci and npm start/test do it)');
+  }
+}
+ensureSendPatched();
+
 const kafkaLog = logger('kafkajs');
 
+/**
+ * kafkajs' own level follows tickflow's (one step quieter: its INFO is chatty). For troubleshooting
+ * the client itself, TICKFLOW_KAFKAJS_LOG_LEVEL=debug logs every request and response.
+ */
 function kafkajsLevel(): KafkaLogLevel {
+  const override = process.env.TICKFLOW_KAFKAJS_LOG_LEVEL;
+  if (override) {
+    const levels: Record<string, KafkaLogLevel> = { nothing: KafkaLogLevel.NOTHING, error: KafkaLogLevel.ERROR, warn: KafkaLogLevel.WARN, info: KafkaLogLevel.INFO, debug: KafkaLogLevel.DEBUG };
+    const level = levels[override.toLowerCase()];
+    if (level === undefined) throw new TickflowError('CONFIG', `TICKFLOW_KAFKAJS_LOG_LEVEL is '${override}'`, `set it to one of ${Object.keys(levels).join(', ')}, or unset it`);
+    return level;
+  }
   switch (logLevel()) {
     case 'debug':
       return KafkaLogLevel.INFO;

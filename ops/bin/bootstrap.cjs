@@ -38,6 +38,11 @@ function ensureDependencies() {
   run('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], 'npm ci');
 }
 
+/** npm ci applies the dependency patches (postinstall); this also covers an install made before a patch was added. */
+function ensurePatches() {
+  run(process.execPath, [path.join(__dirname, 'patch-deps.cjs')], 'patching npm packages (ops/bin/patch-deps.cjs)');
+}
+
 function newestSource(dir) {
   let newest = 0;
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
@@ -71,6 +76,7 @@ function exec(cmd, args) {
 function main() {
   const [command, ...rest] = process.argv.slice(2);
   ensureDependencies();
+  ensurePatches();
   ensureBuild();
   const cli = path.join(root, 'dist', 'ops', 'cli', 'main.js');
   if (command === 'start') return exec(process.execPath, [cli, 'demo', ...rest]);

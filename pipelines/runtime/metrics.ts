@@ -24,6 +24,7 @@ export class RuntimeMetrics {
   readonly restoreSeconds: client.Histogram<'stage' | 'store'>;
   readonly stateEntries: client.Gauge<'stage' | 'store' | 'partition'>;
   readonly assignedPartitions: client.Gauge<'stage'>;
+  readonly secondsSinceProgress: client.Gauge<'stage'>;
 
   constructor() {
     const r = [this.registry];
@@ -44,6 +45,7 @@ export class RuntimeMetrics {
     this.sinkRetries = new client.Counter({ name: 'tickflow_sink_retries_total', help: 'sink write attempts that failed and were retried', labelNames: ['stage'], registers: r });
     this.restoreSeconds = new client.Histogram({ name: 'tickflow_state_restore_seconds', help: 'time to restore a store partition from its changelog', labelNames: ['stage', 'store'], buckets: [0.01, 0.1, 0.5, 1, 5, 30, 120], registers: r });
     this.stateEntries = new client.Gauge({ name: 'tickflow_state_entries', help: 'keys in a store partition', labelNames: ['stage', 'store', 'partition'], registers: r });
+    this.secondsSinceProgress = new client.Gauge({ name: 'tickflow_seconds_since_progress', help: 'seconds since a fetch returned or a batch moved; a healthy consumer stays near the fetch wait (1 s), a stall grows it (logged after 60 s with what is pending)', labelNames: ['stage'], registers: r });
     this.assignedPartitions = new client.Gauge({ name: 'tickflow_assigned_partitions', help: 'input partitions assigned to this instance', labelNames: ['stage'], registers: r });
   }
 }

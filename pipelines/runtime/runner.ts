@@ -13,6 +13,7 @@ import type { RuntimeMetrics } from './metrics';
 import type { Clock, FailedRecord, InputRecord, OutputRecord, Stage, StageContext } from './stage';
 import { systemClock } from './stage';
 import { TransactionalStore, changelogTopic } from './store';
+import { Watchdog } from './watchdog';
 
 /**
  * The Kafka side of the runtime. One consumer group per stage or sink (`tickflow.<name>`); each
@@ -123,6 +124,9 @@ export function bounded<T>(promise: Promise<T>, what: string, ms = KAFKA_CALL_TI
  * which would put a fifth of a second on most batches. A short first backoff that still grows to
  * seconds keeps broker outages covered (every call is also bounded by KAFKA_CALL_TIMEOUT_MS).
  */
+/** Time without any fetch returning or batch moving after which the runner reports a stall. */
+const STALL_MS = 60_000;
+
 const TRANSACTIONAL_RETRY = { initialRetryTime: 5, retries: 15, maxRetryTime: 5000, factor: 0.2, multiplier: 2 };
 
 /**
@@ -198,6 +202,8 @@ export class Runner {
   private readonly storeNames: readonly string[];
   private readonly prefix: string;
   private aloProducer?: Promise<Producer>;
+  private readonly watchdog = new Watchdog();
+  private watchdogTimer?: NodeJS.Timeout;
 
   private physical(topic: string): string {
     return `${this.prefix}${topic}`;
@@ -265,6 +271,9 @@ export class Runner {
       this.positions.set(key(topic, partition), BigInt(lastOffset) + 1n);
       this.metrics?.consumerLag.set({ stage: this.name, topic, partition: String(partition) }, Number(offsetLag));
     });
+    consumer.on(consumer.events.FETCH_START, (event) => this.watchdog.fetchStarted(event.payload.nodeId));
+    consumer.on(consumer.events.FETCH, (event) => this.watchdog.fetchEnded(event.payload.nodeId));
+    consumer.on(consumer.events.REBALANCING, () => this.log.info('the group is rebalancing'));
     consumer.on(consumer.events.CRASH, (event) => {
       if (event.payload.restart) {
         this.log.warn(`consumer restarting after an error: ${event.payload.error.message}`);
@@ -293,6 +302,19 @@ export class Runner {
       eachBatch: (payload) => this.onBatch(payload, handler),
     });
     this.log.info(`consuming ${this.inputs.join(', ')} as group ${this.groupId}`);
+    this.watchdogTimer = setInterval(() => this.checkStall(), 5000).unref();
+  }
+
+  private lastStallReport = 0;
+
+  /** Logs (and shows in metrics) a consumer that made no progress for STALL_MS, naming what it waits on. */
+  private checkStall(): void {
+    const idle = this.watchdog.idleFor();
+    this.metrics?.secondsSinceProgress.set({ stage: this.name }, idle / 1000);
+    const stalled = this.watchdog.stalled(STALL_MS);
+    if (!stalled || this.stopping || Date.now() - this.lastStallReport < STALL_MS) return;
+    this.lastStallReport = Date.now();
+    this.log.warn(stalled);
   }
 
   /**
@@ -411,6 +433,17 @@ export class Runner {
   private async onBatch(payload: EachBatchPayload, handler: Handler): Promise<void> {
     const { batch } = payload;
     if (batch.messages.length === 0 || !payload.isRunning() || payload.isStale()) return;
+    const k = key(batch.topic, batch.partition);
+    this.watchdog.phase(k, 'decode');
+    try {
+      await this.processBatch(payload, handler, k);
+    } finally {
+      this.watchdog.batchEnded(k);
+    }
+  }
+
+  private async processBatch(payload: EachBatchPayload, handler: Handler, k: string): Promise<void> {
+    const { batch } = payload;
     const started = Date.now();
     const decoded: InputRecord[] = [];
     const failed: FailedRecord[] = [];
@@ -443,6 +476,7 @@ export class Runner {
       }
     }
     payload.resolveOffset(batch.lastOffset());
+    this.watchdog.phase(k, 'heartbeat');
     await payload.heartbeat();
   }
 
@@ -464,6 +498,8 @@ export class Runner {
   private stageHandler(stage: Stage): Handler {
     return async (allDecoded, allDecodeFailures, payload) => {
       const { batch } = payload;
+      const at = (phase: string): void => this.watchdog.phase(key(batch.topic, batch.partition), phase);
+      at('fence');
       const producer = this.options.delivery === 'at-least-once' ? undefined : await this.ensureTask(batch.topic, batch.partition);
       const floor = this.floors.get(key(batch.topic, batch.partition)) ?? 0n;
       let decoded = allDecoded;
@@ -476,6 +512,7 @@ export class Runner {
         this.metrics?.recordsSkipped.inc({ stage: this.name, topic: batch.topic }, skipped);
         if (BigInt(batch.lastOffset()) < floor) return;
       }
+      at('restore');
       const stores = this.storeNames.length > 0 ? await this.storesFor(batch.partition) : new Map<string, TransactionalStore<unknown>>();
       const ctx: StageContext = {
         clock: this.clock,
@@ -488,6 +525,7 @@ export class Runner {
       };
       const all = [...stores.values()];
       try {
+        at('process');
         const result = stage.process(decoded, ctx);
         const failed = [...decodeFailures, ...result.failed];
         const topicMessages = new Map<string, Message[]>();
@@ -508,15 +546,19 @@ export class Runner {
         }
         const letters = await this.deadLetterMessages(failed, batch);
         const sends = chunked([...[...topicMessages.entries()].map(([topic, messages]) => ({ topic, messages })), ...letters], SEND_CHUNK);
+        at('send');
         if (this.options.delivery === 'at-least-once') {
           const plain = await this.plainProducer();
           for (const chunk of sends) await bounded(plain.sendBatch({ topicMessages: chunk, acks: -1 }), 'send');
           await bounded((this.consumer as Consumer).commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: offsetAfter(batch) }]), 'offset commit');
         } else {
+        at('begin transaction');
         const transaction = await bounded((producer as Producer).transaction(), 'begin transaction');
         try {
           // Several sends per transaction keep each record batch under the broker's message size limit.
+          at('transactional send');
           for (const chunk of sends) await bounded(transaction.sendBatch({ topicMessages: chunk, acks: -1 }), 'transactional send');
+          at('send offsets');
           await bounded(
             transaction.sendOffsets({
               consumerGroupId: this.groupId,
@@ -524,9 +566,11 @@ export class Runner {
             }),
             'sending offsets to the transaction',
           );
+          at('commit');
           await bounded(transaction.commit(), 'transaction commit');
           this.options.afterCommit?.(batch.topic, batch.partition);
         } catch (error) {
+          at('abort');
           await bounded(transaction.abort(), 'transaction abort', 10_000).catch(() => undefined);
           throw error;
         }
@@ -542,6 +586,7 @@ export class Runner {
         this.metrics?.transactions.inc({ stage: this.name, result: 'abort' });
         // The outcome may be unknown (e.g. a lost coordinator): rebuild the producer and, since
         // memory may now disagree with what was committed, the partition's state from its changelog.
+        at('drop producer');
         await this.dropTask(key(batch.topic, batch.partition));
         this.stores.delete(batch.partition);
         this.log.warn(`batch at ${batch.topic}[${batch.partition}] from offset ${batch.firstOffset()} failed; it will be retried: ${(error as Error).message}`);
@@ -553,10 +598,12 @@ export class Runner {
   private sinkHandler(sink: SinkWriter): Handler {
     return async (decoded, decodeFailures, payload) => {
       const { batch } = payload;
+      const at = (phase: string): void => this.watchdog.phase(key(batch.topic, batch.partition), phase);
       const consumer = this.consumer as Consumer;
       let pausedHere = false;
       const hooks: SinkHooks = {
         heartbeat: async () => {
+          this.watchdog.progress();
           await payload.heartbeat().catch(() => undefined);
         },
         stalled: (on) => {
@@ -572,6 +619,7 @@ export class Runner {
         stopping: () => this.stopping,
       };
       let result: { failed: FailedRecord[] };
+      at('write');
       try {
         result = decoded.length > 0 ? await sink.write(decoded, hooks) : { failed: [] };
       } finally {
@@ -579,6 +627,7 @@ export class Runner {
       }
       const failed = [...decodeFailures, ...result.failed];
       if (failed.length > 0) {
+        at('dead letters');
         if (!this.dlqProducer) {
           this.dlqProducer = (async () => {
             const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
@@ -589,6 +638,7 @@ export class Runner {
         }
         await bounded((await this.dlqProducer).sendBatch({ topicMessages: await this.deadLetterMessages(failed, batch), acks: -1 }), 'dead-letter send');
       }
+      at('offset commit');
       await bounded(consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: offsetAfter(batch) }]), 'offset commit');
       const written = decoded.length - result.failed.length;
       this.metrics?.recordsOut.inc({ stage: this.name, topic: batch.topic }, written);
@@ -622,6 +672,7 @@ export class Runner {
   /** Finishes the batch in flight (a sink stuck on its store gives up; the batch is redone later), leaves the group. */
   async stop(): Promise<void> {
     this.stopping = true;
+    clearInterval(this.watchdogTimer);
     await this.consumer?.disconnect().catch((error: Error) => this.log.warn(`consumer disconnect: ${error.message}`));
     for (const k of [...this.tasks.keys()]) await this.dropTask(k);
     await (await this.dlqProducer?.catch(() => undefined))?.disconnect().catch(() => undefined);

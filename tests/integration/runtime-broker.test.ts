@@ -11,7 +11,7 @@ import { AvroCodec } from '../../pipelines/runtime/codec';
 import { StageDriver } from '../../pipelines/runtime/test-driver';
 import { runningVolumeStage } from '../../pipelines/running-volume/running-volume';
 import { unique } from '../support/helpers';
-import { checkVolumeOutputs, inputTrades, killRun, publishTrades, restoredTotals, sleep, startRun, volumeRows, waitFor, waitForVolumeRows } from '../support/runtime-harness';
+import { checkVolumeOutputs, diagnose, inputTrades, killRun, publishTrades, restoredTotals, sleep, startRun, volumeRows, waitFor, waitForVolumeRows } from '../support/runtime-harness';
 
 const BASE = 19092;
 const BROKERS = [BASE, BASE + 2, BASE + 4].map((p) => `127.0.0.1:${p}`);
@@ -63,7 +63,9 @@ describe('broker test: a broker of a three-node cluster is killed and restarted 
       const restarted = await stackUp({});
       expect(restarted.started).toEqual(['Kafka broker 2']);
       await publishing;
-      await waitForVolumeRows(prefix, total, 240_000);
+      await waitForVolumeRows(prefix, total, 240_000).catch(async (error: Error) => {
+        throw new Error(`${error.message}\n${await diagnose(kafka, run, { 'md.trades.v1': 'tickflow.running-volume', 'md.volume.v1': 'tickflow.sink-questdb' })}`);
+      });
       process.stderr.write(`broker test: broker 2 killed at ${killedAt} of ${total} rows, restarted after 10 s\n`);
     } finally {
       await killRun(run, 'SIGTERM');

@@ -181,3 +181,45 @@ export function rssMb(pid: number): number {
   const match = /VmRSS:\s+(\d+) kB/.exec(status);
   return match ? Number(match[1]) / 1024 : 0;
 }
+
+/** The run's /metrics text (the port is in its log: it binds port 0). */
+export async function runMetrics(run: RunProcess): Promise<string> {
+  const port = /metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(fs.readFileSync(run.logFile, 'utf8'))?.[1];
+  if (!port) return '(the run logged no metrics port)';
+  const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+  return response.text();
+}
+
+/**
+ * What a stuck pipeline looks like, for a failed test's output: per partition of each topic the high
+ * watermark, how far a read_committed reader gets in 10 s (short of the high watermark by more than
+ * a commit marker: an open transaction holds the last stable offset), each group's committed offset,
+ * and the run's lag and progress metrics.
+ */
+export async function diagnose(kafka: Kafka, run: RunProcess, topics: Record<string, string>): Promise<string> {
+  const lines: string[] = [];
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    for (const [topic, group] of Object.entries(topics)) {
+      const highs = await admin.fetchTopicOffsets(topic);
+      const committed = (await admin.fetchOffsets({ groupId: group, topics: [topic] }))[0]?.partitions ?? [];
+      const reach = new Map<number, string>();
+      const consumer = kafka.consumer({ groupId: `tickflow.diagnose.${Date.now()}`, readUncommitted: false, maxWaitTimeInMs: 200 });
+      consumer.on(consumer.events.END_BATCH_PROCESS, (e) => reach.set(e.payload.partition, String(BigInt(e.payload.lastOffset) + 1n)));
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({ eachBatch: async () => undefined });
+      await sleep(10_000);
+      await consumer.disconnect();
+      for (const h of highs) {
+        lines.push(`${topic}[${h.partition}] high ${h.high}, read_committed reaches ${reach.get(h.partition) ?? 'nothing'}, ${group} committed ${committed.find((c) => c.partition === h.partition)?.offset ?? '?'}`);
+      }
+    }
+  } finally {
+    await admin.disconnect();
+  }
+  const metrics = await runMetrics(run).catch((error: Error) => `metrics: ${error.message}`);
+  lines.push(...metrics.split('\n').filter((l) => /^tickflow_(consumer_lag|seconds_since_progress|paused_partitions|records_in_total|assigned_partitions)/.test(l)));
+  return lines.join('\n');
+}
