@@ -11,6 +11,7 @@ import { syntheticTrades } from '../../connectors/synthetic/trades';
 import { tardisTrades } from '../../connectors/tardis/formats';
 import { normalizeStage } from '../../pipelines/normalize/normalize';
 import { AvroCodec } from '../../pipelines/runtime/codec';
+import { RuntimeMetrics } from '../../pipelines/runtime/metrics';
 import { Runner } from '../../pipelines/runtime/runner';
 import type { InputRecord } from '../../pipelines/runtime/stage';
 import type { RawRecord, Trade } from '../../schemas/types.generated';
@@ -46,7 +47,7 @@ export interface BenchFigures {
   sinkRowsPerSecond: number;
   rawQuestdbRowsPerSecond: number;
   cpuSecondsPer1000: { rawPassthrough: number; pipelineExactlyOnce: number };
-  latencyAtRate: { rate: number; records: number; p50Ms: number; p99Ms: number; p999Ms: number; maxMs: number };
+  latencyAtRate: { rate: number; records: number; p50Ms: number; p99Ms: number; p999Ms: number; maxMs: number; meanPhaseMs: Record<string, Record<string, number>> };
   peakRssMb: number;
   ratios: { pipelineVsRawPassthrough: number; normalizeHopVsRawPassthrough: number; sinkVsRawQuestdb: number; exactlyOnceVsAtLeastOnce: number };
 }
@@ -130,12 +131,13 @@ async function rawPassthrough(kafka: Kafka, prefix: string, n: number): Promise<
   return { perSecond: n / seconds, cpuPer1000: ((used.user + used.system) / 1e6 / n) * 1000 };
 }
 
-async function pipeline(kafka: Kafka, codec: AvroCodec, prefix: string, n: number, delivery: 'exactly-once' | 'at-least-once', onRow?: (r: InputRecord, now: number) => void): Promise<{ runners: Runner[]; rows: () => number; normalized: () => number; ready: Promise<void> }> {
+async function pipeline(kafka: Kafka, codec: AvroCodec, prefix: string, n: number, delivery: 'exactly-once' | 'at-least-once', onRow?: (r: InputRecord, now: number) => void, metrics?: RuntimeMetrics): Promise<{ runners: Runner[]; rows: () => number; normalized: () => number; ready: Promise<void> }> {
   let rows = 0;
   let normalized = 0;
-  const normalize = Runner.forStage(kafka, codec, normalizeStage, { topicPrefix: prefix, delivery, onCommitted: (r) => (normalized += r.length) });
+  const normalize = Runner.forStage(kafka, codec, normalizeStage, { topicPrefix: prefix, delivery, metrics, onCommitted: (r) => (normalized += r.length) });
   const sink = Runner.forSink(kafka, codec, new QuestDbSink(['md.trades.v1'], endpoints().questdbUrl, '_bench'), {
     topicPrefix: prefix,
+    metrics,
     onCommitted: (records) => {
       rows += records.length;
       if (onRow) {
@@ -199,9 +201,10 @@ async function latencyAtRate(kafka: Kafka, codec: AvroCodec, prefix: string, opt
   const count = options.latencyRate * options.latencySeconds;
   const trades = [...syntheticTrades({ seed: 99, instruments: options.instruments, prefix: 'L', startMicros: Date.now() * 1000 }, count)];
   const latencies: number[] = [];
+  const metrics = new RuntimeMetrics();
   const p = await pipeline(kafka, codec, prefix, count, 'exactly-once', (r, now) => {
     latencies.push(now - (r.value as Trade).tsRecv / 1000);
-  });
+  }, metrics);
   await p.ready;
   await new Promise((resolve) => setTimeout(resolve, 2000));
   // The load generator must not be the bottleneck: no idempotence, several requests in flight, and
@@ -226,7 +229,28 @@ async function latencyAtRate(kafka: Kafka, codec: AvroCodec, prefix: string, opt
   await waitCount('latency phase', p.rows, count);
   for (const r of p.runners) await r.stop();
   latencies.sort((a, b) => a - b);
-  return { rate: options.latencyRate, records: count, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), p999Ms: percentile(latencies, 99.9), maxMs: latencies[latencies.length - 1] };
+  return { rate: options.latencyRate, records: count, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), p999Ms: percentile(latencies, 99.9), maxMs: latencies[latencies.length - 1], meanPhaseMs: await meanPhases(metrics) };
+}
+
+/** Mean milliseconds per batch phase (and per fetch), per stage: where a record's latency goes. */
+async function meanPhases(metrics: RuntimeMetrics): Promise<Record<string, Record<string, number>>> {
+  const sums = new Map<string, { sum: number; count: number }>();
+  const add = (stage: string, phase: string, kind: string, value: number): void => {
+    const k = `${stage}\u0000${phase}`;
+    const entry = sums.get(k) ?? { sum: 0, count: 0 };
+    if (kind.endsWith('_sum')) entry.sum = value;
+    if (kind.endsWith('_count')) entry.count = value;
+    sums.set(k, entry);
+  };
+  for (const v of (await metrics.phaseSeconds.get()).values) add(String(v.labels.stage), String(v.labels.phase), v.metricName ?? '', v.value);
+  for (const v of (await metrics.fetchSeconds.get()).values) add(String(v.labels.stage), 'fetch', v.metricName ?? '', v.value);
+  const result: Record<string, Record<string, number>> = {};
+  for (const [k, { sum, count }] of sums) {
+    if (count === 0) continue;
+    const [stage, phase] = k.split('\u0000');
+    (result[stage] ??= {})[phase] = Number(((sum / count) * 1000).toFixed(2));
+  }
+  return result;
 }
 
 export async function benchRuntime(kafka: Kafka, options: BenchOptions): Promise<BenchFigures> {
@@ -298,6 +322,7 @@ export function formatFigures(runs: BenchFigures[]): string {
     `  QuestDB sink alone             ${Math.round(m((b) => b.sinkRowsPerSecond))} rows/s`,
     `  raw QuestDB client             ${Math.round(m((b) => b.rawQuestdbRowsPerSecond))} rows/s`,
     `  end-to-end latency at ${runs[0].latencyAtRate.rate}/s (intended send -> QuestDB ack): p50 ${m((b) => b.latencyAtRate.p50Ms).toFixed(0)} ms, p99 ${m((b) => b.latencyAtRate.p99Ms).toFixed(0)} ms, p99.9 ${m((b) => b.latencyAtRate.p999Ms).toFixed(0)} ms`,
+    ...Object.entries(runs[Math.floor(runs.length / 2)].latencyAtRate.meanPhaseMs ?? {}).map(([stage, phases]) => `    mean ms per batch phase, ${stage}: ${Object.entries(phases).map(([p, ms]) => `${p} ${ms}`).join(', ')}`),
     `  peak RSS                       ${m((b) => b.peakRssMb).toFixed(0)} MB`,
     'ratios (each measured within one run, then the median):',
     `  pipeline / raw passthrough     ${m((b) => b.ratios.pipelineVsRawPassthrough).toFixed(2)}   (target >= 0.5; two hops plus QuestDB against one hop)`,

@@ -3,7 +3,7 @@ import { parseSpeed, replayFile } from '../../connectors/file-replay/replay';
 import { formatNames } from '../../connectors/registry';
 import { AvroCodec } from '../../pipelines/runtime/codec';
 import { TOPICS, valueSubject } from '../../topics/catalog';
-import { demo } from '../demo';
+import { demo, prepare } from '../demo';
 import { benchRuntime, formatFigures, writeFigures } from '../bench/runtime';
 import { benchIdle } from '../bench/idle';
 import { TickflowError } from '../errors';
@@ -236,7 +236,8 @@ export const COMMAND_DEFS: Record<string, CommandDef> = {
       },
     },
     run: async (p) => {
-      await ensureKafkaReachable();
+      // Same preparation as the demo (stack, topics, schemas; idempotent), so a benchmark works on a fresh stack.
+      await prepare();
       if (p.positionals[0] === 'idle') {
         const shares = await benchIdle(createKafka('tickflow-bench-idle'), { seconds: positiveInt('seconds', p.flags.seconds, 30) as number, runs: positiveInt('runs', p.flags.runs, 3) as number });
         const sorted = [...shares].sort((a, b) => a - b);

@@ -25,6 +25,8 @@ export class RuntimeMetrics {
   readonly stateEntries: client.Gauge<'stage' | 'store' | 'partition'>;
   readonly assignedPartitions: client.Gauge<'stage'>;
   readonly secondsSinceProgress: client.Gauge<'stage'>;
+  readonly phaseSeconds: client.Histogram<'stage' | 'phase'>;
+  readonly fetchSeconds: client.Histogram<'stage'>;
 
   constructor() {
     const r = [this.registry];
@@ -46,6 +48,9 @@ export class RuntimeMetrics {
     this.restoreSeconds = new client.Histogram({ name: 'tickflow_state_restore_seconds', help: 'time to restore a store partition from its changelog', labelNames: ['stage', 'store'], buckets: [0.01, 0.1, 0.5, 1, 5, 30, 120], registers: r });
     this.stateEntries = new client.Gauge({ name: 'tickflow_state_entries', help: 'keys in a store partition', labelNames: ['stage', 'store', 'partition'], registers: r });
     this.secondsSinceProgress = new client.Gauge({ name: 'tickflow_seconds_since_progress', help: 'seconds since a fetch returned or a batch moved; a healthy consumer stays near the fetch wait (1 s), a stall grows it (logged after 60 s with what is pending)', labelNames: ['stage'], registers: r });
+    const phaseBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30];
+    this.phaseSeconds = new client.Histogram({ name: 'tickflow_batch_phase_seconds', help: 'time a batch spent in each phase (decode, fence, restore, process, begin transaction, transactional send, send offsets, commit, write, offset commit, heartbeat, ...)', labelNames: ['stage', 'phase'], buckets: phaseBuckets, registers: r });
+    this.fetchSeconds = new client.Histogram({ name: 'tickflow_fetch_seconds', help: 'duration of each fetch (includes the broker-side wait for data, up to the fetch wait of 1 s)', labelNames: ['stage'], buckets: phaseBuckets, registers: r });
     this.assignedPartitions = new client.Gauge({ name: 'tickflow_assigned_partitions', help: 'input partitions assigned to this instance', labelNames: ['stage'], registers: r });
   }
 }

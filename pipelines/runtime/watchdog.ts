@@ -9,7 +9,11 @@ export class Watchdog {
   private readonly batches = new Map<string, { phase: string; since: number }>();
   private lastProgress: number;
 
-  constructor(private readonly now: () => number = Date.now) {
+  /** `onPhase` hears how long each batch phase lasted (for the phase histogram). */
+  constructor(
+    private readonly onPhase: (phase: string, ms: number) => void = () => undefined,
+    private readonly now: () => number = Date.now,
+  ) {
     this.lastProgress = now();
   }
 
@@ -24,13 +28,22 @@ export class Watchdog {
 
   /** A batch of partition `k` entered `phase` (decode, fence, restore, process, send, commit, write, ...). */
   phase(k: string, phase: string): void {
-    this.batches.set(k, { phase, since: this.now() });
-    this.progress();
+    const now = this.now();
+    this.endPhase(k, now);
+    this.batches.set(k, { phase, since: now });
+    this.lastProgress = now;
   }
 
   batchEnded(k: string): void {
+    const now = this.now();
+    this.endPhase(k, now);
     this.batches.delete(k);
-    this.progress();
+    this.lastProgress = now;
+  }
+
+  private endPhase(k: string, now: number): void {
+    const current = this.batches.get(k);
+    if (current) this.onPhase(current.phase, now - current.since);
   }
 
   progress(): void {
