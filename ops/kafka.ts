@@ -83,7 +83,9 @@ function logCreator() {
     if (message.startsWith('Limiting retries for the idempotent producer')) return;
     // Per-request error responses (coordinator loading, leader moved, ...) are retried by kafkajs;
     // the call fails, and is reported, only if the retries run out.
-    if (message.startsWith('Response ')) {
+    // CONCURRENT_TRANSACTIONS: the previous commit's markers are still being written; retried
+    // within milliseconds on every busy partition, so not worth an ERROR line each time.
+    if (message.startsWith('Response ') || message.includes('while another concurrent operation on the same transaction')) {
       kafkaLog.debug(message, fields);
       return;
     }

@@ -72,12 +72,16 @@ class RssSampler {
   }
 }
 
+/** A synthetic trade as a Tardis trades CSV line with local_timestamp `recvMicros`. */
+function tardisLine(t: Trade, recvMicros: number): string {
+  return ['bench', t.symbol, t.tsEvent, recvMicros, t.tradeId, t.side.toLowerCase(), t.price.toFixed(), t.size.toFixed()].join(',');
+}
+
 /** Synthetic trades as raw Tardis CSV records; `recvMicros(i)` sets local_timestamp (the latency origin). */
 async function rawMessages(codec: AvroCodec, trades: Trade[], recvMicros: (i: number) => number): Promise<Message[]> {
   return Promise.all(
     trades.map(async (t, i) => {
-      const line = ['bench', t.symbol, t.tsEvent, recvMicros(i), t.tradeId, t.side.toLowerCase(), t.price.toFixed(), t.size.toFixed()].join(',');
-      const raw: RawRecord = { source: 'bench', format: 'tardis-trades', tsRecv: recvMicros(i), origin: `bench:${i}`, sequence: i, payload: line };
+      const raw: RawRecord = { source: 'bench', format: 'tardis-trades', tsRecv: recvMicros(i), origin: `bench:${i}`, sequence: i, payload: tardisLine(t, recvMicros(i)) };
       return { key: `bench:${t.symbol}`, value: await codec.encode('md.raw.tardis.v1', raw) };
     }),
   );
@@ -277,7 +281,7 @@ export async function benchRuntime(kafka: Kafka, options: BenchOptions): Promise
     log.info(`pipeline at-least-once: ${Math.round(alo.perSecond)} records/s`);
     const eos = await pipelineThroughput(kafka, codec, prefixes.eos, messages, 'exactly-once');
     log.info(`pipeline exactly-once: ${Math.round(eos.perSecond)} records/s`);
-    const normalized = trades.map((t) => tardisTrades.parse({ source: 'bench', format: 'tardis-trades', tsRecv: t.tsRecv, origin: '', sequence: 0, payload: ['bench', t.symbol, t.tsEvent, t.tsRecv, t.tradeId, t.side.toLowerCase(), t.price.toFixed(), t.size.toFixed()].join(',') }) as Trade);
+    const normalized = trades.map((t) => tardisTrades.parse({ source: 'bench', format: 'tardis-trades', tsRecv: t.tsRecv, origin: '', sequence: 0, payload: tardisLine(t, t.tsRecv) }) as Trade);
     const sink = await sinkVsRaw(kafka, codec, prefixes.eos, normalized);
     log.info(`sink ${Math.round(sink.sink)} rows/s, raw QuestDB client ${Math.round(sink.raw)} rows/s`);
     const latency = await latencyAtRate(kafka, codec, prefixes.latency, options);
