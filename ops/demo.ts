@@ -36,22 +36,25 @@ export async function prepare(): Promise<void> {
 }
 
 export async function summary(): Promise<string> {
-  await waitForWalApplied(['trades', 'quotes', 'book']);
+  await waitForWalApplied(['trades', 'quotes', 'book', 'bars']);
   const trades = await sql('SELECT count() AS rows, sum(size) AS volume, min(ts) AS first, max(ts) AS last FROM trades');
   const quotes = await scalar('SELECT count() FROM quotes');
   const book = await scalar('SELECT count() FROM book');
+  const bars = await sql("SELECT interval, count() AS n, sum(CASE WHEN final THEN 1 ELSE 0 END) AS final FROM bars GROUP BY interval ORDER BY interval");
   const [rows, volume, first, last] = trades.dataset[0] ?? [];
   const env = endpoints();
   return [
     '',
-    'tickflow demo: recorded Binance Futures BTCUSDT data went file -> Kafka -> normalize -> QuestDB',
+    'tickflow demo: recorded Binance Futures BTCUSDT data went file -> Kafka -> normalize -> aggregate -> QuestDB',
     `  trades  ${rows} rows, volume ${volume} BTC, ${first} .. ${last}`,
     `  quotes  ${quotes} rows`,
     `  book    ${book} snapshots`,
+    `  bars    ${bars.dataset.map(([interval, n, final]) => `${interval}: ${n} (${final} final)`).join(', ') || 'none yet'}  (the newest bars close when later trades arrive)`,
     '',
     'where to look:',
     `  QuestDB console   ${env.questdbUrl}`,
     '  sample SQL        SELECT ts, count(), sum(size), min(price), max(price) FROM trades SAMPLE BY 1m;',
+    "  bars              SELECT ts, open, high, low, close, volume, vwap, trade_count FROM bars WHERE interval = '1m';",
     '  tap a topic       npx tickflow tap md.trades.v1 --from-beginning --max 3',
     '  dead letters      npx tickflow tap md.raw.tardis.v1.dlq --from-beginning',
     '  stack             npx tickflow stack status   (stop it with: npx tickflow stack down)',
@@ -80,7 +83,7 @@ export async function demo(options: { untilIdle: boolean; speed?: string }): Pro
     await admin.disconnect().catch(() => undefined);
   };
   try {
-    await pipeline.start(['normalize', 'sink-questdb']);
+    await pipeline.start(['normalize', 'aggregate', 'sink-questdb']);
     for (const sample of SAMPLES) await replayFile(kafka, codec, { file: sample.file, format: sample.format, speed: { kind: 'max' } });
     await pipeline.waitUntilIdle(admin);
     process.stdout.write(await summary());

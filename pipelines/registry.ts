@@ -1,4 +1,5 @@
 import { QuestDbSink, SINK_TOPICS } from '../connectors/questdb/sink';
+import { AGGREGATE_CONFIG, aggregateStage } from './aggregate/aggregate';
 import { normalizeStage } from './normalize/normalize';
 import { runningVolumeStage } from './running-volume/running-volume';
 import type { ConfigSchema } from './runtime/config';
@@ -21,6 +22,12 @@ const SINK_QUESTDB_CONFIG = {
 export const RUNNABLES: Readonly<Record<string, Runnable>> = {
   normalize: { kind: 'stage', description: 'vendor records to canonical trades, quotes and books', config: {}, create: () => normalizeStage as Stage },
   'running-volume': { kind: 'stage', description: 'cumulative volume per instrument (the runtime reference stateful stage)', config: {}, create: () => runningVolumeStage as Stage },
+  aggregate: {
+    kind: 'stage',
+    description: 'event-time OHLCV bars per instrument (1s, 1m, 5m), with late-data revisions',
+    config: AGGREGATE_CONFIG,
+    create: (values) => aggregateStage(parseConfig('aggregate', AGGREGATE_CONFIG, values)) as Stage,
+  },
   'sink-questdb': {
     kind: 'sink',
     description: 'writes topics into QuestDB tables, exactly once (DEDUP keys, offsets after acknowledgement)',
@@ -33,6 +40,7 @@ export const RUNNABLES: Readonly<Record<string, Runnable>> = {
 export const STAGES: Readonly<Record<string, Stage>> = {
   normalize: normalizeStage as Stage,
   'running-volume': runningVolumeStage as Stage,
+  aggregate: aggregateStage(parseConfig('aggregate', AGGREGATE_CONFIG, {})) as Stage,
 };
 
 export function runnableNames(): string[] {

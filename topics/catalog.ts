@@ -91,6 +91,17 @@ const BASE: readonly TopicSpec[] = [
     description: 'cumulative volume per instrument, one record per trade (the runtime reference stage)',
   },
   {
+    name: 'aggregate.bars.changelog',
+    partitions: 3,
+    cleanup: 'compact',
+    retentionMs: -1,
+    key: 'instrumentId (store key)',
+    valueSchema: 'state-entry',
+    producer: 'aggregate (state store `bars`)',
+    dlq: false,
+    description: 'changelog of the aggregate stage state (open bars and watermark per instrument). Partitioned like md.trades.v1',
+  },
+  {
     name: 'running-volume.totals.changelog',
     partitions: 3,
     cleanup: 'compact',

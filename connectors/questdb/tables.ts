@@ -1,4 +1,4 @@
-import type { BookSnapshot, PriceLevel, Quote, RunningVolume, Trade } from '../../schemas/types.generated';
+import type { Bar, BookSnapshot, PriceLevel, Quote, RunningVolume, Trade } from '../../schemas/types.generated';
 import type { Sender } from '@questdb/nodejs-client';
 
 /**
@@ -84,7 +84,26 @@ export const RUNNING_VOLUME: TableSpec<RunningVolume> = {
   ts: (v) => v.tsEvent,
 };
 
-export const TABLES: readonly TableSpec<never>[] = [TRADES, QUOTES, BOOK, RUNNING_VOLUME] as unknown as TableSpec<never>[];
+/** One row per (instrument, interval, bar start): a later revision (or the final emission) replaces the row. */
+export const BARS: TableSpec<Bar> = {
+  name: 'bars',
+  topic: 'md.bars.v1',
+  ddl: (name) => `CREATE TABLE IF NOT EXISTS ${name} (
+    ts TIMESTAMP, instrument_id SYMBOL, venue SYMBOL, symbol SYMBOL, source SYMBOL, interval SYMBOL,
+    open ${PRICE}, high ${PRICE}, low ${PRICE}, close ${PRICE}, volume ${PRICE}, vwap ${PRICE},
+    trade_count INT, revision INT, final BOOLEAN, ts_event TIMESTAMP, ts_recv TIMESTAMP
+  ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, instrument_id, interval)`,
+  row(sender, b) {
+    sender.symbol('instrument_id', b.instrumentId).symbol('venue', b.venue).symbol('symbol', b.symbol).symbol('source', b.source).symbol('interval', b.interval);
+    sender.decimalColumnText('open', b.open.toFixed()).decimalColumnText('high', b.high.toFixed()).decimalColumnText('low', b.low.toFixed()).decimalColumnText('close', b.close.toFixed());
+    sender.decimalColumnText('volume', b.volume.toFixed()).decimalColumnText('vwap', b.vwap.toFixed());
+    sender.intColumn('trade_count', b.tradeCount).intColumn('revision', b.revision).booleanColumn('final', b.final);
+    sender.timestampColumn('ts_event', BigInt(b.tsEvent), 'us').timestampColumn('ts_recv', BigInt(b.tsRecv), 'us');
+  },
+  ts: (b) => b.tsStart,
+};
+
+export const TABLES: readonly TableSpec<never>[] = [TRADES, QUOTES, BOOK, BARS, RUNNING_VOLUME] as unknown as TableSpec<never>[];
 
 export function tableForTopic(topic: string): TableSpec<unknown> | undefined {
   return (TABLES as unknown as TableSpec<unknown>[]).find((t) => t.topic === topic);

@@ -1,0 +1,111 @@
+import type { Bar, Trade } from '../../schemas/types.generated';
+import { Decimal, decimalFromUnscaled, unscaledOf } from '../../schemas/decimal';
+
+/**
+ * Event-time trade bars, as DESIGN.md defines them: buckets `[start, start + interval)` by
+ * `tsEvent`; open and close are the first and last trade by `tsEvent` (ties by arrival order);
+ * volume is the sum of sizes; vwap is sum(price x size) / volume, rounded half-even to 12 places,
+ * computed on exact integers (no intermediate rounding). Pure functions over JSON-able state, so the
+ * state can live in a store and its changelog.
+ */
+
+const UNITS: Readonly<Record<string, number>> = { s: 1_000_000, m: 60_000_000, h: 3_600_000_000, d: 86_400_000_000 };
+
+/** `1s`, `15s`, `1m`, `5m`, `1h`, `1d` to microseconds; undefined when it is not an interval. */
+export function intervalMicros(text: string): number | undefined {
+  const match = /^([1-9]\d*)([smhd])$/.exec(text);
+  if (!match) return undefined;
+  const micros = Number(match[1]) * UNITS[match[2]];
+  // Buckets must tile a day, so that every instrument's buckets line up with the clock.
+  return UNITS.d % micros === 0 || micros % UNITS.d === 0 ? micros : undefined;
+}
+
+/** One bar being built, as stored: decimals as strings; `pv` is sum(price x size), exact. */
+export interface BarState {
+  interval: string;
+  start: number;
+  open: string;
+  openTs: number;
+  high: string;
+  low: string;
+  close: string;
+  closeTs: number;
+  closeRecv: number;
+  volume: string;
+  pv: string;
+  count: number;
+  /** Last revision emitted; -1 while the bar has not been emitted. */
+  revision: number;
+}
+
+/** The bar state of an instrument: its watermark (highest tsEvent seen) and the bars not yet final. */
+export interface InstrumentBars {
+  venue: string;
+  symbol: string;
+  source: string;
+  watermark: number;
+  bars: BarState[];
+}
+
+export function bucketStart(tsEvent: number, micros: number): number {
+  return Math.floor(tsEvent / micros) * micros;
+}
+
+/** Adds a trade to a bar (creating it when `bar` is undefined); arrival order breaks time ties. */
+export function addTrade(bar: BarState | undefined, interval: string, start: number, t: Trade): BarState {
+  const price = t.price.toFixed();
+  const pv = t.price.times(t.size);
+  if (!bar) {
+    return { interval, start, open: price, openTs: t.tsEvent, high: price, low: price, close: price, closeTs: t.tsEvent, closeRecv: t.tsRecv, volume: t.size.toFixed(), pv: pv.toFixed(), count: 1, revision: -1 };
+  }
+  const next = { ...bar };
+  if (t.tsEvent < bar.openTs) {
+    next.open = price;
+    next.openTs = t.tsEvent;
+  }
+  if (t.tsEvent >= bar.closeTs) {
+    next.close = price;
+    next.closeTs = t.tsEvent;
+    next.closeRecv = t.tsRecv;
+  }
+  if (t.price.greaterThan(bar.high)) next.high = price;
+  if (t.price.lessThan(bar.low)) next.low = price;
+  next.volume = new Decimal(bar.volume).plus(t.size).toFixed();
+  next.pv = new Decimal(bar.pv).plus(pv).toFixed();
+  next.count = bar.count + 1;
+  return next;
+}
+
+/** sum(price x size) / volume rounded half-even to 12 places, on exact integers. */
+export function vwapOf(pv: string, volume: string): Decimal {
+  // pv has at most 24 places (12 x 12), volume at most 12: vwap x 10^12 = pv x 10^24 / (volume x 10^12).
+  const numerator = unscaledOf(new Decimal(pv), 24);
+  const denominator = unscaledOf(new Decimal(volume), 12);
+  let quotient = numerator / denominator;
+  const remainder = numerator % denominator;
+  const twice = 2n * (remainder < 0n ? -remainder : remainder);
+  if (twice > denominator || (twice === denominator && quotient % 2n !== 0n)) quotient += numerator < 0n ? -1n : 1n;
+  return decimalFromUnscaled(quotient, 12);
+}
+
+export function toBar(instrumentId: string, state: InstrumentBars, bar: BarState, final: boolean): Bar {
+  return {
+    instrumentId,
+    venue: state.venue,
+    symbol: state.symbol,
+    source: state.source,
+    interval: bar.interval,
+    tsStart: bar.start,
+    tsEvent: bar.closeTs,
+    tsRecv: bar.closeRecv,
+    open: new Decimal(bar.open),
+    high: new Decimal(bar.high),
+    low: new Decimal(bar.low),
+    close: new Decimal(bar.close),
+    volume: new Decimal(bar.volume),
+    vwap: vwapOf(bar.pv, bar.volume),
+    tradeCount: bar.count,
+    revision: bar.revision,
+    final,
+  };
+}

@@ -1,0 +1,62 @@
+import { csvRows } from './helpers';
+
+/**
+ * Bars computed straight from a Tardis trades CSV, independently of tickflow's parsers and bar
+ * code: prices and sizes as integers scaled by 10^12, OHLC by (timestamp, file order), vwap as
+ * sum(price x size) / volume rounded half-even to 12 places. Values are plain decimal strings
+ * without trailing zeros, comparable with Decimal#toFixed().
+ */
+export interface OracleBar {
+  start: number;
+  end: number;
+  open: string;
+  high: string;
+  low: string;
+  close: string;
+  volume: string;
+  vwap: string;
+  count: number;
+}
+
+const SCALE = 10n ** 12n;
+
+function scaled(text: string): bigint {
+  const [whole, fraction = ''] = text.split('.');
+  return BigInt(whole) * SCALE + BigInt(fraction.padEnd(12, '0').slice(0, 12) || '0');
+}
+
+function plain(value: bigint): string {
+  const whole = value / SCALE;
+  const fraction = (value % SCALE).toString().padStart(12, '0').replace(/0+$/, '');
+  return fraction ? `${whole}.${fraction}` : `${whole}`;
+}
+
+export function oracleBars(file: string, intervalMicros: number): Map<number, OracleBar> {
+  const acc = new Map<number, { open: bigint; high: bigint; low: bigint; close: bigint; volume: bigint; pv: bigint; count: number }>();
+  for (const row of csvRows(file)) {
+    const ts = Number(row[2]);
+    const price = scaled(row[6]);
+    const size = scaled(row[7]);
+    const start = ts - (ts % intervalMicros);
+    const a = acc.get(start);
+    // File order is timestamp order here, so the first row of a bucket opens it and the last closes it.
+    if (!a) acc.set(start, { open: price, high: price, low: price, close: price, volume: size, pv: price * size, count: 1 });
+    else {
+      a.high = price > a.high ? price : a.high;
+      a.low = price < a.low ? price : a.low;
+      a.close = price;
+      a.volume += size;
+      a.pv += price * size;
+      a.count += 1;
+    }
+  }
+  const result = new Map<number, OracleBar>();
+  for (const [start, a] of acc) {
+    // pv is scaled by 10^24; vwap scaled by 10^12 = pv / volume, rounded half to even.
+    let q = a.pv / a.volume;
+    const r2 = 2n * (a.pv % a.volume);
+    if (r2 > a.volume || (r2 === a.volume && q % 2n === 1n)) q += 1n;
+    result.set(start, { start, end: start + intervalMicros, open: plain(a.open), high: plain(a.high), low: plain(a.low), close: plain(a.close), volume: plain(a.volume), vwap: plain(q), count: a.count });
+  }
+  return result;
+}
