@@ -1,0 +1,24 @@
+/**
+ * The indicator contract (DESIGN.md convention 5): feed values one at a time with `update`; `value`
+ * is undefined until `initialized`; `reset` forgets everything. Indicators compute in float64
+ * (DESIGN allows it; money stays decimal elsewhere). Conventions follow TA-Lib where it has one:
+ * exponential averages are seeded with the simple average of their first `period` inputs.
+ */
+export interface Indicator<In = number, Out = number> {
+  readonly name: string;
+  update(input: In): void;
+  readonly value: Out | undefined;
+  readonly initialized: boolean;
+  reset(): void;
+}
+
+/** A bar's prices, for indicators that need more than the close. */
+export interface HLC {
+  readonly high: number;
+  readonly low: number;
+  readonly close: number;
+}
+
+export function requirePeriod(name: string, period: number): void {
+  if (!Number.isInteger(period) || period < 1) throw new RangeError(`${name}: period must be a whole number of at least 1, got ${period}`);
+}
