@@ -36,20 +36,22 @@ export async function prepare(): Promise<void> {
 }
 
 export async function summary(): Promise<string> {
-  await waitForWalApplied(['trades', 'quotes', 'book', 'bars']);
+  await waitForWalApplied(['trades', 'quotes', 'book', 'bars', 'features']);
   const trades = await sql('SELECT count() AS rows, sum(size) AS volume, min(ts) AS first, max(ts) AS last FROM trades');
   const quotes = await scalar('SELECT count() FROM quotes');
   const book = await scalar('SELECT count() FROM book');
+  const features = await sql('SELECT basis, count() AS n FROM features GROUP BY basis ORDER BY basis');
   const bars = await sql("SELECT interval, count() AS n, sum(CASE WHEN final THEN 1 ELSE 0 END) AS final FROM bars GROUP BY interval ORDER BY interval");
   const [rows, volume, first, last] = trades.dataset[0] ?? [];
   const env = endpoints();
   return [
     '',
-    'tickflow demo: recorded Binance Futures BTCUSDT data went file -> Kafka -> normalize -> aggregate -> QuestDB',
+    'tickflow demo: recorded Binance Futures BTCUSDT data went file -> Kafka -> normalize -> aggregate, features -> QuestDB',
     `  trades  ${rows} rows, volume ${volume} BTC, ${first} .. ${last}`,
     `  quotes  ${quotes} rows`,
     `  book    ${book} snapshots`,
     `  bars    ${bars.dataset.map(([interval, n, final]) => `${interval}: ${n} (${final} final)`).join(', ') || 'none yet'}  (the newest bars close when later trades arrive)`,
+    `  features ${features.dataset.map(([basis, n]) => `${basis}: ${n}`).join(', ') || 'none yet'}  (spread, mid, microprice, imbalances)`,
     '',
     'where to look:',
     `  QuestDB console   ${env.questdbUrl}`,
@@ -83,7 +85,7 @@ export async function demo(options: { untilIdle: boolean; speed?: string }): Pro
     await admin.disconnect().catch(() => undefined);
   };
   try {
-    await pipeline.start(['normalize', 'aggregate', 'sink-questdb']);
+    await pipeline.start(['normalize', 'aggregate', 'features', 'sink-questdb']);
     for (const sample of SAMPLES) await replayFile(kafka, codec, { file: sample.file, format: sample.format, speed: { kind: 'max' } });
     await pipeline.waitUntilIdle(admin);
     process.stdout.write(await summary());

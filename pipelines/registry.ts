@@ -1,5 +1,6 @@
 import { QuestDbSink, SINK_TOPICS } from '../connectors/questdb/sink';
 import { AGGREGATE_CONFIG, aggregateStage } from './aggregate/aggregate';
+import { FEATURES_CONFIG, featuresStage } from './aggregate/features';
 import { normalizeStage } from './normalize/normalize';
 import { runningVolumeStage } from './running-volume/running-volume';
 import type { ConfigSchema } from './runtime/config';
@@ -22,6 +23,12 @@ const SINK_QUESTDB_CONFIG = {
 export const RUNNABLES: Readonly<Record<string, Runnable>> = {
   normalize: { kind: 'stage', description: 'vendor records to canonical trades, quotes and books', config: {}, create: () => normalizeStage as Stage },
   'running-volume': { kind: 'stage', description: 'cumulative volume per instrument (the runtime reference stateful stage)', config: {}, create: () => runningVolumeStage as Stage },
+  features: {
+    kind: 'stage',
+    description: 'spread, mid, microprice and imbalances from quotes and book snapshots',
+    config: FEATURES_CONFIG,
+    create: (values) => featuresStage(parseConfig('features', FEATURES_CONFIG, values)) as Stage,
+  },
   aggregate: {
     kind: 'stage',
     description: 'event-time OHLCV bars per instrument (1s, 1m, 5m), with late-data revisions',
@@ -41,6 +48,7 @@ export const STAGES: Readonly<Record<string, Stage>> = {
   normalize: normalizeStage as Stage,
   'running-volume': runningVolumeStage as Stage,
   aggregate: aggregateStage(parseConfig('aggregate', AGGREGATE_CONFIG, {})) as Stage,
+  features: featuresStage(parseConfig('features', FEATURES_CONFIG, {})) as Stage,
 };
 
 export function runnableNames(): string[] {

@@ -9,6 +9,7 @@ export const SCHEMA_FILES = {
   quote: 'quote.avsc',
   'book-snapshot': 'book-snapshot.avsc',
   bar: 'bar.avsc',
+  feature: 'feature.avsc',
   'raw-record': 'raw-record.avsc',
   'dead-letter': 'dead-letter.avsc',
   'running-volume': 'running-volume.avsc',

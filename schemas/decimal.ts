@@ -66,6 +66,27 @@ export function unscaledOf(value: Decimal, scale: number): bigint {
 }
 
 /**
+ * numerator / denominator rounded half-even to `scale` places, computed on exact integers (no
+ * intermediate rounding at any precision): for VWAPs, mids and other money ratios.
+ */
+export function quotientHalfEven(numerator: Decimal, denominator: Decimal, scale = 12): Decimal {
+  if (denominator.isZero()) throw new RangeError('division by zero');
+  const a = numerator.decimalPlaces();
+  const b = denominator.decimalPlaces();
+  let n = unscaledOf(numerator, a) * 10n ** BigInt(b + scale);
+  let d = unscaledOf(denominator, b) * 10n ** BigInt(a);
+  if (d < 0n) {
+    n = -n;
+    d = -d;
+  }
+  let q = n / d;
+  const r = n % d;
+  const twice = 2n * (r < 0n ? -r : r);
+  if (twice > d || (twice === d && q % 2n !== 0n)) q += n < 0n ? -1n : 1n;
+  return decimalFromUnscaled(q, scale);
+}
+
+/**
  * Avro `decimal` logical type on `bytes` for avsc: values are Decimals; a value with more decimal
  * places or integer digits than the schema allows is rejected, never rounded.
  */

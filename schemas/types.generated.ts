@@ -93,6 +93,26 @@ export interface Bar {
   readonly final: boolean;
 }
 
+/** One named analytic value of an instrument at an event time, computed from a quote, a book snapshot or a bar. Key on md.features.v1: instrumentId. */
+export interface Feature {
+  readonly instrumentId: string;
+  readonly venue: string;
+  readonly symbol: string;
+  readonly source: string;
+  /** exchange time of the input it was computed from */
+  readonly tsEvent: number;
+  /** receive time of that input */
+  readonly tsRecv: number;
+  /** what it was computed from: quote, book, or a bar interval (1s, 1m, ...) */
+  readonly basis: string;
+  /** spread, mid, microprice, imbalance_l1, imbalance_depth5, ... */
+  readonly name: string;
+  /** the value as float64 (ratios and indicators are float64) */
+  readonly value: number;
+  /** price-like features (spread, mid, microprice) as exact decimals, rounded half-even to 12 places where a division needs it */
+  readonly exact: null | Decimal;
+}
+
 /** A vendor record as received, before normalization. Key on md.raw.<source>.v1: the vendor's instrument (exchange:symbol). */
 export interface RawRecord {
   /** feed name, e.g. tardis-file */

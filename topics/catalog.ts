@@ -80,6 +80,17 @@ const BASE: readonly TopicSpec[] = [
     description: 'event-time OHLCV bars with revisions',
   },
   {
+    name: 'md.features.v1',
+    partitions: 3,
+    cleanup: 'delete',
+    retentionMs: 30 * DAY_MS,
+    key: 'instrumentId',
+    valueSchema: 'feature',
+    producer: 'features',
+    dlq: true,
+    description: 'named analytics per instrument (spread, mid, microprice, imbalances; later indicators), one record per value',
+  },
+  {
     name: 'md.volume.v1',
     partitions: 3,
     cleanup: 'delete',

@@ -1,4 +1,4 @@
-import type { Bar, BookSnapshot, PriceLevel, Quote, RunningVolume, Trade } from '../../schemas/types.generated';
+import type { Bar, BookSnapshot, Feature, PriceLevel, Quote, RunningVolume, Trade } from '../../schemas/types.generated';
 import type { Sender } from '@questdb/nodejs-client';
 
 /**
@@ -103,7 +103,24 @@ export const BARS: TableSpec<Bar> = {
   ts: (b) => b.tsStart,
 };
 
-export const TABLES: readonly TableSpec<never>[] = [TRADES, QUOTES, BOOK, BARS, RUNNING_VOLUME] as unknown as TableSpec<never>[];
+/** Long format, one row per value: `SELECT ts, value FROM features WHERE feature = 'mid'` plots directly. */
+export const FEATURES: TableSpec<Feature> = {
+  name: 'features',
+  topic: 'md.features.v1',
+  ddl: (name) => `CREATE TABLE IF NOT EXISTS ${name} (
+    ts TIMESTAMP, instrument_id SYMBOL, venue SYMBOL, symbol SYMBOL, source SYMBOL, basis SYMBOL, feature SYMBOL,
+    value DOUBLE, exact ${PRICE}, ts_recv TIMESTAMP
+  ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, instrument_id, basis, feature, ts_recv)`,
+  row(sender, f) {
+    sender.symbol('instrument_id', f.instrumentId).symbol('venue', f.venue).symbol('symbol', f.symbol).symbol('source', f.source).symbol('basis', f.basis).symbol('feature', f.name);
+    sender.floatColumn('value', f.value);
+    if (f.exact) sender.decimalColumnText('exact', f.exact.toFixed());
+    sender.timestampColumn('ts_recv', BigInt(f.tsRecv), 'us');
+  },
+  ts: (f) => f.tsEvent,
+};
+
+export const TABLES: readonly TableSpec<never>[] = [TRADES, QUOTES, BOOK, BARS, FEATURES, RUNNING_VOLUME] as unknown as TableSpec<never>[];
 
 export function tableForTopic(topic: string): TableSpec<unknown> | undefined {
   return (TABLES as unknown as TableSpec<unknown>[]).find((t) => t.topic === topic);

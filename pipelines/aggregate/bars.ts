@@ -1,5 +1,5 @@
 import type { Bar, Trade } from '../../schemas/types.generated';
-import { Decimal, decimalFromUnscaled, unscaledOf } from '../../schemas/decimal';
+import { Decimal, quotientHalfEven } from '../../schemas/decimal';
 
 /**
  * Event-time trade bars, as DESIGN.md defines them: buckets `[start, start + interval)` by
@@ -78,14 +78,7 @@ export function addTrade(bar: BarState | undefined, interval: string, start: num
 
 /** sum(price x size) / volume rounded half-even to 12 places, on exact integers. */
 export function vwapOf(pv: string, volume: string): Decimal {
-  // pv has at most 24 places (12 x 12), volume at most 12: vwap x 10^12 = pv x 10^24 / (volume x 10^12).
-  const numerator = unscaledOf(new Decimal(pv), 24);
-  const denominator = unscaledOf(new Decimal(volume), 12);
-  let quotient = numerator / denominator;
-  const remainder = numerator % denominator;
-  const twice = 2n * (remainder < 0n ? -remainder : remainder);
-  if (twice > denominator || (twice === denominator && quotient % 2n !== 0n)) quotient += numerator < 0n ? -1n : 1n;
-  return decimalFromUnscaled(quotient, 12);
+  return quotientHalfEven(new Decimal(pv), new Decimal(volume));
 }
 
 export function toBar(instrumentId: string, state: InstrumentBars, bar: BarState, final: boolean): Bar {

@@ -489,24 +489,23 @@ export class Runner {
 
   private deadLetterMessages(failed: FailedRecord[], batch: Batch): Promise<{ topic: string; messages: Message[] }[]> {
     const byOffset = new Map<string, KafkaMessage>(batch.messages.map((m) => [m.offset, m]));
-    // The first few dead letters of a batch are logged one by one, the rest as counts per code: a
-    // replayed file can reject thousands at once, and every one of them is in the .dlq anyway.
+    const letters = failed.map(async (f, i) => {
+      const original = byOffset.get(f.input.offset);
+      if (!original) throw new TickflowError('INVARIANT', `${this.name} rejected offset ${f.input.offset}, which is not in the batch`, 'a stage must only reject records of its input batch');
+      const letter = deadLetterOf(this.name, batch.topic, batch.partition, original, f.code, f.message, this.clock.nowMicros());
+      if (i < DEAD_LETTERS_LOGGED) this.log.warn(`dead letter: ${f.code} at ${batch.topic}[${batch.partition}]@${f.input.offset}: ${f.message}`);
+      this.metrics?.recordsFailed.inc({ stage: this.name, topic: batch.topic, code: f.code });
+      this.metrics?.deadLetters.inc({ stage: this.name, topic: batch.topic });
+      return { topic: letter.topic, messages: [{ key: letter.key, value: await this.codec.encode(dlqTopicOf(this.logical(batch.topic)), letter.value) }] };
+    });
+    // The first few dead letters of a batch are logged one by one (above), the rest as counts per
+    // code: a replayed file can reject thousands at once, and every one of them is in the .dlq anyway.
     if (failed.length > DEAD_LETTERS_LOGGED) {
       const codes = new Map<string, number>();
       for (const f of failed.slice(DEAD_LETTERS_LOGGED)) codes.set(f.code, (codes.get(f.code) ?? 0) + 1);
       this.log.warn(`${failed.length - DEAD_LETTERS_LOGGED} more dead letters in this batch of ${batch.topic}[${batch.partition}] (${[...codes].map(([c, n]) => `${c} ${n}`).join(', ')}); \`tickflow tap ${dlqTopicOf(batch.topic)}\` shows them`);
     }
-    return Promise.all(
-      failed.map(async (f, i) => {
-        const original = byOffset.get(f.input.offset);
-        if (!original) throw new TickflowError('INVARIANT', `${this.name} rejected offset ${f.input.offset}, which is not in the batch`, 'a stage must only reject records of its input batch');
-        const letter = deadLetterOf(this.name, batch.topic, batch.partition, original, f.code, f.message, this.clock.nowMicros());
-        if (i < DEAD_LETTERS_LOGGED) this.log.warn(`dead letter: ${f.code} at ${batch.topic}[${batch.partition}]@${f.input.offset}: ${f.message}`);
-        this.metrics?.recordsFailed.inc({ stage: this.name, topic: batch.topic, code: f.code });
-        this.metrics?.deadLetters.inc({ stage: this.name, topic: batch.topic });
-        return { topic: letter.topic, messages: [{ key: letter.key, value: await this.codec.encode(dlqTopicOf(this.logical(batch.topic)), letter.value) }] };
-      }),
-    );
+    return Promise.all(letters);
   }
 
   private stageHandler(stage: Stage): Handler {
