@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { AvroCodec } from '../pipelines/runtime/codec';
+import { readToEnd } from '../pipelines/runtime/read-to-end';
 import { DLQ_SUFFIX, topicSpec } from '../topics/catalog';
 import { TickflowError } from './errors';
 
@@ -99,54 +100,29 @@ export interface Collected<V = unknown> {
 }
 
 /**
- * Reads a topic (read_committed) from the beginning up to the high watermarks it had when called,
- * decoded; for tests and checks that need "everything committed so far". Undecodable records are
- * skipped (they are the dead-letter path's business, not this reader's). `schemaTopic`: the catalog
- * topic whose schema applies, when `topic` is a prefixed copy (RunnerOptions.topicPrefix).
+ * Everything committed on a topic so far (read_committed, up to the high watermarks at the call),
+ * decoded; for tests and checks. Undecodable records are skipped (they are the dead-letter path's
+ * business, not this reader's); a TickflowError (no schema for the topic: a setup problem) stops
+ * the read. `schemaTopic`: the catalog topic whose schema applies, when `topic` is a prefixed copy
+ * (RunnerOptions.topicPrefix).
  */
 export async function collectTopic<V = unknown>(kafka: Kafka, topic: string, timeoutMs = 60_000, schemaTopic = topic): Promise<Collected<V>[]> {
-  const admin = kafka.admin();
-  await admin.connect();
-  const highs = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, { high: BigInt(o.high), low: BigInt(o.low) }]));
   const codec = new AvroCodec();
-  const groupId = `tickflow.collect.${randomUUID()}`;
-  const consumer = kafka.consumer({ groupId, readUncommitted: false, allowAutoTopicCreation: false, maxWaitTimeInMs: 100 });
-  const positions = new Map<number, bigint>();
   const records: Collected<V>[] = [];
-  let failure: TickflowError | undefined;
-  const done = (): boolean => [...highs.entries()].every(([p, { high, low }]) => high === low || (positions.get(p) ?? low) >= high);
-  consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
-    if (event.payload.topic === topic) positions.set(event.payload.partition, BigInt(event.payload.lastOffset) + 1n);
-  });
-  try {
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachMessage: async ({ partition, message }) => {
-        if (BigInt(message.offset) >= (highs.get(partition)?.high ?? 0n)) return;
-        let value: V;
-        try {
-          value = await codec.decode<V>(schemaTopic, message.value);
-        } catch (error) {
-          // A TickflowError is a setup problem (no schema for this topic): stop with it rather
-          // than let kafkajs retry the message forever.
-          if (error instanceof TickflowError) failure ??= error;
-          return;
-        }
-        records.push({ partition, offset: message.offset, key: message.key ? message.key.toString('utf8') : null, value });
-      },
-    });
-    const deadline = Date.now() + timeoutMs;
-    while (!done()) {
-      if (failure) throw failure;
-      if (Date.now() > deadline) throw new TickflowError('INVARIANT', `reading ${topic} did not reach the end within ${timeoutMs / 1000} s`, 'check the broker');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  } finally {
-    await consumer.disconnect();
-    await admin.deleteGroups([groupId]).catch(() => undefined);
-    await admin.disconnect();
-  }
+  await readToEnd(
+    kafka,
+    topic,
+    async (partition, message) => {
+      let value: V;
+      try {
+        value = await codec.decode<V>(schemaTopic, message.value);
+      } catch (error) {
+        if (error instanceof TickflowError) throw error;
+        return;
+      }
+      records.push({ partition, offset: message.offset, key: message.key ? message.key.toString('utf8') : null, value });
+    },
+    { timeoutMs },
+  );
   return records;
 }

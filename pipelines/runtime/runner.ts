@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Batch, Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import type { Admin } from 'kafkajs';
 import { TickflowError } from '../../ops/errors';
@@ -12,6 +11,7 @@ import { deadLetterOf } from './dead-letters';
 import type { RuntimeMetrics } from './metrics';
 import type { Clock, FailedRecord, InputRecord, OutputRecord, Stage, StageContext } from './stage';
 import { systemClock } from './stage';
+import { readToEnd } from './read-to-end';
 import { TransactionalStore, changelogTopic } from './store';
 import { Watchdog } from './watchdog';
 
@@ -423,11 +423,11 @@ export class Runner {
       const topic = changelogTopic(this.name, name);
       const store = new TransactionalStore<unknown>();
       let records = 0;
-      await readPartition(this.kafka, this.physical(topic), partition, async (message) => {
+      await readToEnd(this.kafka, this.physical(topic), async (_partition, message) => {
         records += 1;
         const value = message.value ? JSON.parse((await this.codec.decode<StateEntry>(topic, message.value)).json) : null;
         store.load(message.key?.toString('utf8') ?? '', value);
-      });
+      }, { partitions: [partition] });
       stores.set(name, store);
       const seconds = (Date.now() - started) / 1000;
       this.metrics?.restoreSeconds.observe({ stage: this.name, store: name }, seconds);
@@ -695,56 +695,4 @@ export class Runner {
     else await this.mode.sink.close?.();
   }
 
-}
-
-/**
- * Reads one partition of a topic from the beginning to the end it had when called (read_committed),
- * with a throwaway consumer group. kafkajs cannot assign partitions directly, so the group reads the
- * topic and other partitions are skipped.
- */
-export async function readPartition(kafka: Kafka, topic: string, partition: number, onMessage: (message: KafkaMessage) => Promise<void>, timeoutMs = 120_000): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  const groupId = `tickflow.restore.${randomUUID()}`;
-  try {
-    const offsets = (await admin.fetchTopicOffsets(topic)).find((o) => o.partition === partition);
-    if (!offsets) throw new TickflowError('CONFIG', `${topic} has no partition ${partition}`, `give ${topic} as many partitions as the stage's input (topics/catalog.ts), then \`tickflow topics apply\``);
-    const high = BigInt(offsets.high);
-    if (high === BigInt(offsets.low)) return;
-    const consumer = kafka.consumer({ groupId, readUncommitted: false, allowAutoTopicCreation: false, maxWaitTimeInMs: 100, maxBytesPerPartition: 4_194_304 });
-    let position = -1n;
-    let failure: Error | undefined;
-    consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
-      if (event.payload.partition === partition) position = BigInt(event.payload.lastOffset) + 1n;
-    });
-    try {
-      await consumer.connect();
-      await consumer.subscribe({ topic, fromBeginning: true });
-      await consumer.run({
-        autoCommit: false,
-        eachBatch: async ({ batch }) => {
-          if (batch.partition !== partition) return;
-          for (const message of batch.messages) {
-            if (BigInt(message.offset) >= high) break;
-            try {
-              await onMessage(message);
-            } catch (error) {
-              failure = error as Error;
-            }
-          }
-        },
-      });
-      const deadline = Date.now() + timeoutMs;
-      while (position < high && !failure) {
-        if (Date.now() > deadline) throw new TickflowError('INVARIANT', `reading ${topic}[${partition}] did not reach offset ${high} within ${timeoutMs / 1000} s`, 'an open transaction may be blocking it; check the broker');
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      if (failure) throw failure;
-    } finally {
-      await consumer.disconnect();
-    }
-  } finally {
-    await admin.deleteGroups([groupId]).catch(() => undefined);
-    await admin.disconnect();
-  }
 }

@@ -8,10 +8,10 @@ import { scalar, waitForWalApplied } from '../../connectors/questdb/sql';
 import { REPO_ROOT } from '../../ops/config';
 import { collectTopic } from '../../ops/tap';
 import type { AvroCodec } from '../../pipelines/runtime/codec';
-import { bounded, readPartition } from '../../pipelines/runtime/runner';
+import { readToEnd } from '../../pipelines/runtime/read-to-end';
+import { bounded } from '../../pipelines/runtime/runner';
 import { changelogTopic } from '../../pipelines/runtime/store';
 import type { RunningVolume, StateEntry, Trade } from '../../schemas/types.generated';
-import { topicSpec } from '../../topics/catalog';
 import type { Decimal } from '../../schemas/decimal';
 
 /**
@@ -165,14 +165,13 @@ export async function checkVolumeOutputs(kafka: Kafka, prefix: string, generated
 export async function restoredTotals(kafka: Kafka, codec: AvroCodec, prefix: string, namespace = ''): Promise<Record<string, unknown>> {
   const topic = changelogTopic('running-volume', 'totals');
   const state: Record<string, unknown> = {};
-  for (let p = 0; p < (topicSpec(topic)?.partitions ?? 0); p++) {
-    await readPartition(kafka, `${namespace}${topic}`, p, async (m) => {
-      const k = m.key?.toString('utf8') ?? '';
-      if (!k.startsWith(`SYN:${prefix}`)) return;
-      if (m.value) state[k] = JSON.parse((await codec.decode<StateEntry>(topic, m.value)).json);
-      else delete state[k];
-    });
-  }
+  // Keys live in one partition each, so reading all partitions in any interleaving gives each key's last value.
+  await readToEnd(kafka, `${namespace}${topic}`, async (_partition, m) => {
+    const k = m.key?.toString('utf8') ?? '';
+    if (!k.startsWith(`SYN:${prefix}`)) return;
+    if (m.value) state[k] = JSON.parse((await codec.decode<StateEntry>(topic, m.value)).json);
+    else delete state[k];
+  });
   return state;
 }
 
