@@ -5,11 +5,8 @@ import { AvroCodec } from '../../pipelines/runtime/codec';
 import { StageDriver } from '../../pipelines/runtime/test-driver';
 import { runningVolumeStage } from '../../pipelines/running-volume/running-volume';
 import { unique } from '../support/helpers';
-import { checkVolumeOutputs, killRun, publishTrades, restoredTotals, startRun, volumeRows, waitFor, waitForVolumeRows } from '../support/runtime-harness';
+import { RUNNING_VOLUME_ARGS, SHORT_SESSION_ENV, checkVolumeOutputs, killRun, publishTrades, restoredTotals, startRun, volumeRows, waitFor, waitForVolumeRows } from '../support/runtime-harness';
 
-const RUN_ARGS = ['--stages', 'running-volume,sink-questdb', '--set', 'sink-questdb.topics=md.volume.v1'];
-// A killed member holds its partitions until its session times out; keep that short here.
-const ENV = { TICKFLOW_SESSION_TIMEOUT_MS: '6000' };
 
 describe('crash test: SIGKILL a stateful stage and the sink five times mid-stream', () => {
   let kafka: Kafka;
@@ -29,14 +26,14 @@ describe('crash test: SIGKILL a stateful stage and the sink five times mid-strea
     const targets = Array.from({ length: 5 }, (_, i) => Math.floor(total * (0.05 + 0.17 * i + Math.random() * 0.12)));
     const kills: number[] = [];
     for (let i = 0; i < 5; i++) {
-      const run = startRun(RUN_ARGS, ENV, `crash-${i}`);
+      const run = startRun(RUNNING_VOLUME_ARGS, SHORT_SESSION_ENV, `crash-${i}`);
       await waitFor(`${targets[i]} rows`, async () => (await volumeRows(prefix)) >= targets[i], 180_000, 100);
       await killRun(run, 'SIGKILL');
       kills.push(await volumeRows(prefix));
     }
     process.stderr.write(`crash test: SIGKILL with ${kills.join(', ')} of ${total} rows in QuestDB\n`);
     expect(kills[kills.length - 1]).toBeLessThan(total); // the kills really happened mid-stream
-    const last = startRun(RUN_ARGS, ENV, 'crash-final');
+    const last = startRun(RUNNING_VOLUME_ARGS, SHORT_SESSION_ENV, 'crash-final');
     try {
       await waitForVolumeRows(prefix, total, 300_000);
     } finally {

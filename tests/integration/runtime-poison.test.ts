@@ -7,7 +7,7 @@ import { AvroCodec } from '../../pipelines/runtime/codec';
 import { Decimal } from '../../schemas/decimal';
 import type { DeadLetter, Trade } from '../../schemas/types.generated';
 import { unique } from '../support/helpers';
-import { checkVolumeOutputs, publishTrades, volumeRows, waitForVolumeRows } from '../support/runtime-harness';
+import { checkVolumeOutputs, metricSum, publishTrades, volumeRows, waitForVolumeRows } from '../support/runtime-harness';
 
 describe('poison test: 1% malformed records in a 10,000-record stream', () => {
   let kafka: Kafka;
@@ -50,7 +50,7 @@ describe('poison test: 1% malformed records in a 10,000-record stream', () => {
       // in = out + dead letters, for everything this instance consumed, in the stats and the metrics.
       expect(stage?.stats.recordsIn).toBe((stage?.stats.recordsOut ?? 0) + (stage?.stats.deadLetters ?? 0));
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      const sum = (name: string): number => metrics.split('\n').filter((l) => l.startsWith(`${name}{`) && l.includes('stage="running-volume"')).reduce((acc, l) => acc + Number(l.split(' ').pop()), 0);
+      const sum = (name: string): number => metricSum(metrics, name, 'stage="running-volume"');
       expect(sum('tickflow_records_in_total')).toBe(sum('tickflow_records_out_total') + sum('tickflow_dead_letters_total'));
       expect(sum('tickflow_dead_letters_total')).toBeGreaterThanOrEqual(100);
       expect(metrics).toContain('tickflow_transactions_total{stage="running-volume",result="commit"}');

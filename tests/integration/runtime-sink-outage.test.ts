@@ -1,20 +1,14 @@
-import fs from 'node:fs';
 import type { Kafka } from 'kafkajs';
 import { syntheticTrades } from '../../connectors/synthetic/trades';
 import { createKafka } from '../../ops/kafka';
 import { stackUp, stopComponent } from '../../ops/stack/stack';
 import { AvroCodec } from '../../pipelines/runtime/codec';
 import { unique } from '../support/helpers';
-import { checkVolumeOutputs, killRun, publishTrades, rssMb, sleep, startRun, volumeRows, waitFor, waitForVolumeRows } from '../support/runtime-harness';
+import type { RunProcess } from '../support/runtime-harness';
+import { RUNNING_VOLUME_ARGS, checkVolumeOutputs, killRun, metricSum, metricsPort, publishTrades, rssMb, runMetrics, sleep, startRun, volumeRows, waitFor, waitForVolumeRows } from '../support/runtime-harness';
 
-const RUN_ARGS = ['--stages', 'running-volume,sink-questdb', '--set', 'sink-questdb.topics=md.volume.v1'];
-
-async function metric(port: number, name: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith(name))
-    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+async function metric(run: RunProcess, name: string, labels = ''): Promise<number> {
+  return metricSum(await runMetrics(run), name, labels);
 }
 
 describe('sink outage: QuestDB stopped for 60 s while 100,000 records flow', () => {
@@ -28,7 +22,7 @@ describe('sink outage: QuestDB stopped for 60 s while 100,000 records flow', () 
     const prefix = unique('OUTAGE');
     const total = 100_000;
     const trades = [...syntheticTrades({ seed: 5, instruments: 10, prefix, startMicros: Date.now() * 1000 }, total)];
-    const run = startRun(RUN_ARGS, {}, 'outage');
+    const run = startRun(RUNNING_VOLUME_ARGS, {}, 'outage');
     let maxRss = 0;
     let sampling = true;
     const sampler = (async () => {
@@ -42,23 +36,22 @@ describe('sink outage: QuestDB stopped for 60 s while 100,000 records flow', () 
       }
     })();
     try {
-      await waitFor('metrics endpoint', async () => /metrics on http:\/\/127\.0\.0\.1:\d+/.test(fs.readFileSync(run.logFile, 'utf8')), 30_000, 200);
-      const port = Number(/metrics on http:\/\/127\.0\.0\.1:(\d+)/.exec(fs.readFileSync(run.logFile, 'utf8'))?.[1]);
+      await waitFor('metrics endpoint', async () => metricsPort(run) !== undefined, 30_000, 200);
       // The stream keeps flowing through the outage: 100,000 trades over about 40 s.
       const publishing = publishTrades(kafka, codec, trades, 2500);
       await waitFor('rows to flow', async () => (await volumeRows(prefix)) >= 10_000, 120_000, 200);
       expect(await stopComponent('questdb', 5000)).toBe(true);
       const outageStarted = Date.now();
-      await waitFor('the sink to pause', async () => (await metric(port, 'tickflow_paused_partitions')) >= 1, 30_000, 500);
-      const retriesDuringOutage = await metric(port, 'tickflow_sink_retries_total');
+      await waitFor('the sink to pause', async () => (await metric(run, 'tickflow_paused_partitions')) >= 1, 30_000, 500);
+      const retriesDuringOutage = await metric(run, 'tickflow_sink_retries_total');
       expect(retriesDuringOutage).toBeGreaterThan(0);
       await sleep(Math.max(0, 60_000 - (Date.now() - outageStarted)));
       // Slow is not failed: nothing became a dead letter.
-      expect(await metric(port, 'tickflow_dead_letters_total{stage="sink-questdb"')).toBe(0);
+      expect(await metric(run, 'tickflow_dead_letters_total', 'stage="sink-questdb"')).toBe(0);
       await stackUp({});
       await publishing;
       await waitForVolumeRows(prefix, total, 240_000);
-      expect(await metric(port, 'tickflow_paused_partitions')).toBe(0);
+      expect(await metric(run, 'tickflow_paused_partitions')).toBe(0);
     } finally {
       sampling = false;
       await sampler;

@@ -64,6 +64,11 @@ export async function publishTrades(kafka: Kafka, codec: AvroCodec, trades: read
   }
 }
 
+/** `tickflow run` arguments of the runtime tests: the reference stateful stage and its table. */
+export const RUNNING_VOLUME_ARGS = ['--stages', 'running-volume,sink-questdb', '--set', 'sink-questdb.topics=md.volume.v1'];
+/** A killed or frozen member holds its partitions until its session times out; keep that short in tests. */
+export const SHORT_SESSION_ENV = { TICKFLOW_SESSION_TIMEOUT_MS: '6000' };
+
 export interface RunProcess {
   child: ChildProcess;
   logFile: string;
@@ -181,12 +186,26 @@ export function rssMb(pid: number): number {
   return match ? Number(match[1]) / 1024 : 0;
 }
 
-/** The run's /metrics text (the port is in its log: it binds port 0). */
-export async function runMetrics(run: RunProcess): Promise<string> {
+/** The run's metrics port (it binds port 0 and logs the port); undefined until it has. */
+export function metricsPort(run: RunProcess): number | undefined {
   const port = /metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(fs.readFileSync(run.logFile, 'utf8'))?.[1];
+  return port ? Number(port) : undefined;
+}
+
+/** The run's /metrics text. */
+export async function runMetrics(run: RunProcess): Promise<string> {
+  const port = metricsPort(run);
   if (!port) return '(the run logged no metrics port)';
   const response = await fetch(`http://127.0.0.1:${port}/metrics`);
   return response.text();
+}
+
+/** Sum of a metric's series in Prometheus text, over the lines whose labels contain `labels`. */
+export function metricSum(text: string, name: string, labels = ''): number {
+  return text
+    .split('\n')
+    .filter((l) => (l.startsWith(`${name}{`) || l.startsWith(`${name} `)) && l.includes(labels))
+    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
 }
 
 /**
