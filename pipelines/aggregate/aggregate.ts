@@ -31,6 +31,7 @@ export function aggregateStage(config: AggregateConfig): Stage<Trade> {
   });
   const lateness = config.allowedLatenessMs * 1000;
   const smallest = Math.min(...intervals.map((i) => i.micros));
+  const microsOf = new Map(intervals.map((i) => [i.text, i.micros]));
 
   return {
     name: 'aggregate',
@@ -76,7 +77,8 @@ export function aggregateStage(config: AggregateConfig): Stage<Trade> {
         const open: BarState[] = [];
         const next: InstrumentBars = { ...state, venue: t.venue, symbol: t.symbol, source: t.source, watermark, bars: open };
         for (const bar of bars) {
-          const end = bar.start + (intervals.find((x) => x.text === bar.interval)?.micros ?? 0);
+          // A bar of an interval no longer configured (state from an earlier config) ends at once.
+          const end = bar.start + (microsOf.get(bar.interval) ?? 0);
           const final = end + lateness <= watermark;
           if (bar.revision < 0 && end <= watermark) {
             const emitted = { ...bar, revision: 0 };

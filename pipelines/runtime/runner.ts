@@ -98,7 +98,8 @@ export interface RunnerOptions {
   afterCommit?: (topic: string, partition: number) => void;
 }
 
-type Handler = (decoded: InputRecord[], failed: FailedRecord[], payload: EachBatchPayload) => Promise<void>;
+/** Processes a decoded batch; `at` reports the batch's current phase to the watchdog. */
+type Handler = (decoded: InputRecord[], failed: FailedRecord[], payload: EachBatchPayload, at: (phase: string) => void) => Promise<void>;
 type Stores = Map<string, TransactionalStore<unknown>>;
 
 const key = (topic: string, partition: number): string => `${topic}:${partition}`;
@@ -118,6 +119,9 @@ export function bounded<T>(promise: Promise<T>, what: string, ms = KAFKA_CALL_TI
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** Time without any fetch returning or batch moving after which the runner reports a stall. */
+const STALL_MS = 60_000;
+
 /**
  * Retry policy of the transactional producers. A transaction that starts right after the previous
  * one on the same id finds the broker still writing the previous commit markers (a few ms) and gets
@@ -125,9 +129,6 @@ export function bounded<T>(promise: Promise<T>, what: string, ms = KAFKA_CALL_TI
  * which would put a fifth of a second on most batches. A short first backoff that still grows to
  * seconds keeps broker outages covered (every call is also bounded by KAFKA_CALL_TIMEOUT_MS).
  */
-/** Time without any fetch returning or batch moving after which the runner reports a stall. */
-const STALL_MS = 60_000;
-
 const TRANSACTIONAL_RETRY = { initialRetryTime: 5, retries: 15, maxRetryTime: 5000, factor: 0.2, multiplier: 2 };
 
 /**
@@ -208,6 +209,7 @@ export class Runner {
   private aloProducer?: Promise<Producer>;
   private readonly watchdog = new Watchdog((phase, ms) => this.metrics?.phaseSeconds.observe({ stage: this.name, phase }, ms / 1000));
   private watchdogTimer?: NodeJS.Timeout;
+  private lastStallReport = 0;
 
   private physical(topic: string): string {
     return `${this.prefix}${topic}`;
@@ -311,8 +313,6 @@ export class Runner {
     this.log.info(`consuming ${this.inputs.join(', ')} as group ${this.groupId}`);
     this.watchdogTimer = setInterval(() => this.checkStall(), 5000).unref();
   }
-
-  private lastStallReport = 0;
 
   /** Logs (and shows in metrics) a consumer that made no progress for STALL_MS, naming what it waits on. */
   private checkStall(): void {
@@ -441,15 +441,16 @@ export class Runner {
     const { batch } = payload;
     if (batch.messages.length === 0 || !payload.isRunning() || payload.isStale()) return;
     const k = key(batch.topic, batch.partition);
-    this.watchdog.phase(k, 'decode');
+    const at = (phase: string): void => this.watchdog.phase(k, phase);
+    at('decode');
     try {
-      await this.processBatch(payload, handler, k);
+      await this.processBatch(payload, handler, at);
     } finally {
       this.watchdog.batchEnded(k);
     }
   }
 
-  private async processBatch(payload: EachBatchPayload, handler: Handler, k: string): Promise<void> {
+  private async processBatch(payload: EachBatchPayload, handler: Handler, at: (phase: string) => void): Promise<void> {
     const { batch } = payload;
     const started = Date.now();
     const decoded: InputRecord[] = [];
@@ -465,7 +466,7 @@ export class Runner {
         failed.push({ input: { topic, partition: batch.partition, offset: message.offset, key: recordKey, value: message }, code: error.code, message: error.message });
       }
     }
-    await handler(decoded, failed, payload);
+    await handler(decoded, failed, payload, at);
     this.options.onCommitted?.(decoded);
     const now = Date.now();
     this.stats.batches += 1;
@@ -483,7 +484,7 @@ export class Runner {
       }
     }
     payload.resolveOffset(batch.lastOffset());
-    this.watchdog.phase(k, 'heartbeat');
+    at('heartbeat');
     await payload.heartbeat();
   }
 
@@ -509,9 +510,8 @@ export class Runner {
   }
 
   private stageHandler(stage: Stage): Handler {
-    return async (allDecoded, allDecodeFailures, payload) => {
+    return async (allDecoded, allDecodeFailures, payload, at) => {
       const { batch } = payload;
-      const at = (phase: string): void => this.watchdog.phase(key(batch.topic, batch.partition), phase);
       at('fence');
       const producer = this.options.delivery === 'at-least-once' ? undefined : await this.ensureTask(batch.topic, batch.partition);
       const floor = this.floors.get(key(batch.topic, batch.partition)) ?? 0n;
@@ -609,9 +609,8 @@ export class Runner {
   }
 
   private sinkHandler(sink: SinkWriter): Handler {
-    return async (decoded, decodeFailures, payload) => {
+    return async (decoded, decodeFailures, payload, at) => {
       const { batch } = payload;
-      const at = (phase: string): void => this.watchdog.phase(key(batch.topic, batch.partition), phase);
       const consumer = this.consumer as Consumer;
       let pausedHere = false;
       const hooks: SinkHooks = {
