@@ -2,23 +2,14 @@ import fs from 'node:fs';
 import { tardisQuotes } from '../../connectors/tardis/formats';
 import { Decimal } from '../../schemas/decimal';
 import type { BookSnapshot, Feature, Quote } from '../../schemas/types.generated';
+import { SCALE, divideHalfEven, plain, scaled } from '../../tests/support/bars-oracle';
 import { QUOTES_FILE, csvRows } from '../../tests/support/helpers';
 import { parseConfig } from '../runtime/config';
 import { StageDriver } from '../runtime/test-driver';
 import { FEATURES_CONFIG, featuresStage } from './features';
 
-const SCALE = 10n ** 12n;
-const scaled = (text: string): bigint => {
-  const [whole, fraction = ''] = text.split('.');
-  return BigInt(whole) * SCALE + BigInt(fraction.padEnd(12, '0'));
-};
-/** Exact p / q for scaled integers, as a 12-place decimal rounded half to even; written apart from the stage's helper. */
-function ratio12(p: bigint, q: bigint): string {
-  let r = (p * SCALE) / q;
-  const rest = 2n * ((p * SCALE) % q);
-  if (rest > q || (rest === q && r % 2n === 1n)) r += 1n;
-  return new Decimal(`${r / SCALE}.${(r % SCALE).toString().padStart(12, '0')}`).toFixed();
-}
+/** p / q of two equally scaled integers as 12-place decimal text, by the oracle's own arithmetic (not the stage's helper). */
+const ratio12 = (p: bigint, q: bigint): string => plain(divideHalfEven(p * SCALE, q));
 
 function fileQuotes(): Quote[] {
   const lines = fs.readFileSync(QUOTES_FILE, 'utf8').trim().split('\n').slice(1);

@@ -18,17 +18,29 @@ export interface OracleBar {
   count: number;
 }
 
-const SCALE = 10n ** 12n;
+/** Independent exact arithmetic for test oracles: decimals as integers scaled by 10^12. */
+export const SCALE = 10n ** 12n;
 
-function scaled(text: string): bigint {
+/** A non-negative decimal text (at most 12 places) as an integer scaled by 10^12. */
+export function scaled(text: string): bigint {
   const [whole, fraction = ''] = text.split('.');
   return BigInt(whole) * SCALE + BigInt(fraction.padEnd(12, '0').slice(0, 12) || '0');
 }
 
-function plain(value: bigint): string {
-  const whole = value / SCALE;
-  const fraction = (value % SCALE).toString().padStart(12, '0').replace(/0+$/, '');
-  return fraction ? `${whole}.${fraction}` : `${whole}`;
+/** A scaled integer as plain decimal text without trailing zeros. */
+export function plain(value: bigint): string {
+  const sign = value < 0n ? '-' : '';
+  const magnitude = value < 0n ? -value : value;
+  const fraction = (magnitude % SCALE).toString().padStart(12, '0').replace(/0+$/, '');
+  return `${sign}${magnitude / SCALE}${fraction ? `.${fraction}` : ''}`;
+}
+
+/** numerator / denominator (positive denominator) rounded half to even. */
+export function divideHalfEven(numerator: bigint, denominator: bigint): bigint {
+  let q = numerator / denominator;
+  const r2 = 2n * (numerator % denominator);
+  if (r2 > denominator || (r2 === denominator && q % 2n === 1n)) q += 1n;
+  return q;
 }
 
 export function oracleBars(file: string, intervalMicros: number): Map<number, OracleBar> {
@@ -53,10 +65,8 @@ export function oracleBars(file: string, intervalMicros: number): Map<number, Or
   const result = new Map<number, OracleBar>();
   for (const [start, a] of acc) {
     // pv is scaled by 10^24; vwap scaled by 10^12 = pv / volume, rounded half to even.
-    let q = a.pv / a.volume;
-    const r2 = 2n * (a.pv % a.volume);
-    if (r2 > a.volume || (r2 === a.volume && q % 2n === 1n)) q += 1n;
-    result.set(start, { start, end: start + intervalMicros, open: plain(a.open), high: plain(a.high), low: plain(a.low), close: plain(a.close), volume: plain(a.volume), vwap: plain(q), count: a.count });
+    const vwap = divideHalfEven(a.pv, a.volume);
+    result.set(start, { start, end: start + intervalMicros, open: plain(a.open), high: plain(a.high), low: plain(a.low), close: plain(a.close), volume: plain(a.volume), vwap: plain(vwap), count: a.count });
   }
   return result;
 }
