@@ -3,8 +3,8 @@ import type { ISocketFactory, LogEntry } from 'kafkajs';
 import net from 'node:net';
 import tls from 'node:tls';
 import { endpoints } from './config';
-import { portInUse } from './stack/processes';
 import { TickflowError } from './errors';
+import { portInUse } from './stack/processes';
 import { logger, logLevel } from './log';
 
 // tickflow always uses kafkajs' default (Java-compatible murmur2) partitioner; the v2 notice is noise.

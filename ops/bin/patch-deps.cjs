@@ -22,6 +22,7 @@ const PATCHES = [
 ];
 
 const sha256 = (buffer) => crypto.createHash('sha256').update(buffer).digest('hex');
+const firstLine = (buffer) => buffer.toString('utf8', 0, 300).split('\n')[0];
 
 function apply({ pkg, version, file, patch, originalSha256 }) {
   const pkgDir = path.join(root, 'node_modules', pkg);
@@ -33,9 +34,8 @@ function apply({ pkg, version, file, patch, originalSha256 }) {
   const wanted = fs.readFileSync(path.join(root, patch));
   const current = fs.readFileSync(target);
   if (current.equals(wanted)) return false;
-  // An earlier version of the same patch is replaced too (its first line names tickflow).
-  const earlierPatch = current.subarray(0, 200).toString('utf8').startsWith(wanted.subarray(0, 200).toString('utf8').split('\n')[0]);
-  if (sha256(current) !== originalSha256 && !earlierPatch) {
+  // An earlier version of the same patch (same first line, which names tickflow) is replaced too.
+  if (sha256(current) !== originalSha256 && firstLine(current) !== firstLine(wanted)) {
     throw new Error(`node_modules/${pkg}/${file} is neither the ${pkg} ${version} original nor tickflow's patch: reinstall with \`rm -rf node_modules && npm ci\``);
   }
   fs.writeFileSync(target, wanted);

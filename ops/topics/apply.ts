@@ -1,7 +1,7 @@
 import type { Admin } from 'kafkajs';
 import { ConfigResourceTypes } from 'kafkajs';
 import type { TopicSpec } from '../../topics/catalog';
-import { TOPICS, replicationFactor, topicConfigs } from '../../topics/catalog';
+import { TOPICS, replicationFactor, topicConfigs, topicSpec } from '../../topics/catalog';
 import { TickflowError } from '../errors';
 
 /**
@@ -135,7 +135,7 @@ async function applyOnce(admin: Admin, catalog: readonly TopicSpec[], options: {
  */
 export async function createNamespace(admin: Admin, prefix: string, topics: readonly string[], brokers: number): Promise<string[]> {
   const specs = topics.map((name) => {
-    const spec = TOPICS.find((s) => s.name === name);
+    const spec = topicSpec(name);
     if (!spec) throw new TickflowError('CONFIG', `${name} is not in the topic catalog`, 'add it to topics/catalog.ts');
     return spec;
   });
