@@ -1,8 +1,8 @@
-import { SMA, ema, wilder } from './averages';
+import { ema, wilder } from './averages';
 import type { HLC, Indicator } from './indicator';
 import { requirePeriod } from './indicator';
 
-/** Wilder's RSI: Wilder averages of gains and losses over `period` changes; 100 when there were no losses. */
+/** Wilder's RSI: Wilder averages of gains and losses over `period` changes; 100 when there were no losses (50 when nothing moved). */
 export class RSI implements Indicator {
   readonly name = 'rsi';
   private previous: number | undefined;
@@ -100,41 +100,37 @@ export interface BandsValue {
   readonly lower: number;
 }
 
-/** Bollinger bands: SMA(period) +- k x the population standard deviation of the same window. */
+/** Bollinger bands: the window's mean (the SMA) +- k x the population standard deviation of the same window. */
 export class BollingerBands implements Indicator<number, BandsValue> {
   readonly name = 'bollinger';
   private readonly window: number[] = [];
-  private readonly middle;
 
   constructor(
     readonly period = 20,
     readonly k = 2,
   ) {
     requirePeriod('bollinger', period);
-    this.middle = new SMA(period);
   }
 
   update(x: number): void {
     this.window.push(x);
     if (this.window.length > this.period) this.window.shift();
-    this.middle.update(x);
   }
 
   get value(): BandsValue | undefined {
-    const middle = this.middle.value;
-    if (middle === undefined) return undefined;
+    if (!this.initialized) return undefined;
+    const middle = this.window.reduce((a, v) => a + v, 0) / this.period;
     const variance = this.window.reduce((a, v) => a + (v - middle) ** 2, 0) / this.period;
     const deviation = this.k * Math.sqrt(variance);
     return { middle, upper: middle + deviation, lower: middle - deviation };
   }
 
   get initialized(): boolean {
-    return this.middle.initialized;
+    return this.window.length === this.period;
   }
 
   reset(): void {
     this.window.length = 0;
-    this.middle.reset();
   }
 }
 
