@@ -1,7 +1,7 @@
 import { QuestDbSink, SINK_TOPICS } from '../connectors/questdb/sink';
 import { AGGREGATE_CONFIG, aggregateStage } from './aggregate/aggregate';
 import { FEATURES_CONFIG, featuresStage } from './aggregate/features';
-import { normalizeStage } from './normalize/normalize';
+import { NORMALIZE_CONFIG, normalizeStage } from './normalize/normalize';
 import { runningVolumeStage } from './running-volume/running-volume';
 import type { ConfigSchema } from './runtime/config';
 import { parseConfig } from './runtime/config';
@@ -21,7 +21,12 @@ const SINK_QUESTDB_CONFIG = {
 } as const satisfies ConfigSchema;
 
 export const RUNNABLES: Readonly<Record<string, Runnable>> = {
-  normalize: { kind: 'stage', description: 'vendor records to canonical trades, quotes and books', config: {}, create: () => normalizeStage as Stage },
+  normalize: {
+    kind: 'stage',
+    description: 'vendor records to canonical trades, quotes and books, through the quality rules (findings on md.quality.v1)',
+    config: NORMALIZE_CONFIG,
+    create: (values) => normalizeStage(parseConfig('normalize', NORMALIZE_CONFIG, values)) as Stage,
+  },
   'running-volume': { kind: 'stage', description: 'cumulative volume per instrument (the runtime reference stateful stage)', config: {}, create: () => runningVolumeStage as Stage },
   features: {
     kind: 'stage',
@@ -45,7 +50,7 @@ export const RUNNABLES: Readonly<Record<string, Runnable>> = {
 
 /** Stages by name, for code that needs the stage definitions (catalog checks, docs). */
 export const STAGES: Readonly<Record<string, Stage>> = {
-  normalize: normalizeStage as Stage,
+  normalize: normalizeStage(parseConfig('normalize', NORMALIZE_CONFIG, {})) as Stage,
   'running-volume': runningVolumeStage as Stage,
   aggregate: aggregateStage(parseConfig('aggregate', AGGREGATE_CONFIG, {})) as Stage,
   features: featuresStage(parseConfig('features', FEATURES_CONFIG, {})) as Stage,

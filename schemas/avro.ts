@@ -10,6 +10,7 @@ export const SCHEMA_FILES = {
   'book-snapshot': 'book-snapshot.avsc',
   bar: 'bar.avsc',
   feature: 'feature.avsc',
+  'quality-event': 'quality-event.avsc',
   'raw-record': 'raw-record.avsc',
   'dead-letter': 'dead-letter.avsc',
   'running-volume': 'running-volume.avsc',

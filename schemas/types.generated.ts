@@ -113,6 +113,34 @@ export interface Feature {
   readonly exact: null | Decimal;
 }
 
+/** A data-quality finding on a valid record or on a stream. Key on md.quality.v1: instrumentId. */
+export interface QualityEvent {
+  /** VENUE:SYMBOL */
+  readonly instrumentId: string;
+  readonly venue: string;
+  readonly symbol: string;
+  /** the feed that delivered the record */
+  readonly source: string;
+  /** exchange time of the record (of the heartbeat for stream findings) */
+  readonly tsEvent: number;
+  /** receive time of the record */
+  readonly tsRecv: number;
+  /** NON_POSITIVE, DUPLICATE_TRADE, OUT_OF_ORDER, PRICE_OUTLIER, CROSSED_QUOTE, LOCKED_QUOTE, SEQUENCE_GAP, STALE_FEED, FEED_RESUMED (normalize); LATE_TRADE (aggregate) */
+  readonly rule: string;
+  /** true: the record was withheld from the canonical topics (it reaches no bar or analytic); false: reported only */
+  readonly flagged: boolean;
+  /** trade, quote, book or heartbeat */
+  readonly kind: string;
+  /** the stage that found it */
+  readonly stage: string;
+  /** what was found, for people */
+  readonly detail: string;
+  /** where the record came from: the raw record's origin (file:line, feed and sequence) or topic[partition]@offset */
+  readonly origin: string;
+  /** the canonical record as JSON, decimals as strings (null for stream findings) */
+  readonly record: null | string;
+}
+
 /** A vendor record as received, before normalization. Key on md.raw.<source>.v1: the vendor's instrument (exchange:symbol). */
 export interface RawRecord {
   /** feed name, e.g. tardis-file */

@@ -72,16 +72,14 @@ export async function replayFile(kafka: Kafka, codec: AvroCodec, options: Replay
       lineNo += 1;
       bytesRead += Buffer.byteLength(rawLine) + 1;
       const line = rawLine.replace(/\r$/, '');
-      if (lineNo === 1) {
+      if (lineNo === 1 && format.header !== null) {
         if (line !== format.header) {
           throw new TickflowError('BAD_INPUT_FILE', `${name} does not start with the ${format.name} header.\n  expected: ${format.header.slice(0, 160)}\n  found:    ${line.slice(0, 160)}`, `check --format (one of ${formatNames().join(', ')}) or the file`);
         }
         continue;
       }
       if (line === '') continue;
-      const fields = line.split(',');
-      const tsEvent = format.eventTimeMicros(fields);
-      const tsRecvRaw = format.recvTimeMicros(fields);
+      const { key: vendorKey, tsEvent, tsRecv: tsRecvRaw } = format.locate(line);
       if (options.speed.kind === 'factor' && Number.isFinite(tsEvent)) {
         firstEvent ??= tsEvent;
         const due = started + (tsEvent - firstEvent) / 1000 / options.speed.factor;
@@ -100,7 +98,7 @@ export async function replayFile(kafka: Kafka, codec: AvroCodec, options: Replay
         sequence: lineNo,
         payload: line,
       };
-      pending.push({ key: fields.length >= 2 ? format.vendorKey(fields) : null, value: await codec.encode(rawTopic, raw) });
+      pending.push({ key: vendorKey, value: await codec.encode(rawTopic, raw) });
       if (pending.length >= BATCH) await flush();
       if (Date.now() - lastProgress >= (options.progressMs ?? 2000)) {
         lastProgress = Date.now();
@@ -108,12 +106,12 @@ export async function replayFile(kafka: Kafka, codec: AvroCodec, options: Replay
         log.info(`${name}: ${published} records published (${Math.min(100, (100 * bytesRead) / size).toFixed(0)}%, ${Math.round(rate)}/s)`);
       }
     }
-    if (lineNo === 0) throw new TickflowError('BAD_INPUT_FILE', `${name} is empty`, 'pass a file with a header line and data lines');
+    if (lineNo === 0) throw new TickflowError('BAD_INPUT_FILE', `${name} is empty`, format.header === null ? 'pass a file with data lines' : 'pass a file with a header line and data lines');
     await flush();
   } finally {
     await producer.disconnect();
   }
   const seconds = (Date.now() - started) / 1000;
   log.info(`${name}: replayed ${published} records to ${rawTopic} in ${seconds.toFixed(1)} s`);
-  return { lines: lineNo - 1, published, topic: rawTopic, seconds };
+  return { lines: format.header === null ? lineNo : lineNo - 1, published, topic: rawTopic, seconds };
 }

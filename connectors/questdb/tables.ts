@@ -1,4 +1,4 @@
-import type { Bar, BookSnapshot, Feature, PriceLevel, Quote, RunningVolume, Trade } from '../../schemas/types.generated';
+import type { Bar, BookSnapshot, Feature, PriceLevel, QualityEvent, Quote, RunningVolume, Trade } from '../../schemas/types.generated';
 import type { Sender } from '@questdb/nodejs-client';
 
 /**
@@ -120,7 +120,24 @@ export const FEATURES: TableSpec<Feature> = {
   ts: (f) => f.tsEvent,
 };
 
-export const TABLES: readonly TableSpec<never>[] = [TRADES, QUOTES, BOOK, BARS, FEATURES, RUNNING_VOLUME] as unknown as TableSpec<never>[];
+/** One row per finding; the origin (file:line, topic[partition]@offset) makes a replayed finding replace its row. */
+export const QUALITY_EVENTS: TableSpec<QualityEvent> = {
+  name: 'quality_events',
+  topic: 'md.quality.v1',
+  ddl: (name) => `CREATE TABLE IF NOT EXISTS ${name} (
+    ts TIMESTAMP, instrument_id SYMBOL, venue SYMBOL, symbol SYMBOL, source SYMBOL, rule SYMBOL, flagged BOOLEAN,
+    kind SYMBOL, stage SYMBOL, detail VARCHAR, origin VARCHAR, record VARCHAR, ts_recv TIMESTAMP
+  ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, instrument_id, rule, origin)`,
+  row(sender, q) {
+    sender.symbol('instrument_id', q.instrumentId).symbol('venue', q.venue).symbol('symbol', q.symbol).symbol('source', q.source).symbol('rule', q.rule);
+    sender.symbol('kind', q.kind).symbol('stage', q.stage).booleanColumn('flagged', q.flagged).stringColumn('detail', q.detail).stringColumn('origin', q.origin);
+    if (q.record !== null) sender.stringColumn('record', q.record);
+    sender.timestampColumn('ts_recv', BigInt(q.tsRecv), 'us');
+  },
+  ts: (q) => q.tsEvent,
+};
+
+export const TABLES: readonly TableSpec<never>[] = [TRADES, QUOTES, BOOK, BARS, FEATURES, QUALITY_EVENTS, RUNNING_VOLUME] as unknown as TableSpec<never>[];
 
 export function tableForTopic(topic: string): TableSpec<unknown> | undefined {
   return (TABLES as unknown as TableSpec<unknown>[]).find((t) => t.topic === topic);

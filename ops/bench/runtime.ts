@@ -9,11 +9,14 @@ import { TRADES } from '../../connectors/questdb/tables';
 import type { TableSpec } from '../../connectors/questdb/tables';
 import { syntheticTrades } from '../../connectors/synthetic/trades';
 import { tardisTrades } from '../../connectors/tardis/formats';
-import { normalizeStage } from '../../pipelines/normalize/normalize';
+import { NORMALIZE_CONFIG, normalizeStage } from '../../pipelines/normalize/normalize';
 import { AvroCodec } from '../../pipelines/runtime/codec';
 import { RuntimeMetrics } from '../../pipelines/runtime/metrics';
 import { Runner } from '../../pipelines/runtime/runner';
 import type { InputRecord } from '../../pipelines/runtime/stage';
+import { parseConfig } from '../../pipelines/runtime/config';
+import { changelogTopic } from '../../pipelines/runtime/store';
+import { dlqTopicOf } from '../../topics/catalog';
 import type { RawRecord, Trade } from '../../schemas/types.generated';
 import { createNamespace } from '../topics/apply';
 import { endpoints, tickflowHome } from '../config';
@@ -52,7 +55,8 @@ export interface BenchFigures {
   ratios: { pipelineVsRawPassthrough: number; normalizeHopVsRawPassthrough: number; sinkVsRawQuestdb: number; exactlyOnceVsAtLeastOnce: number };
 }
 
-const NORMALIZE_TOPICS = ['md.raw.tardis.v1', 'md.raw.tardis.v1.dlq', 'md.trades.v1', 'md.trades.v1.dlq', 'md.quotes.v1', 'md.book.v1'];
+const NORMALIZE = normalizeStage(parseConfig('normalize', NORMALIZE_CONFIG, {}));
+const NORMALIZE_TOPICS = [...NORMALIZE.inputs, ...NORMALIZE.inputs.map(dlqTopicOf), ...NORMALIZE.outputs, 'md.trades.v1.dlq', ...(NORMALIZE.stores ?? []).map((s) => changelogTopic(NORMALIZE.name, s))];
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -138,7 +142,7 @@ async function rawPassthrough(kafka: Kafka, prefix: string, n: number): Promise<
 async function pipeline(kafka: Kafka, codec: AvroCodec, prefix: string, n: number, delivery: 'exactly-once' | 'at-least-once', onRow?: (r: InputRecord, now: number) => void, metrics?: RuntimeMetrics): Promise<{ runners: Runner[]; rows: () => number; normalized: () => number; ready: Promise<void> }> {
   let rows = 0;
   let normalized = 0;
-  const normalize = Runner.forStage(kafka, codec, normalizeStage, { topicPrefix: prefix, delivery, metrics, onCommitted: (r) => (normalized += r.length) });
+  const normalize = Runner.forStage(kafka, codec, NORMALIZE, { topicPrefix: prefix, delivery, metrics, onCommitted: (r) => (normalized += r.length) });
   const sink = Runner.forSink(kafka, codec, new QuestDbSink(['md.trades.v1'], endpoints().questdbUrl, '_bench'), {
     topicPrefix: prefix,
     metrics,

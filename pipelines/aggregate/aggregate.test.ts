@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { tardisTrades } from '../../connectors/tardis/formats';
 import { Decimal } from '../../schemas/decimal';
-import type { Bar, Trade } from '../../schemas/types.generated';
+import type { Bar, QualityEvent, Trade } from '../../schemas/types.generated';
 import { oracleBars } from '../../tests/support/bars-oracle';
 import { TRADES_FILE } from '../../tests/support/helpers';
 import { StageDriver } from '../runtime/test-driver';
@@ -66,12 +66,15 @@ describe('aggregate: event-time bars', () => {
     expect(revised[0].vwap.toFixed()).toBe('9.8');
 
     const onward = driver.run([trade(4_000_000, '11', '1', 'e'), trade(1_200_000, '50', '1', 'too-late')]);
-    const emitted = onward.out.map((o) => o.value as Bar).map((b) => [b.tsStart, b.revision, b.final, b.tradeCount]);
+    const emitted = onward.out.filter((o) => o.topic === 'md.bars.v1').map((o) => o.value as Bar).map((b) => [b.tsStart, b.revision, b.final, b.tradeCount]);
     expect(emitted).toEqual([
       [1_000_000, 1, true, 3],
       [2_000_000, 0, false, 1],
     ]);
-    expect(onward.failed.map((f) => f.code)).toEqual(['LATE_TRADE']);
+    // The too-late trade changes no bar: it is a LATE_TRADE finding with its origin.
+    const findings = onward.out.filter((o) => o.topic === 'md.quality.v1').map((o) => o.value as QualityEvent);
+    expect(findings.map((q) => [q.rule, q.flagged, q.stage, q.origin, JSON.parse(q.record as string).tradeId])).toEqual([['LATE_TRADE', true, 'aggregate', 'md.trades.v1[0]@5', 'too-late']]);
+    expect(onward.failed).toEqual([]);
   });
 
   it('opens and closes by event time, ties by arrival, and keeps intervals consistent', () => {

@@ -3,6 +3,7 @@ import type { ConfigOf, ConfigSchema } from '../runtime/config';
 import type { FailedRecord, InputRecord, OutputRecord, Stage, StageContext, StageResult } from '../runtime/stage';
 import type { BarState, InstrumentBars } from './bars';
 import { addTrade, bucketStart, intervalMicros, toBar } from './bars';
+import { QUALITY_TOPIC, qualityEvent } from '../normalize/quality';
 
 /**
  * aggregate: event-time trade bars per instrument at each configured interval (md.trades.v1 ->
@@ -10,8 +11,9 @@ import { addTrade, bucketStart, intervalMicros, toBar } from './bars';
  * (revision 0) once the watermark reaches its end; until the watermark passes end + allowed
  * lateness it stays open to late trades, each of which emits the next revision; then it is emitted
  * once more with `final` true (same revision) and forgotten. A trade too late for any of its bars
- * is rejected whole (`LATE_TRADE`, into md.trades.v1.dlq with its origin), so the intervals always
- * agree with each other; so is a trade with a non-positive price or size (`INVALID_VALUE`).
+ * is withheld from all of them (a `LATE_TRADE` finding on md.quality.v1, with its origin), so the
+ * intervals always agree with each other. A trade with a non-positive price or size (normalize
+ * flags those; another producer might not) is a dead letter (`INVALID_VALUE`).
  * State (the open bars and the watermark per instrument) is in the `bars` store.
  */
 export const AGGREGATE_CONFIG = {
@@ -36,7 +38,7 @@ export function aggregateStage(config: AggregateConfig): Stage<Trade> {
   return {
     name: 'aggregate',
     inputs: ['md.trades.v1'],
-    outputs: [BARS_OUTPUT],
+    outputs: [BARS_OUTPUT, QUALITY_TOPIC],
     stores: ['bars'],
     process(batch: readonly InputRecord<Trade>[], ctx: StageContext): StageResult {
       const store = ctx.store<InstrumentBars>('bars');
@@ -57,7 +59,8 @@ export function aggregateStage(config: AggregateConfig): Stage<Trade> {
         const state: InstrumentBars = changed.get(id) ?? store.get(id) ?? { venue: t.venue, symbol: t.symbol, source: t.source, watermark: Number.MIN_SAFE_INTEGER, bars: [] };
         // The smallest interval's bucket closes first: a trade is late for all its bars or for none.
         if (bucketStart(t.tsEvent, smallest) + smallest + lateness <= state.watermark) {
-          failed.push({ input, code: 'LATE_TRADE', message: `trade ${t.tradeId} of ${id} at ${t.tsEvent} arrived after its bars were final (watermark ${state.watermark}, allowed lateness ${config.allowedLatenessMs} ms)` });
+          const detail = `trade ${t.tradeId} at ${t.tsEvent} arrived after its bars were final (watermark ${state.watermark}, allowed lateness ${config.allowedLatenessMs} ms)`;
+          out.push({ topic: QUALITY_TOPIC, key: id, value: qualityEvent('aggregate', 'trade', t, { rule: 'LATE_TRADE', flagged: true, detail }, `${input.topic}[${input.partition}]@${input.offset}`) });
           continue;
         }
         const bars = [...state.bars];

@@ -1,12 +1,17 @@
-import type { RawRecord, Trade } from '../../schemas/types.generated';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { QualityEvent, RawRecord, Trade } from '../../schemas/types.generated';
+import { parseConfig } from '../runtime/config';
 import { driveStage } from '../runtime/test-driver';
-import { normalizeStage } from './normalize';
+import { NORMALIZE_CONFIG, normalizeStage } from './normalize';
 
 const raw = (format: string, payload: string, sequence = 1): RawRecord => ({ source: 'tardis-file', format, tsRecv: 0, origin: `f:${sequence}`, sequence, payload });
+const stage = normalizeStage(parseConfig('normalize', NORMALIZE_CONFIG, {}));
+const FIXTURES = path.join(__dirname, '..', '..', 'connectors', 'tardis', 'fixtures');
 
 describe('normalize stage', () => {
   it('routes trades and quotes to their topics keyed by instrument id, and rejects bad lines with a reason', () => {
-    const result = driveStage(normalizeStage, [
+    const result = driveStage(stage, [
       raw('tardis-trades', 'binance-futures,BTCUSDT,1582329602111000,1582329602418379,42377944,buy,9682,0.132', 2),
       raw('tardis-quotes', 'binance-futures,BTCUSDT,1582329601096000,1582329603502092,0.84,9682,9681.92,0.67', 3),
       raw('tardis-trades', 'binance-futures,BTCUSDT,oops', 4),
@@ -23,5 +28,33 @@ describe('normalize stage', () => {
     ]);
     // in = out + dead letters
     expect(result.out.length + result.failed.length).toBe(4);
+  });
+
+  it('passes every record of the recorded files, with no quality finding', () => {
+    for (const [file, format] of [
+      ['binance-futures-btcusdt-trades-2020-02-22.csv', 'tardis-trades'],
+      ['binance-futures-btcusdt-quotes-2020-02-22.csv', 'tardis-quotes'],
+      ['binance-futures-btcusdt-book25-2020-09-01.csv', 'tardis-book-snapshot-25'],
+    ]) {
+      const lines = fs.readFileSync(path.join(FIXTURES, file), 'utf8').trim().split('\n').slice(1);
+      const result = driveStage(stage, lines.map((line, i) => raw(format, line, i + 2)));
+      expect([file, result.failed.length, result.out.filter((o) => o.topic === 'md.quality.v1').map((o) => (o.value as QualityEvent).detail)]).toEqual([file, 0, []]);
+      expect(result.out.length).toBe(lines.length);
+    }
+  });
+
+  it('withholds a flagged record from its topic and reports it on md.quality.v1 with its origin and the record', () => {
+    const line = (id: number, price: string, ts: number): string => JSON.stringify({ type: 'trade', venue: 'SYN', symbol: 'A', tsEvent: ts, tsRecv: ts + 5, price, size: '1', side: 'BUY', tradeId: String(id) });
+    const records = [line(1, '100', 1_000_000), line(2, '0', 2_000_000), line(1, '100', 3_000_000), line(3, '101', 4_000_000)].map((payload, i) => ({ ...raw('tickflow-ndjson', payload, i + 1), source: 'ndjson-file' }));
+    const result = driveStage(stage, records);
+    expect(result.out.map((o) => [o.topic, o.topic === 'md.quality.v1' ? (o.value as QualityEvent).rule : (o.value as Trade).tradeId])).toEqual([
+      ['md.trades.v1', '1'],
+      ['md.quality.v1', 'NON_POSITIVE'],
+      ['md.quality.v1', 'DUPLICATE_TRADE'],
+      ['md.trades.v1', '3'],
+    ]);
+    const dup = result.out[2].value as QualityEvent;
+    expect([dup.origin, dup.flagged, dup.stage, dup.kind, dup.source, dup.instrumentId]).toEqual(['f:3', true, 'normalize', 'trade', 'ndjson-file', 'SYN:A']);
+    expect(JSON.parse(dup.record as string)).toMatchObject({ tradeId: '1', price: '100', size: '1' });
   });
 });

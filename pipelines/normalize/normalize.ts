@@ -1,37 +1,74 @@
-import type { BookSnapshot, Quote, RawRecord, Trade } from '../../schemas/types.generated';
-import { FORMATS } from '../../connectors/registry';
-import type { FailedRecord, InputRecord, OutputRecord, Stage, StageResult } from '../runtime/stage';
+import type { RawRecord } from '../../schemas/types.generated';
+import type { Canonical } from '../../connectors/registry';
+import { FORMATS, RAW_TOPICS } from '../../connectors/registry';
+import { instrumentRef } from '../../connectors/reference/instruments';
+import type { ConfigOf } from '../runtime/config';
+import type { FailedRecord, InputRecord, OutputRecord, Stage, StageContext, StageResult } from '../runtime/stage';
 import { RecordError } from '../runtime/stage';
+import type { Checked, InstrumentQuality, QualityConfig } from './quality';
+import { EMPTY_QUALITY, QUALITY_CONFIG, QUALITY_TOPIC, checkBook, checkHeartbeat, checkQuote, checkTrade, qualityEvent } from './quality';
 
 /**
  * normalize: vendor records (md.raw.*) to canonical trades, quotes and book snapshots, keyed by
- * instrument id. A line that does not parse is rejected with its reason (it lands in the dead-letter
- * topic with its origin); nothing is dropped silently.
+ * instrument id, through the quality rules (./quality.ts). A line that does not parse is rejected
+ * with its reason (dead letter with its origin). A parsed record a rule flags goes to md.quality.v1
+ * instead of its canonical topic; reported findings go there too. Nothing is dropped silently.
+ * State: the rules' per-instrument state in store `quality`.
  */
 export const NORMALIZE_OUTPUTS = { trade: 'md.trades.v1', quote: 'md.quotes.v1', book: 'md.book.v1' } as const;
 
-export function normalizeOne(raw: RawRecord): { topic: string; key: string; value: Trade | Quote | BookSnapshot } {
+export const NORMALIZE_CONFIG = QUALITY_CONFIG;
+export type NormalizeConfig = ConfigOf<typeof NORMALIZE_CONFIG>;
+
+export function parseRaw(raw: RawRecord): Canonical {
   const entry = FORMATS[raw.format];
   if (!entry) throw new RecordError('UNKNOWN_FORMAT', `format '${raw.format}' has no parser; known: ${Object.keys(FORMATS).join(', ')}`);
-  const value = entry.format.parse(raw);
-  return { topic: NORMALIZE_OUTPUTS[entry.format.kind], key: value.instrumentId, value };
+  return entry.format.parse(raw);
 }
 
-export const normalizeStage: Stage<RawRecord> = {
-  name: 'normalize',
-  inputs: ['md.raw.tardis.v1'],
-  outputs: Object.values(NORMALIZE_OUTPUTS),
-  process(batch: readonly InputRecord<RawRecord>[]): StageResult {
-    const out: OutputRecord[] = [];
-    const failed: FailedRecord[] = [];
-    for (const input of batch) {
-      try {
-        out.push(normalizeOne(input.value));
-      } catch (error) {
-        if (!(error instanceof RecordError)) throw error;
-        failed.push({ input, code: error.code, message: error.message });
+function check(state: InstrumentQuality, parsed: Canonical, config: QualityConfig): Checked {
+  switch (parsed.kind) {
+    case 'trade':
+      return checkTrade(state, parsed.value, parsed.sequence, config);
+    case 'quote':
+      return checkQuote(state, parsed.value, parsed.sequence, config);
+    case 'book':
+      return checkBook(state, parsed.value, parsed.sequence, config);
+    case 'heartbeat':
+      return checkHeartbeat(state, parsed.value, instrumentRef(parsed.value.instrumentId).session, config);
+  }
+}
+
+export function normalizeStage(config: NormalizeConfig): Stage<RawRecord> {
+  return {
+    name: 'normalize',
+    inputs: RAW_TOPICS,
+    outputs: [...Object.values(NORMALIZE_OUTPUTS), QUALITY_TOPIC],
+    stores: ['quality'],
+    process(batch: readonly InputRecord<RawRecord>[], ctx: StageContext): StageResult {
+      const store = ctx.store<InstrumentQuality>('quality');
+      const out: OutputRecord[] = [];
+      const failed: FailedRecord[] = [];
+      const changed = new Map<string, InstrumentQuality>();
+      for (const input of batch) {
+        let parsed: Canonical;
+        try {
+          parsed = parseRaw(input.value);
+        } catch (error) {
+          if (!(error instanceof RecordError)) throw error;
+          failed.push({ input, code: error.code, message: error.message });
+          continue;
+        }
+        const id = parsed.value.instrumentId;
+        const checked = check(changed.get(id) ?? store.get(id) ?? EMPTY_QUALITY, parsed, config);
+        changed.set(id, checked.state);
+        for (const finding of checked.findings) {
+          out.push({ topic: QUALITY_TOPIC, key: id, value: qualityEvent('normalize', parsed.kind, parsed.value, finding, input.value.origin) });
+        }
+        if (!checked.flagged && parsed.kind !== 'heartbeat') out.push({ topic: NORMALIZE_OUTPUTS[parsed.kind], key: id, value: parsed.value });
       }
-    }
-    return { out, failed };
-  },
-};
+      for (const [id, state] of changed) store.put(id, state);
+      return { out, failed };
+    },
+  };
+}

@@ -5,6 +5,7 @@ import type { Logger } from '../../ops/log';
 import { logger } from '../../ops/log';
 import type { StateEntry } from '../../schemas/types.generated';
 import { dlqTopicOf } from '../../topics/catalog';
+import { coPartitionedAssigner } from './assigner';
 import type { AvroCodec } from './codec';
 import { DecodeError } from './codec';
 import { deadLetterOf } from './dead-letters';
@@ -195,6 +196,8 @@ export class Runner {
   private admin?: Promise<Admin>;
   /** State per input partition number (co-partitioned inputs share it). */
   private readonly stores = new Map<number, Promise<Stores>>();
+  /** Per partition number, the end of the last batch queued for its state (see `stateLock`). */
+  private readonly stateQueues = new Map<number, Promise<void>>();
   private readonly positions = new Map<string, bigint>();
   private assignment = new Set<string>();
   private readonly readyTasks = new Set<string>();
@@ -269,6 +272,7 @@ export class Runner {
       maxBytesPerPartition: 524_288,
       maxBytes: 4_194_304,
       maxWaitTimeInMs: this.options.maxWaitMs ?? 1000,
+      partitionAssigners: [coPartitionedAssigner],
     });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, (event) => this.onAssignment(event.payload.memberAssignment));
@@ -415,6 +419,20 @@ export class Runner {
     return stores;
   }
 
+  /** Waits for the partition's state to be free and takes it; call the result to hand it on. */
+  private async stateLock(partition: number): Promise<() => void> {
+    const before = this.stateQueues.get(partition) ?? Promise.resolve();
+    let release = (): void => undefined;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    const queued = before.then(() => mine);
+    this.stateQueues.set(partition, queued);
+    await before;
+    return () => {
+      release();
+      if (this.stateQueues.get(partition) === queued) this.stateQueues.delete(partition);
+    };
+  }
+
   /** Reads partition `partition` of every store's changelog up to its end (read_committed). */
   private async restore(partition: number): Promise<Stores> {
     const stores: Stores = new Map();
@@ -525,85 +543,93 @@ export class Runner {
         this.metrics?.recordsSkipped.inc({ stage: this.name, topic: batch.topic }, skipped);
         if (BigInt(batch.lastOffset()) < floor) return;
       }
-      at('restore');
-      const stores = this.storeNames.length > 0 ? await this.storesFor(batch.partition) : new Map<string, TransactionalStore<unknown>>();
-      const ctx: StageContext = {
-        clock: this.clock,
-        log: this.log,
-        store: <V>(name: string) => {
-          const store = stores.get(name);
-          if (!store) throw new TickflowError('INVARIANT', `stage ${stage.name} used store '${name}', which it does not declare`, `add '${name}' to the stage's stores`);
-          return store as unknown as TransactionalStore<V>;
-        },
-      };
-      const all = [...stores.values()];
+      // Co-partitioned inputs share the partition's state: their batches take turns with it, so one
+      // batch's pending writes are never committed or dropped by another's transaction.
+      at('state lock');
+      const release = this.storeNames.length > 0 ? await this.stateLock(batch.partition) : () => undefined;
       try {
-        at('process');
-        const result = stage.process(decoded, ctx);
-        const failed = [...decodeFailures, ...result.failed];
-        const topicMessages = new Map<string, Message[]>();
-        const add = (topic: string, message: Message): void => {
-          const list = topicMessages.get(topic) ?? [];
-          list.push(message);
-          topicMessages.set(topic, list);
+        at('restore');
+        const stores = this.storeNames.length > 0 ? await this.storesFor(batch.partition) : new Map<string, TransactionalStore<unknown>>();
+        const ctx: StageContext = {
+          clock: this.clock,
+          log: this.log,
+          store: <V>(name: string) => {
+            const store = stores.get(name);
+            if (!store) throw new TickflowError('INVARIANT', `stage ${stage.name} used store '${name}', which it does not declare`, `add '${name}' to the stage's stores`);
+            return store as unknown as TransactionalStore<V>;
+          },
         };
-        for (const out of result.out as OutputRecord[]) {
-          if (!this.outputs.includes(out.topic)) throw new TickflowError('INVARIANT', `stage ${stage.name} emitted to ${out.topic}, which is not among its outputs`, `add ${out.topic} to the stage's outputs`);
-          add(this.physical(out.topic), { key: out.key, value: await this.codec.encode(out.topic, out.value) });
-        }
-        for (const [name, store] of stores) {
-          const topic = changelogTopic(stage.name, name);
-          for (const [k, v] of store.changes()) {
-            add(this.physical(topic), { key: k, partition: batch.partition, value: v === null ? null : await this.codec.encode(topic, { json: JSON.stringify(v) } satisfies StateEntry) });
-          }
-        }
-        const letters = await this.deadLetterMessages(failed, batch);
-        const sends = chunked([...[...topicMessages.entries()].map(([topic, messages]) => ({ topic, messages })), ...letters], SEND_CHUNK);
-        at('send');
-        if (this.options.delivery === 'at-least-once') {
-          const plain = await this.plainProducer();
-          for (const chunk of sends) await bounded(plain.sendBatch({ topicMessages: chunk, acks: -1 }), 'send');
-          await bounded((this.consumer as Consumer).commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: offsetAfter(batch) }]), 'offset commit');
-        } else {
-        at('begin transaction');
-        const transaction = await bounded((producer as Producer).transaction(), 'begin transaction');
+        const all = [...stores.values()];
         try {
-          // Several sends per transaction keep each record batch under the broker's message size limit.
-          at('transactional send');
-          for (const chunk of sends) await bounded(transaction.sendBatch({ topicMessages: chunk, acks: -1 }), 'transactional send');
-          at('send offsets');
-          await bounded(
-            transaction.sendOffsets({
-              consumerGroupId: this.groupId,
-              topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: offsetAfter(batch) }] }],
-            }),
-            'sending offsets to the transaction',
-          );
-          at('commit');
-          await bounded(transaction.commit(), 'transaction commit');
-          this.options.afterCommit?.(batch.topic, batch.partition);
+          at('process');
+          const result = stage.process(decoded, ctx);
+          const failed = [...decodeFailures, ...result.failed];
+          const topicMessages = new Map<string, Message[]>();
+          const add = (topic: string, message: Message): void => {
+            const list = topicMessages.get(topic) ?? [];
+            list.push(message);
+            topicMessages.set(topic, list);
+          };
+          for (const out of result.out as OutputRecord[]) {
+            if (!this.outputs.includes(out.topic)) throw new TickflowError('INVARIANT', `stage ${stage.name} emitted to ${out.topic}, which is not among its outputs`, `add ${out.topic} to the stage's outputs`);
+            add(this.physical(out.topic), { key: out.key, value: await this.codec.encode(out.topic, out.value) });
+          }
+          for (const [name, store] of stores) {
+            const topic = changelogTopic(stage.name, name);
+            for (const [k, v] of store.changes()) {
+              add(this.physical(topic), { key: k, partition: batch.partition, value: v === null ? null : await this.codec.encode(topic, { json: JSON.stringify(v) } satisfies StateEntry) });
+            }
+          }
+          const letters = await this.deadLetterMessages(failed, batch);
+          const sends = chunked([...[...topicMessages.entries()].map(([topic, messages]) => ({ topic, messages })), ...letters], SEND_CHUNK);
+          at('send');
+          if (this.options.delivery === 'at-least-once') {
+            const plain = await this.plainProducer();
+            for (const chunk of sends) await bounded(plain.sendBatch({ topicMessages: chunk, acks: -1 }), 'send');
+            await bounded((this.consumer as Consumer).commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: offsetAfter(batch) }]), 'offset commit');
+          } else {
+          at('begin transaction');
+          const transaction = await bounded((producer as Producer).transaction(), 'begin transaction');
+          try {
+            // Several sends per transaction keep each record batch under the broker's message size limit.
+            at('transactional send');
+            for (const chunk of sends) await bounded(transaction.sendBatch({ topicMessages: chunk, acks: -1 }), 'transactional send');
+            at('send offsets');
+            await bounded(
+              transaction.sendOffsets({
+                consumerGroupId: this.groupId,
+                topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: offsetAfter(batch) }] }],
+              }),
+              'sending offsets to the transaction',
+            );
+            at('commit');
+            await bounded(transaction.commit(), 'transaction commit');
+            this.options.afterCommit?.(batch.topic, batch.partition);
+          } catch (error) {
+            at('abort');
+            await bounded(transaction.abort(), 'transaction abort', 10_000).catch(() => undefined);
+            throw error;
+          }
+          }
+          for (const store of all) store.commit();
+          this.metrics?.transactions.inc({ stage: this.name, result: 'commit' });
+          for (const [topic, messages] of topicMessages) if (!topic.endsWith('.changelog')) this.metrics?.recordsOut.inc({ stage: this.name, topic }, messages.length);
+          this.stats.recordsOut += result.out.length;
+          this.stats.deadLetters += failed.length;
+          if (this.metrics) for (const [name, store] of stores) this.metrics.stateEntries.set({ stage: this.name, store: name, partition: String(batch.partition) }, store.size);
         } catch (error) {
-          at('abort');
-          await bounded(transaction.abort(), 'transaction abort', 10_000).catch(() => undefined);
+          for (const store of all) store.abort();
+          this.metrics?.transactions.inc({ stage: this.name, result: 'abort' });
+          // The outcome may be unknown (e.g. a lost coordinator): rebuild the producer and, since
+          // memory may now disagree with what was committed, the partition's state from its changelog.
+          at('drop producer');
+          await this.dropTask(key(batch.topic, batch.partition));
+          this.stores.delete(batch.partition);
+          this.log.warn(`batch at ${batch.topic}[${batch.partition}] from offset ${batch.firstOffset()} failed; it will be retried: ${(error as Error).message}`);
           throw error;
         }
-        }
-        for (const store of all) store.commit();
-        this.metrics?.transactions.inc({ stage: this.name, result: 'commit' });
-        for (const [topic, messages] of topicMessages) if (!topic.endsWith('.changelog')) this.metrics?.recordsOut.inc({ stage: this.name, topic }, messages.length);
-        this.stats.recordsOut += result.out.length;
-        this.stats.deadLetters += failed.length;
-        if (this.metrics) for (const [name, store] of stores) this.metrics.stateEntries.set({ stage: this.name, store: name, partition: String(batch.partition) }, store.size);
-      } catch (error) {
-        for (const store of all) store.abort();
-        this.metrics?.transactions.inc({ stage: this.name, result: 'abort' });
-        // The outcome may be unknown (e.g. a lost coordinator): rebuild the producer and, since
-        // memory may now disagree with what was committed, the partition's state from its changelog.
-        at('drop producer');
-        await this.dropTask(key(batch.topic, batch.partition));
-        this.stores.delete(batch.partition);
-        this.log.warn(`batch at ${batch.topic}[${batch.partition}] from offset ${batch.firstOffset()} failed; it will be retried: ${(error as Error).message}`);
-        throw error;
+      } finally {
+        release();
       }
     };
   }

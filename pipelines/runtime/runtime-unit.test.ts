@@ -1,6 +1,7 @@
 import { TickflowError } from '../../ops/errors';
 import { parseConfig, parseSetFlags } from './config';
 import { TransactionalStore } from './store';
+import { coPartitionedPlan } from './assigner';
 
 describe('TransactionalStore', () => {
   it('shows pending writes to reads, and commits or discards them as a unit', () => {
@@ -34,5 +35,17 @@ describe('stage config', () => {
     expect(() => parseConfig('s', schema, { window: '5' })).toThrow(TickflowError);
     expect(() => parseSetFlags(['nonsense'])).toThrow(/is not <stage>.<setting>=<value>/);
     expect(parseSetFlags(['sink-questdb.topics=a,b']).get('sink-questdb')).toEqual({ topics: 'a,b' });
+  });
+});
+
+describe('co-partitioned assignment', () => {
+  it('gives partition N of every input to one member, spreading partition numbers round robin', () => {
+    const plan = coPartitionedPlan(['m-b', 'm-a'], new Map([['raw.a', [0, 1, 2]], ['raw.b', [0, 1, 2]]]));
+    expect(Object.fromEntries(plan)).toEqual({
+      'm-a': { 'raw.a': [0, 2], 'raw.b': [0, 2] },
+      'm-b': { 'raw.a': [1], 'raw.b': [1] },
+    });
+    // A member without partitions still gets an (empty) assignment.
+    expect(coPartitionedPlan(['a', 'b', 'c', 'd'], new Map([['t', [0, 1, 2]]])).get('d')).toEqual({});
   });
 });

@@ -5,15 +5,13 @@ import { Pipeline } from '../../ops/pipeline';
 import { AvroCodec } from '../../pipelines/runtime/codec';
 import { Decimal } from '../../schemas/decimal';
 import type { Trade } from '../../schemas/types.generated';
-import { collectTopic } from '../../ops/tap';
-import type { DeadLetter } from '../../schemas/types.generated';
 import { unique } from '../support/helpers';
 import { publishTrades } from '../support/runtime-harness';
 
 /**
  * Late data through the real stack (aggregate with its default 2 s allowed lateness): a trade
  * inside the lateness revises its bar and the `bars` row is replaced by the revision; a trade
- * beyond it is reported (dead letter with its origin) and the bar does not change.
+ * beyond it is reported (a LATE_TRADE row in quality_events, with its origin) and the bar does not change.
  */
 describe('bars: late data revises the bar row, too-late data is reported (real stack)', () => {
   let kafka: Kafka;
@@ -75,8 +73,10 @@ describe('bars: late data revises the bar row, too-late data is reported (real s
     await send([trade(3.2, '101', '1', 'd'), trade(0.9, '1', '100', 'too-late')]);
     expect(await bar1s(0)).toEqual({ close: '99', low: '99', volume: '5', count: 3, revision: 1, final: true });
 
-    const letters = (await collectTopic<DeadLetter>(kafka, 'md.trades.v1.dlq', 60_000)).map((r) => r.value).filter((d) => d.stage === 'aggregate' && d.errorMessage.includes(instrumentId));
-    expect(letters.map((d) => [d.errorCode, d.sourceTopic])).toEqual([['LATE_TRADE', 'md.trades.v1']]);
-    expect(letters[0].errorMessage).toContain('too-late');
+    // Reported: a LATE_TRADE row in quality_events holding the trade and where it was read.
+    await waitForWalApplied(['quality_events']);
+    const findings = await sql(`SELECT rule, flagged, stage, origin, record FROM quality_events WHERE instrument_id = '${instrumentId}'`);
+    expect(findings.dataset.map((r) => [r[0], r[1], r[2], JSON.parse(r[4] as string).tradeId])).toEqual([['LATE_TRADE', true, 'aggregate', 'too-late']]);
+    expect(findings.dataset[0][3]).toMatch(/^md\.trades\.v1\[\d\]@\d+$/);
   }, 180_000);
 });

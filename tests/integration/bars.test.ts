@@ -17,8 +17,9 @@ const INSTRUMENT = 'BINANCE-FUT:BTCUSDT';
  * for every 1s and 1m bucket the stream has finalized, exactly the bar computed independently from
  * the file (tests/support/bars-oracle.ts). Buckets within the allowed lateness of the file's last
  * trade are not final yet (nothing later closes them), and other tests replay the same file, whose
- * repeated trades are late for every final bar (rejected, LATE_TRADE) but not for those; so the
- * check covers the finalized buckets, which is all but the last seconds of the file.
+ * repeated trades are flagged OUT_OF_ORDER by normalize's quality rules (or, within the rules'
+ * tolerance, would revise a bar that is not final); so the check covers the finalized buckets,
+ * which is all but the last seconds of the file.
  */
 describe('bars: recorded trades -> normalize -> aggregate -> QuestDB bars (real stack)', () => {
   let kafka: Kafka;

@@ -1,0 +1,210 @@
+import type { BookSnapshot, QualityEvent, Quote, Trade } from '../../schemas/types.generated';
+import type { Heartbeat } from '../../connectors/registry';
+import type { Session } from '../../connectors/reference/instruments';
+import { sessionOpen } from '../../connectors/reference/instruments';
+import type { ConfigOf, ConfigSchema } from '../runtime/config';
+
+/**
+ * Data-quality rules on valid (parsed) records, per instrument, pure. Each finding is either
+ * *flagged* (the record is withheld from the canonical topics, so it never reaches bars or
+ * analytics) or *reported* (a fact about the stream, such as a sequence gap; the record itself is
+ * kept). A record is flagged by the first rule it breaks, in this order:
+ *
+ * - NON_POSITIVE: a price or size that is zero or negative.
+ * - DUPLICATE_TRADE: a trade id already seen within the duplicate window of the newest trade.
+ * - OUT_OF_ORDER: exchange time more than `outOfOrderToleranceMs` before the newest accepted
+ *   record of its kind. A duplicate older than the duplicate window is caught here instead, so
+ *   an old trade can never be counted twice.
+ * - PRICE_OUTLIER: a trade price outside the rolling robust band: the median of the last
+ *   `outlierWindow` trade prices plus or minus max(`outlierMads` x 1.4826 x MAD,
+ *   `outlierMinBandBps` of the median), checked once `outlierMinSamples` prices are known. Outliers
+ *   stay in the window, so the median follows a real level shift after half a window while one
+ *   bad print cannot move it. The band is a statistic and uses float64; prices stay exact.
+ * - CROSSED_QUOTE / LOCKED_QUOTE: best bid above / equal to best ask (quotes and books).
+ *
+ * Reported: SEQUENCE_GAP (the venue's sequence number skipped values), STALE_FEED (a heartbeat
+ * shows no update for `staleAfterMs` while the instrument's session is open) and FEED_RESUMED
+ * (the first update after a STALE_FEED).
+ */
+export const QUALITY_CONFIG = {
+  outOfOrderToleranceMs: { type: 'number', default: 1000, min: 0, integer: true, description: 'how far (exchange time) a record may trail the newest of its kind before it is flagged OUT_OF_ORDER; keep it within aggregate.allowedLatenessMs' },
+  duplicateWindowMs: { type: 'number', default: 5000, min: 0, integer: true, description: 'trade ids are remembered this long (exchange time) behind the newest trade to flag duplicates' },
+  outlierWindow: { type: 'number', default: 50, min: 3, integer: true, description: 'trade prices in the rolling robust band' },
+  outlierMinSamples: { type: 'number', default: 10, min: 3, integer: true, description: 'prices needed before the outlier rule applies' },
+  outlierMads: { type: 'number', default: 8, min: 0, description: 'band half-width in scaled median absolute deviations' },
+  outlierMinBandBps: { type: 'number', default: 50, min: 0, description: 'band half-width floor, basis points of the median' },
+  staleAfterMs: { type: 'number', default: 10_000, min: 1, integer: true, description: 'no update for this long (exchange time, seen by a heartbeat) while the session is open is STALE_FEED' },
+} as const satisfies ConfigSchema;
+
+export type QualityConfig = ConfigOf<typeof QUALITY_CONFIG>;
+
+export const QUALITY_TOPIC = 'md.quality.v1';
+
+/** LATE_TRADE is aggregate's: a trade later than its bars' allowed lateness. */
+export type Rule = 'LATE_TRADE' | 'NON_POSITIVE' | 'DUPLICATE_TRADE' | 'OUT_OF_ORDER' | 'PRICE_OUTLIER' | 'CROSSED_QUOTE' | 'LOCKED_QUOTE' | 'SEQUENCE_GAP' | 'STALE_FEED' | 'FEED_RESUMED';
+
+export interface Finding {
+  readonly rule: Rule;
+  /** True: the record is withheld from canonical topics. False: reported only. */
+  readonly flagged: boolean;
+  readonly detail: string;
+}
+
+/** Per-instrument state (JSON: it goes to the changelog). Times are exchange-time microseconds. */
+export interface InstrumentQuality {
+  readonly lastTradeTs: number | null;
+  readonly lastQuoteTs: number | null;
+  readonly lastBookTs: number | null;
+  /** Newest exchange time of any record or heartbeat that counts as an update. */
+  readonly lastUpdateTs: number | null;
+  readonly sequence: number | null;
+  /** Trade id -> exchange time, for ids within the duplicate window of the newest trade. */
+  readonly recentIds: Readonly<Record<string, number>>;
+  /** The last `outlierWindow` trade prices, oldest first. */
+  readonly prices: readonly number[];
+  readonly stale: boolean;
+}
+
+export const EMPTY_QUALITY: InstrumentQuality = { lastTradeTs: null, lastQuoteTs: null, lastBookTs: null, lastUpdateTs: null, sequence: null, recentIds: {}, prices: [], stale: false };
+
+export interface Checked {
+  readonly state: InstrumentQuality;
+  readonly findings: Finding[];
+  /** True when a finding flagged the record. */
+  readonly flagged: boolean;
+}
+
+const MS = 1000;
+
+function median(sorted: readonly number[]): number {
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** The robust band around the window's prices, or null while there are too few. */
+export function robustBand(prices: readonly number[], config: QualityConfig): { median: number; halfWidth: number } | null {
+  if (prices.length < config.outlierMinSamples) return null;
+  const sorted = [...prices].sort((a, b) => a - b);
+  const m = median(sorted);
+  const mad = median(sorted.map((p) => Math.abs(p - m)).sort((a, b) => a - b));
+  return { median: m, halfWidth: Math.max(config.outlierMads * 1.4826 * mad, (m * config.outlierMinBandBps) / 10_000) };
+}
+
+function sequenceFinding(state: InstrumentQuality, sequence: number | undefined): { sequence: number | null; finding?: Finding } {
+  if (sequence === undefined) return { sequence: state.sequence };
+  if (state.sequence !== null && sequence > state.sequence + 1) {
+    const missing = sequence - state.sequence - 1;
+    return { sequence, finding: { rule: 'SEQUENCE_GAP', flagged: false, detail: `sequence jumped from ${state.sequence} to ${sequence}: ${missing} record${missing === 1 ? '' : 's'} missing (${state.sequence + 1}..${sequence - 1})` } };
+  }
+  return { sequence: Math.max(sequence, state.sequence ?? sequence) };
+}
+
+function resumed(state: InstrumentQuality, ts: number): Finding[] {
+  if (!state.stale || state.lastUpdateTs === null) return [];
+  return [{ rule: 'FEED_RESUMED', flagged: false, detail: `first update after ${((ts - state.lastUpdateTs) / 1e6).toFixed(3)} s` }];
+}
+
+function outOfOrder(kind: string, ts: number, newest: number | null, config: QualityConfig): Finding | undefined {
+  if (newest === null || ts >= newest - config.outOfOrderToleranceMs * MS) return undefined;
+  return { rule: 'OUT_OF_ORDER', flagged: true, detail: `${kind} at ${ts} is ${((newest - ts) / MS).toFixed(3)} ms behind the newest ${kind} (${newest}); tolerance ${config.outOfOrderToleranceMs} ms` };
+}
+
+function touchedBy(state: InstrumentQuality, ts: number): Pick<InstrumentQuality, 'lastUpdateTs' | 'stale'> {
+  return { lastUpdateTs: Math.max(ts, state.lastUpdateTs ?? ts), stale: false };
+}
+
+export function checkTrade(state: InstrumentQuality, t: Trade, sequence: number | undefined, config: QualityConfig): Checked {
+  const gap = sequenceFinding(state, sequence);
+  const findings: Finding[] = [...resumed(state, t.tsEvent)];
+  if (gap.finding) findings.push(gap.finding);
+  const base = { ...state, ...touchedBy(state, t.tsEvent), sequence: gap.sequence };
+  const flag = (finding: Finding, next: InstrumentQuality = base): Checked => ({ state: next, findings: [...findings, finding], flagged: true });
+
+  if (!t.price.isPositive() || t.price.isZero() || !t.size.isPositive() || t.size.isZero()) {
+    return flag({ rule: 'NON_POSITIVE', flagged: true, detail: `trade ${t.tradeId}: price ${t.price.toFixed()} and size ${t.size.toFixed()} must both be positive` });
+  }
+  const seenAt = state.recentIds[t.tradeId];
+  if (seenAt !== undefined) return flag({ rule: 'DUPLICATE_TRADE', flagged: true, detail: `trade id ${t.tradeId} was already seen (exchange time ${seenAt})` });
+  const late = outOfOrder('trade', t.tsEvent, state.lastTradeTs, config);
+  if (late) return flag(late);
+
+  const price = t.price.toNumber();
+  const band = robustBand(state.prices, config);
+  const prices = [...state.prices, price].slice(-config.outlierWindow);
+  const newest = Math.max(t.tsEvent, state.lastTradeTs ?? t.tsEvent);
+  const horizon = newest - Math.max(config.duplicateWindowMs, config.outOfOrderToleranceMs) * MS;
+  const recentIds: Record<string, number> = {};
+  for (const [id, ts] of Object.entries(state.recentIds)) if (ts >= horizon) recentIds[id] = ts;
+  recentIds[t.tradeId] = t.tsEvent;
+  const next: InstrumentQuality = { ...base, lastTradeTs: newest, recentIds, prices };
+  if (band && Math.abs(price - band.median) > band.halfWidth) {
+    return flag({ rule: 'PRICE_OUTLIER', flagged: true, detail: `trade ${t.tradeId} at ${t.price.toFixed()} is outside the band ${(band.median - band.halfWidth).toPrecision(10)}..${(band.median + band.halfWidth).toPrecision(10)} (median of the last ${state.prices.length} trades ${band.median.toPrecision(10)})` }, next);
+  }
+  return { state: next, findings, flagged: false };
+}
+
+function crossed(what: string, bid: Quote['bidPrice'], ask: Quote['askPrice']): Finding | undefined {
+  if (bid.greaterThan(ask)) return { rule: 'CROSSED_QUOTE', flagged: true, detail: `${what}: bid ${bid.toFixed()} is above ask ${ask.toFixed()}` };
+  if (bid.equals(ask)) return { rule: 'LOCKED_QUOTE', flagged: true, detail: `${what}: bid equals ask (${bid.toFixed()})` };
+  return undefined;
+}
+
+export function checkQuote(state: InstrumentQuality, q: Quote, sequence: number | undefined, config: QualityConfig): Checked {
+  const gap = sequenceFinding(state, sequence);
+  const findings: Finding[] = [...resumed(state, q.tsEvent)];
+  if (gap.finding) findings.push(gap.finding);
+  const base = { ...state, ...touchedBy(state, q.tsEvent), sequence: gap.sequence };
+  const nonPositive = [q.bidPrice, q.askPrice, q.bidSize, q.askSize].some((d) => d.isNegative() || d.isZero());
+  const finding: Finding | undefined =
+    (nonPositive ? { rule: 'NON_POSITIVE', flagged: true, detail: `quote: bid ${q.bidSize.toFixed()} @ ${q.bidPrice.toFixed()}, ask ${q.askSize.toFixed()} @ ${q.askPrice.toFixed()}; prices and sizes must be positive` } : undefined) ??
+    outOfOrder('quote', q.tsEvent, state.lastQuoteTs, config) ??
+    crossed('quote', q.bidPrice, q.askPrice);
+  if (finding) return { state: base, findings: [...findings, finding], flagged: true };
+  return { state: { ...base, lastQuoteTs: Math.max(q.tsEvent, state.lastQuoteTs ?? q.tsEvent) }, findings, flagged: false };
+}
+
+export function checkBook(state: InstrumentQuality, b: BookSnapshot, sequence: number | undefined, config: QualityConfig): Checked {
+  const gap = sequenceFinding(state, sequence);
+  const findings: Finding[] = [...resumed(state, b.tsEvent)];
+  if (gap.finding) findings.push(gap.finding);
+  const base = { ...state, ...touchedBy(state, b.tsEvent), sequence: gap.sequence };
+  const bad = [...b.bids, ...b.asks].find((l) => l.price.isNegative() || l.price.isZero() || l.size.isNegative() || l.size.isZero());
+  const finding: Finding | undefined =
+    (bad ? { rule: 'NON_POSITIVE', flagged: true, detail: `book level ${bad.size.toFixed()} @ ${bad.price.toFixed()}: prices and sizes must be positive` } : undefined) ??
+    outOfOrder('book', b.tsEvent, state.lastBookTs, config) ??
+    (b.bids.length > 0 && b.asks.length > 0 ? crossed('book', b.bids[0].price, b.asks[0].price) : undefined);
+  if (finding) return { state: base, findings: [...findings, finding], flagged: true };
+  return { state: { ...base, lastBookTs: Math.max(b.tsEvent, state.lastBookTs ?? b.tsEvent) }, findings, flagged: false };
+}
+
+/** A heartbeat is not an update: it only shows how long the instrument has been quiet. */
+export function checkHeartbeat(state: InstrumentQuality, h: Heartbeat, session: Session, config: QualityConfig): Checked {
+  if (state.lastUpdateTs === null) return { state: { ...state, lastUpdateTs: h.tsEvent }, findings: [], flagged: false };
+  const quietMicros = h.tsEvent - state.lastUpdateTs;
+  if (state.stale || quietMicros <= config.staleAfterMs * MS || !sessionOpen(session, h.tsEvent)) return { state, findings: [], flagged: false };
+  return {
+    state: { ...state, stale: true },
+    findings: [{ rule: 'STALE_FEED', flagged: false, detail: `no update from ${h.source} for ${(quietMicros / 1e6).toFixed(3)} s (limit ${config.staleAfterMs / 1000} s) while the ${session.name} session is open` }],
+    flagged: false,
+  };
+}
+
+/** A finding as the md.quality.v1 record; `origin` locates the record (raw origin, or topic[partition]@offset). */
+export function qualityEvent(stage: string, kind: string, record: { instrumentId: string; venue: string; symbol: string; source: string; tsEvent: number; tsRecv: number }, finding: Finding, origin: string): QualityEvent {
+  return {
+    instrumentId: record.instrumentId,
+    venue: record.venue,
+    symbol: record.symbol,
+    source: record.source,
+    tsEvent: record.tsEvent,
+    tsRecv: record.tsRecv,
+    rule: finding.rule,
+    flagged: finding.flagged,
+    kind,
+    stage,
+    detail: finding.detail,
+    origin,
+    // Decimals serialise as their exact strings.
+    record: finding.flagged ? JSON.stringify(record) : null,
+  };
+}
