@@ -1,5 +1,8 @@
 import path from 'node:path';
 import { replayFile } from '../connectors/file-replay/replay';
+import type { MarketOptions } from '../connectors/synthetic/market';
+import { MARKET_DEFAULTS } from '../connectors/synthetic/market';
+import { publishMarket } from '../connectors/synthetic/publish';
 import { scalar, sql, waitForWalApplied } from '../connectors/questdb/sql';
 import { AvroCodec } from '../pipelines/runtime/codec';
 import { REPO_ROOT, endpoints } from './config';
@@ -11,6 +14,8 @@ import { stackUp } from './stack/stack';
 import { applyTopics, describeChange } from './topics/apply';
 
 const log = logger('demo');
+
+const RECORDED_INSTRUMENT = 'BINANCE-FUT:BTCUSDT';
 
 export const SAMPLE_DIR = path.join(REPO_ROOT, 'connectors', 'tardis', 'fixtures');
 export const SAMPLES = [
@@ -35,16 +40,30 @@ export async function prepare(): Promise<void> {
   log.info(`schemas: ${registered.length} subjects registered (BACKWARD)`);
 }
 
-export async function summary(): Promise<string> {
-  await waitForWalApplied(['trades', 'quotes', 'book', 'bars', 'features']);
-  const trades = await sql('SELECT count() AS rows, sum(size) AS volume, min(ts) AS first, max(ts) AS last FROM trades');
-  const quotes = await scalar('SELECT count() FROM quotes');
-  const book = await scalar('SELECT count() FROM book');
-  const features = await sql('SELECT basis, count() AS n FROM features GROUP BY basis ORDER BY basis');
-  const bars = await sql("SELECT interval, count() AS n, sum(CASE WHEN final THEN 1 ELSE 0 END) AS final FROM bars GROUP BY interval ORDER BY interval");
+/** The demo's synthetic burst: 20,000 events (100 s of exchange time) ending now, with a few of every fault. */
+export function demoMarket(nowMicros: number): { options: MarketOptions; count: number } {
+  const count = 20_000;
+  const faults = 0.002;
+  const options: MarketOptions = {
+    ...MARKET_DEFAULTS,
+    seed: 2024,
+    startMicros: Math.floor(nowMicros / 1e6) * 1e6 - (count / MARKET_DEFAULTS.eventsPerSecond) * 1e6,
+    faults: { badPrint: faults, nonPositive: faults, crossed: faults, locked: faults, duplicate: faults, outOfOrder: faults, gap: faults },
+    silences: [{ instrument: 1, fromMs: 40_000, durationMs: 15_000 }],
+  };
+  return { options, count };
+}
+
+export async function summary(synthetic?: { venue: string; fromMicros: number }): Promise<string> {
+  await waitForWalApplied(['trades', 'quotes', 'book', 'bars', 'features', 'quality_events']);
+  const recorded = `instrument_id = '${RECORDED_INSTRUMENT}'`;
+  const trades = await sql(`SELECT count() AS rows, sum(size) AS volume, min(ts) AS first, max(ts) AS last FROM trades WHERE ${recorded}`);
+  const quotes = await scalar(`SELECT count() FROM quotes WHERE ${recorded}`);
+  const book = await scalar(`SELECT count() FROM book WHERE ${recorded}`);
+  const features = await sql(`SELECT basis, count() AS n FROM features WHERE ${recorded} GROUP BY basis ORDER BY basis`);
+  const bars = await sql(`SELECT interval, count() AS n, sum(CASE WHEN final THEN 1 ELSE 0 END) AS final FROM bars WHERE ${recorded} GROUP BY interval ORDER BY interval`);
   const [rows, volume, first, last] = trades.dataset[0] ?? [];
-  const env = endpoints();
-  return [
+  const lines = [
     '',
     'tickflow demo: recorded Binance Futures BTCUSDT data went file -> Kafka -> normalize -> aggregate, features -> QuestDB',
     `  trades  ${rows} rows, volume ${volume} BTC, ${first} .. ${last}`,
@@ -52,12 +71,29 @@ export async function summary(): Promise<string> {
     `  book    ${book} snapshots`,
     `  bars    ${bars.dataset.map(([interval, n, final]) => `${interval}: ${n} (${final} final)`).join(', ') || 'none yet'}  (the newest bars close when later trades arrive)`,
     `  features ${features.dataset.map(([basis, n]) => `${basis}: ${n}`).join(', ') || 'none yet'}  (spread, mid, microprice, imbalances)`,
+  ];
+  if (synthetic) {
+    const since = `venue = '${synthetic.venue}' AND ts >= '${new Date(synthetic.fromMicros / 1000).toISOString()}'`;
+    const synTrades = await scalar(`SELECT count() FROM trades WHERE ${since}`);
+    const synQuotes = await scalar(`SELECT count() FROM quotes WHERE ${since}`);
+    const synBars = await scalar(`SELECT count() FROM bars WHERE ${since} AND interval = '1s'`);
+    const quality = await sql(`SELECT rule, count() AS n FROM quality_events WHERE ${since} GROUP BY rule ORDER BY rule`);
+    lines.push(
+      `and a synthetic market with injected faults (tickflow synth), this run:`,
+      `  trades  ${synTrades} clean rows, quotes ${synQuotes}, 1s bars ${synBars}`,
+      `  quality ${quality.dataset.map(([rule, n]) => `${rule} ${n}`).join(', ') || 'none'}  (flagged records reach no bar)`,
+    );
+  }
+  const env = endpoints();
+  return [
+    ...lines,
     '',
     'where to look:',
     `  QuestDB console   ${env.questdbUrl}`,
     '  sample SQL        SELECT ts, count(), sum(size), min(price), max(price) FROM trades SAMPLE BY 1m;',
     "  bars              SELECT ts, open, high, low, close, volume, vwap, trade_count FROM bars WHERE interval = '1m';",
     '  tap a topic       npx tickflow tap md.trades.v1 --from-beginning --max 3',
+    "  quality findings  SELECT ts, instrument_id, rule, detail FROM quality_events ORDER BY ts DESC LIMIT 20;",
     '  dead letters      npx tickflow tap md.raw.tardis.v1.dlq --from-beginning',
     '  stack             npx tickflow stack status   (stop it with: npx tickflow stack down)',
     '',
@@ -87,8 +123,11 @@ export async function demo(options: { untilIdle: boolean; speed?: string }): Pro
   try {
     await pipeline.start(['normalize', 'aggregate', 'features', 'sink-questdb']);
     for (const sample of SAMPLES) await replayFile(kafka, codec, { file: sample.file, format: sample.format, speed: { kind: 'max' } });
+    const market = demoMarket(Date.now() * 1000);
+    const synthetic = await publishMarket(kafka, codec, market.options, market.count, { kind: 'max' });
+    log.info(`synthetic market: ${synthetic.published} records; they must cause ${[...synthetic.expected].map(([rule, n]) => `${rule} ${n}`).join(', ')}`);
     await pipeline.waitUntilIdle(admin);
-    process.stdout.write(await summary());
+    process.stdout.write(await summary({ venue: market.options.venue, fromMicros: market.options.startMicros }));
   } catch (error) {
     await stop();
     throw error;

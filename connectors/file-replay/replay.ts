@@ -37,6 +37,58 @@ export interface ReplayOptions {
 
 const BATCH = 500;
 
+/** A raw record ready to publish, with what pacing needs. */
+export interface RawOut {
+  readonly key: string | null;
+  readonly tsEvent: number;
+  readonly raw: RawRecord;
+}
+
+/**
+ * Publishes raw records to `topic` in order, in batches, paced by exchange time when `speed` is a
+ * multiplier, logging progress every `progressMs` (`describe` says how far the source is).
+ */
+export async function publishRaw(kafka: Kafka, codec: AvroCodec, topic: string, records: AsyncIterable<RawOut> | Iterable<RawOut>, options: { speed: Speed; label: string; progressMs?: number; describe?: () => string }): Promise<{ published: number; seconds: number }> {
+  await codec.prepare([topic]);
+  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  await producer.connect();
+  const started = Date.now();
+  let published = 0;
+  let pending: Message[] = [];
+  let firstEvent: number | undefined;
+  let lastProgress = started;
+  const flush = async (): Promise<void> => {
+    if (pending.length === 0) return;
+    await producer.send({ topic, messages: pending, acks: -1 });
+    published += pending.length;
+    pending = [];
+  };
+  try {
+    for await (const record of records) {
+      if (options.speed.kind === 'factor' && Number.isFinite(record.tsEvent)) {
+        firstEvent ??= record.tsEvent;
+        const due = started + (record.tsEvent - firstEvent) / 1000 / options.speed.factor;
+        const wait = due - Date.now();
+        if (wait > 5) {
+          await flush();
+          await new Promise((resolve) => setTimeout(resolve, wait));
+        }
+      }
+      pending.push({ key: record.key, value: await codec.encode(topic, record.raw) });
+      if (pending.length >= BATCH) await flush();
+      if (Date.now() - lastProgress >= (options.progressMs ?? 2000)) {
+        lastProgress = Date.now();
+        const rate = published / ((Date.now() - started) / 1000);
+        log.info(`${options.label}: ${published} records published${options.describe ? ` (${options.describe()})` : ''}, ${Math.round(rate)}/s`);
+      }
+    }
+    await flush();
+  } finally {
+    await producer.disconnect();
+  }
+  return { published, seconds: (Date.now() - started) / 1000 };
+}
+
 /**
  * Publishes each data line of a recorded file as a raw record, verbatim, keyed by the vendor
  * instrument. Lines are not parsed here (normalize does that, and dead-letters bad ones), so a bad
@@ -50,23 +102,9 @@ export async function replayFile(kafka: Kafka, codec: AvroCodec, options: Replay
   const { format, source, rawTopic } = entry;
   const size = fs.statSync(options.file).size;
   const name = path.basename(options.file);
-  await codec.prepare([rawTopic]);
-  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-  await producer.connect();
-  const started = Date.now();
   let lineNo = 0;
-  let published = 0;
   let bytesRead = 0;
-  let pending: Message[] = [];
-  let firstEvent: number | undefined;
-  let lastProgress = started;
-  const flush = async (): Promise<void> => {
-    if (pending.length === 0) return;
-    await producer.send({ topic: rawTopic, messages: pending, acks: -1 });
-    published += pending.length;
-    pending = [];
-  };
-  try {
+  async function* records(): AsyncGenerator<RawOut> {
     const lines = readline.createInterface({ input: fs.createReadStream(options.file, { encoding: 'utf8' }), crlfDelay: Infinity });
     for await (const rawLine of lines) {
       lineNo += 1;
@@ -79,39 +117,13 @@ export async function replayFile(kafka: Kafka, codec: AvroCodec, options: Replay
         continue;
       }
       if (line === '') continue;
-      const { key: vendorKey, tsEvent, tsRecv: tsRecvRaw } = format.locate(line);
-      if (options.speed.kind === 'factor' && Number.isFinite(tsEvent)) {
-        firstEvent ??= tsEvent;
-        const due = started + (tsEvent - firstEvent) / 1000 / options.speed.factor;
-        const wait = due - Date.now();
-        if (wait > 5) {
-          await flush();
-          await new Promise((resolve) => setTimeout(resolve, wait));
-        }
-      }
-      const raw: RawRecord = {
-        source,
-        format: format.name,
-        // The recorded receive time keeps replays deterministic; an unreadable one is left for normalize to reject.
-        tsRecv: Number.isSafeInteger(tsRecvRaw) ? tsRecvRaw : 0,
-        origin: `${name}:${lineNo}`,
-        sequence: lineNo,
-        payload: line,
-      };
-      pending.push({ key: vendorKey, value: await codec.encode(rawTopic, raw) });
-      if (pending.length >= BATCH) await flush();
-      if (Date.now() - lastProgress >= (options.progressMs ?? 2000)) {
-        lastProgress = Date.now();
-        const rate = published / ((Date.now() - started) / 1000);
-        log.info(`${name}: ${published} records published (${Math.min(100, (100 * bytesRead) / size).toFixed(0)}%, ${Math.round(rate)}/s)`);
-      }
+      const { key, tsEvent, tsRecv } = format.locate(line);
+      // The recorded receive time keeps replays deterministic; an unreadable one is left for normalize to reject.
+      yield { key, tsEvent, raw: { source, format: format.name, tsRecv: Number.isSafeInteger(tsRecv) ? tsRecv : 0, origin: `${name}:${lineNo}`, sequence: lineNo, payload: line } };
     }
     if (lineNo === 0) throw new TickflowError('BAD_INPUT_FILE', `${name} is empty`, format.header === null ? 'pass a file with data lines' : 'pass a file with a header line and data lines');
-    await flush();
-  } finally {
-    await producer.disconnect();
   }
-  const seconds = (Date.now() - started) / 1000;
+  const { published, seconds } = await publishRaw(kafka, codec, rawTopic, records(), { speed: options.speed, label: name, progressMs: options.progressMs, describe: () => `${Math.min(100, (100 * bytesRead) / size).toFixed(0)}%` });
   log.info(`${name}: replayed ${published} records to ${rawTopic} in ${seconds.toFixed(1)} s`);
   return { lines: format.header === null ? lineNo : lineNo - 1, published, topic: rawTopic, seconds };
 }

@@ -43,15 +43,21 @@ export function divideHalfEven(numerator: bigint, denominator: bigint): bigint {
   return q;
 }
 
+/** Bars of a Tardis trades CSV (one instrument). */
 export function oracleBars(file: string, intervalMicros: number): Map<number, OracleBar> {
+  return oracleBarsOf(csvRows(file).map((row) => ({ ts: Number(row[2]), price: row[6], size: row[7] })), intervalMicros);
+}
+
+/** Bars of one instrument's trades, given in timestamp order (ties in arrival order). */
+export function oracleBarsOf(trades: Iterable<{ ts: number; price: string; size: string }>, intervalMicros: number): Map<number, OracleBar> {
   const acc = new Map<number, { open: bigint; high: bigint; low: bigint; close: bigint; volume: bigint; pv: bigint; count: number }>();
-  for (const row of csvRows(file)) {
-    const ts = Number(row[2]);
-    const price = scaled(row[6]);
-    const size = scaled(row[7]);
+  for (const trade of trades) {
+    const ts = trade.ts;
+    const price = scaled(trade.price);
+    const size = scaled(trade.size);
     const start = ts - (ts % intervalMicros);
     const a = acc.get(start);
-    // File order is timestamp order here, so the first row of a bucket opens it and the last closes it.
+    // Input order is timestamp order, so the first trade of a bucket opens it and the last closes it.
     if (!a) acc.set(start, { open: price, high: price, low: price, close: price, volume: size, pv: price * size, count: 1 });
     else {
       a.high = price > a.high ? price : a.high;
