@@ -9,7 +9,7 @@ import { tickflowNdjson } from './tickflow-ndjson/format';
  */
 
 /** A source's liveness signal for one instrument: it has delivered the instrument's events up to `tsEvent`. */
-export interface Heartbeat {
+export interface SourceHeartbeat {
   readonly instrumentId: string;
   readonly venue: string;
   readonly symbol: string;
@@ -26,7 +26,7 @@ export type Canonical =
   | { readonly kind: 'trade'; readonly value: Trade; readonly sequence?: number }
   | { readonly kind: 'quote'; readonly value: Quote; readonly sequence?: number }
   | { readonly kind: 'book'; readonly value: BookSnapshot; readonly sequence?: number }
-  | { readonly kind: 'heartbeat'; readonly value: Heartbeat };
+  | { readonly kind: 'heartbeat'; readonly value: SourceHeartbeat };
 
 /** A line-oriented source format: what replay needs to publish a line, and normalize's parser. */
 export interface LineFormat {

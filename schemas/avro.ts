@@ -11,6 +11,7 @@ export const SCHEMA_FILES = {
   bar: 'bar.avsc',
   feature: 'feature.avsc',
   'quality-event': 'quality-event.avsc',
+  heartbeat: 'heartbeat.avsc',
   'raw-record': 'raw-record.avsc',
   'dead-letter': 'dead-letter.avsc',
   'running-volume': 'running-volume.avsc',

@@ -141,6 +141,22 @@ export interface QualityEvent {
   readonly record: null | string;
 }
 
+/** A source's liveness signal for one instrument, as normalize passed it on. Key on md.heartbeats.v1: instrumentId. It lets aggregate close a quiet instrument's bars: once aggregate has seen `trades` trades of the instrument, no trade with tsEvent before `tsEvent` minus the out-of-order tolerance can still come from normalize. */
+export interface Heartbeat {
+  /** VENUE:SYMBOL */
+  readonly instrumentId: string;
+  readonly venue: string;
+  readonly symbol: string;
+  /** the feed that sent it */
+  readonly source: string;
+  /** the source's exchange-time clock: it has delivered the instrument's events up to here */
+  readonly tsEvent: number;
+  /** receive time */
+  readonly tsRecv: number;
+  /** trades of this instrument normalize had put on md.trades.v1 before this heartbeat */
+  readonly trades: number;
+}
+
 /** A vendor record as received, before normalization. Key on md.raw.<source>.v1: the vendor's instrument (exchange:symbol). */
 export interface RawRecord {
   /** feed name, e.g. tardis-file */

@@ -80,6 +80,17 @@ const BASE: readonly TopicSpec[] = [
     description: 'canonical order book snapshots',
   },
   {
+    name: 'md.heartbeats.v1',
+    partitions: 3,
+    cleanup: 'delete',
+    retentionMs: 7 * DAY_MS,
+    key: 'instrumentId',
+    valueSchema: 'heartbeat',
+    producer: 'normalize',
+    dlq: true,
+    description: 'source heartbeats per instrument with the count of trades before them; aggregate closes quiet instruments\' bars with them',
+  },
+  {
     name: 'md.quality.v1',
     partitions: 3,
     cleanup: 'delete',

@@ -1,4 +1,4 @@
-import type { Bar, BookSnapshot, Feature, PriceLevel, QualityEvent, Quote, RunningVolume, Trade } from '../../schemas/types.generated';
+import type { Bar, BookSnapshot, Feature, Heartbeat, PriceLevel, QualityEvent, Quote, RunningVolume, Trade } from '../../schemas/types.generated';
 import type { Sender } from '@questdb/nodejs-client';
 
 /**
@@ -137,7 +137,21 @@ export const QUALITY_EVENTS: TableSpec<QualityEvent> = {
   ts: (q) => q.tsEvent,
 };
 
-export const TABLES: readonly TableSpec<never>[] = [TRADES, QUOTES, BOOK, BARS, FEATURES, QUALITY_EVENTS, RUNNING_VOLUME] as unknown as TableSpec<never>[];
+/** Feed liveness per instrument and source (a gap in it is a source that went quiet). */
+export const HEARTBEATS: TableSpec<Heartbeat> = {
+  name: 'heartbeats',
+  topic: 'md.heartbeats.v1',
+  ddl: (name) => `CREATE TABLE IF NOT EXISTS ${name} (
+    ts TIMESTAMP, instrument_id SYMBOL, venue SYMBOL, symbol SYMBOL, source SYMBOL, trades LONG, ts_recv TIMESTAMP
+  ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, instrument_id, source)`,
+  row(sender, h) {
+    sender.symbol('instrument_id', h.instrumentId).symbol('venue', h.venue).symbol('symbol', h.symbol).symbol('source', h.source);
+    sender.intColumn('trades', h.trades).timestampColumn('ts_recv', BigInt(h.tsRecv), 'us');
+  },
+  ts: (h) => h.tsEvent,
+};
+
+export const TABLES: readonly TableSpec<never>[] = [TRADES, QUOTES, BOOK, BARS, FEATURES, QUALITY_EVENTS, HEARTBEATS, RUNNING_VOLUME] as unknown as TableSpec<never>[];
 
 export function tableForTopic(topic: string): TableSpec<unknown> | undefined {
   return (TABLES as unknown as TableSpec<unknown>[]).find((t) => t.topic === topic);

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { tardisTrades } from '../../connectors/tardis/formats';
 import { Decimal } from '../../schemas/decimal';
-import type { Bar, QualityEvent, Trade } from '../../schemas/types.generated';
+import type { Bar, Heartbeat, QualityEvent, Trade } from '../../schemas/types.generated';
 import { oracleBars } from '../../tests/support/bars-oracle';
 import { TRADES_FILE } from '../../tests/support/helpers';
 import { StageDriver } from '../runtime/test-driver';
@@ -75,6 +75,19 @@ describe('aggregate: event-time bars', () => {
     const findings = onward.out.filter((o) => o.topic === 'md.quality.v1').map((o) => o.value as QualityEvent);
     expect(findings.map((q) => [q.rule, q.flagged, q.stage, q.origin, JSON.parse(q.record as string).tradeId])).toEqual([['LATE_TRADE', true, 'aggregate', 'md.trades.v1[0]@5', 'too-late']]);
     expect(onward.failed).toEqual([]);
+  });
+
+  it('closes a quiet instrument\'s bars by heartbeat, but only after the trades normalize sent before it', () => {
+    const beat = (ts: number, trades: number): Heartbeat => ({ instrumentId: 'X:Y', venue: 'X', symbol: 'Y', source: 's', tsEvent: ts, tsRecv: ts, trades });
+    const driver = new StageDriver<Trade | Heartbeat>(aggregateStage(config({ intervals: '1s', allowedLatenessMs: '2000' })), { topicOf: (v) => ('trades' in v ? 'md.heartbeats.v1' : 'md.trades.v1') });
+    const bars = (values: (Trade | Heartbeat)[]): (string | number | boolean)[][] => driver.run(values).out.map((o) => o.value as Bar).map((b) => [b.tsStart, b.revision, b.final, b.tradeCount]);
+    expect(bars([trade(1_100_000, '10', '1', 'a'), trade(1_500_000, '11', '1', 'b')])).toEqual([]);
+    // The heartbeat says 3 trades came before it; only 2 arrived: it waits.
+    expect(bars([beat(3_500_000, 3)])).toEqual([]);
+    // The third trade arrives: the waiting heartbeat applies, closing [1 s, 2 s) with all three trades.
+    expect(bars([trade(1_800_000, '12', '1', 'c')])).toEqual([[1_000_000, 0, false, 3]]);
+    // A later heartbeat with nothing outstanding passes the lateness: final, without any new trade.
+    expect(bars([beat(4_000_000, 3)])).toEqual([[1_000_000, 0, true, 3]]);
   });
 
   it('opens and closes by event time, ties by arrival, and keeps intervals consistent', () => {

@@ -1,4 +1,4 @@
-import type { Bar, Trade } from '../../schemas/types.generated';
+import type { Bar, Heartbeat, Trade } from '../../schemas/types.generated';
 import type { ConfigOf, ConfigSchema } from '../runtime/config';
 import type { FailedRecord, InputRecord, OutputRecord, Stage, StageContext, StageResult } from '../runtime/stage';
 import type { BarState, InstrumentBars } from './bars';
@@ -14,6 +14,9 @@ import { QUALITY_TOPIC, qualityEvent } from '../normalize/quality';
  * is withheld from all of them (a `LATE_TRADE` finding on md.quality.v1, with its origin), so the
  * intervals always agree with each other. A trade with a non-positive price or size (normalize
  * flags those; another producer might not) is a dead letter (`INVALID_VALUE`).
+ * A heartbeat (md.heartbeats.v1) moves a quiet instrument's watermark to its time, closing its bars,
+ * once aggregate has received every trade normalize had sent before it (the heartbeat carries that
+ * count; the two topics are consumed independently, so without it a heartbeat could overtake them).
  * State (the open bars and the watermark per instrument) is in the `bars` store.
  */
 export const AGGREGATE_CONFIG = {
@@ -24,8 +27,10 @@ export const AGGREGATE_CONFIG = {
 export type AggregateConfig = ConfigOf<typeof AGGREGATE_CONFIG>;
 
 export const BARS_OUTPUT = 'md.bars.v1';
+const TRADES_INPUT = 'md.trades.v1';
+const HEARTBEATS_INPUT = 'md.heartbeats.v1';
 
-export function aggregateStage(config: AggregateConfig): Stage<Trade> {
+export function aggregateStage(config: AggregateConfig): Stage<Trade | Heartbeat> {
   const intervals = config.intervals.map((text) => {
     const micros = intervalMicros(text);
     if (micros === undefined) throw new RangeError(`aggregate.intervals: '${text}' is not an interval that tiles a day (use e.g. 1s, 15s, 1m, 5m, 1h, 1d)`);
@@ -35,32 +40,74 @@ export function aggregateStage(config: AggregateConfig): Stage<Trade> {
   const smallest = Math.min(...intervals.map((i) => i.micros));
   const microsOf = new Map(intervals.map((i) => [i.text, i.micros]));
 
+  /**
+   * Moves the instrument's watermark to `watermark` over `bars` (the open bars, with any new trade
+   * added): emits a bar whose end it reached (revision 0) and a bar past its lateness as final.
+   */
+  const advance = (state: InstrumentBars, bars: readonly BarState[], watermark: number, emit: (state: InstrumentBars, bar: BarState, final: boolean) => void): InstrumentBars => {
+    const open: BarState[] = [];
+    const next: InstrumentBars = { ...state, watermark, bars: open };
+    for (const bar of bars) {
+      // A bar of an interval no longer configured (state from an earlier config) ends at once.
+      const end = bar.start + (microsOf.get(bar.interval) ?? 0);
+      const final = end + lateness <= watermark;
+      if (bar.revision < 0 && end <= watermark) {
+        const emitted = { ...bar, revision: 0 };
+        emit(next, emitted, final);
+        if (!final) open.push(emitted);
+      } else if (bar.revision >= 0 && final) {
+        emit(next, bar, true);
+      } else {
+        open.push(bar);
+      }
+    }
+    return next;
+  };
+
+  /** Applies a waiting heartbeat once every trade normalize sent before it has been received. */
+  const applyPending = (state: InstrumentBars, emit: (state: InstrumentBars, bar: BarState, final: boolean) => void): InstrumentBars => {
+    if (!state.pending || (state.trades ?? 0) < state.pending.trades) return state;
+    const { pending, ...rest } = state;
+    return pending.ts > state.watermark ? advance(rest, state.bars, pending.ts, emit) : rest;
+  };
+
   return {
     name: 'aggregate',
-    inputs: ['md.trades.v1'],
+    inputs: [TRADES_INPUT, HEARTBEATS_INPUT],
     outputs: [BARS_OUTPUT, QUALITY_TOPIC],
     stores: ['bars'],
-    process(batch: readonly InputRecord<Trade>[], ctx: StageContext): StageResult {
+    process(batch: readonly InputRecord<Trade | Heartbeat>[], ctx: StageContext): StageResult {
       const store = ctx.store<InstrumentBars>('bars');
       const out: OutputRecord[] = [];
       const failed: FailedRecord[] = [];
       const changed = new Map<string, InstrumentBars>();
-      const emit = (id: string, state: InstrumentBars, bar: BarState, final: boolean): void => {
-        const value: Bar = toBar(id, state, bar, final);
-        out.push({ topic: BARS_OUTPUT, key: id, value });
-      };
       for (const input of batch) {
-        const t = input.value;
-        if (!t.price.isPositive() || t.price.isZero() || !t.size.isPositive() || t.size.isZero()) {
-          failed.push({ input, code: 'INVALID_VALUE', message: `trade ${t.tradeId} of ${t.instrumentId} has price ${t.price.toFixed()} and size ${t.size.toFixed()}; both must be positive` });
+        const id = input.value.instrumentId;
+        const emit = (state: InstrumentBars, bar: BarState, final: boolean): void => {
+          const value: Bar = toBar(id, state, bar, final);
+          out.push({ topic: BARS_OUTPUT, key: id, value });
+        };
+        const known = changed.get(id) ?? store.get(id);
+        if (input.topic === HEARTBEATS_INPUT) {
+          const h = input.value as Heartbeat;
+          const state: InstrumentBars = known ?? { venue: h.venue, symbol: h.symbol, source: h.source, watermark: Number.MIN_SAFE_INTEGER, bars: [], trades: 0 };
+          // The newest heartbeat is the one worth waiting for: it closes at least what an older one would.
+          changed.set(id, applyPending({ ...state, pending: { ts: h.tsEvent, trades: h.trades } }, emit));
           continue;
         }
-        const id = t.instrumentId;
-        const state: InstrumentBars = changed.get(id) ?? store.get(id) ?? { venue: t.venue, symbol: t.symbol, source: t.source, watermark: Number.MIN_SAFE_INTEGER, bars: [] };
+        const t = input.value as Trade;
+        const received = (known?.trades ?? 0) + 1;
+        if (!t.price.isPositive() || t.price.isZero() || !t.size.isPositive() || t.size.isZero()) {
+          failed.push({ input, code: 'INVALID_VALUE', message: `trade ${t.tradeId} of ${t.instrumentId} has price ${t.price.toFixed()} and size ${t.size.toFixed()}; both must be positive` });
+          if (known) changed.set(id, applyPending({ ...known, trades: received }, emit));
+          continue;
+        }
+        const state: InstrumentBars = { ...(known ?? { venue: t.venue, symbol: t.symbol, source: t.source, watermark: Number.MIN_SAFE_INTEGER, bars: [] }), trades: received };
         // The smallest interval's bucket closes first: a trade is late for all its bars or for none.
         if (bucketStart(t.tsEvent, smallest) + smallest + lateness <= state.watermark) {
           const detail = `trade ${t.tradeId} at ${t.tsEvent} arrived after its bars were final (watermark ${state.watermark}, allowed lateness ${config.allowedLatenessMs} ms)`;
           out.push({ topic: QUALITY_TOPIC, key: id, value: qualityEvent('aggregate', 'trade', t, { rule: 'LATE_TRADE', flagged: true, detail }, `${input.topic}[${input.partition}]@${input.offset}`) });
+          changed.set(id, applyPending(state, emit));
           continue;
         }
         const bars = [...state.bars];
@@ -71,29 +118,13 @@ export function aggregateStage(config: AggregateConfig): Stage<Trade> {
           let after = addTrade(before, text, start, t);
           if (before && before.revision >= 0) {
             after = { ...after, revision: before.revision + 1 };
-            emit(id, state, after, false);
+            emit(state, after, false);
           }
           if (i >= 0) bars[i] = after;
           else bars.push(after);
         }
-        const watermark = Math.max(state.watermark, t.tsEvent);
-        const open: BarState[] = [];
-        const next: InstrumentBars = { ...state, venue: t.venue, symbol: t.symbol, source: t.source, watermark, bars: open };
-        for (const bar of bars) {
-          // A bar of an interval no longer configured (state from an earlier config) ends at once.
-          const end = bar.start + (microsOf.get(bar.interval) ?? 0);
-          const final = end + lateness <= watermark;
-          if (bar.revision < 0 && end <= watermark) {
-            const emitted = { ...bar, revision: 0 };
-            emit(id, next, emitted, final);
-            if (!final) open.push(emitted);
-          } else if (bar.revision >= 0 && final) {
-            emit(id, next, bar, true);
-          } else {
-            open.push(bar);
-          }
-        }
-        changed.set(id, next);
+        const next = advance({ ...state, venue: t.venue, symbol: t.symbol, source: t.source }, bars, Math.max(state.watermark, t.tsEvent), emit);
+        changed.set(id, applyPending(next, emit));
       }
       for (const [id, state] of changed) store.put(id, state);
       return { out, failed };

@@ -38,13 +38,20 @@ export interface BarState {
   revision: number;
 }
 
-/** The bar state of an instrument: its watermark (highest tsEvent seen) and the bars not yet final. */
+/**
+ * The bar state of an instrument: its watermark (highest tsEvent of a trade or an applicable
+ * heartbeat), the bars not yet final, the trades received, and a heartbeat waiting for trades
+ * normalize had sent before it.
+ */
 export interface InstrumentBars {
   venue: string;
   symbol: string;
   source: string;
   watermark: number;
   bars: BarState[];
+  /** Trades of the instrument received on md.trades.v1 (absent in state written before it was kept). */
+  trades?: number;
+  pending?: { ts: number; trades: number };
 }
 
 export function bucketStart(tsEvent: number, micros: number): number {

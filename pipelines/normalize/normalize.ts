@@ -1,4 +1,4 @@
-import type { RawRecord } from '../../schemas/types.generated';
+import type { Heartbeat, RawRecord } from '../../schemas/types.generated';
 import type { Canonical } from '../../connectors/registry';
 import { FORMATS, RAW_TOPICS } from '../../connectors/registry';
 import { instrumentRef } from '../../connectors/reference/instruments';
@@ -13,9 +13,11 @@ import { EMPTY_QUALITY, QUALITY_CONFIG, QUALITY_TOPIC, checkBook, checkHeartbeat
  * instrument id, through the quality rules (./quality.ts). A line that does not parse is rejected
  * with its reason (dead letter with its origin). A parsed record a rule flags goes to md.quality.v1
  * instead of its canonical topic; reported findings go there too. Nothing is dropped silently.
- * State: the rules' per-instrument state in store `quality`.
+ * A source heartbeat goes on to md.heartbeats.v1 with the count of the instrument's trades put on
+ * md.trades.v1 before it, so aggregate can close a quiet instrument's bars without racing them.
+ * State: the rules' per-instrument state and that count, in store `quality`.
  */
-export const NORMALIZE_OUTPUTS = { trade: 'md.trades.v1', quote: 'md.quotes.v1', book: 'md.book.v1' } as const;
+export const NORMALIZE_OUTPUTS = { trade: 'md.trades.v1', quote: 'md.quotes.v1', book: 'md.book.v1', heartbeat: 'md.heartbeats.v1' } as const;
 
 export const NORMALIZE_CONFIG = QUALITY_CONFIG;
 export type NormalizeConfig = ConfigOf<typeof NORMALIZE_CONFIG>;
@@ -61,11 +63,18 @@ export function normalizeStage(config: NormalizeConfig): Stage<RawRecord> {
         }
         const id = parsed.value.instrumentId;
         const checked = check(changed.get(id) ?? store.get(id) ?? EMPTY_QUALITY, parsed, config);
-        changed.set(id, checked.state);
+        // States written before the count existed start it at 0.
+        const trades = (checked.state.trades ?? 0) + (parsed.kind === 'trade' && !checked.flagged ? 1 : 0);
+        changed.set(id, { ...checked.state, trades });
         for (const finding of checked.findings) {
           out.push({ topic: QUALITY_TOPIC, key: id, value: qualityEvent('normalize', parsed.kind, parsed.value, finding, input.value.origin) });
         }
-        if (!checked.flagged && parsed.kind !== 'heartbeat') out.push({ topic: NORMALIZE_OUTPUTS[parsed.kind], key: id, value: parsed.value });
+        if (parsed.kind === 'heartbeat') {
+          const heartbeat: Heartbeat = { ...parsed.value, trades };
+          out.push({ topic: NORMALIZE_OUTPUTS.heartbeat, key: id, value: heartbeat });
+        } else if (!checked.flagged) {
+          out.push({ topic: NORMALIZE_OUTPUTS[parsed.kind], key: id, value: parsed.value });
+        }
       }
       for (const [id, state] of changed) store.put(id, state);
       return { out, failed };

@@ -1,5 +1,5 @@
 import type { Quote, Trade } from '../../schemas/types.generated';
-import type { Heartbeat } from '../../connectors/registry';
+import type { SourceHeartbeat } from '../../connectors/registry';
 import { ALWAYS_OPEN, US_EQUITY_HOURS, sessionOpen } from '../../connectors/reference/instruments';
 import { Decimal } from '../../schemas/decimal';
 import { parseConfig } from '../runtime/config';
@@ -10,7 +10,7 @@ const config = parseConfig('normalize', QUALITY_CONFIG, {});
 const S = 1_000_000;
 const trade = (id: number, price: string, ts: number, size = '1'): Trade => ({ instrumentId: 'SYN:A', venue: 'SYN', symbol: 'A', source: 's', tsEvent: ts, tsRecv: ts, price: new Decimal(price), size: new Decimal(size), side: 'BUY', tradeId: String(id) });
 const quote = (bid: string, ask: string, ts: number): Quote => ({ instrumentId: 'SYN:A', venue: 'SYN', symbol: 'A', source: 's', tsEvent: ts, tsRecv: ts, bidPrice: new Decimal(bid), bidSize: new Decimal(1), askPrice: new Decimal(ask), askSize: new Decimal(1) });
-const beat = (ts: number): Heartbeat => ({ instrumentId: 'SYN:A', venue: 'SYN', symbol: 'A', source: 's', tsEvent: ts, tsRecv: ts });
+const beat = (ts: number): SourceHeartbeat => ({ instrumentId: 'SYN:A', venue: 'SYN', symbol: 'A', source: 's', tsEvent: ts, tsRecv: ts });
 
 /** Runs trades through checkTrade; returns the rule that flagged each (or '' when accepted) and the end state. */
 function trades(list: Trade[], state: InstrumentQuality = EMPTY_QUALITY): { rules: string[]; state: InstrumentQuality } {

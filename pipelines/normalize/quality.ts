@@ -1,5 +1,5 @@
 import type { BookSnapshot, QualityEvent, Quote, Trade } from '../../schemas/types.generated';
-import type { Heartbeat } from '../../connectors/registry';
+import type { SourceHeartbeat } from '../../connectors/registry';
 import type { Session } from '../../connectors/reference/instruments';
 import { sessionOpen } from '../../connectors/reference/instruments';
 import type { ConfigOf, ConfigSchema } from '../runtime/config';
@@ -63,9 +63,11 @@ export interface InstrumentQuality {
   /** The last `outlierWindow` trade prices, oldest first. */
   readonly prices: readonly number[];
   readonly stale: boolean;
+  /** Trades passed on to md.trades.v1 (normalize's count; heartbeats carry it to aggregate). */
+  readonly trades: number;
 }
 
-export const EMPTY_QUALITY: InstrumentQuality = { lastTradeTs: null, lastQuoteTs: null, lastBookTs: null, lastUpdateTs: null, sequence: null, recentIds: {}, prices: [], stale: false };
+export const EMPTY_QUALITY: InstrumentQuality = { lastTradeTs: null, lastQuoteTs: null, lastBookTs: null, lastUpdateTs: null, sequence: null, recentIds: {}, prices: [], stale: false, trades: 0 };
 
 export interface Checked {
   readonly state: InstrumentQuality;
@@ -178,7 +180,7 @@ export function checkBook(state: InstrumentQuality, b: BookSnapshot, sequence: n
 }
 
 /** A heartbeat is not an update: it only shows how long the instrument has been quiet. */
-export function checkHeartbeat(state: InstrumentQuality, h: Heartbeat, session: Session, config: QualityConfig): Checked {
+export function checkHeartbeat(state: InstrumentQuality, h: SourceHeartbeat, session: Session, config: QualityConfig): Checked {
   if (state.lastUpdateTs === null) return { state: { ...state, lastUpdateTs: h.tsEvent }, findings: [], flagged: false };
   const quietMicros = h.tsEvent - state.lastUpdateTs;
   if (state.stale || quietMicros <= config.staleAfterMs * MS || !sessionOpen(session, h.tsEvent)) return { state, findings: [], flagged: false };

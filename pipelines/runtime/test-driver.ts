@@ -14,6 +14,8 @@ export function fixedClock(micros: number): Clock {
 
 export interface DriverOptions<In> {
   topic?: string;
+  /** Topic per record, for stages with several inputs (default: `topic`, else the stage's first input). */
+  topicOf?: (v: In) => string;
   key?: (v: In) => string | null;
   partitionOf?: (v: In) => number;
   batchSize?: number;
@@ -48,7 +50,7 @@ export class StageDriver<In> {
       const offset = this.offsets.get(partition) ?? 0;
       this.offsets.set(partition, offset + 1);
       const list = byPartition.get(partition) ?? [];
-      list.push({ topic, partition, offset: String(offset), key: this.options.key ? this.options.key(value) : null, value });
+      list.push({ topic: this.options.topicOf ? this.options.topicOf(value) : topic, partition, offset: String(offset), key: this.options.key ? this.options.key(value) : null, value });
       byPartition.set(partition, list);
     }
     this.stage.open?.({ clock, log });
