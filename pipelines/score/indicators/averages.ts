@@ -41,6 +41,18 @@ export class SMA implements Indicator {
     this.updates = 0;
     this.current = undefined;
   }
+
+  snapshot(): unknown {
+    return { window: [...this.window], sum: this.sum, updates: this.updates, current: this.current ?? null };
+  }
+
+  restore(state: unknown): void {
+    const s = state as { window: number[]; sum: number; updates: number; current: number | null };
+    this.window.splice(0, this.window.length, ...s.window);
+    this.sum = s.sum;
+    this.updates = s.updates;
+    this.current = s.current ?? undefined;
+  }
 }
 
 /**
@@ -82,6 +94,16 @@ export class ExponentialAverage implements Indicator {
   reset(): void {
     this.seed = [];
     this.current = undefined;
+  }
+
+  snapshot(): unknown {
+    return { seed: [...this.seed], current: this.current ?? null };
+  }
+
+  restore(state: unknown): void {
+    const s = state as { seed: number[]; current: number | null };
+    this.seed = [...s.seed];
+    this.current = s.current ?? undefined;
   }
 }
 

@@ -1,6 +1,8 @@
 /**
  * The indicator contract (DESIGN.md convention 5): feed values one at a time with `update`; `value`
- * is undefined until `initialized`; `reset` forgets everything. Indicators compute in float64
+ * is undefined until `initialized`; `reset` forgets everything. `snapshot` returns the whole state
+ * as JSON-able data and `restore` takes it back (a stage keeps indicators in a state store), so an
+ * indicator restored from a snapshot continues exactly as the original would. Indicators compute in float64
  * (DESIGN allows it; money stays decimal elsewhere). Conventions follow TA-Lib where it has one:
  * exponential averages are seeded with the simple average of their first `period` inputs.
  */
@@ -10,6 +12,8 @@ export interface Indicator<In = number, Out = number> {
   readonly value: Out | undefined;
   readonly initialized: boolean;
   reset(): void;
+  snapshot(): unknown;
+  restore(state: unknown): void;
 }
 
 /** A bar's prices, for indicators that need more than the close. */
@@ -17,6 +21,13 @@ export interface HLC {
   readonly high: number;
   readonly low: number;
   readonly close: number;
+}
+
+/** A whole bar as indicators see it (float64). */
+export interface BarInput extends HLC {
+  readonly open: number;
+  readonly volume: number;
+  readonly vwap: number;
 }
 
 export function requirePeriod(name: string, period: number): void {

@@ -41,6 +41,17 @@ export class RSI implements Indicator {
     this.gains.reset();
     this.losses.reset();
   }
+
+  snapshot(): unknown {
+    return { previous: this.previous ?? null, gains: this.gains.snapshot(), losses: this.losses.snapshot() };
+  }
+
+  restore(state: unknown): void {
+    const s = state as { previous: number | null; gains: unknown; losses: unknown };
+    this.previous = s.previous ?? undefined;
+    this.gains.restore(s.gains);
+    this.losses.restore(s.losses);
+  }
 }
 
 export interface MacdValue {
@@ -92,6 +103,18 @@ export class MACD implements Indicator<number, MacdValue> {
     this.signalEma.reset();
     this.line = undefined;
   }
+
+  snapshot(): unknown {
+    return { fast: this.fastEma.snapshot(), slow: this.slowEma.snapshot(), signal: this.signalEma.snapshot(), line: this.line ?? null };
+  }
+
+  restore(state: unknown): void {
+    const s = state as { fast: unknown; slow: unknown; signal: unknown; line: number | null };
+    this.fastEma.restore(s.fast);
+    this.slowEma.restore(s.slow);
+    this.signalEma.restore(s.signal);
+    this.line = s.line ?? undefined;
+  }
 }
 
 export interface BandsValue {
@@ -132,6 +155,14 @@ export class BollingerBands implements Indicator<number, BandsValue> {
   reset(): void {
     this.window.length = 0;
   }
+
+  snapshot(): unknown {
+    return { window: [...this.window] };
+  }
+
+  restore(state: unknown): void {
+    this.window.splice(0, this.window.length, ...(state as { window: number[] }).window);
+  }
 }
 
 /**
@@ -167,5 +198,15 @@ export class ATR implements Indicator<HLC> {
   reset(): void {
     this.previousClose = undefined;
     this.average.reset();
+  }
+
+  snapshot(): unknown {
+    return { previousClose: this.previousClose ?? null, average: this.average.snapshot() };
+  }
+
+  restore(state: unknown): void {
+    const s = state as { previousClose: number | null; average: unknown };
+    this.previousClose = s.previousClose ?? undefined;
+    this.average.restore(s.average);
   }
 }

@@ -1,5 +1,6 @@
 import { SMA, ema } from './averages';
-import type { HLC, Indicator } from './indicator';
+import type { BarInput, HLC, Indicator } from './indicator';
+import { DonchianChannel, RealizedVolatility, UnusualVolume, VwapBands } from './bars';
 import { ATR, BollingerBands, MACD, RSI } from './oscillators';
 
 /**
@@ -8,10 +9,10 @@ import { ATR, BollingerBands, MACD, RSI } from './oscillators';
  */
 export interface IndicatorSpec {
   readonly description: string;
-  /** What it is fed: a bar's close, or its high, low and close. */
-  readonly input: 'close' | 'hlc';
+  /** What it is fed: a bar's close, or the whole bar (BarInput, which is also an HLC). */
+  readonly input: 'close' | 'bar';
   readonly params: Readonly<Record<string, number>>;
-  create(params: Readonly<Record<string, number>>): Indicator<number, unknown> | Indicator<HLC, unknown>;
+  create(params: Readonly<Record<string, number>>): Indicator<number, unknown> | Indicator<HLC, unknown> | Indicator<BarInput, unknown>;
 }
 
 export const INDICATORS: Readonly<Record<string, IndicatorSpec>> = {
@@ -20,11 +21,15 @@ export const INDICATORS: Readonly<Record<string, IndicatorSpec>> = {
   rsi: { description: "Wilder's relative strength index", input: 'close', params: { period: 14 }, create: (p) => new RSI(p.period) },
   macd: { description: 'MACD line, signal and histogram', input: 'close', params: { fast: 12, slow: 26, signal: 9 }, create: (p) => new MACD(p.fast, p.slow, p.signal) },
   bollinger: { description: 'Bollinger bands (SMA +- k population standard deviations)', input: 'close', params: { period: 20, k: 2 }, create: (p) => new BollingerBands(p.period, p.k) },
-  atr: { description: "Wilder's average true range", input: 'hlc', params: { period: 14 }, create: (p) => new ATR(p.period) },
+  atr: { description: "Wilder's average true range", input: 'bar', params: { period: 14 }, create: (p) => new ATR(p.period) },
+  vwap_bands: { description: 'rolling VWAP over `period` bars +- k volume-weighted standard deviations of the close', input: 'bar', params: { period: 20, k: 2 }, create: (p) => new VwapBands(p.period, p.k) },
+  donchian: { description: 'highest high and lowest low of the `period` bars before the current one', input: 'bar', params: { period: 20 }, create: (p) => new DonchianChannel(p.period) },
+  unusual_volume: { description: 'volume against the `period` bars before: ratio to the mean and z-score', input: 'bar', params: { period: 20 }, create: (p) => new UnusualVolume(p.period) },
+  realized_vol: { description: 'standard deviation of `period` log returns, with a low/normal/high regime against its median over `history`', input: 'close', params: { period: 20, history: 50, low: 0.75, high: 1.5 }, create: (p) => new RealizedVolatility(p.period, p.history, p.low, p.high) },
 };
 
 /** An indicator by name with `overrides` on its default parameters; names the problem otherwise. */
-export function createIndicator(name: string, overrides: Readonly<Record<string, number>> = {}): Indicator<number, unknown> | Indicator<HLC, unknown> {
+export function createIndicator(name: string, overrides: Readonly<Record<string, number>> = {}): Indicator<number, unknown> | Indicator<HLC, unknown> | Indicator<BarInput, unknown> {
   const spec = INDICATORS[name];
   if (!spec) throw new RangeError(`unknown indicator '${name}': use one of ${Object.keys(INDICATORS).join(', ')}`);
   for (const key of Object.keys(overrides)) {
