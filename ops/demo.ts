@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { replayFile } from '../connectors/file-replay/replay';
 import type { MarketOptions } from '../connectors/synthetic/market';
-import { MARKET_DEFAULTS } from '../connectors/synthetic/market';
+import { MARKET_DEFAULTS, marketInstrumentIds } from '../connectors/synthetic/market';
 import { publishMarket } from '../connectors/synthetic/publish';
 import { scalar, sql, waitForWalApplied } from '../connectors/questdb/sql';
 import { AvroCodec } from '../pipelines/runtime/codec';
@@ -16,6 +16,7 @@ import { applyTopics, describeChange } from './topics/apply';
 const log = logger('demo');
 
 const RECORDED_INSTRUMENT = 'BINANCE-FUT:BTCUSDT';
+export const DEMO_STAGES = ['normalize', 'aggregate', 'features', 'score', 'validate', 'sink-questdb'];
 
 export const SAMPLE_DIR = path.join(REPO_ROOT, 'connectors', 'tardis', 'fixtures');
 export const SAMPLES = [
@@ -40,48 +41,61 @@ export async function prepare(): Promise<void> {
   log.info(`schemas: ${registered.length} subjects registered (BACKWARD)`);
 }
 
-/** The demo's synthetic burst: 20,000 events (100 s of exchange time) ending now, with a few of every fault. */
+/** The demo's synthetic burst: 40,000 events over the last hour of exchange time (60 one-minute bars), with a few of every fault. */
 export function demoMarket(nowMicros: number): { options: MarketOptions; count: number } {
-  const count = 20_000;
-  const faults = 0.002;
+  const count = 40_000;
+  const eventsPerSecond = count / 3600;
+  const faults = 0.001;
   const options: MarketOptions = {
     ...MARKET_DEFAULTS,
     seed: 2024,
-    startMicros: Math.floor(nowMicros / 1e6) * 1e6 - (count / MARKET_DEFAULTS.eventsPerSecond) * 1e6,
+    // Instruments new to every run, so a run's hour never overlaps an earlier run's (normalize would rightly flag it out of order).
+    prefix: `D${Math.floor(nowMicros / 60e6).toString(36)}-`,
+    eventsPerSecond,
+    startMicros: Math.floor(nowMicros / 60e6) * 60e6 - 3600e6,
     faults: { badPrint: faults, nonPositive: faults, crossed: faults, locked: faults, duplicate: faults, outOfOrder: faults, gap: faults },
-    silences: [{ instrument: 1, fromMs: 40_000, durationMs: 15_000 }],
+    silences: [{ instrument: 1, fromMs: 1_800_000, durationMs: 60_000 }],
   };
   return { options, count };
 }
 
-export async function summary(synthetic?: { venue: string; fromMicros: number }): Promise<string> {
-  await waitForWalApplied(['trades', 'quotes', 'book', 'bars', 'features', 'quality_events']);
+function signalCounts(dataset: unknown[][]): string {
+  return dataset.map(([status, code, n]) => `${String(status)}${code ? ` ${String(code)}` : ''} ${String(n)}`).join(', ') || 'none';
+}
+
+export async function summary(synthetic?: { instrumentIds: readonly string[] }): Promise<string> {
+  await waitForWalApplied(['trades', 'quotes', 'book', 'bars', 'features', 'quality_events', 'signals']);
   const recorded = `instrument_id = '${RECORDED_INSTRUMENT}'`;
   const trades = await sql(`SELECT count() AS rows, sum(size) AS volume, min(ts) AS first, max(ts) AS last FROM trades WHERE ${recorded}`);
   const quotes = await scalar(`SELECT count() FROM quotes WHERE ${recorded}`);
   const book = await scalar(`SELECT count() FROM book WHERE ${recorded}`);
   const features = await sql(`SELECT basis, count() AS n FROM features WHERE ${recorded} GROUP BY basis ORDER BY basis`);
   const bars = await sql(`SELECT interval, count() AS n, sum(CASE WHEN final THEN 1 ELSE 0 END) AS final FROM bars WHERE ${recorded} GROUP BY interval ORDER BY interval`);
+  const recordedSignals = await sql(`SELECT status, coalesce(reject_code, '') AS code, count() AS n FROM signals WHERE ${recorded} GROUP BY status, code ORDER BY status, code`);
   const [rows, volume, first, last] = trades.dataset[0] ?? [];
   const lines = [
     '',
-    'tickflow demo: recorded Binance Futures BTCUSDT data went file -> Kafka -> normalize -> aggregate, features -> QuestDB',
+    'tickflow demo: recorded Binance Futures BTCUSDT data went file -> Kafka -> normalize -> aggregate, features -> score -> validate -> QuestDB',
     `  trades  ${rows} rows, volume ${volume} BTC, ${first} .. ${last}`,
     `  quotes  ${quotes} rows`,
     `  book    ${book} snapshots`,
-    `  bars    ${bars.dataset.map(([interval, n, final]) => `${interval}: ${n} (${final} final)`).join(', ') || 'none yet'}  (the newest bars close when later trades arrive)`,
-    `  features ${features.dataset.map(([basis, n]) => `${basis}: ${n}`).join(', ') || 'none yet'}  (spread, mid, microprice, imbalances)`,
+    `  bars    ${bars.dataset.map(([interval, n, final]) => `${interval}: ${n} (${final} final)`).join(', ') || 'none yet'}  (a file has no heartbeats: its newest bars close when later trades arrive)`,
+    `  features ${features.dataset.map(([basis, n]) => `${basis}: ${n}`).join(', ') || 'none yet'}  (spread, mid, microprice, imbalances from quotes and books; indicators on 1m bars)`,
+    `  signals ${signalCounts(recordedSignals.dataset)}  (strategies on final 1m bars, through validate)`,
   ];
   if (synthetic) {
-    const since = `venue = '${synthetic.venue}' AND ts >= '${new Date(synthetic.fromMicros / 1000).toISOString()}'`;
+    const since = `instrument_id IN (${synthetic.instrumentIds.map((id) => `'${id}'`).join(', ')})`;
     const synTrades = await scalar(`SELECT count() FROM trades WHERE ${since}`);
     const synQuotes = await scalar(`SELECT count() FROM quotes WHERE ${since}`);
     const synBars = await scalar(`SELECT count() FROM bars WHERE ${since} AND interval = '1s'`);
     const quality = await sql(`SELECT rule, count() AS n FROM quality_events WHERE ${since} GROUP BY rule ORDER BY rule`);
+    const signals = await sql(`SELECT status, coalesce(reject_code, '') AS code, count() AS n FROM signals WHERE ${since} GROUP BY status, code ORDER BY status, code`);
+    const features = await scalar(`SELECT count() FROM features WHERE ${since} AND basis = '1m'`);
     lines.push(
       `and a synthetic market with injected faults (tickflow synth), this run:`,
-      `  trades  ${synTrades} clean rows, quotes ${synQuotes}, 1s bars ${synBars}`,
+      `  trades  ${synTrades} clean rows, quotes ${synQuotes}, 1s bars ${synBars}, indicator values ${features}`,
       `  quality ${quality.dataset.map(([rule, n]) => `${rule} ${n}`).join(', ') || 'none'}  (flagged records reach no bar)`,
+      `  signals ${signalCounts(signals.dataset)}`,
     );
   }
   const env = endpoints();
@@ -94,6 +108,7 @@ export async function summary(synthetic?: { venue: string; fromMicros: number })
     "  bars              SELECT ts, open, high, low, close, volume, vwap, trade_count FROM bars WHERE interval = '1m';",
     '  tap a topic       npx tickflow tap md.trades.v1 --from-beginning --max 3',
     "  quality findings  SELECT ts, instrument_id, rule, detail FROM quality_events ORDER BY ts DESC LIMIT 20;",
+    "  signals           SELECT ts, instrument_id, strategy, side, confidence, status, reject_code, reason FROM signals ORDER BY ts DESC;",
     '  dead letters      npx tickflow tap md.raw.tardis.v1.dlq --from-beginning',
     '  stack             npx tickflow stack status   (stop it with: npx tickflow stack down)',
     '',
@@ -109,7 +124,8 @@ export async function demo(options: { untilIdle: boolean; speed?: string }): Pro
   await prepare();
   const kafka = createKafka('tickflow-demo');
   const codec = new AvroCodec();
-  const pipeline = new Pipeline(kafka, codec);
+  // Recorded and synthetic data are replays: validate judges staleness by their own clocks.
+  const pipeline = new Pipeline(kafka, codec, { settings: new Map([['validate', { clock: 'event' }]]) });
   const admin = kafka.admin();
   await admin.connect();
   let stopping = false;
@@ -121,13 +137,13 @@ export async function demo(options: { untilIdle: boolean; speed?: string }): Pro
     await admin.disconnect().catch(() => undefined);
   };
   try {
-    await pipeline.start(['normalize', 'aggregate', 'features', 'sink-questdb']);
+    await pipeline.start(DEMO_STAGES);
     for (const sample of SAMPLES) await replayFile(kafka, codec, { file: sample.file, format: sample.format, speed: { kind: 'max' } });
     const market = demoMarket(Date.now() * 1000);
     const synthetic = await publishMarket(kafka, codec, market.options, market.count, { kind: 'max' });
     log.info(`synthetic market: ${synthetic.published} records; they must cause ${[...synthetic.expected].map(([rule, n]) => `${rule} ${n}`).join(', ')}`);
     await pipeline.waitUntilIdle(admin);
-    process.stdout.write(await summary({ venue: market.options.venue, fromMicros: market.options.startMicros }));
+    process.stdout.write(await summary({ instrumentIds: marketInstrumentIds(market.options) }));
   } catch (error) {
     await stop();
     throw error;

@@ -3,6 +3,8 @@ import { AGGREGATE_CONFIG, aggregateStage } from './aggregate/aggregate';
 import { FEATURES_CONFIG, featuresStage } from './aggregate/features';
 import { NORMALIZE_CONFIG, normalizeStage } from './normalize/normalize';
 import { runningVolumeStage } from './running-volume/running-volume';
+import { SCORE_CONFIG, scoreStage } from './score/score';
+import { VALIDATE_CONFIG, validateStage } from './validate/validate';
 import type { ConfigSchema } from './runtime/config';
 import { parseConfig } from './runtime/config';
 import type { SinkWriter } from './runtime/runner';
@@ -40,6 +42,18 @@ export const RUNNABLES: Readonly<Record<string, Runnable>> = {
     config: AGGREGATE_CONFIG,
     create: (values) => aggregateStage(parseConfig('aggregate', AGGREGATE_CONFIG, values)) as Stage,
   },
+  score: {
+    kind: 'stage',
+    description: 'indicators and strategies on final bars: indicator features and candidate signals',
+    config: SCORE_CONFIG,
+    create: (values) => scoreStage(parseConfig('score', SCORE_CONFIG, values)) as Stage,
+  },
+  validate: {
+    kind: 'stage',
+    description: 'the gate before risk: rejects stale, low-confidence, out-of-session and duplicate candidates with reasons; emits signals',
+    config: VALIDATE_CONFIG,
+    create: (values) => validateStage(parseConfig('validate', VALIDATE_CONFIG, values)) as Stage,
+  },
   'sink-questdb': {
     kind: 'sink',
     description: 'writes topics into QuestDB tables, exactly once (DEDUP keys, offsets after acknowledgement)',
@@ -54,6 +68,8 @@ export const STAGES: Readonly<Record<string, Stage>> = {
   'running-volume': runningVolumeStage as Stage,
   aggregate: aggregateStage(parseConfig('aggregate', AGGREGATE_CONFIG, {})) as Stage,
   features: featuresStage(parseConfig('features', FEATURES_CONFIG, {})) as Stage,
+  score: scoreStage(parseConfig('score', SCORE_CONFIG, {})) as Stage,
+  validate: validateStage(parseConfig('validate', VALIDATE_CONFIG, {})) as Stage,
 };
 
 export function runnableNames(): string[] {

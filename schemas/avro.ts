@@ -12,6 +12,8 @@ export const SCHEMA_FILES = {
   feature: 'feature.avsc',
   'quality-event': 'quality-event.avsc',
   heartbeat: 'heartbeat.avsc',
+  candidate: 'candidate.avsc',
+  signal: 'signal.avsc',
   'raw-record': 'raw-record.avsc',
   'dead-letter': 'dead-letter.avsc',
   'running-volume': 'running-volume.avsc',

@@ -157,6 +157,81 @@ export interface Heartbeat {
   readonly trades: number;
 }
 
+export type SignalSide = 'BUY' | 'SELL';
+
+/** A candidate trading signal from a strategy, before validation. Key on strategy.candidates.v1: instrumentId. */
+export interface Candidate {
+  /** <strategy>:<instrumentId>:<interval>:<barStart>; the same bar and strategy always give the same id */
+  readonly id: string;
+  /** registered strategy name, e.g. ema-cross-rsi */
+  readonly strategy: string;
+  readonly instrumentId: string;
+  readonly venue: string;
+  readonly symbol: string;
+  /** the feed the bar's trades came from */
+  readonly source: string;
+  /** interval of the bar it was computed on */
+  readonly interval: string;
+  readonly side: SignalSide;
+  /** in [0, 1] */
+  readonly confidence: number;
+  /** why, for people, with the values that decided it */
+  readonly reason: string;
+  /** the bar's close, exact */
+  readonly price: Decimal;
+  /** start of the bar it used */
+  readonly barStart: number;
+  /** revision of the bar it used (score acts on final bars) */
+  readonly barRevision: number;
+  /** when the signal is known: the bar's end */
+  readonly tsEvent: number;
+  /** receive time of the bar's last trade */
+  readonly tsRecv: number;
+  /** the feature values it used, by feature name (as in md.features.v1) */
+  readonly features: Readonly<Record<string, number>>;
+}
+
+export type SignalStatus = 'ACCEPTED' | 'REJECTED';
+
+/** A validated candidate: ACCEPTED ones on signals.v1 (what risk consumes), REJECTED ones on signals.rejected.v1 with the reason. Key: instrumentId. */
+export interface Signal {
+  /** <strategy>:<instrumentId>:<interval>:<barStart>; the same bar and strategy always give the same id */
+  readonly id: string;
+  /** registered strategy name, e.g. ema-cross-rsi */
+  readonly strategy: string;
+  readonly instrumentId: string;
+  readonly venue: string;
+  readonly symbol: string;
+  /** the feed the bar's trades came from */
+  readonly source: string;
+  /** interval of the bar it was computed on */
+  readonly interval: string;
+  readonly side: SignalSide;
+  /** in [0, 1] */
+  readonly confidence: number;
+  /** why, for people, with the values that decided it */
+  readonly reason: string;
+  /** the bar's close, exact */
+  readonly price: Decimal;
+  /** start of the bar it used */
+  readonly barStart: number;
+  /** revision of the bar it used (score acts on final bars) */
+  readonly barRevision: number;
+  /** when the signal is known: the bar's end */
+  readonly tsEvent: number;
+  /** receive time of the bar's last trade */
+  readonly tsRecv: number;
+  /** the feature values it used, by feature name (as in md.features.v1) */
+  readonly features: Readonly<Record<string, number>>;
+  readonly status: SignalStatus;
+  /** STALE, LOW_CONFIDENCE, OUTSIDE_SESSION or DUPLICATE when rejected */
+  readonly rejectCode: null | string;
+  /** the rejection with its numbers, for people */
+  readonly rejectDetail: null | string;
+  /** validate's clock when it decided */
+  readonly tsValidated: number;
+}
+
 /** A vendor record as received, before normalization. Key on md.raw.<source>.v1: the vendor's instrument (exchange:symbol). */
 export interface RawRecord {
   /** feed name, e.g. tardis-file */

@@ -5,8 +5,8 @@ import { TOPICS, dlqTopicOf, topicSpec } from './catalog';
 import { changelogTopic } from '../pipelines/runtime/store';
 
 describe('topic catalog', () => {
-  it('names topics <domain>.<entity>.v<N> (plus .dlq twins)', () => {
-    for (const t of TOPICS) expect(t.name).toMatch(/^([a-z]+(\.[a-z0-9-]+)+\.v\d+(\.dlq)?|[a-z0-9-]+\.[a-z0-9-]+\.changelog)$/);
+  it('names topics <domain>.<entity>.v<N> or, as DESIGN.md has signals.v1, <entity>.v<N> (plus .dlq twins)', () => {
+    for (const t of TOPICS) expect(t.name).toMatch(/^([a-z]+(\.[a-z0-9-]+)*\.v\d+(\.dlq)?|[a-z0-9-]+\.[a-z0-9-]+\.changelog)$/);
   });
 
   it('has a .dlq twin for every topic a stage consumes', () => {

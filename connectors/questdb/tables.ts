@@ -1,4 +1,4 @@
-import type { Bar, BookSnapshot, Feature, Heartbeat, PriceLevel, QualityEvent, Quote, RunningVolume, Trade } from '../../schemas/types.generated';
+import type { Bar, BookSnapshot, Feature, Heartbeat, PriceLevel, QualityEvent, Quote, RunningVolume, Signal, Trade } from '../../schemas/types.generated';
 import type { Sender } from '@questdb/nodejs-client';
 
 /**
@@ -151,7 +151,35 @@ export const HEARTBEATS: TableSpec<Heartbeat> = {
   ts: (h) => h.tsEvent,
 };
 
-export const TABLES: readonly TableSpec<never>[] = [TRADES, QUOTES, BOOK, BARS, FEATURES, QUALITY_EVENTS, HEARTBEATS, RUNNING_VOLUME] as unknown as TableSpec<never>[];
+/**
+ * Accepted and rejected signals in one table (`status`, `reject_code`), written from signals.v1 and
+ * signals.rejected.v1; one row per candidate id.
+ */
+function signalsFrom(topic: string): TableSpec<Signal> {
+  return {
+    name: 'signals',
+    topic,
+    ddl: (name) => `CREATE TABLE IF NOT EXISTS ${name} (
+      ts TIMESTAMP, instrument_id SYMBOL, venue SYMBOL, symbol SYMBOL, source SYMBOL, strategy SYMBOL, interval SYMBOL, side SYMBOL,
+      status SYMBOL, reject_code SYMBOL, confidence DOUBLE, price ${PRICE}, reason VARCHAR, reject_detail VARCHAR, features VARCHAR,
+      id VARCHAR, bar_start TIMESTAMP, bar_revision INT, ts_recv TIMESTAMP, ts_validated TIMESTAMP
+    ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, id)`,
+    row(sender, s) {
+      sender.symbol('instrument_id', s.instrumentId).symbol('venue', s.venue).symbol('symbol', s.symbol).symbol('source', s.source).symbol('strategy', s.strategy).symbol('interval', s.interval).symbol('side', s.side).symbol('status', s.status);
+      if (s.rejectCode !== null) sender.symbol('reject_code', s.rejectCode);
+      sender.floatColumn('confidence', s.confidence).decimalColumnText('price', s.price.toFixed()).stringColumn('reason', s.reason);
+      if (s.rejectDetail !== null) sender.stringColumn('reject_detail', s.rejectDetail);
+      sender.stringColumn('features', JSON.stringify(s.features)).stringColumn('id', s.id).timestampColumn('bar_start', BigInt(s.barStart), 'us').intColumn('bar_revision', s.barRevision);
+      sender.timestampColumn('ts_recv', BigInt(s.tsRecv), 'us').timestampColumn('ts_validated', BigInt(s.tsValidated), 'us');
+    },
+    ts: (s) => s.tsEvent,
+  };
+}
+
+export const SIGNALS = signalsFrom('signals.v1');
+export const REJECTED_SIGNALS = signalsFrom('signals.rejected.v1');
+
+export const TABLES: readonly TableSpec<never>[] = [TRADES, QUOTES, BOOK, BARS, FEATURES, QUALITY_EVENTS, HEARTBEATS, SIGNALS, REJECTED_SIGNALS, RUNNING_VOLUME] as unknown as TableSpec<never>[];
 
 export function tableForTopic(topic: string): TableSpec<unknown> | undefined {
   return (TABLES as unknown as TableSpec<unknown>[]).find((t) => t.topic === topic);

@@ -94,6 +94,11 @@ interface InstrumentWalk {
   stale: boolean;
 }
 
+/** The generator's instrument ids: `<venue>:<prefix><n>`. */
+export function marketInstrumentIds(options: Pick<MarketOptions, 'venue' | 'prefix' | 'instruments'>): string[] {
+  return Array.from({ length: options.instruments }, (_, i) => `${options.venue}:${options.prefix}${i}`);
+}
+
 const TICK_DECIMALS = 2;
 const price = (ticks: number): string => (ticks / 10 ** TICK_DECIMALS).toFixed(TICK_DECIMALS);
 const FAULTS = ['badPrint', 'nonPositive', 'crossed', 'locked', 'duplicate', 'outOfOrder', 'gap'] as const;
