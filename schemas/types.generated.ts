@@ -125,7 +125,7 @@ export interface QualityEvent {
   readonly tsEvent: number;
   /** receive time of the record */
   readonly tsRecv: number;
-  /** NON_POSITIVE, DUPLICATE_TRADE, OUT_OF_ORDER, PRICE_OUTLIER, CROSSED_QUOTE, LOCKED_QUOTE, SEQUENCE_GAP, STALE_FEED, FEED_RESUMED (normalize); LATE_TRADE (aggregate) */
+  /** NON_POSITIVE, DUPLICATE_TRADE, OUT_OF_ORDER, PRICE_OUTLIER, CROSSED_QUOTE, LOCKED_QUOTE, SEQUENCE_GAP, STALE_FEED, FEED_RESUMED, FAILOVER, FAILBACK (normalize); LATE_TRADE (aggregate) */
   readonly rule: string;
   /** true: the record was withheld from the canonical topics (it reaches no bar or analytic); false: reported only */
   readonly flagged: boolean;

@@ -57,3 +57,25 @@ export function writeMarket(file: string, options: MarketOptions, count: number)
   }
   return { lines, expected };
 }
+
+/**
+ * One generated stream as two redundant feeds of the same instruments, `primary` and `backup`, for
+ * arbitration: every event in both (sources and origins differ), the backup `backupLag` events
+ * behind, the primary silent (no records, no heartbeats) in its `stalls` (exchange time from the start).
+ */
+export function redundantRaw(options: MarketOptions, count: number, feeds: { primary: string; backup: string; backupLag: number; stalls: readonly { fromMs: number; durationMs: number }[] }): { events: MarketEvent[]; raw: { key: string; tsEvent: number; raw: RawRecord }[] } {
+  const events = [...syntheticMarket(options, count)];
+  const copy = (source: string, event: MarketEvent, i: number): { key: string; tsEvent: number; raw: RawRecord } => ({
+    key: event.key,
+    tsEvent: event.tsEvent,
+    raw: { source, format: FORMAT, tsRecv: event.tsRecv, origin: `${source}:${options.seed}:${i}`, sequence: i, payload: event.line },
+  });
+  const stalled = (event: MarketEvent): boolean => feeds.stalls.some((s) => event.tsEvent >= options.startMicros + s.fromMs * 1000 && event.tsEvent < options.startMicros + (s.fromMs + s.durationMs) * 1000);
+  const raw: { key: string; tsEvent: number; raw: RawRecord }[] = [];
+  for (let i = 0; i < events.length + feeds.backupLag; i++) {
+    if (i < events.length && !stalled(events[i])) raw.push(copy(feeds.primary, events[i], i));
+    const j = i - feeds.backupLag;
+    if (j >= 0) raw.push(copy(feeds.backup, events[j], j));
+  }
+  return { events, raw };
+}

@@ -40,8 +40,8 @@ export type QualityConfig = ConfigOf<typeof QUALITY_CONFIG>;
 
 export const QUALITY_TOPIC = 'md.quality.v1';
 
-/** LATE_TRADE is aggregate's: a trade later than its bars' allowed lateness. */
-export type Rule = 'LATE_TRADE' | 'NON_POSITIVE' | 'DUPLICATE_TRADE' | 'OUT_OF_ORDER' | 'PRICE_OUTLIER' | 'CROSSED_QUOTE' | 'LOCKED_QUOTE' | 'SEQUENCE_GAP' | 'STALE_FEED' | 'FEED_RESUMED';
+/** LATE_TRADE is aggregate's: a trade later than its bars' allowed lateness. FAILOVER and FAILBACK are the arbitration's (./arbitration.ts). */
+export type Rule = 'LATE_TRADE' | 'FAILOVER' | 'FAILBACK' | 'NON_POSITIVE' | 'DUPLICATE_TRADE' | 'OUT_OF_ORDER' | 'PRICE_OUTLIER' | 'CROSSED_QUOTE' | 'LOCKED_QUOTE' | 'SEQUENCE_GAP' | 'STALE_FEED' | 'FEED_RESUMED';
 
 export interface Finding {
   readonly rule: Rule;
