@@ -2,6 +2,7 @@ import type { BookSnapshot, Quote, RawRecord, Trade } from '../schemas/types.gen
 import type { CsvFormat } from './tardis/formats';
 import { tardisBookSnapshot25, tardisQuotes, tardisTrades } from './tardis/formats';
 import { tickflowNdjson } from './tickflow-ndjson/format';
+import { truefxCsv, truefxQuotes } from './truefx/formats';
 
 /**
  * Source formats by name: what `tickflow replay --format` accepts and what normalize dispatches on
@@ -34,8 +35,8 @@ export interface LineFormat {
   readonly description: string;
   /** The exact first line of a file, or null when the format has none. */
   readonly header: string | null;
-  /** Vendor instrument key and times of a line, for keying and pacing a replay (NaN when unreadable; normalize rejects it). */
-  locate(line: string): { key: string | null; tsEvent: number; tsRecv: number };
+  /** Vendor instrument key and times of a line of `file` (its base name), for keying and pacing a replay (NaN when unreadable; normalize rejects it). */
+  locate(line: string, file: string): { key: string | null; tsEvent: number; tsRecv: number };
   /** Throws RecordError when the record is not valid. */
   parse(raw: RawRecord): Canonical;
 }
@@ -66,6 +67,8 @@ export const FORMATS: Readonly<Record<string, SourceFormat>> = {
   'tardis-quotes': { format: csv(tardisQuotes), source: 'tardis-file', rawTopic: 'md.raw.tardis.v1' },
   'tardis-book-snapshot-25': { format: csv(tardisBookSnapshot25), source: 'tardis-file', rawTopic: 'md.raw.tardis.v1' },
   'tickflow-ndjson': { format: tickflowNdjson, source: 'ndjson-file', rawTopic: 'md.raw.tickflow.v1' },
+  'truefx-csv': { format: truefxCsv, source: 'truefx-file', rawTopic: 'md.raw.truefx.v1' },
+  'truefx-quotes': { format: truefxQuotes, source: 'truefx-file', rawTopic: 'md.raw.truefx.v1' },
 };
 
 /** Every raw topic a format publishes to: normalize's inputs. */

@@ -23,6 +23,7 @@ export const SAMPLES = [
   { file: path.join(SAMPLE_DIR, 'binance-futures-btcusdt-trades-2020-02-22.csv'), format: 'tardis-trades' },
   { file: path.join(SAMPLE_DIR, 'binance-futures-btcusdt-quotes-2020-02-22.csv'), format: 'tardis-quotes' },
   { file: path.join(SAMPLE_DIR, 'binance-futures-btcusdt-book25-2020-09-01.csv'), format: 'tardis-book-snapshot-25' },
+  { file: path.join(REPO_ROOT, 'connectors', 'truefx', 'fixtures', 'truefx-usdjpy-quotes-2013-01.csv'), format: 'truefx-quotes' },
 ];
 
 /** Brings up everything the pipeline needs: stack, topics, schemas. Idempotent. */
@@ -73,6 +74,8 @@ export async function summary(synthetic?: { instrumentIds: readonly string[] }):
   const bars = await sql(`SELECT interval, count() AS n, sum(CASE WHEN final THEN 1 ELSE 0 END) AS final FROM bars WHERE ${recorded} GROUP BY interval ORDER BY interval`);
   const recordedSignals = await sql(`SELECT status, coalesce(reject_code, '') AS code, count() AS n FROM signals WHERE ${recorded} GROUP BY status, code ORDER BY status, code`);
   const [rows, volume, first, last] = trades.dataset[0] ?? [];
+  const fx = await scalar("SELECT count() FROM quotes WHERE instrument_id = 'TRUEFX:USD/JPY'");
+  const fxFindings = await sql("SELECT rule, count() FROM quality_events WHERE instrument_id = 'TRUEFX:USD/JPY' GROUP BY rule ORDER BY rule");
   const lines = [
     '',
     'tickflow demo: recorded Binance Futures BTCUSDT data went file -> Kafka -> normalize -> aggregate, features -> score -> validate -> QuestDB',
@@ -82,6 +85,7 @@ export async function summary(synthetic?: { instrumentIds: readonly string[] }):
     `  bars    ${bars.dataset.map(([interval, n, final]) => `${interval}: ${n} (${final} final)`).join(', ') || 'none yet'}  (a file has no heartbeats: its newest bars close when later trades arrive)`,
     `  features ${features.dataset.map(([basis, n]) => `${basis}: ${n}`).join(', ') || 'none yet'}  (spread, mid, microprice, imbalances from quotes and books; indicators on 1m bars)`,
     `  signals ${signalCounts(recordedSignals.dataset)}  (strategies on final 1m bars, through validate)`,
+    `recorded TrueFX USD/JPY quotes: ${fx} rows; quality findings: ${fxFindings.dataset.map(([rule, n]) => `${String(rule)} ${String(n)}`).join(', ') || 'none'}`,
   ];
   if (synthetic) {
     const since = `instrument_id IN (${synthetic.instrumentIds.map((id) => `'${id}'`).join(', ')})`;

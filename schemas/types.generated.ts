@@ -43,6 +43,8 @@ export interface Quote {
   readonly bidSize: Decimal;
   readonly askPrice: Decimal;
   readonly askSize: Decimal;
+  /** the venue's sequence number, or for files the line number: tells apart quotes with the same times (TrueFX gives milliseconds only) */
+  readonly sequence: null | number;
 }
 
 export interface PriceLevel {

@@ -47,6 +47,17 @@ const BASE: readonly TopicSpec[] = [
     description: 'tickflow NDJSON records (trades, quotes, heartbeats) as read, one line each',
   },
   {
+    name: 'md.raw.truefx.v1',
+    partitions: 3,
+    cleanup: 'delete',
+    retentionMs: 7 * DAY_MS,
+    key: 'vendor instrument (TRUEFX:pair)',
+    valueSchema: 'raw-record',
+    producer: 'connectors/truefx (file replay)',
+    dlq: true,
+    description: 'TrueFX quote lines as read, one line each',
+  },
+  {
     name: 'md.trades.v1',
     partitions: 3,
     cleanup: 'delete',

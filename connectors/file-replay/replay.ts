@@ -117,7 +117,7 @@ export async function replayFile(kafka: Kafka, codec: AvroCodec, options: Replay
         continue;
       }
       if (line === '') continue;
-      const { key, tsEvent, tsRecv } = format.locate(line);
+      const { key, tsEvent, tsRecv } = format.locate(line, name);
       // The recorded receive time keeps replays deterministic; an unreadable one is left for normalize to reject.
       yield { key, tsEvent, raw: { source, format: format.name, tsRecv: Number.isSafeInteger(tsRecv) ? tsRecv : 0, origin: `${name}:${lineNo}`, sequence: lineNo, payload: line } };
     }

@@ -15,7 +15,10 @@ const log = logger('sink-questdb');
 export const SINK_TOPICS: readonly string[] = (TABLES as unknown as TableSpec<unknown>[]).map((t) => t.topic);
 
 export async function ensureTables(tables: readonly TableSpec<unknown>[] = TABLES as unknown as TableSpec<unknown>[], suffix = ''): Promise<void> {
-  for (const table of tables) await sql(table.ddl(`${table.name}${suffix}`));
+  for (const table of tables) {
+    await sql(table.ddl(`${table.name}${suffix}`));
+    for (const statement of table.upgrade?.(`${table.name}${suffix}`) ?? []) await sql(statement);
+  }
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -13,6 +13,8 @@ export interface TableSpec<V> {
   readonly topic: string;
   /** The CREATE TABLE statement for a table of this shape called `name`. */
   ddl(name: string): string;
+  /** Statements that bring a table made by an earlier version to this shape (idempotent). */
+  upgrade?(name: string): string[];
   /** Writes the columns of one row (after the caller's `table()`); the caller sets the designated timestamp from `ts`. */
   row(sender: Sender, value: V): void;
   ts(value: V): number;
@@ -39,15 +41,19 @@ export const TRADES: TableSpec<Trade> = {
 export const QUOTES: TableSpec<Quote> = {
   name: 'quotes',
   topic: 'md.quotes.v1',
-  // Quotes have no venue id; (exchange time, receive time) identifies one within an instrument.
+  // Quotes have no venue id; (exchange time, receive time, sequence) identifies one within an
+  // instrument (sequence: the venue's, or the file line; TrueFX quotes share milliseconds).
   ddl: (name) => `CREATE TABLE IF NOT EXISTS ${name} (
     ts TIMESTAMP, instrument_id SYMBOL, venue SYMBOL, symbol SYMBOL, source SYMBOL,
-    bid_price ${PRICE}, bid_size ${PRICE}, ask_price ${PRICE}, ask_size ${PRICE}, ts_recv TIMESTAMP
-  ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, instrument_id, ts_recv)`,
+    bid_price ${PRICE}, bid_size ${PRICE}, ask_price ${PRICE}, ask_size ${PRICE}, ts_recv TIMESTAMP, sequence LONG
+  ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, instrument_id, ts_recv, sequence)`,
+  // A table made before `sequence` existed gets the column and the key.
+  upgrade: (name) => [`ALTER TABLE ${name} ADD COLUMN IF NOT EXISTS sequence LONG`, `ALTER TABLE ${name} DEDUP ENABLE UPSERT KEYS(ts, instrument_id, ts_recv, sequence)`],
   row(sender, q) {
     sender.symbol('instrument_id', q.instrumentId).symbol('venue', q.venue).symbol('symbol', q.symbol).symbol('source', q.source);
     sender.decimalColumnText('bid_price', q.bidPrice.toFixed()).decimalColumnText('bid_size', q.bidSize.toFixed()).decimalColumnText('ask_price', q.askPrice.toFixed()).decimalColumnText('ask_size', q.askSize.toFixed());
     sender.timestampColumn('ts_recv', BigInt(q.tsRecv), 'us');
+    if (q.sequence !== null) sender.intColumn('sequence', q.sequence);
   },
   ts: (q) => q.tsEvent,
 };

@@ -128,6 +128,7 @@ export const tardisQuotes: CsvFormat = {
       askPrice: decimal(f[5], 'ask_price'),
       bidPrice: decimal(f[6], 'bid_price'),
       bidSize: decimal(f[7], 'bid_amount'),
+      sequence: raw.sequence,
     };
     return quote;
   },

@@ -86,8 +86,9 @@ export const tickflowNdjson: LineFormat = {
         return { kind: 'trade', value: trade, sequence: sequenceOf(o) };
       }
       case 'quote': {
-        const quote: Quote = { ...identity(o, raw), bidPrice: exact(o, 'bidPrice'), bidSize: exact(o, 'bidSize'), askPrice: exact(o, 'askPrice'), askSize: exact(o, 'askSize') };
-        return { kind: 'quote', value: quote, sequence: sequenceOf(o) };
+        const sequence = sequenceOf(o);
+        const quote: Quote = { ...identity(o, raw), bidPrice: exact(o, 'bidPrice'), bidSize: exact(o, 'bidSize'), askPrice: exact(o, 'askPrice'), askSize: exact(o, 'askSize'), sequence: sequence ?? raw.sequence };
+        return { kind: 'quote', value: quote, sequence };
       }
       case 'heartbeat':
         return { kind: 'heartbeat', value: identity(o, raw) };

@@ -39,17 +39,18 @@ function feature(s: Source, basis: string, name: string, exact: Decimal | null, 
   return { topic: FEATURES_OUTPUT, key: s.instrumentId, value: record };
 }
 
-/** The four best-bid-and-offer features; a RecordError when a side has no size. */
+/**
+ * The best-bid-and-offer features: spread and mid always; microprice and imbalance when sizes are
+ * given (both 0 means the venue gives none, as TrueFX). A RecordError for a negative size, or one
+ * side sized and the other not.
+ */
 export function topFeatures(s: Source, basis: string, t: Top): OutputRecord[] {
+  const prices = [feature(s, basis, 'spread', t.askPrice.minus(t.bidPrice)), feature(s, basis, 'mid', quotientHalfEven(t.bidPrice.plus(t.askPrice), new Decimal(2)))];
+  if (t.bidSize.isZero() && t.askSize.isZero()) return prices;
   const weight = t.bidSize.plus(t.askSize);
-  if (!t.bidSize.isPositive() || !t.askSize.isPositive() || weight.isZero()) throw new RecordError('INVALID_VALUE', `bid size ${t.bidSize.toFixed()} and ask size ${t.askSize.toFixed()} must both be positive`);
+  if (!t.bidSize.isPositive() || !t.askSize.isPositive() || t.bidSize.isZero() || t.askSize.isZero()) throw new RecordError('INVALID_VALUE', `bid size ${t.bidSize.toFixed()} and ask size ${t.askSize.toFixed()} must both be positive (or both 0: not given)`);
   const microprice = quotientHalfEven(t.bidPrice.times(t.askSize).plus(t.askPrice.times(t.bidSize)), weight);
-  return [
-    feature(s, basis, 'spread', t.askPrice.minus(t.bidPrice)),
-    feature(s, basis, 'mid', quotientHalfEven(t.bidPrice.plus(t.askPrice), new Decimal(2))),
-    feature(s, basis, 'microprice', microprice),
-    feature(s, basis, 'imbalance_l1', null, t.bidSize.minus(t.askSize).div(weight).toNumber()),
-  ];
+  return [...prices, feature(s, basis, 'microprice', microprice), feature(s, basis, 'imbalance_l1', null, t.bidSize.minus(t.askSize).div(weight).toNumber())];
 }
 
 function depth(levels: readonly PriceLevel[], n: number): Decimal {

@@ -30,15 +30,18 @@ describe('normalize stage', () => {
     expect(result.out.length + result.failed.length).toBe(4);
   });
 
-  it('passes every record of the recorded files, with no quality finding', () => {
-    for (const [file, format] of [
-      ['binance-futures-btcusdt-trades-2020-02-22.csv', 'tardis-trades'],
-      ['binance-futures-btcusdt-quotes-2020-02-22.csv', 'tardis-quotes'],
-      ['binance-futures-btcusdt-book25-2020-09-01.csv', 'tardis-book-snapshot-25'],
-    ]) {
+  it('passes every record of the recorded files; the one real finding is a locked TrueFX quote', () => {
+    for (const [file, format, findings] of [
+      ['binance-futures-btcusdt-trades-2020-02-22.csv', 'tardis-trades', []],
+      ['binance-futures-btcusdt-quotes-2020-02-22.csv', 'tardis-quotes', []],
+      ['binance-futures-btcusdt-book25-2020-09-01.csv', 'tardis-book-snapshot-25', []],
+      // line 943: 2013-01-01 22:34:34.652000+00:00,86.836,86.836
+      ['../../truefx/fixtures/truefx-usdjpy-quotes-2013-01.csv', 'truefx-quotes', ['LOCKED_QUOTE truefx-usdjpy-quotes-2013-01.csv:943']],
+    ] as const) {
       const lines = fs.readFileSync(path.join(FIXTURES, file), 'utf8').trim().split('\n').slice(1);
-      const result = driveStage(stage, lines.map((line, i) => raw(format, line, i + 2)));
-      expect([file, result.failed.length, result.out.filter((o) => o.topic === 'md.quality.v1').map((o) => (o.value as QualityEvent).detail)]).toEqual([file, 0, []]);
+      const result = driveStage(stage, lines.map((line, i) => ({ ...raw(format, line, i + 2), origin: `${path.basename(file)}:${i + 2}` })));
+      const found = result.out.filter((o) => o.topic === 'md.quality.v1').map((o) => `${(o.value as QualityEvent).rule} ${(o.value as QualityEvent).origin}`);
+      expect([file, result.failed.length, found]).toEqual([file, 0, findings]);
       expect(result.out.length).toBe(lines.length);
     }
   });

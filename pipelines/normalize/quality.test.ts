@@ -9,7 +9,7 @@ import { EMPTY_QUALITY, QUALITY_CONFIG, checkHeartbeat, checkQuote, checkTrade, 
 const config = parseConfig('normalize', QUALITY_CONFIG, {});
 const S = 1_000_000;
 const trade = (id: number, price: string, ts: number, size = '1'): Trade => ({ instrumentId: 'SYN:A', venue: 'SYN', symbol: 'A', source: 's', tsEvent: ts, tsRecv: ts, price: new Decimal(price), size: new Decimal(size), side: 'BUY', tradeId: String(id) });
-const quote = (bid: string, ask: string, ts: number): Quote => ({ instrumentId: 'SYN:A', venue: 'SYN', symbol: 'A', source: 's', tsEvent: ts, tsRecv: ts, bidPrice: new Decimal(bid), bidSize: new Decimal(1), askPrice: new Decimal(ask), askSize: new Decimal(1) });
+const quote = (bid: string, ask: string, ts: number): Quote => ({ instrumentId: 'SYN:A', venue: 'SYN', symbol: 'A', source: 's', tsEvent: ts, tsRecv: ts, bidPrice: new Decimal(bid), bidSize: new Decimal(1), askPrice: new Decimal(ask), askSize: new Decimal(1), sequence: null });
 const beat = (ts: number): SourceHeartbeat => ({ instrumentId: 'SYN:A', venue: 'SYN', symbol: 'A', source: 's', tsEvent: ts, tsRecv: ts });
 
 /** Runs trades through checkTrade; returns the rule that flagged each (or '' when accepted) and the end state. */

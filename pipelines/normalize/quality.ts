@@ -10,7 +10,8 @@ import type { ConfigOf, ConfigSchema } from '../runtime/config';
  * analytics) or *reported* (a fact about the stream, such as a sequence gap; the record itself is
  * kept). A record is flagged by the first rule it breaks, in this order:
  *
- * - NON_POSITIVE: a price or size that is zero or negative.
+ * - NON_POSITIVE: a price that is zero or negative, a trade or book size that is, a negative quote
+ *   size (a quote size of 0 means the venue gives none, as TrueFX).
  * - DUPLICATE_TRADE: a trade id already seen within the duplicate window of the newest trade.
  * - OUT_OF_ORDER: exchange time more than `outOfOrderToleranceMs` before the newest accepted
  *   record of its kind. A duplicate older than the duplicate window is caught here instead, so
@@ -156,9 +157,10 @@ export function checkQuote(state: InstrumentQuality, q: Quote, sequence: number 
   const findings: Finding[] = [...resumed(state, q.tsEvent)];
   if (gap.finding) findings.push(gap.finding);
   const base = { ...state, ...touchedBy(state, q.tsEvent), sequence: gap.sequence };
-  const nonPositive = [q.bidPrice, q.askPrice, q.bidSize, q.askSize].some((d) => d.isNegative() || d.isZero());
+  // Size 0 is "not given" (TrueFX publishes none); a negative one is wrong.
+  const nonPositive = [q.bidPrice, q.askPrice].some((d) => d.isNegative() || d.isZero()) || [q.bidSize, q.askSize].some((d) => d.isNegative());
   const finding: Finding | undefined =
-    (nonPositive ? { rule: 'NON_POSITIVE', flagged: true, detail: `quote: bid ${q.bidSize.toFixed()} @ ${q.bidPrice.toFixed()}, ask ${q.askSize.toFixed()} @ ${q.askPrice.toFixed()}; prices and sizes must be positive` } : undefined) ??
+    (nonPositive ? { rule: 'NON_POSITIVE', flagged: true, detail: `quote: bid ${q.bidSize.toFixed()} @ ${q.bidPrice.toFixed()}, ask ${q.askSize.toFixed()} @ ${q.askPrice.toFixed()}; prices must be positive, sizes not negative` } : undefined) ??
     outOfOrder('quote', q.tsEvent, state.lastQuoteTs, config) ??
     crossed('quote', q.bidPrice, q.askPrice);
   if (finding) return { state: base, findings: [...findings, finding], flagged: true };
