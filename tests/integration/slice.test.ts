@@ -81,6 +81,25 @@ describe('first slice: recorded file -> Kafka -> normalize -> QuestDB (real stac
     expect(new Decimal(askSizes).toFixed()).toBe(rows.reduce((acc, r) => acc.plus(r[4]), new Decimal(0)).toFixed());
   });
 
+  it('fills quotes with the 1,000 recorded TrueFX USD/JPY quotes but the one locked quote, which is a quality finding', async () => {
+    const file = path.join(REPO_ROOT, 'connectors', 'truefx', 'fixtures', 'truefx-usdjpy-quotes-2013-01.csv');
+    const result = await replayFile(kafka, codec, { file, format: 'truefx-quotes', speed: { kind: 'max' } });
+    expect(result.published).toBe(1000);
+    await pipeline.waitUntilIdle(admin, { quietMs: 1000 });
+    await waitForWalApplied(['quotes', 'quality_events']);
+    // Seven pairs of quotes share a millisecond: all kept (the line number is in the key).
+    const quotes = await sql("SELECT count(), sum(bid_price), sum(ask_price) FROM quotes WHERE instrument_id = 'TRUEFX:USD/JPY'");
+    const lines = fs.readFileSync(file, 'utf8').trim().split('\n').slice(1).filter((l) => !l.endsWith('86.836,86.836'));
+    const [count, bids, asks] = quotes.dataset[0] as [number, string, string];
+    expect([count, new Decimal(bids).toFixed(), new Decimal(asks).toFixed()]).toEqual([
+      999,
+      lines.reduce((acc, l) => acc.plus(l.split(',')[1]), new Decimal(0)).toFixed(),
+      lines.reduce((acc, l) => acc.plus(l.split(',')[2]), new Decimal(0)).toFixed(),
+    ]);
+    const findings = await sql("SELECT rule, origin FROM quality_events WHERE instrument_id = 'TRUEFX:USD/JPY'");
+    expect(findings.dataset).toEqual([['LOCKED_QUOTE', 'truefx-usdjpy-quotes-2013-01.csv:943']]);
+  });
+
   it('replaying the same file again leaves the same rows (idempotent sink)', async () => {
     const before = await tradeFacts();
     await replayAndDrain(TRADES_FILE, 'tardis-trades');
