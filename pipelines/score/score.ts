@@ -17,8 +17,9 @@ import type { Strategy, Values } from './strategies/strategy';
  * start) and every strategy's candidate to strategy.candidates.v1. State (indicator snapshots, the
  * last bar scored and the previous bar's values) is in store `indicators`.
  *
- * Feature names are canonical: `<indicator>_<parameter values>` and `.<field>` for indicators with
- * several outputs, e.g. `ema_12`, `macd_12_26_9.signal`, `vwap_bands_20_2.lower`.
+ * Feature names are canonical: `<indicator>_<parameter values>` (decimal points as `p`) and
+ * `.<field>` for indicators with several outputs, e.g. `ema_12`, `macd_12_26_9.signal`,
+ * `realized_vol_20_50_0p75_1p5.regime`.
  */
 export const SCORE_CONFIG = {
   intervals: { type: 'list', default: ['1m'], description: 'bar intervals to score' },
@@ -50,9 +51,10 @@ function configError(message: string, fix: string): TickflowError {
   return new TickflowError('CONFIG', `score: ${message}`, fix);
 }
 
+/** `<indicator>_<parameter values>`, a decimal point written `p` (`.` separates an output's field). */
 function canonicalName(indicator: string, params: Readonly<Record<string, number>>): string {
   const order = Object.keys(INDICATORS[indicator].params);
-  return [indicator, ...order.map((k) => String(params[k]))].join('_');
+  return [indicator, ...order.map((k) => String(params[k]).replace('.', 'p'))].join('_');
 }
 
 function parseNumber(text: string, where: string): number {
