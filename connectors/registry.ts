@@ -1,6 +1,7 @@
 import type { BookSnapshot, Quote, RawRecord, Trade } from '../schemas/types.generated';
 import type { CsvFormat } from './tardis/formats';
 import { tardisBookSnapshot25, tardisQuotes, tardisTrades } from './tardis/formats';
+import { binanceBook, binanceHeartbeat, binanceTrade } from './binance/messages';
 import { tickflowNdjson } from './tickflow-ndjson/format';
 import { truefxCsv, truefxQuotes } from './truefx/formats';
 
@@ -67,6 +68,9 @@ export const FORMATS: Readonly<Record<string, SourceFormat>> = {
   'tardis-quotes': { format: csv(tardisQuotes), source: 'tardis-file', rawTopic: 'md.raw.tardis.v1' },
   'tardis-book-snapshot-25': { format: csv(tardisBookSnapshot25), source: 'tardis-file', rawTopic: 'md.raw.tardis.v1' },
   'tickflow-ndjson': { format: tickflowNdjson, source: 'ndjson-file', rawTopic: 'md.raw.tickflow.v1' },
+  'binance-trade': { format: binanceTrade, source: 'binance-ws', rawTopic: 'md.raw.binance.v1' },
+  'binance-book': { format: binanceBook, source: 'binance-ws', rawTopic: 'md.raw.binance.v1' },
+  'binance-heartbeat': { format: binanceHeartbeat, source: 'binance-ws', rawTopic: 'md.raw.binance.v1' },
   'truefx-csv': { format: truefxCsv, source: 'truefx-file', rawTopic: 'md.raw.truefx.v1' },
   'truefx-quotes': { format: truefxQuotes, source: 'truefx-file', rawTopic: 'md.raw.truefx.v1' },
 };

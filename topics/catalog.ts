@@ -47,6 +47,17 @@ const BASE: readonly TopicSpec[] = [
     description: 'tickflow NDJSON records (trades, quotes, heartbeats) as read, one line each',
   },
   {
+    name: 'md.raw.binance.v1',
+    partitions: 3,
+    cleanup: 'delete',
+    retentionMs: 7 * DAY_MS,
+    key: 'vendor instrument (BINANCE:SYMBOL)',
+    valueSchema: 'raw-record',
+    producer: 'connectors/binance (live websocket feed)',
+    dlq: true,
+    description: 'Binance trade frames, the connector\'s local books and its heartbeats',
+  },
+  {
     name: 'md.raw.truefx.v1',
     partitions: 3,
     cleanup: 'delete',

@@ -127,3 +127,17 @@ export async function replayFile(kafka: Kafka, codec: AvroCodec, options: Replay
   log.info(`${name}: replayed ${published} records to ${rawTopic} in ${seconds.toFixed(1)} s`);
   return { lines: format.header === null ? lineNo : lineNo - 1, published, topic: rawTopic, seconds };
 }
+
+/** A publisher of raw records for live feeds: each call sends its records in order and resolves once acknowledged. */
+export async function rawPublisher(kafka: Kafka, codec: AvroCodec, topic: string): Promise<{ publish(records: RawOut[]): Promise<void>; close(): Promise<void> }> {
+  await codec.prepare([topic]);
+  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  await producer.connect();
+  return {
+    publish: async (records) => {
+      const messages: Message[] = await Promise.all(records.map(async (r) => ({ key: r.key, value: await codec.encode(topic, r.raw) })));
+      await producer.send({ topic, messages, acks: -1 });
+    },
+    close: () => producer.disconnect(),
+  };
+}

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { parseSpeed, replayFile } from '../../connectors/file-replay/replay';
+import { BINANCE_DEFAULTS, BinanceFeed } from '../../connectors/binance/feed';
+import { parseSpeed, rawPublisher, replayFile } from '../../connectors/file-replay/replay';
 import { formatNames } from '../../connectors/registry';
 import type { MarketOptions } from '../../connectors/synthetic/market';
 import { MARKET_DEFAULTS } from '../../connectors/synthetic/market';
@@ -195,6 +196,46 @@ export const COMMAND_DEFS: Record<string, CommandDef> = {
       await ensureKafkaReachable();
       const result = await publishMarket(createKafka('tickflow-synth'), new AvroCodec(), market, count, parseSpeed(String(p.flags.speed ?? '1x')));
       process.stdout.write(`published ${result.published} records to ${result.topic} in ${result.seconds.toFixed(1)} s; findings they must cause: ${summary(result.expected)}\n`);
+      return 0;
+    },
+  },
+  feed: {
+    spec: {
+      usage: 'feed binance [--symbols btcusdt,ethusdt] [--ws URL] [--rest URL] [--depth N]',
+      positionals: [1, 1],
+      flags: {
+        symbols: { type: 'string', description: 'lower-case Binance spot symbols (default btcusdt)' },
+        ws: { type: 'string', description: `websocket base (default ${BINANCE_DEFAULTS.wsUrl})` },
+        rest: { type: 'string', description: `REST base for depth snapshots (default ${BINANCE_DEFAULTS.restUrl})` },
+        depth: { type: 'string', description: `book levels published per side (default ${BINANCE_DEFAULTS.depthLevels})` },
+      },
+    },
+    run: async (p) => {
+      if (p.positionals[0] !== 'binance') throw new TickflowError('USAGE', `unknown feed '${p.positionals[0]}'`, 'use tickflow feed binance (file feeds: tickflow replay; synthetic: tickflow synth)');
+      const symbols = String(p.flags.symbols ?? 'btcusdt').split(',').map((s) => s.trim()).filter(Boolean);
+      const bad = symbols.filter((s) => !/^[a-z0-9]+$/.test(s));
+      if (bad.length > 0) throw new TickflowError('USAGE', `--symbols: ${bad.join(', ')} not lower-case Binance symbols`, 'for example --symbols btcusdt,ethusdt');
+      await ensureKafkaReachable();
+      const kafka = createKafka('tickflow-feed-binance');
+      const publisher = await rawPublisher(kafka, new AvroCodec(), 'md.raw.binance.v1');
+      const feed = new BinanceFeed({
+        ...BINANCE_DEFAULTS,
+        symbols,
+        wsUrl: String(p.flags.ws ?? BINANCE_DEFAULTS.wsUrl),
+        restUrl: String(p.flags.rest ?? BINANCE_DEFAULTS.restUrl),
+        depthLevels: positiveInt('depth', p.flags.depth, BINANCE_DEFAULTS.depthLevels) as number,
+        publish: (records) => publisher.publish(records),
+      });
+      feed.start();
+      const report = setInterval(() => log.info(`binance feed health: ${JSON.stringify(feed.health())}`), 10_000);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', () => resolve());
+        process.once('SIGTERM', () => resolve());
+      });
+      clearInterval(report);
+      await feed.stop();
+      await publisher.close();
+      process.stdout.write(`stopped; ${feed.health().published} records published to md.raw.binance.v1\n`);
       return 0;
     },
   },

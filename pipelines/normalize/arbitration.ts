@@ -55,9 +55,8 @@ export interface Arbitrated {
 
 export function arbitrate(current: ArbitrationState | undefined, raw: RawRecord, tsEvent: number, pair: { primary: string; backup: string }, config: ArbitrationConfig): Arbitrated {
   const failover = config.failoverAfterMs * 1000;
-  const state: ArbitrationState = current
-    ? { ...current, lastHeard: { ...current.lastHeard }, buffer: [...current.buffer] }
-    : { active: pair.primary, lastHeard: {}, primaryHealthySince: null, buffer: [] };
+  // Changed in place (the caller stores it in the same batch; see KeyValueStore): the buffer can be long.
+  const state: ArbitrationState = current ?? { active: pair.primary, lastHeard: {}, primaryHealthySince: null, buffer: [] };
   const source = raw.source;
   const previous = state.lastHeard[source];
   state.lastHeard[source] = Math.max(tsEvent, previous ?? tsEvent);
@@ -85,7 +84,9 @@ export function arbitrate(current: ArbitrationState | undefined, raw: RawRecord,
   } else {
     state.buffer.push({ tsEvent, raw });
     const horizon = state.lastHeard[source] - failover;
-    while (state.buffer.length > 0 && state.buffer[0].tsEvent < horizon) state.buffer.shift();
+    let stale = 0;
+    while (stale < state.buffer.length && state.buffer[stale].tsEvent < horizon) stale++;
+    if (stale > 0) state.buffer.splice(0, stale);
   }
   return { state, deliver, findings };
 }

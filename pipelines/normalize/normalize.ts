@@ -9,7 +9,7 @@ import { arbitrate, parsePairs } from './arbitration';
 import type { FailedRecord, InputRecord, OutputRecord, Stage, StageContext, StageResult } from '../runtime/stage';
 import { RecordError } from '../runtime/stage';
 import type { Checked, InstrumentQuality, QualityConfig } from './quality';
-import { EMPTY_QUALITY, QUALITY_CONFIG, QUALITY_TOPIC, checkBook, checkHeartbeat, checkQuote, checkTrade, qualityEvent } from './quality';
+import { QUALITY_CONFIG, QUALITY_TOPIC, checkBook, checkHeartbeat, checkQuote, checkTrade, emptyQuality, qualityEvent } from './quality';
 
 /**
  * normalize: vendor records (md.raw.*) to canonical trades, quotes and book snapshots, keyed by
@@ -78,6 +78,7 @@ function isCopy(state: NormalizeState, parsed: Canonical): boolean {
 }
 
 function pruned(deliveredBy: Record<string, string> | undefined, recentIds: Readonly<Record<string, number>>): Record<string, string> {
+  // Ids the quality state no longer remembers cannot be copies any more.
   const kept: Record<string, string> = {};
   for (const [id, source] of Object.entries(deliveredBy ?? {})) if (recentIds[id] !== undefined) kept[id] = source;
   return kept;
@@ -101,7 +102,10 @@ export function normalizeStage(config: NormalizeConfig): Stage<RawRecord> {
       const out: OutputRecord[] = [];
       const failed: FailedRecord[] = [];
       const changed = new Map<string, NormalizeState>();
-      const stateOf = (id: string): NormalizeState => changed.get(id) ?? store.get(id) ?? EMPTY_QUALITY;
+      // The rules change the state's id and price windows in place and every changed state is put
+      // back: a failed batch makes the runtime rebuild the partition's state from the changelog, so
+      // an in-place change never outlives its batch (KeyValueStore's contract).
+      const stateOf = (id: string): NormalizeState => changed.get(id) ?? store.get(id) ?? emptyQuality();
       /** Quality rules and emission of one parsed record; `arbitrated`: skip what the other source already delivered. */
       const handle = (parsed: Canonical, origin: string, arbitrated: boolean): void => {
         const id = parsed.value.instrumentId;
@@ -113,7 +117,12 @@ export function normalizeStage(config: NormalizeConfig): Stage<RawRecord> {
         const trades = (checked.state.trades ?? 0) + (parsed.kind === 'trade' && !checked.flagged ? 1 : 0);
         const next: NormalizeState = { ...before, ...checked.state, trades };
         if (arbitrated && !checked.flagged) {
-          if (parsed.kind === 'trade') next.deliveredBy = { ...pruned(before.deliveredBy, checked.state.recentIds), [parsed.value.tradeId]: source };
+          if (parsed.kind === 'trade') {
+            // In place, like recentIds (the state is this batch's copy), and pruned when they are.
+            const deliveredBy = checked.state.prunedAt !== before.prunedAt ? pruned(before.deliveredBy, checked.state.recentIds) : (before.deliveredBy ?? {});
+            deliveredBy[parsed.value.tradeId] = source;
+            next.deliveredBy = deliveredBy;
+          }
           if (parsed.kind === 'quote') next.quoteSource = source;
           if (parsed.kind === 'book') next.bookSource = source;
         }

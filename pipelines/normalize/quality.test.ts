@@ -4,7 +4,7 @@ import { ALWAYS_OPEN, US_EQUITY_HOURS, sessionOpen } from '../../connectors/refe
 import { Decimal } from '../../schemas/decimal';
 import { parseConfig } from '../runtime/config';
 import type { Checked, InstrumentQuality } from './quality';
-import { EMPTY_QUALITY, QUALITY_CONFIG, checkHeartbeat, checkQuote, checkTrade, robustBand } from './quality';
+import { QUALITY_CONFIG, emptyQuality, checkHeartbeat, checkQuote, checkTrade, robustBand } from './quality';
 
 const config = parseConfig('normalize', QUALITY_CONFIG, {});
 const S = 1_000_000;
@@ -13,7 +13,7 @@ const quote = (bid: string, ask: string, ts: number): Quote => ({ instrumentId: 
 const beat = (ts: number): SourceHeartbeat => ({ instrumentId: 'SYN:A', venue: 'SYN', symbol: 'A', source: 's', tsEvent: ts, tsRecv: ts });
 
 /** Runs trades through checkTrade; returns the rule that flagged each (or '' when accepted) and the end state. */
-function trades(list: Trade[], state: InstrumentQuality = EMPTY_QUALITY): { rules: string[]; state: InstrumentQuality } {
+function trades(list: Trade[], state: InstrumentQuality = emptyQuality()): { rules: string[]; state: InstrumentQuality } {
   const rules: string[] = [];
   for (const t of list) {
     const checked: Checked = checkTrade(state, t, undefined, config);
@@ -56,7 +56,7 @@ describe('quality rules', () => {
   });
 
   it('flags crossed and locked quotes, and reports a sequence gap without flagging the record', () => {
-    let state = EMPTY_QUALITY;
+    let state = emptyQuality();
     const run = (q: Quote, seq: number): string[] => {
       const checked = checkQuote(state, q, seq, config);
       state = checked.state;
@@ -70,7 +70,7 @@ describe('quality rules', () => {
   });
 
   it('reports a stale feed once, only while the session is open, and its resumption', () => {
-    let state = checkTrade(EMPTY_QUALITY, trade(1, '10', S), undefined, config).state;
+    let state = checkTrade(emptyQuality(), trade(1, '10', S), undefined, config).state;
     const hb = (ts: number, session = ALWAYS_OPEN): string[] => {
       const checked = checkHeartbeat(state, beat(ts), session, config);
       state = checked.state;
@@ -84,7 +84,7 @@ describe('quality rules', () => {
     expect(resumed.flagged).toBe(false);
     // Saturday 2024-01-06 12:00 UTC: the equity session is closed, so silence is not staleness.
     const saturday = Date.UTC(2024, 0, 6, 12) * 1000;
-    state = checkTrade(EMPTY_QUALITY, trade(3, '10', saturday), undefined, config).state;
+    state = checkTrade(emptyQuality(), trade(3, '10', saturday), undefined, config).state;
     expect(hb(saturday + 60 * S, US_EQUITY_HOURS)).toEqual([]);
   });
 

@@ -60,15 +60,19 @@ export interface InstrumentQuality {
   readonly lastUpdateTs: number | null;
   readonly sequence: number | null;
   /** Trade id -> exchange time, for ids within the duplicate window of the newest trade. */
-  readonly recentIds: Readonly<Record<string, number>>;
+  readonly recentIds: Record<string, number>;
   /** The last `outlierWindow` trade prices, oldest first. */
-  readonly prices: readonly number[];
+  readonly prices: number[];
+  /** Exchange time up to which `recentIds` was last pruned (pruning is amortised). */
+  readonly prunedAt?: number;
   readonly stale: boolean;
   /** Trades passed on to md.trades.v1 (normalize's count; heartbeats carry it to aggregate). */
   readonly trades: number;
 }
 
-export const EMPTY_QUALITY: InstrumentQuality = { lastTradeTs: null, lastQuoteTs: null, lastBookTs: null, lastUpdateTs: null, sequence: null, recentIds: {}, prices: [], stale: false, trades: 0 };
+export function emptyQuality(): InstrumentQuality {
+  return { lastTradeTs: null, lastQuoteTs: null, lastBookTs: null, lastUpdateTs: null, sequence: null, recentIds: {}, prices: [], stale: false, trades: 0 };
+}
 
 export interface Checked {
   readonly state: InstrumentQuality;
@@ -79,18 +83,57 @@ export interface Checked {
 
 const MS = 1000;
 
-function median(sorted: readonly number[]): number {
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
 /** The robust band around the window's prices, or null while there are too few. */
 export function robustBand(prices: readonly number[], config: QualityConfig): { median: number; halfWidth: number } | null {
   if (prices.length < config.outlierMinSamples) return null;
-  const sorted = [...prices].sort((a, b) => a - b);
-  const m = median(sorted);
-  const mad = median(sorted.map((p) => Math.abs(p - m)).sort((a, b) => a - b));
+  const work = scratch(prices.length);
+  for (let i = 0; i < prices.length; i++) work[i] = prices[i];
+  const m = selectMedian(work);
+  for (let i = 0; i < prices.length; i++) work[i] = Math.abs(prices[i] - m);
+  const mad = selectMedian(work);
   return { median: m, halfWidth: Math.max(config.outlierMads * 1.4826 * mad, (m * config.outlierMinBandBps) / 10_000) };
+}
+
+let scratchBuffer = new Float64Array(64);
+function scratch(n: number): Float64Array {
+  if (scratchBuffer.length < n) scratchBuffer = new Float64Array(n * 2);
+  return scratchBuffer.subarray(0, n);
+}
+
+/** The k-th smallest of `a` (reorders it), by quickselect: linear on average. */
+function select(a: Float64Array, k: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1];
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k];
+  }
+  return a[k];
+}
+
+/** The median of `a` (reorders it): the middle value, or the mean of the two middle ones. */
+function selectMedian(a: Float64Array): number {
+  const mid = a.length >> 1;
+  if (a.length % 2 === 1) return select(a, mid);
+  const upper = select(a, mid);
+  let lower = -Infinity;
+  for (let i = 0; i < mid; i++) if (a[i] > lower) lower = a[i];
+  return (lower + upper) / 2;
 }
 
 function sequenceFinding(state: InstrumentQuality, sequence: number | undefined): { sequence: number | null; finding?: Finding } {
@@ -116,6 +159,10 @@ function touchedBy(state: InstrumentQuality, ts: number): Pick<InstrumentQuality
   return { lastUpdateTs: Math.max(ts, state.lastUpdateTs ?? ts), stale: false };
 }
 
+/**
+ * The trade rules. Updates the given state's `recentIds` and `prices` in place (the returned state
+ * shares them): the caller must store the returned state in the same batch (see KeyValueStore).
+ */
 export function checkTrade(state: InstrumentQuality, t: Trade, sequence: number | undefined, config: QualityConfig): Checked {
   const gap = sequenceFinding(state, sequence);
   const findings: Finding[] = [...resumed(state, t.tsEvent)];
@@ -127,19 +174,28 @@ export function checkTrade(state: InstrumentQuality, t: Trade, sequence: number 
     return flag({ rule: 'NON_POSITIVE', flagged: true, detail: `trade ${t.tradeId}: price ${t.price.toFixed()} and size ${t.size.toFixed()} must both be positive` });
   }
   const seenAt = state.recentIds[t.tradeId];
-  if (seenAt !== undefined) return flag({ rule: 'DUPLICATE_TRADE', flagged: true, detail: `trade id ${t.tradeId} was already seen (exchange time ${seenAt})` });
+  const windowMicros = Math.max(config.duplicateWindowMs, config.outOfOrderToleranceMs) * MS;
+  // An id older than the window (not pruned yet) is left to the out-of-order rule, as if pruned.
+  if (seenAt !== undefined && seenAt >= (state.lastTradeTs ?? seenAt) - windowMicros) return flag({ rule: 'DUPLICATE_TRADE', flagged: true, detail: `trade id ${t.tradeId} was already seen (exchange time ${seenAt})` });
   const late = outOfOrder('trade', t.tsEvent, state.lastTradeTs, config);
   if (late) return flag(late);
 
   const price = t.price.toNumber();
   const band = robustBand(state.prices, config);
-  const prices = [...state.prices, price].slice(-config.outlierWindow);
+  // In place (see checkTrade's contract): copying them per trade made this rule the pipeline's hot spot.
+  const prices = state.prices;
+  prices.push(price);
+  if (prices.length > config.outlierWindow) prices.splice(0, prices.length - config.outlierWindow);
   const newest = Math.max(t.tsEvent, state.lastTradeTs ?? t.tsEvent);
-  const horizon = newest - Math.max(config.duplicateWindowMs, config.outOfOrderToleranceMs) * MS;
-  const recentIds: Record<string, number> = {};
-  for (const [id, ts] of Object.entries(state.recentIds)) if (ts >= horizon) recentIds[id] = ts;
+  const recentIds = state.recentIds;
   recentIds[t.tradeId] = t.tsEvent;
-  const next: InstrumentQuality = { ...base, lastTradeTs: newest, recentIds, prices };
+  let prunedAt = state.prunedAt ?? newest;
+  // Pruned once per quarter window: ids stay within 1.25 windows, at a constant cost per trade.
+  if (newest - prunedAt >= windowMicros / 4) {
+    for (const id of Object.keys(recentIds)) if (recentIds[id] < newest - windowMicros) delete recentIds[id];
+    prunedAt = newest;
+  }
+  const next: InstrumentQuality = { ...base, lastTradeTs: newest, recentIds, prices, prunedAt };
   if (band && Math.abs(price - band.median) > band.halfWidth) {
     return flag({ rule: 'PRICE_OUTLIER', flagged: true, detail: `trade ${t.tradeId} at ${t.price.toFixed()} is outside the band ${(band.median - band.halfWidth).toPrecision(10)}..${(band.median + band.halfWidth).toPrecision(10)} (median of the last ${state.prices.length} trades ${band.median.toPrecision(10)})` }, next);
   }

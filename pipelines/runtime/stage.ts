@@ -43,6 +43,9 @@ export const systemClock: Clock = { nowMicros: () => Date.now() * 1000 };
  * A stage's keyed state. Reads see the batch's own writes; the runtime commits the writes together
  * with the batch's outputs and offsets (and a changelog record per change), or discards them if the
  * batch fails. Values must be JSON-serialisable; keep money as decimal strings.
+ * A value read from the store may be changed in place (large windows need not be copied per
+ * record) as long as it is `put` back in the same batch: after a failed batch the runtime rebuilds
+ * the partition's state from the changelog, so an in-place change never outlives its batch.
  */
 export interface KeyValueStore<V> {
   get(key: string): V | undefined;
