@@ -1,4 +1,4 @@
-import type { BookSnapshot, Quote, RawRecord, Trade } from '../schemas/types.generated';
+import type { BookSnapshot, Heartbeat, Quote, RawRecord, Trade } from '../schemas/types.generated';
 import type { CsvFormat } from './tardis/formats';
 import { tardisBookSnapshot25, tardisQuotes, tardisTrades } from './tardis/formats';
 import { binanceBook, binanceHeartbeat, binanceTrade } from './binance/messages';
@@ -10,15 +10,8 @@ import { truefxCsv, truefxQuotes } from './truefx/formats';
  * (the `format` field of each raw record). Add a connector's formats here, explicitly.
  */
 
-/** A source's liveness signal for one instrument: it has delivered the instrument's events up to `tsEvent`. */
-export interface SourceHeartbeat {
-  readonly instrumentId: string;
-  readonly venue: string;
-  readonly symbol: string;
-  readonly source: string;
-  readonly tsEvent: number;
-  readonly tsRecv: number;
-}
+/** A source's liveness signal for one instrument: it has delivered the instrument's events up to `tsEvent` (normalize adds the trade count). */
+export type SourceHeartbeat = Omit<Heartbeat, 'trades'>;
 
 /**
  * What a parser makes of one raw record. `sequence` is the venue's own sequence number per

@@ -215,24 +215,34 @@ async function latencyAtRate(kafka: Kafka, codec: AvroCodec, prefix: string, opt
   }, metrics);
   await p.ready;
   await new Promise((resolve) => setTimeout(resolve, 2000));
-  // The load generator must not be the bottleneck: no idempotence, several requests in flight, and
-  // sends are not awaited one by one. Each record's receive time is its intended send time, so any
-  // queueing (in the generator, the broker or the pipeline) counts as latency.
-  const producer = kafka.producer({ maxInFlightRequests: 5 });
+  // The load generator must not be the bottleneck, and must keep the records in order (normalize
+  // flags records more than a second out of order): one send at a time carries everything that
+  // fell due while the previous one was in flight. Each record's receive time is its intended send
+  // time, so any queueing (in the generator, the broker or the pipeline) counts as latency.
+  const producer = kafka.producer({ maxInFlightRequests: 1 });
   await producer.connect();
   const start = Date.now() + 200;
   const messages = await rawMessages(codec, trades, (i) => Math.round((start + (i * 1000) / options.latencyRate) * 1000));
-  const inFlight: Promise<unknown>[] = [];
+  let due: typeof messages = [];
+  let sending: Promise<void> | undefined;
+  const pump = async (): Promise<void> => {
+    while (due.length > 0) {
+      const batch = due;
+      due = [];
+      await producer.send({ topic: `${prefix}md.raw.tardis.v1`, messages: batch, acks: 1 });
+    }
+  };
   let next = 0;
   while (next < messages.length) {
     const dueCount = Math.min(messages.length, Math.floor(((Date.now() - start) * options.latencyRate) / 1000) + 1);
     if (dueCount > next) {
-      inFlight.push(producer.send({ topic: `${prefix}md.raw.tardis.v1`, messages: messages.slice(next, dueCount), acks: 1 }));
+      due.push(...messages.slice(next, dueCount));
       next = dueCount;
+      sending ??= pump().finally(() => (sending = undefined));
     }
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
-  await Promise.all(inFlight);
+  while (sending) await sending;
   await producer.disconnect();
   await waitCount('latency phase', p.rows, count);
   for (const r of p.runners) await r.stop();

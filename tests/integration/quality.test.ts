@@ -7,9 +7,8 @@ import { createKafka } from '../../ops/kafka';
 import { Pipeline } from '../../ops/pipeline';
 import { AGGREGATE_CONFIG } from '../../pipelines/aggregate/aggregate';
 import { AvroCodec } from '../../pipelines/runtime/codec';
-import { Decimal } from '../../schemas/decimal';
-import { oracleBarsOf } from '../support/bars-oracle';
-import { isoMicros, unique } from '../support/helpers';
+import { barRows, finalBarRows, oracleBarsOf } from '../support/bars-oracle';
+import { unique } from '../support/helpers';
 
 /**
  * A synthetic stream with injected faults (bad prints, zero sizes, crossed and locked quotes,
@@ -90,10 +89,7 @@ describe('quality: a faulty synthetic stream -> quality_events, and exact bars o
         // The instrument that went quiet has every bar final, though no trade came after its last one.
         if (id === ids[0]) expect(expected.length).toBe(all.length);
         expect(expected.length).toBeGreaterThan(interval === '1s' ? 40 : 0);
-        const result = await sql(`SELECT ts, open, high, low, close, volume, vwap, trade_count FROM bars WHERE instrument_id = '${id}' AND interval = '${interval}' AND final ORDER BY ts`);
-        const got = result.dataset.map(([ts, ...values]) => [ts, ...values.slice(0, 6).map((v) => new Decimal(v as string).toFixed()), values[6]]);
-        const want = expected.map((b) => [isoMicros(b.start), b.open, b.high, b.low, b.close, b.volume, b.vwap, b.count]);
-        expect([id, got]).toEqual([id, want]);
+        expect([id, await finalBarRows(id, interval)]).toEqual([id, barRows(expected)]);
       }
     });
   }

@@ -1,4 +1,6 @@
-import { csvRows } from './helpers';
+import { sql } from '../../connectors/questdb/sql';
+import { Decimal } from '../../schemas/decimal';
+import { csvRows, isoMicros } from './helpers';
 
 /**
  * Bars computed straight from a Tardis trades CSV, independently of tickflow's parsers and bar
@@ -75,4 +77,15 @@ export function oracleBarsOf(trades: Iterable<{ ts: number; price: string; size:
     result.set(start, { start, end: start + intervalMicros, open: plain(a.open), high: plain(a.high), low: plain(a.low), close: plain(a.close), volume: plain(a.volume), vwap: plain(vwap), count: a.count });
   }
   return result;
+}
+
+/** The finalized bars of an instrument and interval in QuestDB, as [ts, open, high, low, close, volume, vwap, count] rows. */
+export async function finalBarRows(instrumentId: string, interval: string): Promise<unknown[][]> {
+  const result = await sql(`SELECT ts, open, high, low, close, volume, vwap, trade_count FROM bars WHERE instrument_id = '${instrumentId}' AND interval = '${interval}' AND final ORDER BY ts`);
+  return result.dataset.map(([ts, ...values]) => [ts, ...values.slice(0, 6).map((v) => new Decimal(v as string).toFixed()), values[6]]);
+}
+
+/** Oracle bars as finalBarRows rows. */
+export function barRows(bars: readonly OracleBar[]): unknown[][] {
+  return bars.map((b) => [isoMicros(b.start), b.open, b.high, b.low, b.close, b.volume, b.vwap, b.count]);
 }
