@@ -85,7 +85,7 @@ export async function summary(synthetic?: { instrumentIds: readonly string[] }):
     `  bars    ${bars.dataset.map(([interval, n, final]) => `${interval}: ${n} (${final} final)`).join(', ') || 'none yet'}  (a file has no heartbeats: its newest bars close when later trades arrive)`,
     `  features ${features.dataset.map(([basis, n]) => `${basis}: ${n}`).join(', ') || 'none yet'}  (spread, mid, microprice, imbalances from quotes and books; indicators on 1m bars)`,
     `  signals ${signalCounts(recordedSignals.dataset)}  (strategies on final 1m bars, through validate)`,
-    `recorded TrueFX USD/JPY quotes: ${fx} rows; quality findings: ${fxFindings.dataset.map(([rule, n]) => `${String(rule)} ${String(n)}`).join(', ') || 'none'}`,
+    `recorded TrueFX USD/JPY quotes: ${fx} rows; quality findings: ${fxFindings.dataset.map(([rule, n]) => `${String(rule)} ${String(n)}`).join(', ') || 'none'}${fxFindings.dataset.some(([rule]) => rule === 'OUT_OF_ORDER') ? ' (OUT_OF_ORDER: the file was replayed before; a replay is flagged, never counted twice)' : ''}`,
   ];
   if (synthetic) {
     const since = `instrument_id IN (${synthetic.instrumentIds.map((id) => `'${id}'`).join(', ')})`;
