@@ -2,6 +2,7 @@ import type { BookSnapshot, Heartbeat, Quote, RawRecord, Trade } from '../schema
 import type { CsvFormat } from './tardis/formats';
 import { tardisBookSnapshot25, tardisQuotes, tardisTrades } from './tardis/formats';
 import { binanceBook, binanceHeartbeat, binanceTrade } from './binance/messages';
+import { alphaVantageFx } from './rest-poller/alphavantage';
 import { tickflowNdjson } from './tickflow-ndjson/format';
 import { truefxCsv, truefxQuotes } from './truefx/formats';
 
@@ -64,6 +65,7 @@ export const FORMATS: Readonly<Record<string, SourceFormat>> = {
   'binance-trade': { format: binanceTrade, source: 'binance-ws', rawTopic: 'md.raw.binance.v1' },
   'binance-book': { format: binanceBook, source: 'binance-ws', rawTopic: 'md.raw.binance.v1' },
   'binance-heartbeat': { format: binanceHeartbeat, source: 'binance-ws', rawTopic: 'md.raw.binance.v1' },
+  'alphavantage-fx': { format: alphaVantageFx, source: 'alphavantage', rawTopic: 'md.raw.rest.v1' },
   'truefx-csv': { format: truefxCsv, source: 'truefx-file', rawTopic: 'md.raw.truefx.v1' },
   'truefx-quotes': { format: truefxQuotes, source: 'truefx-file', rawTopic: 'md.raw.truefx.v1' },
 };

@@ -58,6 +58,17 @@ const BASE: readonly TopicSpec[] = [
     description: 'Binance trade frames, the connector\'s local books and its heartbeats',
   },
   {
+    name: 'md.raw.rest.v1',
+    partitions: 3,
+    cleanup: 'delete',
+    retentionMs: 7 * DAY_MS,
+    key: 'vendor instrument (e.g. ALPHAVANTAGE:USD/JPY)',
+    valueSchema: 'raw-record',
+    producer: 'connectors/rest-poller',
+    dlq: true,
+    description: 'REST API response bodies, verbatim, one per poll that brought new data',
+  },
+  {
     name: 'md.raw.truefx.v1',
     partitions: 3,
     cleanup: 'delete',

@@ -36,6 +36,7 @@ const VENUE_DEFAULTS: Readonly<Record<string, InstrumentRef>> = {
   'BINANCE-FUT': { tickSize: '0.01', currency: 'USDT', session: ALWAYS_OPEN },
   BINANCE: { tickSize: '0.01', currency: 'USDT', session: ALWAYS_OPEN },
   TRUEFX: { tickSize: '0.00001', currency: 'USD', session: FX_HOURS },
+  ALPHAVANTAGE: { tickSize: '0.00001', currency: 'USD', session: FX_HOURS },
   /** The synthetic generator's crypto-like instruments. */
   SYN: { tickSize: '0.01', currency: 'USD', session: ALWAYS_OPEN },
   /** The synthetic generator's equity-like instruments (sessions). */

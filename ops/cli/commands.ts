@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { BINANCE_DEFAULTS, BinanceFeed } from '../../connectors/binance/feed';
+import { refreshedOf, throttledBody } from '../../connectors/rest-poller/alphavantage';
+import { RestPoller } from '../../connectors/rest-poller/poller';
 import { parseSpeed, rawPublisher, replayFile } from '../../connectors/file-replay/replay';
 import { formatNames } from '../../connectors/registry';
 import type { MarketOptions } from '../../connectors/synthetic/market';
@@ -137,6 +139,46 @@ export const SCHEMA_COMMANDS: Record<string, CommandDef> = {
   },
 };
 
+/** `tickflow feed alphavantage`: polls FX rates into md.raw.rest.v1 until Ctrl-C. */
+async function pollAlphaVantage(p: Parsed): Promise<number> {
+  const apikey = String(p.flags.apikey ?? process.env.ALPHAVANTAGE_API_KEY ?? '');
+  if (!apikey) throw new TickflowError('USAGE', 'tickflow feed alphavantage needs an API key', 'pass --apikey KEY or set ALPHAVANTAGE_API_KEY (free keys: https://www.alphavantage.co/support/#api-key)');
+  const pairs = String(p.flags.pairs ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = pairs.filter((pair) => !/^[A-Z]{3}\/[A-Z]{3}$/.test(pair));
+  if (pairs.length === 0 || bad.length > 0) throw new TickflowError('USAGE', `--pairs: ${bad.join(', ') || 'none given'}`, 'for example --pairs USD/JPY,EUR/USD');
+  const base = String(p.flags.url ?? 'https://www.alphavantage.co');
+  await ensureKafkaReachable();
+  const publisher = await rawPublisher(createKafka('tickflow-feed-alphavantage'), new AvroCodec(), 'md.raw.rest.v1');
+  const poller = new RestPoller({
+    targets: pairs.map((pair) => {
+      const [from, to] = pair.split('/');
+      return { key: `ALPHAVANTAGE:${pair}`, url: `${base}/query?function=CURRENCY_EXCHANGE_RATE&from_currency=${from}&to_currency=${to}&apikey=${encodeURIComponent(apikey)}` };
+    }),
+    format: 'alphavantage-fx',
+    source: 'alphavantage',
+    intervalMs: positiveInt('interval-ms', p.flags['interval-ms'], 60_000) as number,
+    maxRequests: positiveInt('max-requests', p.flags['max-requests'], 5) as number,
+    windowMs: positiveInt('window-ms', p.flags['window-ms'], 60_000) as number,
+    backoffBaseMs: 1000,
+    backoffMaxMs: 60_000,
+    maxAttempts: 6,
+    versionOf: refreshedOf,
+    throttled: throttledBody,
+    publish: (records) => publisher.publish(records),
+  });
+  poller.start();
+  const report = setInterval(() => log.info(`alphavantage poller health: ${JSON.stringify(poller.health())}`), 30_000);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  clearInterval(report);
+  await poller.stop();
+  await publisher.close();
+  process.stdout.write(`stopped; ${poller.health().published} responses published to md.raw.rest.v1\n`);
+  return 0;
+}
+
 export const COMMAND_DEFS: Record<string, CommandDef> = {
   replay: {
     spec: {
@@ -201,9 +243,15 @@ export const COMMAND_DEFS: Record<string, CommandDef> = {
   },
   feed: {
     spec: {
-      usage: 'feed binance [--symbols btcusdt,ethusdt] [--ws URL] [--rest URL] [--depth N]',
+      usage: 'feed binance [--symbols btcusdt,ethusdt] [--ws URL] [--rest URL] [--depth N] | feed alphavantage --pairs USD/JPY,EUR/USD --apikey KEY [--url URL] [--interval-ms N] [--max-requests N] [--window-ms N]',
       positionals: [1, 1],
       flags: {
+        pairs: { type: 'string', description: 'alphavantage: FX pairs to poll, e.g. USD/JPY,EUR/USD' },
+        apikey: { type: 'string', description: 'alphavantage: the API key (or ALPHAVANTAGE_API_KEY)' },
+        url: { type: 'string', description: 'alphavantage: API base (default https://www.alphavantage.co)' },
+        'interval-ms': { type: 'string', description: 'alphavantage: poll each pair this often (default 60000)' },
+        'max-requests': { type: 'string', description: 'alphavantage: at most this many requests per window (default 5)' },
+        'window-ms': { type: 'string', description: 'alphavantage: the rate-limit window (default 60000)' },
         symbols: { type: 'string', description: 'lower-case Binance spot symbols (default btcusdt)' },
         ws: { type: 'string', description: `websocket base (default ${BINANCE_DEFAULTS.wsUrl})` },
         rest: { type: 'string', description: `REST base for depth snapshots (default ${BINANCE_DEFAULTS.restUrl})` },
@@ -211,7 +259,8 @@ export const COMMAND_DEFS: Record<string, CommandDef> = {
       },
     },
     run: async (p) => {
-      if (p.positionals[0] !== 'binance') throw new TickflowError('USAGE', `unknown feed '${p.positionals[0]}'`, 'use tickflow feed binance (file feeds: tickflow replay; synthetic: tickflow synth)');
+      if (p.positionals[0] === 'alphavantage') return pollAlphaVantage(p);
+      if (p.positionals[0] !== 'binance') throw new TickflowError('USAGE', `unknown feed '${p.positionals[0]}'`, 'use tickflow feed binance or tickflow feed alphavantage (file feeds: tickflow replay; synthetic: tickflow synth)');
       const symbols = String(p.flags.symbols ?? 'btcusdt').split(',').map((s) => s.trim()).filter(Boolean);
       const bad = symbols.filter((s) => !/^[a-z0-9]+$/.test(s));
       if (bad.length > 0) throw new TickflowError('USAGE', `--symbols: ${bad.join(', ')} not lower-case Binance symbols`, 'for example --symbols btcusdt,ethusdt');

@@ -1,0 +1,94 @@
+import type { Admin, Kafka } from 'kafkajs';
+import { rawPublisher } from '../../connectors/file-replay/replay';
+import { sql, waitForWalApplied } from '../../connectors/questdb/sql';
+import { refreshedOf, throttledBody } from '../../connectors/rest-poller/alphavantage';
+import { RestPoller } from '../../connectors/rest-poller/poller';
+import { createKafka } from '../../ops/kafka';
+import { Pipeline } from '../../ops/pipeline';
+import { AvroCodec } from '../../pipelines/runtime/codec';
+import { Decimal } from '../../schemas/decimal';
+import { FakeAlphaVantage } from '../support/fake-alphavantage';
+import { unique } from '../support/helpers';
+import { waitFor } from '../support/runtime-harness';
+
+/**
+ * The REST poller against a local server in the style of Alpha Vantage that serves recorded TrueFX
+ * quotes, limits requests (429 with Retry-After), sends its 200 throttle Note twice and fails once
+ * with 500. Through the real Kafka, normalize and the sink: the poller never exceeds its own rate
+ * limit, backs off and retries every throttle and failure, and every distinct quote served (by the
+ * vendor's one-second time) is stored once with exact prices.
+ */
+describe('REST poller: rate limit, backoff, 429 (local server, real stack)', () => {
+  let kafka: Kafka;
+  let admin: Admin;
+  let pipeline: Pipeline;
+  let server: FakeAlphaVantage;
+  let poller: RestPoller;
+  const to = unique('T').toUpperCase();
+  const instrumentId = `ALPHAVANTAGE:USD/${to}`;
+
+  beforeAll(async () => {
+    kafka = createKafka('test-rest-poller');
+    admin = kafka.admin();
+    await admin.connect();
+    const codec = new AvroCodec();
+    pipeline = new Pipeline(kafka, codec);
+    await pipeline.start(['normalize', 'sink-questdb']);
+    // The server allows 5 requests a second; the poller is configured for 6, so it meets 429s.
+    server = new FakeAlphaVantage({ to, quotes: 40, maxRequests: 5, windowMs: 1000, noteAt: [3, 12], failAt: [8] });
+    const url = await server.listen();
+    const publisher = await rawPublisher(kafka, codec, 'md.raw.rest.v1');
+    poller = new RestPoller({
+      targets: [{ key: instrumentId, url: `${url}/query?function=CURRENCY_EXCHANGE_RATE&from_currency=USD&to_currency=${to}&apikey=secret` }],
+      format: 'alphavantage-fx',
+      source: 'alphavantage',
+      intervalMs: 50,
+      maxRequests: 6,
+      windowMs: 1000,
+      backoffBaseMs: 100,
+      backoffMaxMs: 2000,
+      maxAttempts: 8,
+      versionOf: refreshedOf,
+      throttled: throttledBody,
+      publish: (records) => publisher.publish(records),
+    });
+    poller.start();
+    await waitFor('the server to serve every quote', async () => server.done, 120_000, 100);
+    await poller.stop();
+    await publisher.close();
+    await pipeline.waitUntilIdle(admin, { quietMs: 1000 });
+    await waitForWalApplied(['quotes']);
+  }, 240_000);
+
+  afterAll(async () => {
+    await server?.close();
+    await pipeline.stop();
+    await admin.disconnect();
+  });
+
+  it('kept to its own limit, and backed off every throttle and failure', () => {
+    const health = poller.health();
+    expect(server.peakInWindow()).toBeLessThanOrEqual(6);
+    expect(server.rejected429).toBeGreaterThan(0);
+    expect(server.notes + server.failures).toBeGreaterThan(0);
+    expect(health.throttled).toBe(server.rejected429 + server.notes);
+    expect(health.failed).toBe(server.failures);
+    expect(health.gaveUp).toBe(0);
+    expect(health.requests).toBe(server.requestTimes.length);
+    // Retry-After (1 s) was honoured: nothing came sooner after a 429.
+    for (const at of server.rejectedAt) {
+      const next = server.requestTimes.find((t) => t > at);
+      if (next !== undefined) expect(next - at).toBeGreaterThanOrEqual(990);
+    }
+  });
+
+  it('stores every distinct quote served, once, exactly', async () => {
+    const distinct = new Map<string, { bid: string; ask: string }>();
+    for (const q of server.served) if (!distinct.has(q.time)) distinct.set(q.time, q);
+    const result = await sql(`SELECT ts, bid_price, ask_price, source FROM quotes WHERE instrument_id = '${instrumentId}' ORDER BY ts`);
+    const got = result.dataset.map(([ts, bid, ask, source]) => [String(ts).slice(0, 19).replace('T', ' '), new Decimal(bid as string).toFixed(), new Decimal(ask as string).toFixed(), source]);
+    const want = [...distinct].map(([time, q]) => [time, new Decimal(q.bid).toFixed(), new Decimal(q.ask).toFixed(), 'alphavantage']);
+    expect(want.length).toBeGreaterThan(10);
+    expect(got).toEqual(want);
+  });
+});
