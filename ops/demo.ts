@@ -16,7 +16,7 @@ import { applyTopics, describeChange } from './topics/apply';
 const log = logger('demo');
 
 const RECORDED_INSTRUMENT = 'BINANCE-FUT:BTCUSDT';
-export const DEMO_STAGES = ['normalize', 'aggregate', 'features', 'score', 'validate', 'sink-questdb'];
+export const DEMO_STAGES = ['normalize', 'aggregate', 'features', 'flow', 'score', 'validate', 'sink-questdb'];
 
 export const SAMPLE_DIR = path.join(REPO_ROOT, 'connectors', 'tardis', 'fixtures');
 export const SAMPLES = [
@@ -78,12 +78,12 @@ export async function summary(synthetic?: { instrumentIds: readonly string[] }):
   const fxFindings = await sql("SELECT rule, count() FROM quality_events WHERE instrument_id = 'TRUEFX:USD/JPY' GROUP BY rule ORDER BY rule");
   const lines = [
     '',
-    'tickflow demo: recorded Binance Futures BTCUSDT data went file -> Kafka -> normalize -> aggregate, features -> score -> validate -> QuestDB',
+    'tickflow demo: recorded Binance Futures BTCUSDT data went file -> Kafka -> normalize -> aggregate, features, flow -> score -> validate -> QuestDB',
     `  trades  ${rows} rows, volume ${volume} BTC, ${first} .. ${last}`,
     `  quotes  ${quotes} rows`,
     `  book    ${book} snapshots`,
     `  bars    ${bars.dataset.map(([interval, n, final]) => `${interval}: ${n} (${final} final)`).join(', ') || 'none yet'}  (a file has no heartbeats: its newest bars close when later trades arrive)`,
-    `  features ${features.dataset.map(([basis, n]) => `${basis}: ${n}`).join(', ') || 'none yet'}  (spread, mid, microprice, imbalances from quotes and books; indicators on 1m bars)`,
+    `  features ${features.dataset.map(([basis, n]) => `${basis}: ${n}`).join(', ') || 'none yet'}  (spread, mid, microprice, imbalances, order-flow imbalance from quotes and books; VPIN and sweeps from trades; indicators on 1m bars)`,
     `  signals ${signalCounts(recordedSignals.dataset)}  (strategies on final 1m bars, through validate)`,
     `recorded TrueFX USD/JPY quotes: ${fx} rows; quality findings: ${fxFindings.dataset.map(([rule, n]) => `${String(rule)} ${String(n)}`).join(', ') || 'none'}${fxFindings.dataset.some(([rule]) => rule === 'OUT_OF_ORDER') ? ' (OUT_OF_ORDER: the file was replayed before; a replay is flagged, never counted twice)' : ''}`,
   ];

@@ -3,6 +3,7 @@ import { AGGREGATE_CONFIG, aggregateStage } from './aggregate/aggregate';
 import { FEATURES_CONFIG, featuresStage } from './aggregate/features';
 import { NORMALIZE_CONFIG, normalizeStage } from './normalize/normalize';
 import { runningVolumeStage } from './running-volume/running-volume';
+import { FLOW_CONFIG, flowStage } from './score/flow';
 import { SCORE_CONFIG, scoreStage } from './score/score';
 import { VALIDATE_CONFIG, validateStage } from './validate/validate';
 import type { ConfigSchema } from './runtime/config';
@@ -48,6 +49,12 @@ export const RUNNABLES: Readonly<Record<string, Runnable>> = {
     config: SCORE_CONFIG,
     create: (values) => scoreStage(parseConfig('score', SCORE_CONFIG, values)) as Stage,
   },
+  flow: {
+    kind: 'stage',
+    description: 'order-flow analytics from every quote and trade: order-flow imbalance, VPIN, sweeps',
+    config: FLOW_CONFIG,
+    create: (values) => flowStage(parseConfig('flow', FLOW_CONFIG, values)) as Stage,
+  },
   validate: {
     kind: 'stage',
     description: 'the gate before risk: rejects stale, low-confidence, out-of-session and duplicate candidates with reasons; emits signals',
@@ -70,6 +77,7 @@ export const STAGES: Readonly<Record<string, Stage>> = {
   features: featuresStage(parseConfig('features', FEATURES_CONFIG, {})) as Stage,
   score: scoreStage(parseConfig('score', SCORE_CONFIG, {})) as Stage,
   validate: validateStage(parseConfig('validate', VALIDATE_CONFIG, {})) as Stage,
+  flow: flowStage(parseConfig('flow', FLOW_CONFIG, {})) as Stage,
 };
 
 export function runnableNames(): string[] {

@@ -36,7 +36,7 @@ export const CANDIDATES_OUTPUT = 'strategy.candidates.v1';
 interface Instance {
   readonly indicator: string;
   readonly params: Readonly<Record<string, number>>;
-  readonly input: 'close' | 'bar';
+  readonly input: 'close' | 'bar' | 'quote' | 'trade';
 }
 
 /** Per instrument and interval. */
@@ -52,7 +52,7 @@ function configError(message: string, fix: string): TickflowError {
 }
 
 /** `<indicator>_<parameter values>`, a decimal point written `p` (`.` separates an output's field). */
-function canonicalName(indicator: string, params: Readonly<Record<string, number>>): string {
+export function canonicalName(indicator: string, params: Readonly<Record<string, number>>): string {
   const order = Object.keys(INDICATORS[indicator].params);
   return [indicator, ...order.map((k) => String(params[k]).replace('.', 'p'))].join('_');
 }
@@ -69,6 +69,7 @@ export function scorePlan(config: ScoreConfig): { instances: Map<string, Instanc
   const add = (indicator: string, overrides: Record<string, number>): string => {
     const spec = INDICATORS[indicator];
     if (!spec) throw configError(`unknown indicator '${indicator}'`, `use one of ${Object.keys(INDICATORS).join(', ')}`);
+    if (spec.input === 'quote' || spec.input === 'trade') throw configError(`indicator ${indicator} runs on each ${spec.input}, not on bars`, 'the flow stage computes it: tickflow run --stages flow');
     for (const key of Object.keys(overrides)) if (!(key in spec.params)) throw configError(`indicator ${indicator} has no parameter '${key}'`, `its parameters are ${Object.keys(spec.params).join(', ')}`);
     const params = { ...spec.params, ...overrides };
     createIndicator(indicator, params);

@@ -8,6 +8,7 @@ import { ATR as TiATR, AverageGain, AverageLoss, BollingerBands as TiBB, EMA as 
 import { oracleBars } from '../../../tests/support/bars-oracle';
 import { TRADES_FILE } from '../../../tests/support/helpers';
 import type { ChannelValue, UnusualVolumeValue, VolatilityValue, VwapBandsValue } from './bars';
+import type { QuoteInput, TradeInput } from './flow';
 import type { BarInput, HLC, Indicator } from './indicator';
 import type { BandsValue, MacdValue } from './oscillators';
 import { INDICATORS, createIndicator } from './registry';
@@ -139,31 +140,45 @@ describe('VWAP bands on a worked example', () => {
 });
 
 describe('indicator contract', () => {
+  /** Feeds a bar in the indicator's kind of input: quotes and trades are made from the bar (all buys, 1 ms apart). */
+  const feed = (indicator: Indicator<unknown, unknown>, bar: BarInput, name: string, i = 0): void => {
+    const input = INDICATORS[name].input;
+    if (input === 'bar') indicator.update(bar);
+    else if (input === 'close') indicator.update(bar.close);
+    else if (input === 'quote') indicator.update({ bidPrice: bar.low, bidSize: bar.volume, askPrice: bar.high, askSize: bar.volume / 2 } satisfies QuoteInput);
+    else indicator.update({ price: bar.close, size: bar.volume, side: 1, tsEvent: i * 1000 } satisfies TradeInput);
+  };
+
   it('every registered indicator starts uninitialized, initializes, and resets', () => {
     for (const name of Object.keys(INDICATORS)) {
-      const indicator = createIndicator(name) as Indicator<unknown, unknown>;
+      const indicator = createIndicator(name, name === 'vpin' ? { bucketVolume: 50, buckets: 5 } : {}) as Indicator<unknown, unknown>;
       expect([indicator.initialized, indicator.value]).toEqual([false, undefined]);
-      for (const bar of [...FIXED_HLC, ...FIXED_HLC, ...FIXED_HLC]) indicator.update(INDICATORS[name].input === 'bar' ? bar : bar.close);
-      expect(indicator.initialized).toBe(true);
+      let initialized = false;
+      // A sweep is a moment: it is initialized on the trade that completes one, not after.
+      [...FIXED_HLC, ...FIXED_HLC, ...FIXED_HLC].forEach((bar, i) => {
+        feed(indicator, bar, name, i);
+        initialized ||= indicator.initialized;
+      });
+      expect([name, initialized]).toEqual([name, true]);
       indicator.reset();
       expect([indicator.initialized, indicator.value]).toEqual([false, undefined]);
     }
   });
 
   it('every registered indicator continues exactly from a JSON snapshot of its state', () => {
-    const feed = (indicator: Indicator<unknown, unknown>, bar: BarInput, name: string): void => indicator.update(INDICATORS[name].input === 'bar' ? bar : bar.close);
     const series = [...fileBars(), ...FIXED_HLC];
     for (const name of Object.keys(INDICATORS)) {
-      const original = createIndicator(name, name === 'realized_vol' ? { history: 10 } : {}) as Indicator<unknown, unknown>;
+      const params: Record<string, number> = name === 'realized_vol' ? { history: 10 } : name === 'vpin' ? { bucketVolume: 50, buckets: 5 } : {};
+      const original = createIndicator(name, params) as Indicator<unknown, unknown>;
       const half = Math.floor(series.length / 2);
-      for (const bar of series.slice(0, half)) feed(original, bar, name);
-      const copy = createIndicator(name, name === 'realized_vol' ? { history: 10 } : {}) as Indicator<unknown, unknown>;
+      series.slice(0, half).forEach((bar, i) => feed(original, bar, name, i));
+      const copy = createIndicator(name, params) as Indicator<unknown, unknown>;
       copy.restore(JSON.parse(JSON.stringify(original.snapshot())));
       const a: unknown[] = [];
       const b: unknown[] = [];
-      for (const bar of series.slice(half)) {
-        feed(original, bar, name);
-        feed(copy, bar, name);
+      for (const [j, bar] of series.slice(half).entries()) {
+        feed(original, bar, name, half + j);
+        feed(copy, bar, name, half + j);
         a.push(original.value);
         b.push(copy.value);
       }

@@ -1,6 +1,8 @@
 import { SMA, ema } from './averages';
 import type { BarInput, HLC, Indicator } from './indicator';
 import { DonchianChannel, RealizedVolatility, UnusualVolume, VwapBands } from './bars';
+import type { QuoteInput, TradeInput } from './flow';
+import { OrderFlowImbalance, SweepDetector, Vpin } from './flow';
 import { ATR, BollingerBands, MACD, RSI } from './oscillators';
 
 /**
@@ -9,10 +11,13 @@ import { ATR, BollingerBands, MACD, RSI } from './oscillators';
  */
 export interface IndicatorSpec {
   readonly description: string;
-  /** What it is fed: a bar's close, or the whole bar (BarInput, which is also an HLC). */
-  readonly input: 'close' | 'bar';
+  /**
+   * What it is fed: a bar's close, or the whole bar (BarInput, which is also an HLC) — the score
+   * stage runs those; or each quote (QuoteInput) or trade (TradeInput) — the flow stage runs those.
+   */
+  readonly input: 'close' | 'bar' | 'quote' | 'trade';
   readonly params: Readonly<Record<string, number>>;
-  create(params: Readonly<Record<string, number>>): Indicator<number, unknown> | Indicator<HLC, unknown> | Indicator<BarInput, unknown>;
+  create(params: Readonly<Record<string, number>>): Indicator<number, unknown> | Indicator<HLC, unknown> | Indicator<BarInput, unknown> | Indicator<QuoteInput, unknown> | Indicator<TradeInput, unknown>;
 }
 
 export const INDICATORS: Readonly<Record<string, IndicatorSpec>> = {
@@ -25,11 +30,14 @@ export const INDICATORS: Readonly<Record<string, IndicatorSpec>> = {
   vwap_bands: { description: 'rolling VWAP over `period` bars +- k volume-weighted standard deviations of the close', input: 'bar', params: { period: 20, k: 2 }, create: (p) => new VwapBands(p.period, p.k) },
   donchian: { description: 'highest high and lowest low of the `period` bars before the current one', input: 'bar', params: { period: 20 }, create: (p) => new DonchianChannel(p.period) },
   unusual_volume: { description: 'volume against the `period` bars before: ratio to the mean and z-score', input: 'bar', params: { period: 20 }, create: (p) => new UnusualVolume(p.period) },
+  ofi: { description: 'order-flow imbalance (Cont, Kukanov, Stoikov) summed over the last `window` quote updates', input: 'quote', params: { window: 50 }, create: (p) => new OrderFlowImbalance(p.window) },
+  vpin: { description: 'VPIN over `buckets` volume buckets of `bucketVolume`, bulk volume classification', input: 'trade', params: { bucketVolume: 10, buckets: 50 }, create: (p) => new Vpin(p.bucketVolume, p.buckets) },
+  sweep: { description: 'a run of same-side trades within `windowMs` of each other through at least `minLevels` prices', input: 'trade', params: { windowMs: 50, minLevels: 3 }, create: (p) => new SweepDetector(p.windowMs, p.minLevels) },
   realized_vol: { description: 'standard deviation of `period` log returns, with a low/normal/high regime against its median over `history`', input: 'close', params: { period: 20, history: 50, low: 0.75, high: 1.5 }, create: (p) => new RealizedVolatility(p.period, p.history, p.low, p.high) },
 };
 
 /** An indicator by name with `overrides` on its default parameters; names the problem otherwise. */
-export function createIndicator(name: string, overrides: Readonly<Record<string, number>> = {}): Indicator<number, unknown> | Indicator<HLC, unknown> | Indicator<BarInput, unknown> {
+export function createIndicator(name: string, overrides: Readonly<Record<string, number>> = {}): ReturnType<IndicatorSpec['create']> {
   const spec = INDICATORS[name];
   if (!spec) throw new RangeError(`unknown indicator '${name}': use one of ${Object.keys(INDICATORS).join(', ')}`);
   for (const key of Object.keys(overrides)) {
