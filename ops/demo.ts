@@ -16,7 +16,7 @@ import { applyTopics, describeChange } from './topics/apply';
 const log = logger('demo');
 
 const RECORDED_INSTRUMENT = 'BINANCE-FUT:BTCUSDT';
-export const DEMO_STAGES = ['normalize', 'aggregate', 'features', 'flow', 'score', 'validate', 'sink-questdb'];
+export const DEMO_STAGES = ['normalize', 'aggregate', 'features', 'flow', 'score', 'correlate', 'validate', 'sink-questdb'];
 
 export const SAMPLE_DIR = path.join(REPO_ROOT, 'connectors', 'tardis', 'fixtures');
 export const SAMPLES = [
@@ -78,7 +78,7 @@ export async function summary(synthetic?: { instrumentIds: readonly string[] }):
   const fxFindings = await sql("SELECT rule, count() FROM quality_events WHERE instrument_id = 'TRUEFX:USD/JPY' GROUP BY rule ORDER BY rule");
   const lines = [
     '',
-    'tickflow demo: recorded Binance Futures BTCUSDT data went file -> Kafka -> normalize -> aggregate, features, flow -> score -> validate -> QuestDB',
+    'tickflow demo: recorded Binance Futures BTCUSDT data went file -> Kafka -> normalize -> aggregate, features, flow -> score, correlate -> validate -> QuestDB',
     `  trades  ${rows} rows, volume ${volume} BTC, ${first} .. ${last}`,
     `  quotes  ${quotes} rows`,
     `  book    ${book} snapshots`,
@@ -95,9 +95,11 @@ export async function summary(synthetic?: { instrumentIds: readonly string[] }):
     const quality = await sql(`SELECT rule, count() AS n FROM quality_events WHERE ${since} GROUP BY rule ORDER BY rule`);
     const signals = await sql(`SELECT status, coalesce(reject_code, '') AS code, count() AS n FROM signals WHERE ${since} GROUP BY status, code ORDER BY status, code`);
     const features = await scalar(`SELECT count() FROM features WHERE ${since} AND basis = '1m'`);
+    const correlations = await sql(`SELECT instrument_id, basis, last(value) FROM features WHERE ${since} AND feature = 'corr_30' GROUP BY instrument_id, basis LIMIT 1`);
     lines.push(
       `and a synthetic market with injected faults (tickflow synth), this run:`,
       `  trades  ${synTrades} clean rows, quotes ${synQuotes}, 1s bars ${synBars}, indicator values ${features}`,
+      `  correlation of 1m returns (correlate) ${correlations.dataset.map(([id, basis, value]) => `${String(id)} ${String(basis)}: ${Number(value).toFixed(3)}`).join(', ') || 'none yet (30 common bars needed)'}`,
       `  quality ${quality.dataset.map(([rule, n]) => `${rule} ${n}`).join(', ') || 'none'}  (flagged records reach no bar)`,
       `  signals ${signalCounts(signals.dataset)}`,
     );
@@ -129,7 +131,14 @@ export async function demo(options: { untilIdle: boolean; speed?: string }): Pro
   const kafka = createKafka('tickflow-demo');
   const codec = new AvroCodec();
   // Recorded and synthetic data are replays: validate judges staleness by their own clocks.
-  const pipeline = new Pipeline(kafka, codec, { settings: new Map([['validate', { clock: 'event' }]]) });
+  const market = demoMarket(Date.now() * 1000);
+  const [first, second] = marketInstrumentIds(market.options);
+  const pipeline = new Pipeline(kafka, codec, {
+    settings: new Map<string, Record<string, string>>([
+      ['validate', { clock: 'event' }],
+      ['correlate', { pairs: `${first}~${second}` }],
+    ]),
+  });
   const admin = kafka.admin();
   await admin.connect();
   let stopping = false;
@@ -143,7 +152,6 @@ export async function demo(options: { untilIdle: boolean; speed?: string }): Pro
   try {
     await pipeline.start(DEMO_STAGES);
     for (const sample of SAMPLES) await replayFile(kafka, codec, { file: sample.file, format: sample.format, speed: { kind: 'max' } });
-    const market = demoMarket(Date.now() * 1000);
     const synthetic = await publishMarket(kafka, codec, market.options, market.count, { kind: 'max' });
     log.info(`synthetic market: ${synthetic.published} records; they must cause ${[...synthetic.expected].map(([rule, n]) => `${rule} ${n}`).join(', ')}`);
     await pipeline.waitUntilIdle(admin);

@@ -3,6 +3,7 @@ import { AGGREGATE_CONFIG, aggregateStage } from './aggregate/aggregate';
 import { FEATURES_CONFIG, featuresStage } from './aggregate/features';
 import { NORMALIZE_CONFIG, normalizeStage } from './normalize/normalize';
 import { runningVolumeStage } from './running-volume/running-volume';
+import { CORRELATE_CONFIG, correlateStage } from './score/correlate';
 import { FLOW_CONFIG, flowStage } from './score/flow';
 import { SCORE_CONFIG, scoreStage } from './score/score';
 import { VALIDATE_CONFIG, validateStage } from './validate/validate';
@@ -55,6 +56,12 @@ export const RUNNABLES: Readonly<Record<string, Runnable>> = {
     config: FLOW_CONFIG,
     create: (values) => flowStage(parseConfig('flow', FLOW_CONFIG, values)) as Stage,
   },
+  correlate: {
+    kind: 'stage',
+    description: 'rolling correlation of configured instrument pairs from their bar returns',
+    config: CORRELATE_CONFIG,
+    create: (values) => correlateStage(parseConfig('correlate', CORRELATE_CONFIG, values)) as Stage,
+  },
   validate: {
     kind: 'stage',
     description: 'the gate before risk: rejects stale, low-confidence, out-of-session and duplicate candidates with reasons; emits signals',
@@ -78,6 +85,7 @@ export const STAGES: Readonly<Record<string, Stage>> = {
   score: scoreStage(parseConfig('score', SCORE_CONFIG, {})) as Stage,
   validate: validateStage(parseConfig('validate', VALIDATE_CONFIG, {})) as Stage,
   flow: flowStage(parseConfig('flow', FLOW_CONFIG, {})) as Stage,
+  correlate: correlateStage(parseConfig('correlate', CORRELATE_CONFIG, {})) as Stage,
 };
 
 export function runnableNames(): string[] {

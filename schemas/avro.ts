@@ -14,6 +14,7 @@ export const SCHEMA_FILES = {
   heartbeat: 'heartbeat.avsc',
   candidate: 'candidate.avsc',
   signal: 'signal.avsc',
+  'bar-return': 'bar-return.avsc',
   'raw-record': 'raw-record.avsc',
   'dead-letter': 'dead-letter.avsc',
   'running-volume': 'running-volume.avsc',

@@ -234,6 +234,21 @@ export interface Signal {
   readonly tsValidated: number;
 }
 
+/** The log return of an instrument's close from one final bar to the next, for cross-instrument analytics. Key on md.returns.v1: the interval (all instruments of an interval meet in one partition). */
+export interface BarReturn {
+  readonly instrumentId: string;
+  readonly venue: string;
+  readonly symbol: string;
+  readonly source: string;
+  readonly interval: string;
+  /** start of the bar whose close ends the return */
+  readonly tsStart: number;
+  readonly tsRecv: number;
+  /** ln(close / previous close); float64, an analytic */
+  readonly logReturn: number;
+  readonly close: Decimal;
+}
+
 /** A vendor record as received, before normalization. Key on md.raw.<source>.v1: the vendor's instrument (exchange:symbol). */
 export interface RawRecord {
   /** feed name, e.g. tardis-file */

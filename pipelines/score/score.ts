@@ -1,4 +1,4 @@
-import type { Bar, Candidate, Feature } from '../../schemas/types.generated';
+import type { Bar, BarReturn, Candidate, Feature } from '../../schemas/types.generated';
 import { intervalMicros } from '../aggregate/bars';
 import type { ConfigOf, ConfigSchema } from '../runtime/config';
 import { TickflowError } from '../../ops/errors';
@@ -14,7 +14,8 @@ import type { Strategy, Values } from './strategies/strategy';
  * indicator the strategies need plus the configured extra ones, fed once per final bar (a bar's
  * revisions before it are skipped, so every indicator sees each bar exactly once, in its final
  * form); every indicator value goes to md.features.v1 (basis = the interval, time = the bar's
- * start) and every strategy's candidate to strategy.candidates.v1. State (indicator snapshots, the
+ * start), every strategy's candidate to strategy.candidates.v1, and each bar's log return to
+ * md.returns.v1 (keyed by interval, for cross-instrument analytics). State (indicator snapshots, the
  * last bar scored and the previous bar's values) is in store `indicators`.
  *
  * Feature names are canonical: `<indicator>_<parameter values>` (decimal points as `p`) and
@@ -32,11 +33,12 @@ export type ScoreConfig = ConfigOf<typeof SCORE_CONFIG>;
 
 export const FEATURES_OUTPUT = 'md.features.v1';
 export const CANDIDATES_OUTPUT = 'strategy.candidates.v1';
+export const RETURNS_OUTPUT = 'md.returns.v1';
 
 interface Instance {
   readonly indicator: string;
   readonly params: Readonly<Record<string, number>>;
-  readonly input: 'close' | 'bar' | 'quote' | 'trade';
+  readonly input: 'close' | 'bar' | 'quote' | 'trade' | 'pair';
 }
 
 /** Per instrument and interval. */
@@ -70,6 +72,7 @@ export function scorePlan(config: ScoreConfig): { instances: Map<string, Instanc
     const spec = INDICATORS[indicator];
     if (!spec) throw configError(`unknown indicator '${indicator}'`, `use one of ${Object.keys(INDICATORS).join(', ')}`);
     if (spec.input === 'quote' || spec.input === 'trade') throw configError(`indicator ${indicator} runs on each ${spec.input}, not on bars`, 'the flow stage computes it: tickflow run --stages flow');
+    if (spec.input === 'pair') throw configError(`indicator ${indicator} needs two instruments`, 'the correlate stage computes it: --set correlate.pairs=A~B');
     for (const key of Object.keys(overrides)) if (!(key in spec.params)) throw configError(`indicator ${indicator} has no parameter '${key}'`, `its parameters are ${Object.keys(spec.params).join(', ')}`);
     const params = { ...spec.params, ...overrides };
     createIndicator(indicator, params);
@@ -139,7 +142,7 @@ export function scoreStage(config: ScoreConfig): Stage<Bar> {
   return {
     name: 'score',
     inputs: ['md.bars.v1'],
-    outputs: [FEATURES_OUTPUT, CANDIDATES_OUTPUT],
+    outputs: [FEATURES_OUTPUT, CANDIDATES_OUTPUT, RETURNS_OUTPUT],
     stores: ['indicators'],
     process(batch: readonly InputRecord<Bar>[], ctx: StageContext): StageResult {
       const store = ctx.store<ScoreState>('indicators');
@@ -165,6 +168,11 @@ export function scoreStage(config: ScoreConfig): Stage<Bar> {
           if (name === 'close' || name === 'volume') continue;
           const feature: Feature = { instrumentId: bar.instrumentId, venue: bar.venue, symbol: bar.symbol, source: bar.source, tsEvent: bar.tsStart, tsRecv: bar.tsRecv, basis: bar.interval, name, value, exact: null };
           out.push({ topic: FEATURES_OUTPUT, key: bar.instrumentId, value: feature });
+        }
+        if (state.previous && state.previous.close > 0 && input.close > 0) {
+          const value: BarReturn = { instrumentId: bar.instrumentId, venue: bar.venue, symbol: bar.symbol, source: bar.source, interval: bar.interval, tsStart: bar.tsStart, tsRecv: bar.tsRecv, logReturn: Math.log(input.close / state.previous.close), close: bar.close };
+          // Keyed by interval: every instrument's returns of an interval meet in one partition (correlate).
+          out.push({ topic: RETURNS_OUTPUT, key: bar.interval, value });
         }
         const end = bar.tsStart + (intervalMicros(bar.interval) as number);
         for (const { strategy, params, aliases } of plan.strategies) {

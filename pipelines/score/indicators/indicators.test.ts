@@ -9,6 +9,7 @@ import { oracleBars } from '../../../tests/support/bars-oracle';
 import { TRADES_FILE } from '../../../tests/support/helpers';
 import type { ChannelValue, UnusualVolumeValue, VolatilityValue, VwapBandsValue } from './bars';
 import type { QuoteInput, TradeInput } from './flow';
+import type { PairInput } from './pairs';
 import type { BarInput, HLC, Indicator } from './indicator';
 import type { BandsValue, MacdValue } from './oscillators';
 import { INDICATORS, createIndicator } from './registry';
@@ -146,6 +147,7 @@ describe('indicator contract', () => {
     if (input === 'bar') indicator.update(bar);
     else if (input === 'close') indicator.update(bar.close);
     else if (input === 'quote') indicator.update({ bidPrice: bar.low, bidSize: bar.volume, askPrice: bar.high, askSize: bar.volume / 2 } satisfies QuoteInput);
+    else if (input === 'pair') indicator.update({ x: bar.close, y: bar.high * 2 - bar.low } satisfies PairInput);
     else indicator.update({ price: bar.close, size: bar.volume, side: 1, tsEvent: i * 1000 } satisfies TradeInput);
   };
 

@@ -3,6 +3,8 @@ import type { BarInput, HLC, Indicator } from './indicator';
 import { DonchianChannel, RealizedVolatility, UnusualVolume, VwapBands } from './bars';
 import type { QuoteInput, TradeInput } from './flow';
 import { OrderFlowImbalance, SweepDetector, Vpin } from './flow';
+import type { PairInput } from './pairs';
+import { RollingCorrelation } from './pairs';
 import { ATR, BollingerBands, MACD, RSI } from './oscillators';
 
 /**
@@ -13,11 +15,12 @@ export interface IndicatorSpec {
   readonly description: string;
   /**
    * What it is fed: a bar's close, or the whole bar (BarInput, which is also an HLC) — the score
-   * stage runs those; or each quote (QuoteInput) or trade (TradeInput) — the flow stage runs those.
+   * stage runs those; or each quote (QuoteInput) or trade (TradeInput) — the flow stage runs those;
+   * or aligned pairs of two instruments' returns (PairInput) — the correlate stage.
    */
-  readonly input: 'close' | 'bar' | 'quote' | 'trade';
+  readonly input: 'close' | 'bar' | 'quote' | 'trade' | 'pair';
   readonly params: Readonly<Record<string, number>>;
-  create(params: Readonly<Record<string, number>>): Indicator<number, unknown> | Indicator<HLC, unknown> | Indicator<BarInput, unknown> | Indicator<QuoteInput, unknown> | Indicator<TradeInput, unknown>;
+  create(params: Readonly<Record<string, number>>): Indicator<number, unknown> | Indicator<HLC, unknown> | Indicator<BarInput, unknown> | Indicator<QuoteInput, unknown> | Indicator<TradeInput, unknown> | Indicator<PairInput, unknown>;
 }
 
 export const INDICATORS: Readonly<Record<string, IndicatorSpec>> = {
@@ -33,6 +36,7 @@ export const INDICATORS: Readonly<Record<string, IndicatorSpec>> = {
   ofi: { description: 'order-flow imbalance (Cont, Kukanov, Stoikov) summed over the last `window` quote updates', input: 'quote', params: { window: 50 }, create: (p) => new OrderFlowImbalance(p.window) },
   vpin: { description: 'VPIN over `buckets` volume buckets of `bucketVolume`, bulk volume classification', input: 'trade', params: { bucketVolume: 10, buckets: 50 }, create: (p) => new Vpin(p.bucketVolume, p.buckets) },
   sweep: { description: 'a run of same-side trades within `windowMs` of each other through at least `minLevels` prices', input: 'trade', params: { windowMs: 50, minLevels: 3 }, create: (p) => new SweepDetector(p.windowMs, p.minLevels) },
+  corr: { description: 'Pearson correlation of two instruments\' bar returns over the last `window` common bars', input: 'pair', params: { window: 30 }, create: (p) => new RollingCorrelation(p.window) },
   realized_vol: { description: 'standard deviation of `period` log returns, with a low/normal/high regime against its median over `history`', input: 'close', params: { period: 20, history: 50, low: 0.75, high: 1.5 }, create: (p) => new RealizedVolatility(p.period, p.history, p.low, p.high) },
 };
 
