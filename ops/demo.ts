@@ -126,7 +126,7 @@ export async function summary(synthetic?: { instrumentIds: readonly string[] }):
  * then a summary. With `untilIdle` it returns once the data is drained; otherwise it keeps the
  * pipeline running until SIGINT/SIGTERM.
  */
-export async function demo(options: { untilIdle: boolean; speed?: string }): Promise<void> {
+export async function demo(options: { untilIdle: boolean; syntheticRate?: number }): Promise<void> {
   await prepare();
   const kafka = createKafka('tickflow-demo');
   const codec = new AvroCodec();
@@ -164,10 +164,24 @@ export async function demo(options: { untilIdle: boolean; speed?: string }): Pro
     await stop();
     return;
   }
+  // Optionally a live synthetic market, in real time from now, until Ctrl-C.
+  const live = new AbortController();
+  let streaming: Promise<unknown> | undefined;
+  if (options.syntheticRate) {
+    const rate = options.syntheticRate;
+    const nowMicros = Date.now() * 1000;
+    const liveMarket: MarketOptions = { ...market.options, seed: 2025, prefix: `L${Math.floor(nowMicros / 60e6).toString(36)}-`, eventsPerSecond: rate, startMicros: nowMicros, silences: [] };
+    streaming = publishMarket(kafka, codec, liveMarket, rate * 86_400, { kind: 'factor', factor: 1 }, live.signal);
+    process.stdout.write(`a live synthetic market streams ${rate} events/s on ${marketInstrumentIds(liveMarket).join(', ')}\n`);
+  }
   process.stdout.write('the pipeline keeps running; press Ctrl-C to stop it\n');
   await new Promise<void>((resolve) => {
     const onSignal = (): void => {
-      void stop().then(resolve);
+      live.abort();
+      void Promise.resolve(streaming)
+        .catch(() => undefined)
+        .then(stop)
+        .then(resolve);
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);

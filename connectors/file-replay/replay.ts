@@ -48,7 +48,7 @@ export interface RawOut {
  * Publishes raw records to `topic` in order, in batches, paced by exchange time when `speed` is a
  * multiplier, logging progress every `progressMs` (`describe` says how far the source is).
  */
-export async function publishRaw(kafka: Kafka, codec: AvroCodec, topic: string, records: AsyncIterable<RawOut> | Iterable<RawOut>, options: { speed: Speed; label: string; progressMs?: number; describe?: () => string }): Promise<{ published: number; seconds: number }> {
+export async function publishRaw(kafka: Kafka, codec: AvroCodec, topic: string, records: AsyncIterable<RawOut> | Iterable<RawOut>, options: { speed: Speed; label: string; progressMs?: number; describe?: () => string; signal?: AbortSignal }): Promise<{ published: number; seconds: number }> {
   await codec.prepare([topic]);
   const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
   await producer.connect();
@@ -65,13 +65,17 @@ export async function publishRaw(kafka: Kafka, codec: AvroCodec, topic: string, 
   };
   try {
     for await (const record of records) {
+      if (options.signal?.aborted) break;
       if (options.speed.kind === 'factor' && Number.isFinite(record.tsEvent)) {
         firstEvent ??= record.tsEvent;
         const due = started + (record.tsEvent - firstEvent) / 1000 / options.speed.factor;
         const wait = due - Date.now();
         if (wait > 5) {
           await flush();
-          await new Promise((resolve) => setTimeout(resolve, wait));
+          await new Promise((resolve) => {
+            const timer = setTimeout(resolve, wait);
+            options.signal?.addEventListener('abort', () => (clearTimeout(timer), resolve(undefined)), { once: true });
+          });
         }
       }
       pending.push({ key: record.key, value: await codec.encode(topic, record.raw) });
