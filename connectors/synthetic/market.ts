@@ -1,4 +1,6 @@
+import type { Trade } from '../../schemas/types.generated';
 import type { Rule } from '../../pipelines/normalize/quality';
+import { tickflowNdjson } from '../tickflow-ndjson/format';
 import { instrumentRef, sessionOpen } from '../reference/instruments';
 import { rng } from './trades';
 
@@ -214,4 +216,22 @@ export function* syntheticMarket(options: MarketOptions, count: number): Generat
     touch(tradeTs);
     yield { kind: 'trade', key: key(w), tsEvent: tradeTs, tsRecv: id.tsRecv, line, expected, flagged };
   }
+}
+
+/**
+ * `count` clean trades of the synthetic market (no quotes, no faults), as canonical records: the
+ * load of `tickflow bench`. Exchange time advances 1 ms per trade.
+ */
+export function marketTrades(options: Pick<MarketOptions, 'seed' | 'instruments' | 'prefix' | 'startMicros'>, count: number): Trade[] {
+  const market: MarketOptions = { ...MARKET_DEFAULTS, ...options, eventsPerSecond: 1000, quoteShare: 0, faults: NO_FAULTS, silences: [], heartbeatMs: 3_600_000 };
+  const trades: Trade[] = [];
+  let i = 0;
+  for (const event of syntheticMarket(market, Number.MAX_SAFE_INTEGER)) {
+    if (event.kind !== 'trade') continue;
+    const parsed = tickflowNdjson.parse({ source: 'synthetic', format: 'tickflow-ndjson', tsRecv: event.tsRecv, origin: `synthetic:${options.seed}:${i}`, sequence: i, payload: event.line });
+    trades.push(parsed.value as Trade);
+    i += 1;
+    if (trades.length === count) break;
+  }
+  return trades;
 }

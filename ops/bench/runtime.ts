@@ -7,7 +7,7 @@ import { QuestDbSink, ensureTables } from '../../connectors/questdb/sink';
 import { sql } from '../../connectors/questdb/sql';
 import { TRADES } from '../../connectors/questdb/tables';
 import type { TableSpec } from '../../connectors/questdb/tables';
-import { syntheticTrades } from '../../connectors/synthetic/trades';
+import { marketTrades } from '../../connectors/synthetic/market';
 import { tardisTrades } from '../../connectors/tardis/formats';
 import { NORMALIZE_CONFIG, normalizeStage } from '../../pipelines/normalize/normalize';
 import { AvroCodec } from '../../pipelines/runtime/codec';
@@ -25,7 +25,7 @@ import { logger } from '../log';
 const log = logger('bench');
 
 /**
- * `tickflow bench runtime`: synthetic trades (as Tardis CSV lines in raw records) through normalize
+ * `tickflow bench runtime`: synthetic market trades (connectors/synthetic/market.ts, as Tardis CSV lines in raw records) through normalize
  * and the QuestDB sink, against baselines measured in the same run on the same messages: a raw
  * kafkajs consume-and-produce with no stage logic, and the raw QuestDB client writing the same rows.
  * Every phase runs in its own topic namespace (`bench.<id>.<phase>.`) and writes `*_bench` tables,
@@ -207,7 +207,7 @@ async function sinkVsRaw(kafka: Kafka, codec: AvroCodec, prefix: string, trades:
 
 async function latencyAtRate(kafka: Kafka, codec: AvroCodec, prefix: string, options: BenchOptions): Promise<BenchFigures['latencyAtRate']> {
   const count = options.latencyRate * options.latencySeconds;
-  const trades = [...syntheticTrades({ seed: 99, instruments: options.instruments, prefix: 'L', startMicros: Date.now() * 1000 }, count)];
+  const trades = marketTrades({ seed: 99, instruments: options.instruments, prefix: 'L', startMicros: Date.now() * 1000 }, count);
   const latencies: number[] = [];
   const metrics = new RuntimeMetrics();
   const p = await pipeline(kafka, codec, prefix, count, 'exactly-once', (r, now) => {
@@ -284,7 +284,7 @@ export async function benchRuntime(kafka: Kafka, options: BenchOptions): Promise
   try {
     for (const prefix of Object.values(prefixes)) created.push(...(await createNamespace(admin, prefix, NORMALIZE_TOPICS, brokers)));
     await ensureTables([TRADES as unknown as TableSpec<unknown>], '_bench');
-    const trades = [...syntheticTrades({ seed: 1, instruments: options.instruments, prefix: 'B', startMicros: Date.now() * 1000 }, options.records)];
+    const trades = marketTrades({ seed: 1, instruments: options.instruments, prefix: 'B', startMicros: Date.now() * 1000 }, options.records);
     const messages = await rawMessages(codec, trades, (i) => trades[i].tsRecv);
     log.info(`bench ${id}: ${options.records} records over ${options.instruments} instruments`);
 
