@@ -1,12 +1,10 @@
-import type { Admin, Kafka } from 'kafkajs';
 import { sql, waitForWalApplied } from '../../connectors/questdb/sql';
-import { createKafka } from '../../ops/kafka';
-import { Pipeline } from '../../ops/pipeline';
-import { AvroCodec } from '../../pipelines/runtime/codec';
 import { Decimal } from '../../schemas/decimal';
 import type { Trade } from '../../schemas/types.generated';
 import { unique } from '../support/helpers';
 import { publishTrades } from '../support/runtime-harness';
+import type { TestPipeline } from '../support/test-pipeline';
+import { startTestPipeline } from '../support/test-pipeline';
 
 /**
  * Late data through the real stack (aggregate with its default 2 s allowed lateness): a trade
@@ -14,10 +12,7 @@ import { publishTrades } from '../support/runtime-harness';
  * beyond it is reported (a LATE_TRADE row in quality_events, with its origin) and the bar does not change.
  */
 describe('bars: late data revises the bar row, too-late data is reported (real stack)', () => {
-  let kafka: Kafka;
-  let admin: Admin;
-  let pipeline: Pipeline;
-  const codec = new AvroCodec();
+  let t: TestPipeline;
   const symbol = unique('LATE');
   const instrumentId = `TEST:${symbol}`;
   const base = Date.UTC(2024, 0, 2, 12, 0, 0) * 1000;
@@ -43,21 +38,16 @@ describe('bars: late data revises the bar row, too-late data is reported (real s
   }
 
   async function send(trades: Trade[]): Promise<void> {
-    await publishTrades(kafka, codec, trades);
-    await pipeline.waitUntilIdle(admin, { quietMs: 1000 });
+    await publishTrades(t.kafka, t.codec, trades);
+    await t.drain();
   }
 
   beforeAll(async () => {
-    kafka = createKafka('test-bars-late');
-    admin = kafka.admin();
-    await admin.connect();
-    pipeline = new Pipeline(kafka, codec);
-    await pipeline.start(['aggregate', 'sink-questdb']);
+    t = await startTestPipeline('test-bars-late', ['aggregate', 'sink-questdb']);
   }, 120_000);
 
   afterAll(async () => {
-    await pipeline.stop();
-    await admin.disconnect();
+    await t.stop();
   });
 
   it('replaces the row with each revision and leaves it alone for a trade beyond the lateness', async () => {

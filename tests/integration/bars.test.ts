@@ -1,14 +1,12 @@
-import type { Admin, Kafka } from 'kafkajs';
 import { replayFile } from '../../connectors/file-replay/replay';
 import { sql, waitForWalApplied } from '../../connectors/questdb/sql';
-import { createKafka } from '../../ops/kafka';
-import { Pipeline } from '../../ops/pipeline';
 import { AGGREGATE_CONFIG } from '../../pipelines/aggregate/aggregate';
 import { intervalMicros } from '../../pipelines/aggregate/bars';
-import { AvroCodec } from '../../pipelines/runtime/codec';
 import { Decimal } from '../../schemas/decimal';
 import { oracleBars } from '../support/bars-oracle';
 import { TRADES_FILE, csvRows, isoMicros } from '../support/helpers';
+import type { TestPipeline } from '../support/test-pipeline';
+import { startTestPipeline } from '../support/test-pipeline';
 
 const INSTRUMENT = 'BINANCE-FUT:BTCUSDT';
 
@@ -22,26 +20,18 @@ const INSTRUMENT = 'BINANCE-FUT:BTCUSDT';
  * which is all but the last seconds of the file.
  */
 describe('bars: recorded trades -> normalize -> aggregate -> QuestDB bars (real stack)', () => {
-  let kafka: Kafka;
-  let admin: Admin;
-  let pipeline: Pipeline;
+  let t: TestPipeline;
 
   beforeAll(async () => {
-    kafka = createKafka('test-bars');
-    admin = kafka.admin();
-    await admin.connect();
-    const codec = new AvroCodec();
-    pipeline = new Pipeline(kafka, codec);
-    await pipeline.start(['normalize', 'aggregate', 'sink-questdb']);
-    const result = await replayFile(kafka, codec, { file: TRADES_FILE, format: 'tardis-trades', speed: { kind: 'max' } });
+    t = await startTestPipeline('test-bars', ['normalize', 'aggregate', 'sink-questdb']);
+    const result = await replayFile(t.kafka, t.codec, { file: TRADES_FILE, format: 'tardis-trades', speed: { kind: 'max' } });
     expect(result.published).toBe(9999);
-    await pipeline.waitUntilIdle(admin, { quietMs: 1000 });
+    await t.drain();
     await waitForWalApplied(['bars']);
   }, 180_000);
 
   afterAll(async () => {
-    await pipeline.stop();
-    await admin.disconnect();
+    await t.stop();
   });
 
   for (const interval of ['1m', '1s']) {

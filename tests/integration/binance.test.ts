@@ -1,13 +1,11 @@
-import type { Admin, Kafka } from 'kafkajs';
 import { BINANCE_DEFAULTS, BinanceFeed } from '../../connectors/binance/feed';
 import { rawPublisher } from '../../connectors/file-replay/replay';
 import { sql, waitForWalApplied } from '../../connectors/questdb/sql';
-import { createKafka } from '../../ops/kafka';
-import { Pipeline } from '../../ops/pipeline';
-import { AvroCodec } from '../../pipelines/runtime/codec';
 import { Decimal } from '../../schemas/decimal';
 import { FakeBinanceServer } from '../support/fake-binance';
 import { unique } from '../support/helpers';
+import type { TestPipeline } from '../support/test-pipeline';
+import { startTestPipeline } from '../support/test-pipeline';
 import { waitFor } from '../support/runtime-harness';
 
 /**
@@ -19,38 +17,30 @@ import { waitFor } from '../support/runtime-harness';
  * finding, and the newest book row equals the server's true book.
  */
 describe('Binance websocket feed: reconnect, resync, sequence checks (local server, real stack)', () => {
-  let kafka: Kafka;
-  let admin: Admin;
-  let pipeline: Pipeline;
+  let t: TestPipeline;
   let server: FakeBinanceServer;
   let feed: BinanceFeed;
   const symbol = `${unique('T').toUpperCase()}USDT`;
   const instrumentId = `BINANCE:${symbol}`;
 
   beforeAll(async () => {
-    kafka = createKafka('test-binance');
-    admin = kafka.admin();
-    await admin.connect();
-    const codec = new AvroCodec();
-    pipeline = new Pipeline(kafka, codec);
-    await pipeline.start(['normalize', 'sink-questdb']);
+    t = await startTestPipeline('test-binance', ['normalize', 'sink-questdb']);
     server = new FakeBinanceServer({ symbol, trades: 1500, framesPerTick: 20, tickMs: 5, dropAfterFrames: 1200, skipDepthUpdateAt: 1000, skipTradeIdAt: 300 });
     const urls = await server.listen();
-    const publisher = await rawPublisher(kafka, codec, 'md.raw.binance.v1');
+    const publisher = await rawPublisher(t.kafka, t.codec, 'md.raw.binance.v1');
     feed = new BinanceFeed({ ...BINANCE_DEFAULTS, ...urls, symbols: [symbol.toLowerCase()], reconnectMinMs: 100, publish: (records) => publisher.publish(records) });
     feed.start();
     await waitFor('the server to send every frame', async () => server.done, 120_000, 100);
     await new Promise((resolve) => setTimeout(resolve, 1500));
     await feed.stop();
     await publisher.close();
-    await pipeline.waitUntilIdle(admin, { quietMs: 1000 });
+    await t.drain();
     await waitForWalApplied(['trades', 'book', 'quality_events']);
   }, 240_000);
 
   afterAll(async () => {
     await server?.close();
-    await pipeline.stop();
-    await admin.disconnect();
+    await t.stop();
   });
 
   it('reconnected once by itself and rebuilt its book after the gap and after the reconnect', () => {

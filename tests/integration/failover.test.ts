@@ -1,14 +1,12 @@
-import type { Admin, Kafka } from 'kafkajs';
 import { publishRaw } from '../../connectors/file-replay/replay';
 import { sql, waitForWalApplied } from '../../connectors/questdb/sql';
 import { MARKET_DEFAULTS } from '../../connectors/synthetic/market';
 import { redundantRaw } from '../../connectors/synthetic/publish';
-import { createKafka } from '../../ops/kafka';
-import { Pipeline } from '../../ops/pipeline';
 import { AGGREGATE_CONFIG } from '../../pipelines/aggregate/aggregate';
-import { AvroCodec } from '../../pipelines/runtime/codec';
 import { barRows, finalBarRows, oracleBarsOf } from '../support/bars-oracle';
 import { unique } from '../support/helpers';
+import type { TestPipeline } from '../support/test-pipeline';
+import { startTestPipeline } from '../support/test-pipeline';
 
 /**
  * Two redundant feeds of the same instruments (the backup a few records behind); the primary stalls
@@ -18,9 +16,7 @@ import { unique } from '../support/helpers';
  * delivered it, and every finalized bar equals the bar computed from the generated trades.
  */
 describe('failover: primary stalls, backup takes over, no bar lost or double counted (real stack)', () => {
-  let kafka: Kafka;
-  let admin: Admin;
-  let pipeline: Pipeline;
+  let t: TestPipeline;
   const START = Date.UTC(2024, 0, 4, 9) * 1000;
   const S = 1_000_000;
   const market = { ...MARKET_DEFAULTS, seed: 21, instruments: 2, prefix: `${unique('F')}-`, startMicros: START };
@@ -29,21 +25,15 @@ describe('failover: primary stalls, backup takes over, no bar lost or double cou
   const inList = ids.map((id) => `'${id}'`).join(', ');
 
   beforeAll(async () => {
-    kafka = createKafka('test-failover');
-    admin = kafka.admin();
-    await admin.connect();
-    const codec = new AvroCodec();
-    pipeline = new Pipeline(kafka, codec, { settings: new Map([['normalize', { arbitration: 'feed-a>feed-b', failoverAfterMs: '2000', failbackAfterMs: '10000' }]]) });
-    await pipeline.start(['normalize', 'aggregate', 'sink-questdb']);
-    const result = await publishRaw(kafka, codec, 'md.raw.tickflow.v1', raw, { speed: { kind: 'max' }, label: 'redundant feeds' });
+    t = await startTestPipeline('test-failover', ['normalize', 'aggregate', 'sink-questdb'], { normalize: { arbitration: 'feed-a>feed-b', failoverAfterMs: '2000', failbackAfterMs: '10000' } });
+    const result = await publishRaw(t.kafka, t.codec, 'md.raw.tickflow.v1', raw, { speed: { kind: 'max' }, label: 'redundant feeds' });
     expect(result.published).toBe(raw.length);
-    await pipeline.waitUntilIdle(admin, { quietMs: 1000 });
+    await t.drain();
     await waitForWalApplied(['quality_events', 'trades', 'bars']);
   }, 240_000);
 
   afterAll(async () => {
-    await pipeline.stop();
-    await admin.disconnect();
+    await t.stop();
   });
 
   it('fails over within 2 s of the primary going quiet, and back only after 10 s of health, once per instrument', async () => {

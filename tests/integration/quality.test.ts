@@ -1,14 +1,12 @@
-import type { Admin, Kafka } from 'kafkajs';
 import { sql, waitForWalApplied } from '../../connectors/questdb/sql';
 import type { MarketEvent, MarketOptions } from '../../connectors/synthetic/market';
 import { MARKET_DEFAULTS, syntheticMarket } from '../../connectors/synthetic/market';
 import { publishMarket, syntheticRaw } from '../../connectors/synthetic/publish';
-import { createKafka } from '../../ops/kafka';
-import { Pipeline } from '../../ops/pipeline';
 import { AGGREGATE_CONFIG } from '../../pipelines/aggregate/aggregate';
-import { AvroCodec } from '../../pipelines/runtime/codec';
 import { barRows, finalBarRows, oracleBarsOf } from '../support/bars-oracle';
 import { unique } from '../support/helpers';
+import type { TestPipeline } from '../support/test-pipeline';
+import { startTestPipeline } from '../support/test-pipeline';
 
 /**
  * A synthetic stream with injected faults (bad prints, zero sizes, crossed and locked quotes,
@@ -18,9 +16,7 @@ import { unique } from '../support/helpers';
  * and 1m bar equals the bar computed independently from the clean trades alone.
  */
 describe('quality: a faulty synthetic stream -> quality_events, and exact bars over the clean records (real stack)', () => {
-  let kafka: Kafka;
-  let admin: Admin;
-  let pipeline: Pipeline;
+  let t: TestPipeline;
   const options: MarketOptions = {
     ...MARKET_DEFAULTS,
     seed: 11,
@@ -41,21 +37,15 @@ describe('quality: a faulty synthetic stream -> quality_events, and exact bars o
   const inList = ids.map((id) => `'${id}'`).join(', ');
 
   beforeAll(async () => {
-    kafka = createKafka('test-quality');
-    admin = kafka.admin();
-    await admin.connect();
-    const codec = new AvroCodec();
-    pipeline = new Pipeline(kafka, codec);
-    await pipeline.start(['normalize', 'aggregate', 'sink-questdb']);
-    const result = await publishMarket(kafka, codec, options, COUNT, { kind: 'max' });
+    t = await startTestPipeline('test-quality', ['normalize', 'aggregate', 'sink-questdb']);
+    const result = await publishMarket(t.kafka, t.codec, options, COUNT, { kind: 'max' });
     expect(result.published).toBe(events.length);
-    await pipeline.waitUntilIdle(admin, { quietMs: 1000 });
+    await t.drain();
     await waitForWalApplied(['quality_events', 'trades', 'bars']);
   }, 240_000);
 
   afterAll(async () => {
-    await pipeline.stop();
-    await admin.disconnect();
+    await t.stop();
   });
 
   it('has one quality_events row per expected finding, with the right rule, and no other', async () => {

@@ -1,14 +1,12 @@
-import type { Admin, Kafka } from 'kafkajs';
 import { rawPublisher } from '../../connectors/file-replay/replay';
 import { sql, waitForWalApplied } from '../../connectors/questdb/sql';
 import { refreshedOf, throttledBody } from '../../connectors/rest-poller/alphavantage';
 import { RestPoller } from '../../connectors/rest-poller/poller';
-import { createKafka } from '../../ops/kafka';
-import { Pipeline } from '../../ops/pipeline';
-import { AvroCodec } from '../../pipelines/runtime/codec';
 import { Decimal } from '../../schemas/decimal';
 import { FakeAlphaVantage } from '../support/fake-alphavantage';
 import { unique } from '../support/helpers';
+import type { TestPipeline } from '../support/test-pipeline';
+import { startTestPipeline } from '../support/test-pipeline';
 import { waitFor } from '../support/runtime-harness';
 
 /**
@@ -19,25 +17,18 @@ import { waitFor } from '../support/runtime-harness';
  * vendor's one-second time) is stored once with exact prices.
  */
 describe('REST poller: rate limit, backoff, 429 (local server, real stack)', () => {
-  let kafka: Kafka;
-  let admin: Admin;
-  let pipeline: Pipeline;
+  let t: TestPipeline;
   let server: FakeAlphaVantage;
   let poller: RestPoller;
   const to = unique('T').toUpperCase();
   const instrumentId = `ALPHAVANTAGE:USD/${to}`;
 
   beforeAll(async () => {
-    kafka = createKafka('test-rest-poller');
-    admin = kafka.admin();
-    await admin.connect();
-    const codec = new AvroCodec();
-    pipeline = new Pipeline(kafka, codec);
-    await pipeline.start(['normalize', 'sink-questdb']);
+    t = await startTestPipeline('test-rest-poller', ['normalize', 'sink-questdb']);
     // The server allows 5 requests a second; the poller is configured for 6, so it meets 429s.
     server = new FakeAlphaVantage({ to, quotes: 40, maxRequests: 5, windowMs: 1000, noteAt: [3, 12], failAt: [8] });
     const url = await server.listen();
-    const publisher = await rawPublisher(kafka, codec, 'md.raw.rest.v1');
+    const publisher = await rawPublisher(t.kafka, t.codec, 'md.raw.rest.v1');
     poller = new RestPoller({
       targets: [{ key: instrumentId, url: `${url}/query?function=CURRENCY_EXCHANGE_RATE&from_currency=USD&to_currency=${to}&apikey=secret` }],
       format: 'alphavantage-fx',
@@ -56,14 +47,13 @@ describe('REST poller: rate limit, backoff, 429 (local server, real stack)', () 
     await waitFor('the server to serve every quote', async () => server.done, 120_000, 100);
     await poller.stop();
     await publisher.close();
-    await pipeline.waitUntilIdle(admin, { quietMs: 1000 });
+    await t.drain();
     await waitForWalApplied(['quotes']);
   }, 240_000);
 
   afterAll(async () => {
     await server?.close();
-    await pipeline.stop();
-    await admin.disconnect();
+    await t.stop();
   });
 
   it('kept to its own limit, and backed off every throttle and failure', () => {

@@ -1,12 +1,11 @@
-import type { Admin, Kafka } from 'kafkajs';
 import { sql, waitForWalApplied } from '../../connectors/questdb/sql';
-import { createKafka } from '../../ops/kafka';
-import { Pipeline } from '../../ops/pipeline';
-import { AvroCodec } from '../../pipelines/runtime/codec';
+import type { AvroCodec } from '../../pipelines/runtime/codec';
 import { Decimal } from '../../schemas/decimal';
 import type { Bar, Candidate } from '../../schemas/types.generated';
 import { BREAKOUT_VOLUMES, DESIGN_START, SERIES, designedBars } from '../support/designed-series';
 import { unique } from '../support/helpers';
+import type { TestPipeline } from '../support/test-pipeline';
+import { startTestPipeline } from '../support/test-pipeline';
 
 /**
  * Final bars designed to trigger each shipped strategy, published to md.bars.v1, through score,
@@ -15,15 +14,13 @@ import { unique } from '../support/helpers';
  * the age limit as STALE, and the indicator values in `features`.
  */
 describe('signals: designed bars -> score -> validate -> QuestDB signals (real stack)', () => {
-  let kafka: Kafka;
-  let admin: Admin;
-  let pipeline: Pipeline;
+  let t: TestPipeline;
   const tag = unique('SIG');
   const ids = { ema: `TEST:${tag}-E`, reversion: `TEST:${tag}-R`, breakout: `TEST:${tag}-B`, direct: `TEST:${tag}-D` };
   const MINUTE = 60_000_000;
 
   async function send(topic: string, codec: AvroCodec, records: { key: string; value: unknown }[]): Promise<void> {
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    const producer = t.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     await producer.connect();
     try {
       await producer.send({ topic, acks: -1, messages: await Promise.all(records.map(async (r) => ({ key: r.key, value: await codec.encode(topic, r.value) }))) });
@@ -52,24 +49,18 @@ describe('signals: designed bars -> score -> validate -> QuestDB signals (real s
   });
 
   beforeAll(async () => {
-    kafka = createKafka('test-signals');
-    admin = kafka.admin();
-    await admin.connect();
-    const codec = new AvroCodec();
-    pipeline = new Pipeline(kafka, codec, { settings: new Map([['validate', { clock: 'event' }]]) });
-    await pipeline.start(['score', 'validate', 'sink-questdb']);
+    t = await startTestPipeline('test-signals', ['score', 'validate', 'sink-questdb'], { validate: { clock: 'event' } });
     const bars: Bar[] = [...designedBars(ids.ema, SERIES.emaCross), ...designedBars(ids.reversion, SERIES.reversion), ...designedBars(ids.breakout, SERIES.breakout, BREAKOUT_VOLUMES.confirmed)];
-    await send('md.bars.v1', codec, bars.map((b) => ({ key: b.instrumentId, value: b })));
+    await send('md.bars.v1', t.codec, bars.map((b) => ({ key: b.instrumentId, value: b })));
     // Straight to validate: a confident candidate, then one 30 s older (stale by the event clock).
-    const t = DESIGN_START + 10 * MINUTE;
-    await send('strategy.candidates.v1', codec, [direct(`${tag}-fresh`, t, 0.9), direct(`${tag}-old`, t - 30_000_000, 0.9)].map((c) => ({ key: c.instrumentId, value: c })));
-    await pipeline.waitUntilIdle(admin, { quietMs: 1000 });
+    const at = DESIGN_START + 10 * MINUTE;
+    await send('strategy.candidates.v1', t.codec, [direct(`${tag}-fresh`, at, 0.9), direct(`${tag}-old`, at - 30_000_000, 0.9)].map((c) => ({ key: c.instrumentId, value: c })));
+    await t.drain();
     await waitForWalApplied(['signals', 'features']);
   }, 180_000);
 
   afterAll(async () => {
-    await pipeline.stop();
-    await admin.disconnect();
+    await t.stop();
   });
 
   async function rows(instrument: string): Promise<string[]> {

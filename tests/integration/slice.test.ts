@@ -1,44 +1,33 @@
-import type { Admin, Kafka } from 'kafkajs';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { replayFile } from '../../connectors/file-replay/replay';
 import { sql, waitForWalApplied } from '../../connectors/questdb/sql';
 import { REPO_ROOT } from '../../ops/config';
-import { createKafka } from '../../ops/kafka';
-import { Pipeline } from '../../ops/pipeline';
 import { collectTopic } from '../../ops/tap';
-import { AvroCodec } from '../../pipelines/runtime/codec';
 import { Decimal } from '../../schemas/decimal';
 import type { DeadLetter } from '../../schemas/types.generated';
 import { QUOTES_FILE, TRADES_FILE, csvRows, isoMicros, tempFile, unique } from '../support/helpers';
+import type { TestPipeline } from '../support/test-pipeline';
+import { startTestPipeline } from '../support/test-pipeline';
 
 const INSTRUMENT = 'BINANCE-FUT:BTCUSDT';
 
 describe('first slice: recorded file -> Kafka -> normalize -> QuestDB (real stack)', () => {
-  let kafka: Kafka;
-  let admin: Admin;
-  let codec: AvroCodec;
-  let pipeline: Pipeline;
+  let t: TestPipeline;
 
   beforeAll(async () => {
-    kafka = createKafka('test-slice');
-    admin = kafka.admin();
-    await admin.connect();
-    codec = new AvroCodec();
-    pipeline = new Pipeline(kafka, codec);
-    await pipeline.start(['normalize', 'sink-questdb']);
+    t = await startTestPipeline('test-slice', ['normalize', 'sink-questdb']);
   });
 
   afterAll(async () => {
-    await pipeline.stop();
-    await admin.disconnect();
+    await t.stop();
   });
 
   async function replayAndDrain(file: string, format: string): Promise<void> {
-    const result = await replayFile(kafka, codec, { file, format, speed: { kind: 'max' } });
+    const result = await replayFile(t.kafka, t.codec, { file, format, speed: { kind: 'max' } });
     expect(result.published).toBe(csvRows(file).length);
-    await pipeline.waitUntilIdle(admin, { quietMs: 1000 });
+    await t.drain();
     await waitForWalApplied(['trades', 'quotes']);
   }
 
@@ -83,9 +72,9 @@ describe('first slice: recorded file -> Kafka -> normalize -> QuestDB (real stac
 
   it('fills quotes with the 1,000 recorded TrueFX USD/JPY quotes but the one locked quote, which is a quality finding', async () => {
     const file = path.join(REPO_ROOT, 'connectors', 'truefx', 'fixtures', 'truefx-usdjpy-quotes-2013-01.csv');
-    const result = await replayFile(kafka, codec, { file, format: 'truefx-quotes', speed: { kind: 'max' } });
+    const result = await replayFile(t.kafka, t.codec, { file, format: 'truefx-quotes', speed: { kind: 'max' } });
     expect(result.published).toBe(1000);
-    await pipeline.waitUntilIdle(admin, { quietMs: 1000 });
+    await t.drain();
     await waitForWalApplied(['quotes', 'quality_events']);
     // Seven pairs of quotes share a millisecond: all kept (the line number is in the key).
     const quotes = await sql("SELECT count(), sum(bid_price), sum(ask_price) FROM quotes WHERE instrument_id = 'TRUEFX:USD/JPY'");
@@ -123,7 +112,7 @@ describe('first slice: recorded file -> Kafka -> normalize -> QuestDB (real stac
       ['1', expect.anything()],
       ['3', expect.anything()],
     ]);
-    const letters = (await collectTopic<DeadLetter>(kafka, 'md.raw.tardis.v1.dlq')).map((r) => r.value).filter((d) => d.originalKey?.toString() === `binance-futures:${symbol}`);
+    const letters = (await collectTopic<DeadLetter>(t.kafka, 'md.raw.tardis.v1.dlq')).map((r) => r.value).filter((d) => d.originalKey?.toString() === `binance-futures:${symbol}`);
     expect(letters.map((d) => [d.stage, d.errorCode, d.sourceTopic])).toEqual([
       ['normalize', 'PARSE_ERROR', 'md.raw.tardis.v1'],
       ['normalize', 'PARSE_ERROR', 'md.raw.tardis.v1'],
@@ -131,7 +120,7 @@ describe('first slice: recorded file -> Kafka -> normalize -> QuestDB (real stac
     expect(letters[0].errorMessage).toMatch(/price '96x2' is not a decimal/);
     expect(letters[1].errorMessage).toMatch(/7 fields, expected 8/);
     // The original bytes decode to the raw record, which names the file and line.
-    const originals = await Promise.all(letters.map((d) => codec.decode<{ origin: string }>('md.raw.tardis.v1', d.originalValue)));
+    const originals = await Promise.all(letters.map((d) => t.codec.decode<{ origin: string }>('md.raw.tardis.v1', d.originalValue)));
     expect(originals.map((o) => o.origin)).toEqual([`${path.basename(file)}:3`, `${path.basename(file)}:5`]);
     expect(letters.every((d) => /^\d+$/.test(d.sourceOffset) && d.sourcePartition >= 0)).toBe(true);
     fs.rmSync(path.dirname(file), { recursive: true, force: true });

@@ -1,0 +1,35 @@
+import type { Admin, Kafka } from 'kafkajs';
+import { createKafka } from '../../ops/kafka';
+import { Pipeline } from '../../ops/pipeline';
+import { AvroCodec } from '../../pipelines/runtime/codec';
+
+/** An in-process pipeline of `stages` on the real stack, with the admin client its idleness check needs. */
+export interface TestPipeline {
+  readonly kafka: Kafka;
+  readonly admin: Admin;
+  readonly codec: AvroCodec;
+  readonly pipeline: Pipeline;
+  /** Waits until every input of every stage is drained (1 s without progress). */
+  drain(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startTestPipeline(clientId: string, stages: readonly string[], settings: Record<string, Record<string, string>> = {}): Promise<TestPipeline> {
+  const kafka = createKafka(clientId);
+  const admin = kafka.admin();
+  await admin.connect();
+  const codec = new AvroCodec();
+  const pipeline = new Pipeline(kafka, codec, { settings: new Map(Object.entries(settings)) });
+  await pipeline.start([...stages]);
+  return {
+    kafka,
+    admin,
+    codec,
+    pipeline,
+    drain: () => pipeline.waitUntilIdle(admin, { quietMs: 1000 }),
+    stop: async () => {
+      await pipeline.stop();
+      await admin.disconnect();
+    },
+  };
+}
