@@ -1,4 +1,5 @@
 import type { SchemaName } from '../schemas/avro';
+import { changelogTopic } from '../pipelines/runtime/store';
 
 /**
  * The topic catalog: the public contract of what flows where. `tickflow topics apply` makes the
@@ -22,6 +23,11 @@ export interface TopicSpec {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** The compacted changelog of a stage's store, partitioned like the stage's inputs (the runtime writes it). */
+function changelog(stage: string, store: string, partitions: number, key: string, description: string): TopicSpec {
+  return { name: changelogTopic(stage, store), partitions, cleanup: 'compact', retentionMs: -1, key, valueSchema: 'state-entry', producer: `${stage} (state store \`${store}\`)`, dlq: false, description };
+}
 
 const BASE: readonly TopicSpec[] = [
   {
@@ -211,83 +217,13 @@ const BASE: readonly TopicSpec[] = [
     dlq: true,
     description: 'cumulative volume per instrument, one record per trade (the runtime reference stage)',
   },
-  {
-    name: 'aggregate.bars.changelog',
-    partitions: 3,
-    cleanup: 'compact',
-    retentionMs: -1,
-    key: 'instrumentId (store key)',
-    valueSchema: 'state-entry',
-    producer: 'aggregate (state store `bars`)',
-    dlq: false,
-    description: 'changelog of the aggregate stage state (open bars and watermark per instrument). Partitioned like md.trades.v1',
-  },
-  {
-    name: 'normalize.quality.changelog',
-    partitions: 3,
-    cleanup: 'compact',
-    retentionMs: -1,
-    key: 'instrumentId (store key)',
-    valueSchema: 'state-entry',
-    producer: 'normalize (state store `quality`)',
-    dlq: false,
-    description: 'changelog of the quality-rule state per instrument (newest times, recent trade ids, price window, sequence). Partitioned like the raw topics',
-  },
-  {
-    name: 'score.indicators.changelog',
-    partitions: 3,
-    cleanup: 'compact',
-    retentionMs: -1,
-    key: 'instrumentId|interval (store key)',
-    valueSchema: 'state-entry',
-    producer: 'score (state store `indicators`)',
-    dlq: false,
-    description: 'changelog of the score stage state: indicator snapshots and the last bar per instrument and interval. Partitioned like md.bars.v1',
-  },
-  {
-    name: 'flow.flow.changelog',
-    partitions: 3,
-    cleanup: 'compact',
-    retentionMs: -1,
-    key: 'instrumentId (store key)',
-    valueSchema: 'state-entry',
-    producer: 'flow (state store `flow`)',
-    dlq: false,
-    description: 'changelog of the flow stage: order-flow imbalance, VPIN and sweep state per instrument. Partitioned like md.trades.v1 and md.quotes.v1',
-  },
-  {
-    name: 'correlate.pairs.changelog',
-    partitions: 1,
-    cleanup: 'compact',
-    retentionMs: -1,
-    key: 'pair (store key)',
-    valueSchema: 'state-entry',
-    producer: 'correlate (state store `pairs`)',
-    dlq: false,
-    description: 'changelog of the correlate stage: aligned return windows per instrument pair. Partitioned like md.returns.v1',
-  },
-  {
-    name: 'validate.signals.changelog',
-    partitions: 3,
-    cleanup: 'compact',
-    retentionMs: -1,
-    key: 'strategy|instrumentId|interval|side, or clock|instrumentId (store key)',
-    valueSchema: 'state-entry',
-    producer: 'validate (state store `signals`)',
-    dlq: false,
-    description: 'changelog of the validate stage state: the last accepted signal per strategy, instrument, interval and side, and the event clock per instrument',
-  },
-  {
-    name: 'running-volume.totals.changelog',
-    partitions: 3,
-    cleanup: 'compact',
-    retentionMs: -1,
-    key: 'instrumentId (store key)',
-    valueSchema: 'state-entry',
-    producer: 'running-volume (state store `totals`)',
-    dlq: false,
-    description: 'changelog of the running-volume stage state; restores it on restart or rebalance. Partitioned like md.trades.v1',
-  },
+  changelog('aggregate', 'bars', 3, 'instrumentId (store key)', 'changelog of the aggregate stage state (open bars and watermark per instrument). Partitioned like md.trades.v1'),
+  changelog('normalize', 'quality', 3, 'instrumentId (store key)', 'changelog of the quality-rule state per instrument (newest times, recent trade ids, price window, sequence). Partitioned like the raw topics'),
+  changelog('score', 'indicators', 3, 'instrumentId|interval (store key)', 'changelog of the score stage state: indicator snapshots and the last bar per instrument and interval. Partitioned like md.bars.v1'),
+  changelog('flow', 'flow', 3, 'instrumentId (store key)', 'changelog of the flow stage: order-flow imbalance, VPIN and sweep state per instrument. Partitioned like md.trades.v1 and md.quotes.v1'),
+  changelog('correlate', 'pairs', 1, 'pair (store key)', 'changelog of the correlate stage: aligned return windows per instrument pair. Partitioned like md.returns.v1'),
+  changelog('validate', 'signals', 3, 'strategy|instrumentId|interval|side, or clock|instrumentId (store key)', 'changelog of the validate stage state: the last accepted signal per strategy, instrument, interval and side, and the event clock per instrument'),
+  changelog('running-volume', 'totals', 3, 'instrumentId (store key)', 'changelog of the running-volume stage state; restores it on restart or rebalance. Partitioned like md.trades.v1'),
 ];
 
 export const DLQ_SUFFIX = '.dlq';

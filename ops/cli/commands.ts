@@ -166,16 +166,21 @@ async function pollAlphaVantage(p: Parsed): Promise<number> {
     throttled: throttledBody,
     publish: (records) => publisher.publish(records),
   });
-  poller.start();
-  const report = setInterval(() => log.info(`alphavantage poller health: ${JSON.stringify(poller.health())}`), 30_000);
+  return runFeed('alphavantage poller', poller, publisher, 30_000, 'md.raw.rest.v1');
+}
+
+/** Runs a live feed until SIGINT/SIGTERM, logging its health every `reportMs`; then stops it and flushes its publisher. */
+async function runFeed(name: string, feed: { start(): void; stop(): Promise<void>; health(): { published: number } }, publisher: { close(): Promise<void> }, reportMs: number, topic: string): Promise<number> {
+  feed.start();
+  const report = setInterval(() => log.info(`${name} health: ${JSON.stringify(feed.health())}`), reportMs);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
   });
   clearInterval(report);
-  await poller.stop();
+  await feed.stop();
   await publisher.close();
-  process.stdout.write(`stopped; ${poller.health().published} responses published to md.raw.rest.v1\n`);
+  process.stdout.write(`stopped; ${feed.health().published} records published to ${topic}\n`);
   return 0;
 }
 
@@ -275,17 +280,7 @@ export const COMMAND_DEFS: Record<string, CommandDef> = {
         depthLevels: positiveInt('depth', p.flags.depth, BINANCE_DEFAULTS.depthLevels) as number,
         publish: (records) => publisher.publish(records),
       });
-      feed.start();
-      const report = setInterval(() => log.info(`binance feed health: ${JSON.stringify(feed.health())}`), 10_000);
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', () => resolve());
-        process.once('SIGTERM', () => resolve());
-      });
-      clearInterval(report);
-      await feed.stop();
-      await publisher.close();
-      process.stdout.write(`stopped; ${feed.health().published} records published to md.raw.binance.v1\n`);
-      return 0;
+      return runFeed('binance feed', feed, publisher, 10_000, 'md.raw.binance.v1');
     },
   },
   tap: {
