@@ -20,6 +20,11 @@ export interface TableSpec<V> {
   ts(value: V): number;
 }
 
+/** Every market table's leading symbols (ILP wants symbols before the other columns). */
+function identity(sender: Sender, r: { instrumentId: string; venue: string; symbol: string; source: string }): Sender {
+  return sender.symbol('instrument_id', r.instrumentId).symbol('venue', r.venue).symbol('symbol', r.symbol).symbol('source', r.source);
+}
+
 function levels(list: readonly PriceLevel[]): string {
   return JSON.stringify(list.map((l) => [l.price.toFixed(), l.size.toFixed()]));
 }
@@ -32,7 +37,7 @@ export const TRADES: TableSpec<Trade> = {
     side SYMBOL, trade_id VARCHAR, price ${PRICE}, size ${PRICE}, ts_recv TIMESTAMP
   ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, instrument_id, trade_id)`,
   row(sender, t) {
-    sender.symbol('instrument_id', t.instrumentId).symbol('venue', t.venue).symbol('symbol', t.symbol).symbol('source', t.source).symbol('side', t.side);
+    identity(sender, t).symbol('side', t.side);
     sender.stringColumn('trade_id', t.tradeId).decimalColumnText('price', t.price.toFixed()).decimalColumnText('size', t.size.toFixed()).timestampColumn('ts_recv', BigInt(t.tsRecv), 'us');
   },
   ts: (t) => t.tsEvent,
@@ -50,7 +55,7 @@ export const QUOTES: TableSpec<Quote> = {
   // A table made before `sequence` existed gets the column and the key.
   upgrade: (name) => [`ALTER TABLE ${name} ADD COLUMN IF NOT EXISTS sequence LONG`, `ALTER TABLE ${name} DEDUP ENABLE UPSERT KEYS(ts, instrument_id, ts_recv, sequence)`],
   row(sender, q) {
-    sender.symbol('instrument_id', q.instrumentId).symbol('venue', q.venue).symbol('symbol', q.symbol).symbol('source', q.source);
+    identity(sender, q);
     sender.decimalColumnText('bid_price', q.bidPrice.toFixed()).decimalColumnText('bid_size', q.bidSize.toFixed()).decimalColumnText('ask_price', q.askPrice.toFixed()).decimalColumnText('ask_size', q.askSize.toFixed());
     sender.timestampColumn('ts_recv', BigInt(q.tsRecv), 'us');
     if (q.sequence !== null) sender.intColumn('sequence', q.sequence);
@@ -66,7 +71,7 @@ export const BOOK: TableSpec<BookSnapshot> = {
     best_bid ${PRICE}, best_ask ${PRICE}, bid_levels INT, ask_levels INT, bids VARCHAR, asks VARCHAR, ts_recv TIMESTAMP
   ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, instrument_id, ts_recv)`,
   row(sender, b) {
-    sender.symbol('instrument_id', b.instrumentId).symbol('venue', b.venue).symbol('symbol', b.symbol).symbol('source', b.source);
+    identity(sender, b);
     if (b.bids.length > 0) sender.decimalColumnText('best_bid', b.bids[0].price.toFixed());
     if (b.asks.length > 0) sender.decimalColumnText('best_ask', b.asks[0].price.toFixed());
     sender.intColumn('bid_levels', b.bids.length).intColumn('ask_levels', b.asks.length).stringColumn('bids', levels(b.bids)).stringColumn('asks', levels(b.asks));
@@ -83,7 +88,7 @@ export const RUNNING_VOLUME: TableSpec<RunningVolume> = {
     trade_id VARCHAR, trade_count LONG, volume ${PRICE}, last_price ${PRICE}, ts_recv TIMESTAMP
   ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, instrument_id, trade_id)`,
   row(sender, v) {
-    sender.symbol('instrument_id', v.instrumentId).symbol('venue', v.venue).symbol('symbol', v.symbol).symbol('source', v.source);
+    identity(sender, v);
     sender.stringColumn('trade_id', v.tradeId).intColumn('trade_count', v.tradeCount).decimalColumnText('volume', v.volume.toFixed()).decimalColumnText('last_price', v.lastPrice.toFixed());
     sender.timestampColumn('ts_recv', BigInt(v.tsRecv), 'us');
   },
@@ -100,7 +105,7 @@ export const BARS: TableSpec<Bar> = {
     trade_count INT, revision INT, final BOOLEAN, ts_event TIMESTAMP, ts_recv TIMESTAMP
   ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, instrument_id, interval)`,
   row(sender, b) {
-    sender.symbol('instrument_id', b.instrumentId).symbol('venue', b.venue).symbol('symbol', b.symbol).symbol('source', b.source).symbol('interval', b.interval);
+    identity(sender, b).symbol('interval', b.interval);
     sender.decimalColumnText('open', b.open.toFixed()).decimalColumnText('high', b.high.toFixed()).decimalColumnText('low', b.low.toFixed()).decimalColumnText('close', b.close.toFixed());
     sender.decimalColumnText('volume', b.volume.toFixed()).decimalColumnText('vwap', b.vwap.toFixed());
     sender.intColumn('trade_count', b.tradeCount).intColumn('revision', b.revision).booleanColumn('final', b.final);
@@ -118,7 +123,7 @@ export const FEATURES: TableSpec<Feature> = {
     value DOUBLE, exact ${PRICE}, ts_recv TIMESTAMP
   ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, instrument_id, basis, feature, ts_recv)`,
   row(sender, f) {
-    sender.symbol('instrument_id', f.instrumentId).symbol('venue', f.venue).symbol('symbol', f.symbol).symbol('source', f.source).symbol('basis', f.basis).symbol('feature', f.name);
+    identity(sender, f).symbol('basis', f.basis).symbol('feature', f.name);
     sender.floatColumn('value', f.value);
     if (f.exact) sender.decimalColumnText('exact', f.exact.toFixed());
     sender.timestampColumn('ts_recv', BigInt(f.tsRecv), 'us');
@@ -135,7 +140,7 @@ export const QUALITY_EVENTS: TableSpec<QualityEvent> = {
     kind SYMBOL, stage SYMBOL, detail VARCHAR, origin VARCHAR, record VARCHAR, ts_recv TIMESTAMP
   ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, instrument_id, rule, origin)`,
   row(sender, q) {
-    sender.symbol('instrument_id', q.instrumentId).symbol('venue', q.venue).symbol('symbol', q.symbol).symbol('source', q.source).symbol('rule', q.rule);
+    identity(sender, q).symbol('rule', q.rule);
     sender.symbol('kind', q.kind).symbol('stage', q.stage).booleanColumn('flagged', q.flagged).stringColumn('detail', q.detail).stringColumn('origin', q.origin);
     if (q.record !== null) sender.stringColumn('record', q.record);
     sender.timestampColumn('ts_recv', BigInt(q.tsRecv), 'us');
@@ -151,7 +156,7 @@ export const HEARTBEATS: TableSpec<Heartbeat> = {
     ts TIMESTAMP, instrument_id SYMBOL, venue SYMBOL, symbol SYMBOL, source SYMBOL, trades LONG, ts_recv TIMESTAMP
   ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, instrument_id, source)`,
   row(sender, h) {
-    sender.symbol('instrument_id', h.instrumentId).symbol('venue', h.venue).symbol('symbol', h.symbol).symbol('source', h.source);
+    identity(sender, h);
     sender.intColumn('trades', h.trades).timestampColumn('ts_recv', BigInt(h.tsRecv), 'us');
   },
   ts: (h) => h.tsEvent,
@@ -171,7 +176,7 @@ function signalsFrom(topic: string): TableSpec<Signal> {
       id VARCHAR, bar_start TIMESTAMP, bar_revision INT, ts_recv TIMESTAMP, ts_validated TIMESTAMP
     ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, id)`,
     row(sender, s) {
-      sender.symbol('instrument_id', s.instrumentId).symbol('venue', s.venue).symbol('symbol', s.symbol).symbol('source', s.source).symbol('strategy', s.strategy).symbol('interval', s.interval).symbol('side', s.side).symbol('status', s.status);
+      identity(sender, s).symbol('strategy', s.strategy).symbol('interval', s.interval).symbol('side', s.side).symbol('status', s.status);
       if (s.rejectCode !== null) sender.symbol('reject_code', s.rejectCode);
       sender.floatColumn('confidence', s.confidence).decimalColumnText('price', s.price.toFixed()).stringColumn('reason', s.reason);
       if (s.rejectDetail !== null) sender.stringColumn('reject_detail', s.rejectDetail);
