@@ -118,7 +118,7 @@ export function normalizeStage(config: NormalizeConfig): Stage<RawRecord> {
         const next: NormalizeState = { ...before, ...checked.state, trades };
         if (arbitrated && !checked.flagged) {
           if (parsed.kind === 'trade') {
-            // In place, like recentIds (the state is this batch's copy), and pruned when they are.
+            // Changed in place like recentIds (see stateOf), and pruned when they are.
             const deliveredBy = checked.state.prunedAt !== before.prunedAt ? pruned(before.deliveredBy, checked.state.recentIds) : (before.deliveredBy ?? {});
             deliveredBy[parsed.value.tradeId] = source;
             next.deliveredBy = deliveredBy;
