@@ -64,6 +64,8 @@ export interface BookSnapshot {
   readonly bids: readonly PriceLevel[];
   /** lowest price first */
   readonly asks: readonly PriceLevel[];
+  /** identifies the snapshot among those of the same instrument and times: the venue's update id, or the file line / connector sequence of its raw record */
+  readonly sequence: null | number;
 }
 
 /** An event-time OHLCV bar over [tsStart, tsStart + interval). A later revision of the same (instrumentId, interval, tsStart) replaces earlier ones. Key on md.bars.v1: instrumentId. */
@@ -113,6 +115,8 @@ export interface Feature {
   readonly value: number;
   /** price-like features (spread, mid, microprice) as exact decimals, rounded half-even to 12 places where a division needs it */
   readonly exact: null | Decimal;
+  /** the event it was computed from, among those of the same instrument and times: a quote's or book's sequence, a trade's id; null for bar features (one per bar) */
+  readonly eventId: null | string;
 }
 
 /** A data-quality finding on a valid record or on a stream. Key on md.quality.v1: instrumentId. */

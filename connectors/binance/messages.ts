@@ -72,9 +72,10 @@ export function parseBook(raw: RawRecord): Canonical {
   const o = object(raw.payload);
   const symbol = field(o, 'symbol', isString, 'the symbol');
   const levels = (name: string): PriceLevel[] => field(o, name, isLevels, 'a list of [price, quantity] strings').map(([p, q], i) => ({ price: decimal(p, `${name}[${i}] price`), size: decimal(q, `${name}[${i}] quantity`) }));
-  const book: BookSnapshot = { instrumentId: `${VENUE}:${symbol}`, venue: VENUE, symbol, source: raw.source, tsEvent: field(o, 'E', isInteger, 'the event time in ms') * 1000, tsRecv: raw.tsRecv, bids: levels('bids'), asks: levels('asks') };
-  field(o, 'lastUpdateId', isInteger, 'the last update id');
-  // No sequence: update ids advance by ranges, and the connector already rebuilds the book on a gap.
+  const lastUpdateId = field(o, 'lastUpdateId', isInteger, 'the last update id');
+  // The book's identity is its last update id; no gap check on it (update ids advance by ranges, and
+  // the connector already rebuilds the book on a gap), so the Canonical carries no sequence.
+  const book: BookSnapshot = { instrumentId: `${VENUE}:${symbol}`, venue: VENUE, symbol, source: raw.source, tsEvent: field(o, 'E', isInteger, 'the event time in ms') * 1000, tsRecv: raw.tsRecv, bids: levels('bids'), asks: levels('asks'), sequence: lastUpdateId };
   return { kind: 'book', value: book };
 }
 

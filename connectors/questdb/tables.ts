@@ -68,14 +68,17 @@ export const BOOK: TableSpec<BookSnapshot> = {
   topic: 'md.book.v1',
   ddl: (name) => `CREATE TABLE IF NOT EXISTS ${name} (
     ts TIMESTAMP, instrument_id SYMBOL, venue SYMBOL, symbol SYMBOL, source SYMBOL,
-    best_bid ${PRICE}, best_ask ${PRICE}, bid_levels INT, ask_levels INT, bids VARCHAR, asks VARCHAR, ts_recv TIMESTAMP
-  ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, instrument_id, ts_recv)`,
+    best_bid ${PRICE}, best_ask ${PRICE}, bid_levels INT, ask_levels INT, bids VARCHAR, asks VARCHAR, ts_recv TIMESTAMP, sequence LONG
+  ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, instrument_id, ts_recv, sequence)`,
+  // Snapshots of one instrument may share both times; `sequence` (update id, file line) tells them apart.
+  upgrade: (name) => [`ALTER TABLE ${name} ADD COLUMN IF NOT EXISTS sequence LONG`, `ALTER TABLE ${name} DEDUP ENABLE UPSERT KEYS(ts, instrument_id, ts_recv, sequence)`],
   row(sender, b) {
     identity(sender, b);
     if (b.bids.length > 0) sender.decimalColumnText('best_bid', b.bids[0].price.toFixed());
     if (b.asks.length > 0) sender.decimalColumnText('best_ask', b.asks[0].price.toFixed());
     sender.intColumn('bid_levels', b.bids.length).intColumn('ask_levels', b.asks.length).stringColumn('bids', levels(b.bids)).stringColumn('asks', levels(b.asks));
     sender.timestampColumn('ts_recv', BigInt(b.tsRecv), 'us');
+    if (b.sequence !== null) sender.intColumn('sequence', b.sequence);
   },
   ts: (b) => b.tsEvent,
 };
@@ -120,12 +123,16 @@ export const FEATURES: TableSpec<Feature> = {
   topic: 'md.features.v1',
   ddl: (name) => `CREATE TABLE IF NOT EXISTS ${name} (
     ts TIMESTAMP, instrument_id SYMBOL, venue SYMBOL, symbol SYMBOL, source SYMBOL, basis SYMBOL, feature SYMBOL,
-    value DOUBLE, exact ${PRICE}, ts_recv TIMESTAMP
-  ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, instrument_id, basis, feature, ts_recv)`,
+    value DOUBLE, exact ${PRICE}, ts_recv TIMESTAMP, event_id VARCHAR
+  ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, instrument_id, basis, feature, ts_recv, event_id)`,
+  // Quotes and trades share milliseconds (TrueFX, busy venues): `event_id` (the quote's or book's sequence,
+  // the trade's id) keeps the features of each; bar features have none (one per bar).
+  upgrade: (name) => [`ALTER TABLE ${name} ADD COLUMN IF NOT EXISTS event_id VARCHAR`, `ALTER TABLE ${name} DEDUP ENABLE UPSERT KEYS(ts, instrument_id, basis, feature, ts_recv, event_id)`],
   row(sender, f) {
     identity(sender, f).symbol('basis', f.basis).symbol('feature', f.name);
     sender.floatColumn('value', f.value);
     if (f.exact) sender.decimalColumnText('exact', f.exact.toFixed());
+    if (f.eventId !== null) sender.stringColumn('event_id', f.eventId);
     sender.timestampColumn('ts_recv', BigInt(f.tsRecv), 'us');
   },
   ts: (f) => f.tsEvent,

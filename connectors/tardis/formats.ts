@@ -160,7 +160,7 @@ export const tardisBookSnapshot25: CsvFormat = {
       if (f[base + 2] !== '') bids.push({ price: decimal(f[base + 2], () => `bids[${i}].price`), size: decimal(f[base + 3], () => `bids[${i}].amount`) });
     }
     const { venue, symbol, instrumentId } = identity(f);
-    const book: BookSnapshot = { venue, symbol, instrumentId, source: raw.source, tsEvent: micros(f[2], 'timestamp'), tsRecv: micros(f[3], 'local_timestamp'), bids, asks };
+    const book: BookSnapshot = { venue, symbol, instrumentId, source: raw.source, tsEvent: micros(f[2], 'timestamp'), tsRecv: micros(f[3], 'local_timestamp'), bids, asks, sequence: raw.sequence };
     return book;
   },
 };

@@ -40,7 +40,7 @@ describe('features: microstructure analytics', () => {
 
   it('computes book features from the first levels and depth imbalance over depthLevels, and rejects a one-sided book', () => {
     const level = (price: string, size: string) => ({ price: new Decimal(price), size: new Decimal(size) });
-    const book = (bids: ReturnType<typeof level>[], asks: ReturnType<typeof level>[]): BookSnapshot => ({ instrumentId: 'X:Y', venue: 'X', symbol: 'Y', source: 't', tsEvent: 1, tsRecv: 2, bids, asks });
+    const book = (bids: ReturnType<typeof level>[], asks: ReturnType<typeof level>[]): BookSnapshot => ({ instrumentId: 'X:Y', venue: 'X', symbol: 'Y', source: 't', tsEvent: 1, tsRecv: 2, bids, asks, sequence: null });
     const driver = new StageDriver(featuresStage(parseConfig('features', FEATURES_CONFIG, { depthLevels: '2' })), { topic: 'md.book.v1' });
     const result = driver.run([book([level('100', '1'), level('99', '3'), level('98', '50')], [level('101', '3'), level('102', '1')]), book([], [level('101', '1')])]);
     const f = Object.fromEntries(result.out.map((o) => [(o.value as Feature).name, o.value as Feature]));

@@ -32,10 +32,15 @@ interface Top {
   askSize: Decimal;
 }
 
-type Source = Pick<Quote, 'instrumentId' | 'venue' | 'symbol' | 'source' | 'tsEvent' | 'tsRecv'>;
+/** What a feature is computed from; `eventId` tells apart events of one instrument at the same times (a quote's or book's sequence). */
+type Source = Pick<Quote, 'instrumentId' | 'venue' | 'symbol' | 'source' | 'tsEvent' | 'tsRecv'> & { readonly eventId: string | null };
+
+function eventIdOf(sequence: number | null): string | null {
+  return sequence === null ? null : String(sequence);
+}
 
 function feature(s: Source, basis: string, name: string, exact: Decimal | null, value = exact ? exact.toNumber() : NaN): OutputRecord {
-  const record: Feature = { instrumentId: s.instrumentId, venue: s.venue, symbol: s.symbol, source: s.source, tsEvent: s.tsEvent, tsRecv: s.tsRecv, basis, name, value, exact };
+  const record: Feature = { instrumentId: s.instrumentId, venue: s.venue, symbol: s.symbol, source: s.source, tsEvent: s.tsEvent, tsRecv: s.tsRecv, basis, name, value, exact, eventId: s.eventId };
   return { topic: FEATURES_OUTPUT, key: s.instrumentId, value: record };
 }
 
@@ -70,18 +75,19 @@ export function featuresStage(config: FeaturesConfig): Stage<Quote | BookSnapsho
         try {
           if (input.topic === 'md.quotes.v1') {
             const q = input.value as Quote;
-            out.push(...topFeatures(q, 'quote', q));
+            out.push(...topFeatures({ ...q, eventId: eventIdOf(q.sequence) }, 'quote', q));
           } else {
             const b = input.value as BookSnapshot;
             if (b.bids.length === 0 || b.asks.length === 0) throw new RecordError('INVALID_VALUE', `the book has ${b.bids.length} bid and ${b.asks.length} ask levels; both sides are needed`);
-            out.push(...topFeatures(b, 'book', { bidPrice: b.bids[0].price, bidSize: b.bids[0].size, askPrice: b.asks[0].price, askSize: b.asks[0].size }));
+            const s: Source = { ...b, eventId: eventIdOf(b.sequence) };
+            out.push(...topFeatures(s, 'book', { bidPrice: b.bids[0].price, bidSize: b.bids[0].size, askPrice: b.asks[0].price, askSize: b.asks[0].size }));
             const bids = depth(b.bids, n);
             const asks = depth(b.asks, n);
-            out.push(feature(b, 'book', `imbalance_depth${n}`, null, bids.minus(asks).div(bids.plus(asks)).toNumber()));
+            out.push(feature(s, 'book', `imbalance_depth${n}`, null, bids.minus(asks).div(bids.plus(asks)).toNumber()));
           }
         } catch (error) {
           if (!(error instanceof RecordError)) throw error;
-          failed.push({ input, code: error.code, message: `${input.topic} record of ${(input.value as Source).instrumentId} at ${(input.value as Source).tsEvent}: ${error.message}` });
+          failed.push({ input, code: error.code, message: `${input.topic} record of ${input.value.instrumentId} at ${input.value.tsEvent}: ${error.message}` });
         }
       }
       return { out, failed };

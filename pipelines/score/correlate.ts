@@ -59,7 +59,7 @@ export function correlateStage(config: CorrelateConfig): Stage<BarReturn> {
             const value = corr.value;
             if (value !== undefined) {
               for (const [id, other] of [[a, b], [b, a]]) {
-                const feature: Feature = { instrumentId: id, venue: id.slice(0, id.indexOf(':')), symbol: id.slice(id.indexOf(':') + 1), source: r.source, tsEvent: r.tsStart, tsRecv: r.tsRecv, basis: `${r.interval}~${other}`, name, value, exact: null };
+                const feature: Feature = { instrumentId: id, venue: id.slice(0, id.indexOf(':')), symbol: id.slice(id.indexOf(':') + 1), source: r.source, tsEvent: r.tsStart, tsRecv: r.tsRecv, basis: `${r.interval}~${other}`, name, value, exact: null, eventId: null };
                 out.push({ topic: 'md.features.v1', key: id, value: feature });
               }
             }

@@ -61,7 +61,9 @@ export function flowStage(config: FlowConfig): Stage<Trade | Quote> {
         return set;
       };
       const feature = (r: Trade | Quote, basis: string, name: string, value: number): void => {
-        const f: Feature = { instrumentId: r.instrumentId, venue: r.venue, symbol: r.symbol, source: r.source, tsEvent: r.tsEvent, tsRecv: r.tsRecv, basis, name, value, exact: null };
+        // The event a value came from: the quote's sequence or the trade's id (quotes and trades share milliseconds).
+        const eventId = 'tradeId' in r ? r.tradeId : r.sequence === null ? null : String(r.sequence);
+        const f: Feature = { instrumentId: r.instrumentId, venue: r.venue, symbol: r.symbol, source: r.source, tsEvent: r.tsEvent, tsRecv: r.tsRecv, basis, name, value, exact: null, eventId };
         out.push({ topic: 'md.features.v1', key: r.instrumentId, value: f });
       };
       for (const input of batch) {

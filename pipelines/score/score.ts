@@ -166,7 +166,7 @@ export function scoreStage(config: ScoreConfig): Stage<Bar> {
         }
         for (const [name, value] of Object.entries(canonical)) {
           if (name === 'close' || name === 'volume') continue;
-          const feature: Feature = { instrumentId: bar.instrumentId, venue: bar.venue, symbol: bar.symbol, source: bar.source, tsEvent: bar.tsStart, tsRecv: bar.tsRecv, basis: bar.interval, name, value, exact: null };
+          const feature: Feature = { instrumentId: bar.instrumentId, venue: bar.venue, symbol: bar.symbol, source: bar.source, tsEvent: bar.tsStart, tsRecv: bar.tsRecv, basis: bar.interval, name, value, exact: null, eventId: null };
           out.push({ topic: FEATURES_OUTPUT, key: bar.instrumentId, value: feature });
         }
         if (state.previous && state.previous.close > 0 && input.close > 0) {
