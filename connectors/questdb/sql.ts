@@ -1,5 +1,6 @@
 import { endpoints } from '../../ops/config';
 import { TickflowError } from '../../ops/errors';
+import { httpSecurity, serviceFetch } from '../../ops/security';
 
 /** QuestDB's REST SQL endpoint (/exec). Returns rows as arrays, in column order. */
 export interface QueryResult {
@@ -8,13 +9,24 @@ export interface QueryResult {
   count: number;
 }
 
+/** Runs `query` over REST with the configured credentials and CA (ops/security.ts); 401/403 is a CONFIG error. */
 export async function sql(query: string, baseUrl = endpoints().questdbUrl): Promise<QueryResult> {
   const url = `${baseUrl}/exec?${new URLSearchParams({ query }).toString()}`;
+  const security = httpSecurity('questdb');
   let response: Response;
   try {
-    response = await fetch(url, { signal: AbortSignal.timeout(30_000) });
+    response = await serviceFetch(security, url, { signal: AbortSignal.timeout(30_000) });
   } catch (error) {
     throw new TickflowError('NOT_REACHABLE', `QuestDB at ${baseUrl} did not answer: ${(error as Error).message}`, 'run `tickflow stack up`, or set TICKFLOW_QUESTDB_URL to a running QuestDB');
+  }
+  if (response.status === 401 || response.status === 403) {
+    await response.arrayBuffer();
+    const credentials = 'TICKFLOW_QUESTDB_USERNAME and TICKFLOW_QUESTDB_PASSWORD, or TICKFLOW_QUESTDB_TOKEN';
+    throw new TickflowError(
+      'CONFIG',
+      `QuestDB at ${baseUrl} refused the query (${response.status === 401 ? '401 unauthenticated' : '403 forbidden'})`,
+      security.auth ? `check ${credentials}, and the account's permissions` : `set ${credentials} (or <NAME>_FILE)`,
+    );
   }
   const body = (await response.json()) as Partial<QueryResult> & { error?: string; ddl?: string };
   if (!response.ok || body.error) throw new TickflowError('INVARIANT', `QuestDB rejected SQL (${response.status}): ${body.error ?? 'unknown error'}\n  query: ${query}`, 'fix the query or the table definition in connectors/questdb/tables.ts');

@@ -12,6 +12,7 @@ import { TOPICS, valueSubject } from '../../topics/catalog';
 import { demo, prepare } from '../demo';
 import { benchRuntime, formatFigures, writeFigures } from '../bench/runtime';
 import { benchIdle } from '../bench/idle';
+import { loadSettings } from '../config';
 import { TickflowError } from '../errors';
 import { createKafka, ensureKafkaReachable } from '../kafka';
 import { logger } from '../log';
@@ -46,10 +47,17 @@ async function withAdmin<T>(fn: (admin: ReturnType<ReturnType<typeof createKafka
 
 export const TOPIC_COMMANDS: Record<string, CommandDef> = {
   apply: {
-    spec: { usage: 'topics apply [--dry-run]', positionals: [0, 0], flags: { 'dry-run': { type: 'boolean', description: 'only print what would change' } } },
+    spec: {
+      usage: 'topics apply [--dry-run] [--force-partitions]',
+      positionals: [0, 0],
+      flags: {
+        'dry-run': { type: 'boolean', description: 'only print what would change' },
+        'force-partitions': { type: 'boolean', description: 'also raise partition counts of keyed topics (moves keys; see the message without it)' },
+      },
+    },
     run: async (p) =>
       withAdmin(async (admin) => {
-        const changes = await applyTopics(admin, TOPICS, { dryRun: Boolean(p.flags['dry-run']) });
+        const changes = await applyTopics(admin, TOPICS, { dryRun: Boolean(p.flags['dry-run']), forcePartitions: Boolean(p.flags['force-partitions']) });
         if (changes.length === 0) process.stdout.write(`topics: the cluster matches the catalog (${TOPICS.length} topics); nothing to do\n`);
         for (const change of changes) process.stdout.write(`${p.flags['dry-run'] ? 'would ' : ''}${describeChange(change)}\n`);
         return 0;
@@ -139,10 +147,23 @@ export const SCHEMA_COMMANDS: Record<string, CommandDef> = {
   },
 };
 
-/** `tickflow feed alphavantage`: polls FX rates into md.raw.rest.v1 until Ctrl-C. */
+/**
+ * `tickflow feed alphavantage`: polls FX rates into md.raw.rest.v1 until Ctrl-C. The API key comes
+ * from ALPHAVANTAGE_API_KEY, ALPHAVANTAGE_API_KEY_FILE or the config file, never from a flag: every
+ * user on the machine can read a command line (`ps`).
+ */
 async function pollAlphaVantage(p: Parsed): Promise<number> {
-  const apikey = String(p.flags.apikey ?? process.env.ALPHAVANTAGE_API_KEY ?? '');
-  if (!apikey) throw new TickflowError('USAGE', 'tickflow feed alphavantage needs an API key', 'pass --apikey KEY or set ALPHAVANTAGE_API_KEY (free keys: https://www.alphavantage.co/support/#api-key)');
+  const apikey = loadSettings().get('ALPHAVANTAGE_API_KEY')?.value;
+  if (!apikey) {
+    throw new TickflowError(
+      'CONFIG',
+      'tickflow feed alphavantage needs an API key; it reads it only from the environment or the config file ' +
+        '(a command-line flag would show it to every user in `ps`)',
+      'set ALPHAVANTAGE_API_KEY, or ALPHAVANTAGE_API_KEY_FILE to a file holding the key, or put ' +
+        'ALPHAVANTAGE_API_KEY=... into the file named by TICKFLOW_CONFIG_FILE ' +
+        '(free keys: https://www.alphavantage.co/support/#api-key)',
+    );
+  }
   const pairs = String(p.flags.pairs ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   const bad = pairs.filter((pair) => !/^[A-Z]{3}\/[A-Z]{3}$/.test(pair));
   if (pairs.length === 0 || bad.length > 0) throw new TickflowError('USAGE', `--pairs: ${bad.join(', ') || 'none given'}`, 'for example --pairs USD/JPY,EUR/USD');
@@ -248,11 +269,13 @@ export const COMMAND_DEFS: Record<string, CommandDef> = {
   },
   feed: {
     spec: {
-      usage: 'feed binance [--symbols btcusdt,ethusdt] [--ws URL] [--rest URL] [--depth N] | feed alphavantage --pairs USD/JPY,EUR/USD --apikey KEY [--url URL] [--interval-ms N] [--max-requests N] [--window-ms N]',
+      usage:
+        'feed binance [--symbols btcusdt,ethusdt] [--ws URL] [--rest URL] [--depth N] | ' +
+        'feed alphavantage --pairs USD/JPY,EUR/USD [--url URL] [--interval-ms N] [--max-requests N] [--window-ms N] ' +
+        '(API key: ALPHAVANTAGE_API_KEY or ALPHAVANTAGE_API_KEY_FILE)',
       positionals: [1, 1],
       flags: {
         pairs: { type: 'string', description: 'alphavantage: FX pairs to poll, e.g. USD/JPY,EUR/USD' },
-        apikey: { type: 'string', description: 'alphavantage: the API key (or ALPHAVANTAGE_API_KEY)' },
         url: { type: 'string', description: 'alphavantage: API base (default https://www.alphavantage.co)' },
         'interval-ms': { type: 'string', description: 'alphavantage: poll each pair this often (default 60000)' },
         'max-requests': { type: 'string', description: 'alphavantage: at most this many requests per window (default 5)' },

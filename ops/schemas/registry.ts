@@ -4,6 +4,7 @@ import { avroTypeOf, readSchema } from '../../schemas/avro';
 import { TOPICS, valueSubject } from '../../topics/catalog';
 import { endpoints } from '../config';
 import { TickflowError } from '../errors';
+import { httpSecurity, serviceFetch } from '../security';
 
 /**
  * Schema registration and compatibility checks over the Confluent REST API (which Apicurio serves
@@ -12,12 +13,39 @@ import { TickflowError } from '../errors';
  */
 const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
 
+function refusal(status: number): string {
+  return status === 401 ? '401 unauthenticated' : '403 forbidden';
+}
+
+/**
+ * One request to the registry, with the configured credentials and CA (see ops/security.ts).
+ * A refused login (401/403) is a CONFIG error naming the settings to fix.
+ */
 async function call<T>(method: string, url: string, body?: unknown): Promise<{ status: number; json: T }> {
+  const security = httpSecurity('schemaRegistry');
   let response: Response;
   try {
-    response = await fetch(url, { method, headers: { 'Content-Type': CONTENT_TYPE, Accept: CONTENT_TYPE }, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(15_000) });
+    response = await serviceFetch(security, url, {
+      method,
+      headers: { 'Content-Type': CONTENT_TYPE, Accept: CONTENT_TYPE },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(15_000),
+    });
   } catch (error) {
     throw new TickflowError('NOT_REACHABLE', `schema registry at ${url} did not answer: ${(error as Error).message}`, 'run `tickflow stack up`, or set TICKFLOW_SCHEMA_REGISTRY_URL to a running registry');
+  }
+  if (response.status === 401 || response.status === 403) {
+    await response.arrayBuffer();
+    const { origin, pathname } = new URL(url);
+    const credentials =
+      'TICKFLOW_SCHEMA_REGISTRY_USERNAME and TICKFLOW_SCHEMA_REGISTRY_PASSWORD, or TICKFLOW_SCHEMA_REGISTRY_TOKEN';
+    throw new TickflowError(
+      'CONFIG',
+      `schema registry at ${origin} refused ${method} ${pathname} (${refusal(response.status)})`,
+      security.auth
+        ? `check ${credentials}, and that the account may ${method === 'GET' ? 'read' : 'write'} subjects`
+        : `set ${credentials} (each also as <NAME>_FILE)`,
+    );
   }
   const text = await response.text();
   let json: T;

@@ -1,8 +1,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { TickflowError } from '../errors';
 import { logger } from '../log';
+import type { Manifest } from './checksums';
+import { isVerified, markVerified, readManifest, verifyFiles } from './checksums';
 import { DEPENDENCY_PLUGIN, VERSIONS, kafkaPom } from './versions';
 
 const log = logger('stack');
@@ -11,6 +14,11 @@ const log = logger('stack');
  * Server binaries come from Maven Central through `mvn`, into the local Maven repository (so a
  * second install downloads nothing) and from there into `<home>/lib/<name>-<version>`. A directory
  * counts as installed only once its `.complete` marker exists, so an interrupted install is redone.
+ *
+ * Supply chain: mvn runs with strict checksums (`-C`: a download whose .sha1 does not match fails),
+ * and every installed file must match the SHA-256 pinned in ops/stack/checksums.sha256 (see
+ * checksums.ts) before it is used: checked right after the download, and once for an install made
+ * before (its `.verified` marker then makes later starts cheap). A mismatch stops `stack up`.
  */
 export interface Installed {
   kafkaClasspath: string;
@@ -36,7 +44,7 @@ function mvn(args: string[], cwd: string, what: string): Promise<void> {
     let downloaded = 0;
     let bytes = 0;
     const output: string[] = [];
-    const child = spawn('mvn', ['-B', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('mvn', ['-B', '-C', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     const heartbeat = setInterval(() => {
       log.info(`${what}: still downloading (${Math.round((Date.now() - started) / 1000)} s, ${downloaded} files done)`);
     }, 10_000);
@@ -79,16 +87,61 @@ function mvn(args: string[], cwd: string, what: string): Promise<void> {
   });
 }
 
-async function installDir(target: string, what: string, fill: (dir: string) => Promise<void>): Promise<void> {
+/**
+ * Installs into `target` unless it is complete. `fill` downloads into a `.partial` twin and must
+ * verify what it downloaded against `manifest` before it unpacks or uses anything; a failure leaves
+ * the partial directory for inspection and installs nothing.
+ */
+async function installDir(
+  target: string,
+  what: string,
+  manifest: Manifest,
+  fill: (dir: string) => Promise<void>,
+): Promise<void> {
   if (fs.existsSync(path.join(target, '.complete'))) return;
   log.info(`${what}: installing into ${target} (first time only)`);
   const partial = `${target}.partial`;
   fs.rmSync(partial, { recursive: true, force: true });
   fs.mkdirSync(partial, { recursive: true });
   await fill(partial);
+  markVerified(partial, path.basename(target), manifest);
   fs.writeFileSync(path.join(partial, '.complete'), `${new Date().toISOString()}\n`);
   fs.rmSync(target, { recursive: true, force: true });
   fs.renameSync(partial, target);
+}
+
+/** The Apicurio archive as `dependency:copy` names it; it is unpacked and deleted after its check. */
+function apicurioArchive(): string {
+  return `apicurio-registry-app-${VERSIONS.apicurio}-all.tar.gz`;
+}
+
+/** Where mvn keeps the Apicurio archive in the default local repository. */
+function apicurioInMavenRepository(): string {
+  return path.join(os.homedir(), '.m2', 'repository', 'io', 'apicurio', 'apicurio-registry-app', VERSIONS.apicurio);
+}
+
+/**
+ * Checks, once, an install made before its checksums were pinned (or pinned differently): Kafka and
+ * QuestDB by their files; Apicurio, whose archive is gone, by the archive it was unpacked from in the
+ * local Maven repository. Returns false when that archive is not there either, so it is reinstalled.
+ */
+function verifyExisting(dir: string, what: string, manifest: Manifest): boolean {
+  const name = path.basename(dir);
+  if (!fs.existsSync(path.join(dir, '.complete')) || isVerified(dir, name, manifest)) return true;
+  if (name.startsWith('apicurio-registry-')) {
+    const repository = apicurioInMavenRepository();
+    if (!fs.existsSync(path.join(repository, apicurioArchive()))) {
+      log.info(`${what}: ${dir} predates the pinned checksum and ${repository} lacks its archive; reinstalling`);
+      fs.rmSync(path.join(dir, '.complete'), { force: true });
+      return false;
+    }
+    verifyFiles(repository, name, what, manifest, [apicurioArchive()]);
+  } else {
+    verifyFiles(dir, name, what, manifest);
+  }
+  markVerified(dir, name, manifest);
+  log.info(`${what}: ${dir} matches the SHA-256 pinned in ops/stack/checksums.sha256`);
+  return true;
 }
 
 export function libDirs(home: string): { kafka: string; questdb: string; apicurio: string } {
@@ -102,6 +155,10 @@ export function libDirs(home: string): { kafka: string; questdb: string; apicuri
 
 export async function installArtifacts(home: string, want: { kafka: boolean; questdb: boolean; registry: boolean }): Promise<Installed> {
   const dirs = libDirs(home);
+  const manifest = readManifest();
+  if (want.kafka) verifyExisting(dirs.kafka, `Kafka ${VERSIONS.kafka}`, manifest);
+  if (want.questdb) verifyExisting(dirs.questdb, `QuestDB ${VERSIONS.questdb}`, manifest);
+  if (want.registry) verifyExisting(dirs.apicurio, `Apicurio Registry ${VERSIONS.apicurio}`, manifest);
   const needed = (want.kafka && !fs.existsSync(path.join(dirs.kafka, '.complete'))) || (want.questdb && !fs.existsSync(path.join(dirs.questdb, '.complete'))) || (want.registry && !fs.existsSync(path.join(dirs.apicurio, '.complete')));
   if (needed) ensureMaven();
   const work = path.join(home, 'maven');
@@ -113,23 +170,28 @@ export async function installArtifacts(home: string, want: { kafka: boolean; que
   const jobs: (() => Promise<void>)[] = [];
   if (want.kafka) {
     jobs.push(() =>
-      installDir(dirs.kafka, `Kafka ${VERSIONS.kafka}`, async (dir) => {
+      installDir(dirs.kafka, `Kafka ${VERSIONS.kafka}`, manifest, async (dir) => {
         await mvn(['-f', pom, `${DEPENDENCY_PLUGIN}:copy-dependencies`, '-DincludeScope=runtime', `-DoutputDirectory=${dir}`], work, `Kafka ${VERSIONS.kafka}`);
+        verifyFiles(dir, path.basename(dirs.kafka), `Kafka ${VERSIONS.kafka}`, manifest);
       }),
     );
   }
   if (want.questdb) {
     jobs.push(() =>
-      installDir(dirs.questdb, `QuestDB ${VERSIONS.questdb}`, async (dir) => {
+      installDir(dirs.questdb, `QuestDB ${VERSIONS.questdb}`, manifest, async (dir) => {
         await mvn(['-f', pom, `${DEPENDENCY_PLUGIN}:copy`, `-Dartifact=org.questdb:questdb:${VERSIONS.questdb}`, `-DoutputDirectory=${dir}`], work, `QuestDB ${VERSIONS.questdb}`);
+        verifyFiles(dir, path.basename(dirs.questdb), `QuestDB ${VERSIONS.questdb}`, manifest);
       }),
     );
   }
   if (want.registry) {
     jobs.push(() =>
-      installDir(dirs.apicurio, `Apicurio Registry ${VERSIONS.apicurio}`, async (dir) => {
+      installDir(dirs.apicurio, `Apicurio Registry ${VERSIONS.apicurio}`, manifest, async (dir) => {
         await mvn(['-f', pom, `${DEPENDENCY_PLUGIN}:copy`, `-Dartifact=io.apicurio:apicurio-registry-app:${VERSIONS.apicurio}:tar.gz:all`, `-DoutputDirectory=${dir}`], work, `Apicurio Registry ${VERSIONS.apicurio}`);
-        const archive = path.join(dir, `apicurio-registry-app-${VERSIONS.apicurio}-all.tar.gz`);
+        // Checked before unpacking: nothing from an archive that is not the pinned one is ever written out.
+        const what = `Apicurio Registry ${VERSIONS.apicurio}`;
+        verifyFiles(dir, path.basename(dirs.apicurio), what, manifest, [apicurioArchive()]);
+        const archive = path.join(dir, apicurioArchive());
         const untar = spawnSync('tar', ['xzf', archive, '-C', dir], { encoding: 'utf8' });
         if (untar.status !== 0) throw new TickflowError('DOWNLOAD_FAILED', `could not unpack ${archive}: ${untar.stderr}`, 'delete the file and run `tickflow stack up` again');
         fs.rmSync(archive);

@@ -66,7 +66,7 @@ export function kafkaServerProperties(node: number, brokers: number, dataDir: st
   ].join('\n');
 }
 
-const KAFKA_LOG4J = [
+export const KAFKA_LOG4J = [
   'log4j.rootLogger=INFO, stdout',
   'log4j.appender.stdout=org.apache.log4j.ConsoleAppender',
   'log4j.appender.stdout.layout=org.apache.log4j.PatternLayout',
@@ -100,27 +100,41 @@ export function kafkaSpec(node: number, brokers: number, home: string, classpath
       fs.mkdirSync(configDir, { recursive: true });
       fs.writeFileSync(path.join(configDir, `${name}.properties`), kafkaServerProperties(node, brokers, dir));
       fs.writeFileSync(path.join(configDir, 'kafka-log4j.properties'), KAFKA_LOG4J);
-      return [
-        `-Xms${Math.min(256, heapMb)}m`,
-        `-Xmx${heapMb}m`,
-        '-XX:+UseG1GC',
-        '-XX:MaxGCPauseMillis=20',
-        '-XX:ParallelGCThreads=1',
-        '-XX:ConcGCThreads=1',
-        '-XX:CICompilerCount=2',
-        '-Djava.awt.headless=true',
-        `-Dlog4j.configuration=file:${path.join(configDir, 'kafka-log4j.properties')}`,
-        '-cp',
-        classpath,
-        'kafka.Kafka',
-        path.join(configDir, `${name}.properties`),
-      ];
+      const log4j = path.join(configDir, 'kafka-log4j.properties');
+      return kafkaServerArgs(heapMb, log4j, classpath, path.join(configDir, `${name}.properties`));
     },
   };
 }
 
-export function kafkaFormatArgs(classpath: string, clusterId: string, propertiesFile: string): string[] {
-  return ['-Xmx256m', `-Dlog4j.configuration=file:${path.join(path.dirname(propertiesFile), 'kafka-log4j.properties')}`, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propertiesFile, '--ignore-formatted'];
+/** Java arguments that run one Kafka node from `properties`, with small heap and thread counts. */
+export function kafkaServerArgs(heapMb: number, log4jFile: string, classpath: string, properties: string): string[] {
+  return [
+    `-Xms${Math.min(256, heapMb)}m`,
+    `-Xmx${heapMb}m`,
+    '-XX:+UseG1GC',
+    '-XX:MaxGCPauseMillis=20',
+    '-XX:ParallelGCThreads=1',
+    '-XX:ConcGCThreads=1',
+    '-XX:CICompilerCount=2',
+    '-Djava.awt.headless=true',
+    `-Dlog4j.configuration=file:${log4jFile}`,
+    '-cp',
+    classpath,
+    'kafka.Kafka',
+    properties,
+  ];
+}
+
+/** StorageTool arguments; `extra` adds e.g. `--add-scram 'SCRAM-SHA-256=[name=..,password=..]'`. */
+export function kafkaFormatArgs(
+  classpath: string,
+  clusterId: string,
+  properties: string,
+  extra: readonly string[] = [],
+): string[] {
+  const log4j = path.join(path.dirname(properties), 'kafka-log4j.properties');
+  const format = ['format', '-t', clusterId, '-c', properties, '--ignore-formatted', ...extra];
+  return ['-Xmx256m', `-Dlog4j.configuration=file:${log4j}`, '-cp', classpath, 'kafka.tools.StorageTool', ...format];
 }
 
 export function questdbSpec(home: string, jar: string, java: JavaInstall): ServerSpec {

@@ -5,6 +5,9 @@ import path from 'node:path';
 import { LOCAL_PORTS, endpoints, tickflowHome } from '../config';
 import { TickflowError } from '../errors';
 import { logger } from '../log';
+import type * as KafkaModule from '../kafka';
+import type { HttpSecurity } from '../security';
+import { httpSecurity, kafkaSecurity, serviceFetch } from '../security';
 import { installArtifacts } from './artifacts';
 import { findJava } from './java';
 import type { ManagedProcess } from './processes';
@@ -57,9 +60,11 @@ function newClusterId(): string {
 
 const ALL_NODES = [1, 2, 3];
 
-async function httpStatus(url: string, timeoutMs = 2000): Promise<number | undefined> {
+/** Status of GET `url` (with the credentials and CA of `security`, for an external server); undefined: no answer. */
+async function httpStatus(url: string, security?: HttpSecurity, timeoutMs = 2000): Promise<number | undefined> {
   try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    const request = { signal: AbortSignal.timeout(timeoutMs) };
+    const response = security ? await serviceFetch(security, url, request) : await fetch(url, request);
     await response.arrayBuffer();
     return response.status;
   } catch {
@@ -200,17 +205,52 @@ export async function stackUp(options: UpOptions): Promise<UpResult> {
   return result;
 }
 
+/** A refused login is a configuration error, not an unreachable server: say which settings to fix. */
+function refused(url: string, status: number | undefined, security: HttpSecurity): TickflowError | undefined {
+  if (status !== 401 && status !== 403) return undefined;
+  const prefix = security.service === 'questdb' ? 'TICKFLOW_QUESTDB' : 'TICKFLOW_SCHEMA_REGISTRY';
+  const credentials = `${prefix}_USERNAME and ${prefix}_PASSWORD, or ${prefix}_TOKEN`;
+  const fix = security.auth ? `check ${credentials}` : `set ${credentials} (each also as <NAME>_FILE)`;
+  return new TickflowError('CONFIG', `${prefix}_URL: ${url} refused tickflow (${status})`, fix);
+}
+
 async function checkExternal(env: ReturnType<typeof endpoints>): Promise<void> {
-  if (env.external.questdb && (await httpStatus(`${env.questdbUrl}/ping`)) !== 204) {
-    throw new TickflowError('NOT_REACHABLE', `TICKFLOW_QUESTDB_URL=${env.questdbUrl} does not answer GET /ping`, 'start that QuestDB, fix the URL, or unset TICKFLOW_QUESTDB_URL to use the local stack');
+  if (env.external.questdb) {
+    const security = httpSecurity('questdb');
+    const status = await httpStatus(`${env.questdbUrl}/ping`, security);
+    const login = refused(`${env.questdbUrl}/ping`, status, security);
+    if (login) throw login;
+    if (status !== 204) {
+      throw new TickflowError(
+        'NOT_REACHABLE',
+        `TICKFLOW_QUESTDB_URL=${env.questdbUrl} does not answer GET /ping`,
+        'start that QuestDB, fix the URL, or unset TICKFLOW_QUESTDB_URL to use the local stack',
+      );
+    }
   }
-  if (env.external.schemaRegistry && (await httpStatus(`${env.schemaRegistryUrl}/subjects`)) !== 200) {
-    throw new TickflowError('NOT_REACHABLE', `TICKFLOW_SCHEMA_REGISTRY_URL=${env.schemaRegistryUrl} does not answer GET /subjects`, 'start that registry, fix the URL (Apicurio: .../apis/ccompat/v7), or unset the variable to use the local stack');
+  if (env.external.schemaRegistry) {
+    const security = httpSecurity('schemaRegistry');
+    const status = await httpStatus(`${env.schemaRegistryUrl}/subjects`, security);
+    const login = refused(`${env.schemaRegistryUrl}/subjects`, status, security);
+    if (login) throw login;
+    if (status !== 200) {
+      throw new TickflowError(
+        'NOT_REACHABLE',
+        `TICKFLOW_SCHEMA_REGISTRY_URL=${env.schemaRegistryUrl} does not answer GET /subjects`,
+        'start that registry, fix the URL (Apicurio: .../apis/ccompat/v7), or unset the variable for the local stack',
+      );
+    }
   }
   if (env.external.kafka) {
     const [host, port] = env.kafkaBrokers[0].split(':');
     if (!(await portInUse(Number(port), host))) {
       throw new TickflowError('NOT_REACHABLE', `TICKFLOW_KAFKA_BROKERS=${env.kafkaBrokers.join(',')}: nothing listens on ${env.kafkaBrokers[0]}`, 'start that Kafka, fix the list, or unset TICKFLOW_KAFKA_BROKERS to use the local stack');
+    }
+    if (kafkaSecurity().protocol !== 'PLAINTEXT') {
+      // Loaded only here: ops/kafka.ts insists on the patched kafkajs, which `stack up` itself does not need.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { ensureKafkaReachable } = require('../kafka') as typeof KafkaModule;
+      await ensureKafkaReachable(env.kafkaBrokers);
     }
   }
 }
@@ -262,14 +302,18 @@ export async function stackStatus(): Promise<ComponentStatus[]> {
     }
   }
   if (env.external.questdb) {
-    rows.push({ component: 'questdb', state: (await httpStatus(`${env.questdbUrl}/ping`)) === 204 ? 'external' : 'unreachable', address: env.questdbUrl, detail: 'TICKFLOW_QUESTDB_URL' });
+    const ping = await httpStatus(`${env.questdbUrl}/ping`, httpSecurity('questdb'));
+    const state = ping === 204 ? 'external' : 'unreachable';
+    rows.push({ component: 'questdb', state, address: env.questdbUrl, detail: 'TICKFLOW_QUESTDB_URL' });
   } else {
     const pid = runningPid(managed(paths, 'questdb'));
     const up = pid !== undefined && (await httpStatus(`${env.questdbUrl}/ping`)) === 204;
     rows.push({ component: 'questdb', state: up ? 'running' : pid ? 'unreachable' : 'stopped', address: `${env.questdbUrl} (console), pg 127.0.0.1:8812`, pid, detail: `QuestDB ${VERSIONS.questdb}` });
   }
   if (env.external.schemaRegistry) {
-    rows.push({ component: 'registry', state: (await httpStatus(`${env.schemaRegistryUrl}/subjects`)) === 200 ? 'external' : 'unreachable', address: env.schemaRegistryUrl, detail: 'TICKFLOW_SCHEMA_REGISTRY_URL' });
+    const subjects = await httpStatus(`${env.schemaRegistryUrl}/subjects`, httpSecurity('schemaRegistry'));
+    const state = subjects === 200 ? 'external' : 'unreachable';
+    rows.push({ component: 'registry', state, address: env.schemaRegistryUrl, detail: 'TICKFLOW_SCHEMA_REGISTRY_URL' });
   } else {
     const pid = runningPid(managed(paths, 'registry'));
     const up = pid !== undefined && (await httpStatus(`${env.schemaRegistryUrl}/subjects`)) === 200;

@@ -1,13 +1,14 @@
 import type { Admin } from 'kafkajs';
 import { ConfigResourceTypes } from 'kafkajs';
 import type { TopicSpec } from '../../topics/catalog';
-import { TOPICS, replicationFactor, topicConfigs, topicSpec } from '../../topics/catalog';
+import { DLQ_SUFFIX, TOPICS, replicationFactor, topicConfigs, topicSpec } from '../../topics/catalog';
 import { TickflowError } from '../errors';
 
 /**
- * Reconciles the cluster with the topic catalog: creates missing topics, raises partition counts,
- * and sets the configs the catalog owns. Never deletes a topic or lowers partitions (Kafka cannot;
- * such a difference is reported as a conflict that names the fix).
+ * Reconciles the cluster with the topic catalog: creates missing topics and sets the configs the
+ * catalog owns. Never deletes a topic or lowers partitions (Kafka cannot), and raises the partition
+ * count of a keyed topic only when forced (see `partitionRaiseConflict`); such differences are
+ * reported as conflicts that name the fix.
  */
 export type Change =
   | { kind: 'create'; topic: string; partitions: number; replication: number; configs: Record<string, string> }
@@ -44,7 +45,23 @@ export async function readTopics(admin: Admin, names: string[]): Promise<Map<str
   return result;
 }
 
-export function plan(catalog: readonly TopicSpec[], state: Map<string, TopicState>, brokers: number): { changes: Change[]; conflicts: string[] } {
+/**
+ * Why raising a keyed topic's partitions is refused unless forced: records are placed by their key's
+ * hash modulo the partition count, so more partitions send most keys to another partition. Per-key
+ * order across the change is lost, a stateful stage's state for a key (kept per partition, in
+ * changelogs partitioned like its inputs) is no longer where the key's records arrive, and
+ * co-partitioned inputs (normalize's raw topics, aggregate's trades and heartbeats) stop lining up.
+ */
+export function partitionRaiseConflict(topic: string, from: number, to: number): string {
+  return (
+    `${topic} has ${from} partitions, the catalog says ${to}: raising them moves keys to other partitions, which breaks per-key order, ` +
+    `splits the state of stateful stages from their records and breaks co-partitioned inputs. To do it anyway: stop every stage, ` +
+    `raise every co-partitioned topic and changelog together in topics/catalog.ts, run \`tickflow topics apply --force-partitions\`, ` +
+    `then rebuild the affected stages' state (delete their changelogs and consumer groups and reprocess, or start new topic versions)`
+  );
+}
+
+export function plan(catalog: readonly TopicSpec[], state: Map<string, TopicState>, brokers: number, options: { forcePartitions?: boolean } = {}): { changes: Change[]; conflicts: string[] } {
   const changes: Change[] = [];
   const conflicts: string[] = [];
   for (const spec of catalog) {
@@ -54,7 +71,11 @@ export function plan(catalog: readonly TopicSpec[], state: Map<string, TopicStat
       changes.push({ kind: 'create', topic: spec.name, partitions: spec.partitions, replication: replicationFactor(brokers), configs: wanted });
       continue;
     }
-    if (current.partitions < spec.partitions) changes.push({ kind: 'partitions', topic: spec.name, from: current.partitions, to: spec.partitions });
+    if (current.partitions < spec.partitions) {
+      // Dead-letter twins are keyed by the original key but nothing reads them per key.
+      if (options.forcePartitions || spec.name.endsWith(DLQ_SUFFIX)) changes.push({ kind: 'partitions', topic: spec.name, from: current.partitions, to: spec.partitions });
+      else conflicts.push(partitionRaiseConflict(spec.name, current.partitions, spec.partitions));
+    }
     if (current.partitions > spec.partitions) {
       conflicts.push(`${spec.name} has ${current.partitions} partitions, the catalog says ${spec.partitions}; Kafka cannot remove partitions: raise the catalog to ${current.partitions} or recreate the topic`);
     }
@@ -83,7 +104,7 @@ function transient(error: unknown): boolean {
 }
 
 /** Applies the catalog, retrying a few times while the cluster is still settling (new or recovering brokers). */
-export async function applyTopics(admin: Admin, catalog: readonly TopicSpec[] = TOPICS, options: { dryRun?: boolean } = {}): Promise<Change[]> {
+export async function applyTopics(admin: Admin, catalog: readonly TopicSpec[] = TOPICS, options: { dryRun?: boolean; forcePartitions?: boolean } = {}): Promise<Change[]> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await applyOnce(admin, catalog, options);
@@ -94,10 +115,10 @@ export async function applyTopics(admin: Admin, catalog: readonly TopicSpec[] = 
   }
 }
 
-async function applyOnce(admin: Admin, catalog: readonly TopicSpec[], options: { dryRun?: boolean }): Promise<Change[]> {
+async function applyOnce(admin: Admin, catalog: readonly TopicSpec[], options: { dryRun?: boolean; forcePartitions?: boolean }): Promise<Change[]> {
   const brokers = await clusterBrokers(admin);
   const state = await readTopics(admin, catalog.map((t) => t.name));
-  const { changes, conflicts } = plan(catalog, state, brokers);
+  const { changes, conflicts } = plan(catalog, state, brokers, options);
   if (conflicts.length > 0) throw new TickflowError('TOPIC_CONFLICT', `the cluster differs from the catalog in ways apply cannot fix:\n  ${conflicts.join('\n  ')}`, 'edit topics/catalog.ts or recreate the named topics');
   if (options.dryRun || changes.length === 0) return changes;
   const creates = changes.filter((c): c is Extract<Change, { kind: 'create' }> => c.kind === 'create');
