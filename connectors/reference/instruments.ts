@@ -1,55 +1,61 @@
+import type { Calendar } from './calendars';
+import { CRYPTO_24_7, FX_24_5, XNAS, XNYS, isOpen } from './calendars';
+
 /**
  * The instrument reference catalog: per instrument id (`<VENUE>:<SYMBOL>`), its tick size, quote
- * currency and trading session. Entries for single instruments come first; otherwise the venue's
- * defaults apply (every instrument of a venue that is not listed). Stages read it for session
- * rules (stale feeds only while the session is open; validate rejects signals outside it).
- *
- * Sessions are weekly windows in UTC: minutes from Sunday 00:00 UTC, `[open, close)`. A window may
- * not wrap the week's end; split it in two.
+ * currency and trading calendar (calendars.ts: time zone, hours, holidays). Entries for single
+ * instruments come first; otherwise the venue's defaults apply (every instrument of a venue that is
+ * not listed). Stages read it for session rules (stale feeds only while the session is open;
+ * validate rejects signals outside it), trading days and bar buckets.
  */
 export interface InstrumentRef {
   readonly tickSize: string;
   readonly currency: string;
+  readonly calendar: Calendar;
+  /** The same calendar, under its former name; prefer `calendar`. */
   readonly session: Session;
 }
 
-export interface Session {
-  readonly name: string;
-  readonly windows: readonly (readonly [number, number])[];
-}
+/** What `InstrumentRef.session` and `sessionOpen` take: a trading calendar. */
+export type Session = Calendar;
 
-const DAY_MINUTES = 24 * 60;
-export const WEEK_MINUTES = 7 * DAY_MINUTES;
+/** 24/7 (crypto). */
+export const ALWAYS_OPEN: Session = CRYPTO_24_7;
 
-export const ALWAYS_OPEN: Session = { name: '24x7', windows: [[0, WEEK_MINUTES]] };
+/** US equities: the NYSE calendar (America/New_York hours with DST, holidays, early closes). */
+export const US_EQUITY_HOURS: Session = XNYS;
 
-/** Monday to Friday, 13:30 to 20:00 UTC (US equities in winter time). */
-export const US_EQUITY_HOURS: Session = {
-  name: 'us-equity',
-  windows: [1, 2, 3, 4, 5].map((day) => [day * DAY_MINUTES + 13 * 60 + 30, day * DAY_MINUTES + 20 * 60] as const),
-};
+/** Spot FX: Sunday 17:00 to Friday 17:00 New York time. */
+export const FX_HOURS: Session = FX_24_5;
 
-/** Spot FX: Sunday 22:00 to Friday 22:00 UTC. */
-export const FX_HOURS: Session = { name: 'fx', windows: [[22 * 60, 5 * DAY_MINUTES + 22 * 60]] };
+const ref = (tickSize: string, currency: string, calendar: Calendar): InstrumentRef => ({
+  tickSize,
+  currency,
+  calendar,
+  session: calendar,
+});
 
 const VENUE_DEFAULTS: Readonly<Record<string, InstrumentRef>> = {
-  'BINANCE-FUT': { tickSize: '0.01', currency: 'USDT', session: ALWAYS_OPEN },
-  BINANCE: { tickSize: '0.01', currency: 'USDT', session: ALWAYS_OPEN },
-  TRUEFX: { tickSize: '0.00001', currency: 'USD', session: FX_HOURS },
-  ALPHAVANTAGE: { tickSize: '0.00001', currency: 'USD', session: FX_HOURS },
+  'BINANCE-FUT': ref('0.01', 'USDT', CRYPTO_24_7),
+  BINANCE: ref('0.01', 'USDT', CRYPTO_24_7),
+  TRUEFX: ref('0.00001', 'USD', FX_24_5),
+  ALPHAVANTAGE: ref('0.00001', 'USD', FX_24_5),
+  /** US listings quoted by their exchange's MIC as venue (`XNAS:AAPL`). */
+  XNYS: ref('0.01', 'USD', XNYS),
+  XNAS: ref('0.01', 'USD', XNAS),
   /** The synthetic generator's crypto-like instruments. */
-  SYN: { tickSize: '0.01', currency: 'USD', session: ALWAYS_OPEN },
-  /** The synthetic generator's equity-like instruments (sessions). */
-  'SYN-EQ': { tickSize: '0.01', currency: 'USD', session: US_EQUITY_HOURS },
+  SYN: ref('0.01', 'USD', CRYPTO_24_7),
+  /** The synthetic generator's equity-like instruments (NYSE sessions). */
+  'SYN-EQ': ref('0.01', 'USD', XNYS),
 };
 
 const INSTRUMENTS: Readonly<Record<string, InstrumentRef>> = {
-  'BINANCE-FUT:BTCUSDT': { tickSize: '0.01', currency: 'USDT', session: ALWAYS_OPEN },
-  'TRUEFX:USD/JPY': { tickSize: '0.001', currency: 'JPY', session: FX_HOURS },
+  'BINANCE-FUT:BTCUSDT': ref('0.01', 'USDT', CRYPTO_24_7),
+  'TRUEFX:USD/JPY': ref('0.001', 'JPY', FX_24_5),
 };
 
 /** Instruments of venues with no defaults: always open, no tick size known. */
-const UNKNOWN_VENUE: InstrumentRef = { tickSize: '0', currency: '', session: ALWAYS_OPEN };
+const UNKNOWN_VENUE: InstrumentRef = ref('0', '', CRYPTO_24_7);
 
 export function instrumentRef(instrumentId: string): InstrumentRef {
   const listed = INSTRUMENTS[instrumentId];
@@ -58,10 +64,15 @@ export function instrumentRef(instrumentId: string): InstrumentRef {
   return VENUE_DEFAULTS[venue] ?? UNKNOWN_VENUE;
 }
 
-/** Whether the session is open at `tsMicros` (UTC microseconds). */
+/** The trading calendar of an instrument (24/7 for venues the reference does not know). */
+export function calendarOf(instrumentId: string): Calendar {
+  return instrumentRef(instrumentId).calendar;
+}
+
+/**
+ * Whether the session's regular hours hold `tsMicros` (UTC microseconds): holidays and early closes
+ * included, pre- and post-market excluded. `isOpen(cal, ts, { extended: true })` counts those too.
+ */
 export function sessionOpen(session: Session, tsMicros: number): boolean {
-  const minutes = Math.floor(tsMicros / 60_000_000);
-  // 1970-01-01 was a Thursday: day 4 of a week that starts on Sunday.
-  const minuteOfWeek = (((minutes + 4 * DAY_MINUTES) % WEEK_MINUTES) + WEEK_MINUTES) % WEEK_MINUTES;
-  return session.windows.some(([open, close]) => minuteOfWeek >= open && minuteOfWeek < close);
+  return isOpen(session, tsMicros);
 }

@@ -72,9 +72,34 @@ describe('validate', () => {
   });
 
   it('rejects signals outside the instrument\'s session', () => {
+    // Wednesday 2024-01-03 15:00 UTC is 10:00 in New York: the XNYS regular session is open.
     const saturday = Date.UTC(2024, 0, 6, 15) * 1000;
-    const signals = validate([candidate({ instrumentId: 'SYN-EQ:A', venue: 'SYN-EQ', tsEvent: T, id: 'weekday' }), candidate({ instrumentId: 'SYN-EQ:A', venue: 'SYN-EQ', tsEvent: saturday, side: 'SELL' })], { clock: 'event' }, 0);
+    const signals = validate([candidate({ instrumentId: 'SYN-EQ:A', venue: 'SYN-EQ', tsEvent: T + 3600 * S, id: 'weekday' }), candidate({ instrumentId: 'SYN-EQ:A', venue: 'SYN-EQ', tsEvent: saturday, side: 'SELL' })], { clock: 'event' }, 0);
     expect(summary(signals).map((s) => s[2])).toEqual([null, 'OUTSIDE_SESSION']);
-    expect(signals[1].rejectDetail).toBe('the us-equity session of SYN-EQ:A is closed at 2024-01-06T15:00:00.000Z');
+    expect(signals[1].rejectDetail).toBe('the XNYS session of SYN-EQ:A is closed at 2024-01-06T15:00:00.000Z');
+  });
+
+  it('knows the exchange calendar: pre-market, a holiday, an early close and DST are outside the regular session', () => {
+    // One instrument each: the event clock is per instrument.
+    let n = 0;
+    const at = (iso: string, id: string): Candidate => candidate({ instrumentId: `SYN-EQ:C${n++}`, venue: 'SYN-EQ', tsEvent: Date.parse(iso) * 1000, id });
+    const signals = validate(
+      [
+        at('2024-01-03T14:00:00Z', 'pre-market 09:00 New York'),
+        at('2024-07-04T15:00:00Z', 'Independence Day'),
+        at('2024-11-29T18:30:00Z', 'after the 13:00 early close'),
+        at('2024-11-29T17:30:00Z', 'before the early close'),
+        at('2024-07-05T13:45:00Z', 'summer time: 09:45 New York'),
+      ],
+      { clock: 'event' },
+      0,
+    );
+    expect(signals.map((s) => [s.id, s.rejectCode])).toEqual([
+      ['pre-market 09:00 New York', 'OUTSIDE_SESSION'],
+      ['Independence Day', 'OUTSIDE_SESSION'],
+      ['after the 13:00 early close', 'OUTSIDE_SESSION'],
+      ['before the early close', null],
+      ['summer time: 09:45 New York', null],
+    ]);
   });
 });
