@@ -4,6 +4,7 @@ import { AvroCodec } from '../pipelines/runtime/codec';
 import { parseConfig } from '../pipelines/runtime/config';
 import { serveHttp } from '../pipelines/runtime/http';
 import { RuntimeMetrics } from '../pipelines/runtime/metrics';
+import { dependenciesDown, dependencyStates } from '../pipelines/runtime/dependencies';
 import { Runner } from '../pipelines/runtime/runner';
 import { RUNNABLES, runnableNames } from '../pipelines/registry';
 import { TickflowError } from './errors';
@@ -60,8 +61,9 @@ export class Pipeline {
     const served = await serveHttp(
       this.metrics,
       {
-        ready: () => this.runners.length > 0 && this.runners.every((r) => r.isReady()),
-        details: () => ({ runners: Object.fromEntries(this.runners.map((r) => [r.name, r.describe()])) }),
+        // A server that stopped answering makes the process not ready: its batches cannot complete.
+        ready: () => this.runners.length > 0 && this.runners.every((r) => r.isReady()) && dependenciesDown().length === 0,
+        details: () => ({ runners: Object.fromEntries(this.runners.map((r) => [r.name, r.describe()])), dependencies: dependencyStates() }),
       },
       port,
     );

@@ -8,8 +8,9 @@ import { FLOW_CONFIG, flowStage } from './score/flow';
 import { SCORE_CONFIG, scoreStage } from './score/score';
 import { VALIDATE_CONFIG, validateStage } from './validate/validate';
 import type { ConfigSchema } from './runtime/config';
+import { TickflowError } from '../ops/errors';
 import { parseConfig } from './runtime/config';
-import type { SinkWriter } from './runtime/runner';
+import type { SinkWriter } from './runtime/sink';
 import type { Stage } from './runtime/stage';
 
 /**
@@ -24,50 +25,62 @@ const SINK_QUESTDB_CONFIG = {
   topics: { type: 'list', default: SINK_TOPICS, description: 'topics to write into their QuestDB tables' },
 } as const satisfies ConfigSchema;
 
+const DAY_MS = 86_400_000;
+
+/** Settings every stage with state has: how long a key may go unwritten before the runtime expires it. */
+export const STATE_CONFIG = {
+  stateTtlMs: {
+    type: 'number',
+    default: 7 * DAY_MS,
+    min: 1000,
+    max: 365 * DAY_MS,
+    integer: true,
+    description: 'expire the state of an instrument (a store key) not written for this long (wall clock), with a tombstone in the changelog',
+  },
+} as const satisfies ConfigSchema;
+
+/**
+ * A stage from its settings: the stage's own (validated by its schema) and, for a stage with state,
+ * the state settings. A factory's RangeError (a setting that cannot work) is a CONFIG error naming
+ * the stage.
+ */
+function stage<S extends ConfigSchema>(name: string, description: string, config: S, make: (values: Readonly<Record<string, string>>) => Stage, stateful: boolean): Runnable {
+  const schema: ConfigSchema = stateful ? { ...config, ...STATE_CONFIG } : config;
+  return {
+    kind: 'stage',
+    description,
+    config: schema,
+    create: (values) => {
+      const { stateTtlMs, ...own } = values;
+      let created: Stage;
+      try {
+        created = make(own);
+      } catch (error) {
+        if (error instanceof RangeError) throw new TickflowError('CONFIG', `${name}: ${error.message}`, `check the --set ${name}.* values (tickflow run --help; pipelines/${name}/README.md)`);
+        throw error;
+      }
+      if (!stateful) return created;
+      const state = parseConfig(name, STATE_CONFIG, stateTtlMs === undefined ? {} : { stateTtlMs });
+      return { ...created, stateTtlMs: state.stateTtlMs };
+    },
+  };
+}
+
 export const RUNNABLES: Readonly<Record<string, Runnable>> = {
-  normalize: {
-    kind: 'stage',
-    description: 'vendor records to canonical trades, quotes and books, through the quality rules (findings on md.quality.v1)',
-    config: NORMALIZE_CONFIG,
-    create: (values) => normalizeStage(parseConfig('normalize', NORMALIZE_CONFIG, values)) as Stage,
-  },
-  'running-volume': { kind: 'stage', description: 'cumulative volume per instrument (the runtime reference stateful stage)', config: {}, create: () => runningVolumeStage as Stage },
-  features: {
-    kind: 'stage',
-    description: 'spread, mid, microprice and imbalances from quotes and book snapshots',
-    config: FEATURES_CONFIG,
-    create: (values) => featuresStage(parseConfig('features', FEATURES_CONFIG, values)) as Stage,
-  },
-  aggregate: {
-    kind: 'stage',
-    description: 'event-time OHLCV bars per instrument (1s, 1m, 5m), with late-data revisions',
-    config: AGGREGATE_CONFIG,
-    create: (values) => aggregateStage(parseConfig('aggregate', AGGREGATE_CONFIG, values)) as Stage,
-  },
-  score: {
-    kind: 'stage',
-    description: 'indicators and strategies on final bars: indicator features and candidate signals',
-    config: SCORE_CONFIG,
-    create: (values) => scoreStage(parseConfig('score', SCORE_CONFIG, values)) as Stage,
-  },
-  flow: {
-    kind: 'stage',
-    description: 'order-flow analytics from every quote and trade: order-flow imbalance, VPIN, sweeps',
-    config: FLOW_CONFIG,
-    create: (values) => flowStage(parseConfig('flow', FLOW_CONFIG, values)) as Stage,
-  },
-  correlate: {
-    kind: 'stage',
-    description: 'rolling correlation of configured instrument pairs from their bar returns',
-    config: CORRELATE_CONFIG,
-    create: (values) => correlateStage(parseConfig('correlate', CORRELATE_CONFIG, values)) as Stage,
-  },
-  validate: {
-    kind: 'stage',
-    description: 'the gate before risk: rejects stale, low-confidence, out-of-session and duplicate candidates with reasons; emits signals',
-    config: VALIDATE_CONFIG,
-    create: (values) => validateStage(parseConfig('validate', VALIDATE_CONFIG, values)) as Stage,
-  },
+  normalize: stage('normalize', 'vendor records to canonical trades, quotes and books, through the quality rules (findings on md.quality.v1)', NORMALIZE_CONFIG, (v) => normalizeStage(parseConfig('normalize', NORMALIZE_CONFIG, v)) as Stage, true),
+  'running-volume': stage('running-volume', 'cumulative volume per instrument (the runtime reference stateful stage)', {}, () => runningVolumeStage as Stage, true),
+  features: stage('features', 'spread, mid, microprice and imbalances from quotes and book snapshots', FEATURES_CONFIG, (v) => featuresStage(parseConfig('features', FEATURES_CONFIG, v)) as Stage, false),
+  aggregate: stage('aggregate', 'event-time OHLCV bars per instrument (1s, 1m, 5m), with late-data revisions', AGGREGATE_CONFIG, (v) => aggregateStage(parseConfig('aggregate', AGGREGATE_CONFIG, v)) as Stage, true),
+  score: stage('score', 'indicators and strategies on final bars: indicator features and candidate signals', SCORE_CONFIG, (v) => scoreStage(parseConfig('score', SCORE_CONFIG, v)) as Stage, true),
+  flow: stage('flow', 'order-flow analytics from every quote and trade: order-flow imbalance, VPIN, sweeps', FLOW_CONFIG, (v) => flowStage(parseConfig('flow', FLOW_CONFIG, v)) as Stage, true),
+  correlate: stage('correlate', 'rolling correlation of configured instrument pairs from their bar returns', CORRELATE_CONFIG, (v) => correlateStage(parseConfig('correlate', CORRELATE_CONFIG, v)) as Stage, true),
+  validate: stage(
+    'validate',
+    'the gate before risk: rejects stale, low-confidence, out-of-session and duplicate candidates with reasons; emits signals',
+    VALIDATE_CONFIG,
+    (v) => validateStage(parseConfig('validate', VALIDATE_CONFIG, v)) as Stage,
+    true,
+  ),
   'sink-questdb': {
     kind: 'sink',
     description: 'writes topics into QuestDB tables, exactly once (DEDUP keys, offsets after acknowledgement)',

@@ -1,9 +1,12 @@
 import { Sender } from '@questdb/nodejs-client';
 import { endpoints } from '../../ops/config';
 import { TickflowError } from '../../ops/errors';
+import { questdbSenderConfig } from '../../ops/security';
 import { logger } from '../../ops/log';
-import type { SinkHooks, SinkWriter } from '../../pipelines/runtime/runner';
-import { StoppingError, bounded } from '../../pipelines/runtime/runner';
+import type { SinkHooks, SinkWriter } from '../../pipelines/runtime/sink';
+import { bounded } from '../../pipelines/runtime/bounded';
+import { reportFailure, reportOk } from '../../pipelines/runtime/dependencies';
+import { StoppingError } from '../../pipelines/runtime/sink';
 import type { FailedRecord, InputRecord } from '../../pipelines/runtime/stage';
 import { sql } from './sql';
 import type { TableSpec } from './tables';
@@ -22,6 +25,23 @@ export async function ensureTables(tables: readonly TableSpec<unknown>[] = TABLE
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A permanent rejection in a QuestDB client error: HTTP 400 (a row QuestDB cannot take; its JSON
+ * body names the first bad line) or 413 (the request is too large). Other statuses (5xx, 401/403,
+ * 408, 429) and network errors are outages, retried.
+ */
+export function rejectionOf(error: Error): { line?: number; reason: string } | undefined {
+  const status = /statusCode=(\d+)/.exec(error.message);
+  if (!status || !['400', '413'].includes(status[1])) return undefined;
+  const body = error.message.slice(error.message.indexOf('error=') + 'error='.length);
+  try {
+    const parsed = JSON.parse(body) as { message?: string; line?: number };
+    return { line: status[1] === '400' && Number.isInteger(parsed.line) ? parsed.line : undefined, reason: (parsed.message ?? body).slice(0, 1000) };
+  } catch {
+    return { reason: body.slice(0, 1000) };
+  }
+}
 
 /** The QuestDB client can hang in flush() on a dead server; a bounded flush is an ordinary failure. */
 const FLUSH_TIMEOUT_MS = 15_000;
@@ -59,50 +79,110 @@ export class QuestDbSink implements SinkWriter {
     const url = new URL(this.baseUrl);
     // protocol_version=3 is needed for DECIMAL columns; the client's own retries are short because
     // this sink retries (with heartbeats and pause) around it.
-    return Sender.fromConfig(`${url.protocol === 'https:' ? 'https' : 'http'}::addr=${url.host};auto_flush=off;protocol_version=3;retry_timeout=2000;request_timeout=10000`);
+    return Sender.fromConfig(`${url.protocol === 'https:' ? 'https' : 'http'}::addr=${url.host};auto_flush=off;protocol_version=3;retry_timeout=2000;request_timeout=10000${questdbSenderConfig(this.baseUrl)}`);
   }
 
   async write(batch: readonly InputRecord[], hooks: SinkHooks): Promise<{ failed: FailedRecord[] }> {
-    const failed: FailedRecord[] = [];
     const slot = batch.length > 0 ? `${batch[0].topic}:${batch[0].partition}` : '';
+    const failed: FailedRecord[] = [];
+    // Rows QuestDB rejects for good leave the batch one by one (or by halves when it does not say
+    // which); what is left is written again at once: a rejection is no outage.
+    const parts: InputRecord[][] = [[...batch]];
     let attempt = 0;
-    for (;;) {
-      failed.length = 0;
-      let sender: Sender;
-      try {
-        sender = this.senders.get(slot) ?? (await this.newSender());
-        this.senders.set(slot, sender);
-      } catch (error) {
-        attempt += 1;
-        await this.backoff(attempt, error as Error, hooks);
+    while (parts.length > 0) {
+      const part = parts[0];
+      const outcome = await this.writeOnce(slot, part);
+      if (outcome.kind === 'invalid') {
+        // A value the table cannot hold is a bad record, not an outage: dead-letter it.
+        failed.push({ input: outcome.record, code: 'INVALID_VALUE', message: `cannot write to ${this.tableOf(outcome.record)}: ${outcome.reason}` });
+        parts[0] = part.filter((r) => r !== outcome.record);
+        if (parts[0].length === 0) parts.shift();
         continue;
       }
-      sender.reset();
-      for (const record of batch) {
-        const table = tableForTopic(record.topic);
-        if (!table) throw new Error(`no QuestDB table for topic ${record.topic}`);
-        try {
-          sender.table(`${table.name}${this.tableSuffix}`);
-          table.row(sender, record.value);
-          await sender.at(BigInt(table.ts(record.value)), 'us');
-        } catch (error) {
-          // A value the table cannot hold is a bad record, not an outage: dead-letter it.
-          sender.reset();
-          failed.push({ input: record, code: 'INVALID_VALUE', message: `cannot write to ${table.name}: ${(error as Error).message}` });
-          return this.writeWithout(batch, failed, hooks);
-        }
+      if (outcome.kind === 'written') {
+        parts.shift();
+        if (attempt > 0) log.info(`QuestDB is back; wrote ${part.length} rows after ${attempt} retries`);
+        attempt = 0;
+        reportOk('questdb');
+        continue;
       }
-      try {
-        await bounded(sender.flush(), 'QuestDB flush', FLUSH_TIMEOUT_MS);
-        if (attempt > 0) log.info(`QuestDB is back; wrote ${batch.length} rows after ${attempt} retries`);
-        return { failed };
-      } catch (error) {
+      if (outcome.kind === 'failed') {
         attempt += 1;
-        // A failed or timed-out sender may hold a broken connection: start a new one.
-        this.senders.delete(slot);
-        void sender.close().catch(() => undefined);
-        await this.backoff(attempt, error as Error, hooks);
+        reportFailure('questdb', outcome.error);
+        await this.backoff(attempt, outcome.error, hooks);
+        continue;
       }
+      reportOk('questdb');
+      const { rows, line, reason } = outcome;
+      const named = line !== undefined && line >= 1 && line <= rows.length ? rows[line - 1] : rows.length === 1 ? rows[0] : undefined;
+      if (named) {
+        failed.push({ input: named, code: 'REJECTED_BY_STORE', message: `QuestDB rejected the row for ${this.tableOf(named)}: ${reason}` });
+        parts[0] = part.filter((r) => r !== named);
+      } else {
+        // No line named (or a request too large): halves, each its own request (DEDUP makes the
+        // rows of a half already written harmless if the batch is redone).
+        const rest = part.filter((r) => !rows.includes(r));
+        parts.splice(0, 1, rows.slice(0, rows.length >> 1), rows.slice(rows.length >> 1), ...(rest.length > 0 ? [rest] : []));
+      }
+      while (parts.length > 0 && parts[0].length === 0) parts.shift();
+    }
+    return { failed };
+  }
+
+  private tableOf(record: InputRecord): string {
+    return `${tableForTopic(record.topic)?.name ?? record.topic}${this.tableSuffix}`;
+  }
+
+  /**
+   * One ILP/HTTP request with the rows of `records` (one table, one QuestDB transaction). Outcomes:
+   * invalid (a value the table cannot hold, found before sending); written; rejected
+   * for good (HTTP 400: QuestDB names the first bad line, 1-based over `rows`; 413: too large); or
+   * failed (QuestDB down or slow, 5xx, auth): retried with backoff by the caller.
+   */
+  private async writeOnce(
+    slot: string,
+    records: readonly InputRecord[],
+  ): Promise<
+    | { kind: 'written' }
+    | { kind: 'invalid'; record: InputRecord; reason: string }
+    | { kind: 'rejected'; rows: InputRecord[]; line?: number; reason: string }
+    | { kind: 'failed'; error: Error }
+  > {
+    let sender: Sender;
+    try {
+      sender = this.senders.get(slot) ?? (await this.newSender());
+      this.senders.set(slot, sender);
+    } catch (error) {
+      return { kind: 'failed', error: error as Error };
+    }
+    sender.reset();
+    const rows: InputRecord[] = [];
+    for (const record of records) {
+      const table = tableForTopic(record.topic);
+      if (!table) throw new TickflowError('INVARIANT', `no QuestDB table for topic ${record.topic}`, 'sink-questdb.topics must name topics with a table');
+      try {
+        const ts = table.ts(record.value);
+        if (!Number.isSafeInteger(ts) || ts < 0) throw new Error(`its timestamp ${ts} is not a time from 1970 on in microseconds`);
+        sender.table(`${table.name}${this.tableSuffix}`);
+        table.row(sender, record.value);
+        await sender.at(BigInt(ts), 'us');
+        rows.push(record);
+      } catch (error) {
+        sender.reset();
+        return { kind: 'invalid', record, reason: (error as Error).message };
+      }
+    }
+    if (rows.length === 0) return { kind: 'written' };
+    try {
+      await bounded(sender.flush(), 'QuestDB flush', FLUSH_TIMEOUT_MS);
+      return { kind: 'written' };
+    } catch (error) {
+      // A failed or timed-out sender may hold a broken connection: start a new one.
+      this.senders.delete(slot);
+      void sender.close().catch(() => undefined);
+      const rejection = rejectionOf(error as Error);
+      if (rejection) return { kind: 'rejected', rows, ...rejection };
+      return { kind: 'failed', error: error as Error };
     }
   }
 
@@ -117,14 +197,6 @@ export class QuestDbSink implements SinkWriter {
       await hooks.heartbeat();
       await sleep(Math.min(1000, until - Date.now()));
     }
-  }
-
-  /** Retries the batch without the records already known to be bad. */
-  private async writeWithout(batch: readonly InputRecord[], bad: FailedRecord[], hooks: SinkHooks): Promise<{ failed: FailedRecord[] }> {
-    const skip = new Set(bad.map((f) => f.input.offset));
-    const rest = batch.filter((r) => !skip.has(r.offset));
-    const result = rest.length > 0 ? await this.write(rest, hooks) : { failed: [] };
-    return { failed: [...bad, ...result.failed] };
   }
 
   async close(): Promise<void> {

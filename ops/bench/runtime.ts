@@ -21,6 +21,7 @@ import type { RawRecord, Trade } from '../../schemas/types.generated';
 import { createNamespace } from '../topics/apply';
 import { endpoints, tickflowHome } from '../config';
 import { logger } from '../log';
+import { questdbSenderConfig } from '../security';
 
 const log = logger('bench');
 
@@ -190,7 +191,7 @@ async function sinkVsRaw(kafka: Kafka, codec: AvroCodec, prefix: string, trades:
 
   await ensureTables([TRADES as unknown as TableSpec<unknown>], '_rawbench');
   const url = new URL(endpoints().questdbUrl);
-  const sender = await Sender.fromConfig(`http::addr=${url.host};auto_flush=off;protocol_version=3`);
+  const sender = await Sender.fromConfig(`${url.protocol === 'https:' ? 'https' : 'http'}::addr=${url.host};auto_flush=off;protocol_version=3${questdbSenderConfig(endpoints().questdbUrl)}`);
   const rawStarted = Date.now();
   for (let i = 0; i < trades.length; i += 2000) {
     for (const t of trades.slice(i, i + 2000)) {

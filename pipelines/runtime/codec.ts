@@ -6,12 +6,19 @@ import { DecimalType } from '../../schemas/decimal';
 import { topicSpec, valueSubject } from '../../topics/catalog';
 import { endpoints } from '../../ops/config';
 import { TickflowError } from '../../ops/errors';
+import { schemaRegistryClientOptions } from '../../ops/security';
+import { backoffMs, bounded, sleep } from './bounded';
+import { reportFailure, reportOk } from './dependencies';
 
 /**
  * Avro in the Confluent wire format: magic byte 0, 4-byte big-endian schema id, Avro body.
  * Encoding writes with the local .avsc (whose registry id is looked up once per topic).
  * Decoding reads with the local .avsc as reader schema, resolving from whatever writer schema
  * the id names, so a consumer keeps working across BACKWARD-compatible schema changes.
+ *
+ * Every registry call is bounded (REGISTRY_TIMEOUT_MS) and retried a few times with backoff: a
+ * registry that stops answering (seen: a lookup hanging for minutes on a kept-alive connection)
+ * is a NOT_REACHABLE failure of the batch, retried by the runner and shown in health, never a hang.
  */
 export class DecodeError extends Error {
   readonly code = 'DECODE_ERROR';
@@ -21,14 +28,26 @@ export class DecodeError extends Error {
   }
 }
 
+/** One registry call's bound; the library's own retries (mappersmith) are kept within it. */
+export const REGISTRY_TIMEOUT_MS = 10_000;
+const REGISTRY_ATTEMPTS = 3;
+
 export class AvroCodec {
   private readonly registry: SchemaRegistry;
   private readonly writerIds = new Map<string, Promise<number>>();
+  /** Writer ids already resolved, for synchronous encoding. */
+  private readonly knownIds = new Map<string, number>();
   private readonly resolvers = new Map<string, Promise<avro.Resolver>>();
 
-  constructor(registryUrl = endpoints().schemaRegistryUrl) {
+  constructor(
+    private readonly registryUrl = endpoints().schemaRegistryUrl,
+    private readonly timeoutMs = REGISTRY_TIMEOUT_MS,
+  ) {
     // No shared `registry` in the options: the library spreads them per schema, avsc fills it.
-    this.registry = new SchemaRegistry({ host: registryUrl, clientId: 'tickflow' }, { [SchemaType.AVRO]: { logicalTypes: { decimal: DecimalType } } });
+    this.registry = new SchemaRegistry(
+      { host: registryUrl, clientId: 'tickflow', retry: { retries: 1, initialRetryTimeInSecs: 0.1, maxRetryTimeInSecs: 1 }, ...schemaRegistryClientOptions(registryUrl) },
+      { [SchemaType.AVRO]: { logicalTypes: { decimal: DecimalType } } },
+    );
   }
 
   schemaOf(topic: string): SchemaName {
@@ -37,14 +56,50 @@ export class AvroCodec {
     return spec.valueSchema;
   }
 
+  /**
+   * A registry call, bounded and retried. `permanent` tells an answer that retrying cannot change
+   * (the registry answered "no"): it is thrown at once, as `permanent` maps it.
+   */
+  private async call<T>(what: string, fn: () => Promise<T>, permanent: (error: Error & { status?: number }) => Error | undefined): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const result = await bounded(fn(), `schema registry ${what}`, this.timeoutMs);
+        reportOk('schema-registry');
+        return result;
+      } catch (error) {
+        const answered = permanent(error as Error & { status?: number });
+        if (answered) {
+          reportOk('schema-registry');
+          throw answered;
+        }
+        reportFailure('schema-registry', error as Error);
+        if (attempt >= REGISTRY_ATTEMPTS) {
+          throw new TickflowError('NOT_REACHABLE', `schema registry at ${this.registryUrl}: ${what} failed ${attempt} times: ${(error as Error).message}`, 'check that the schema registry is up (`tickflow stack status`); the batch is retried');
+        }
+        await sleep(backoffMs(attempt, 200, 2000));
+      }
+    }
+  }
+
   private writerId(topic: string): Promise<number> {
     let id = this.writerIds.get(topic);
     if (!id) {
       const subject = valueSubject(topic);
-      id = this.registry.getRegistryIdBySchema(subject, { type: SchemaType.AVRO, schema: JSON.stringify(readSchema(this.schemaOf(topic))) }).catch((error: Error) => {
-        this.writerIds.delete(topic);
-        throw new TickflowError('SCHEMA_INVALID', `the schema of ${topic} is not registered under ${subject}: ${error.message}`, 'run `tickflow schemas register`');
-      });
+      const schema = { type: SchemaType.AVRO as const, schema: JSON.stringify(readSchema(this.schemaOf(topic))) };
+      id = this.call(`lookup of ${subject}`, () => this.registry.getRegistryIdBySchema(subject, schema), (error) =>
+        error.status !== undefined && error.status >= 400 && error.status < 500
+          ? new TickflowError('SCHEMA_INVALID', `the schema of ${topic} is not registered under ${subject}: ${error.message}`, 'run `tickflow schemas register`')
+          : undefined,
+      ).then(
+        (found) => {
+          this.knownIds.set(topic, found);
+          return found;
+        },
+        (error: Error) => {
+          this.writerIds.delete(topic);
+          throw error;
+        },
+      );
       this.writerIds.set(topic, id);
     }
     return id;
@@ -60,6 +115,13 @@ export class AvroCodec {
     return this.encodeWithId(topic, id, value);
   }
 
+  /** Encodes with a writer id resolved earlier (`prepare`); throws if it was not. */
+  encodeSync(topic: string, value: unknown): Buffer {
+    const id = this.knownIds.get(topic);
+    if (id === undefined) throw new TickflowError('INVARIANT', `the schema id of ${topic} was not prepared before encoding`, 'call codec.prepare() with every topic a runner writes');
+    return this.encodeWithId(topic, id, value);
+  }
+
   encodeWithId(topic: string, id: number, value: unknown): Buffer {
     const body = avroType(this.schemaOf(topic)).toBuffer(value);
     const header = Buffer.alloc(5);
@@ -72,13 +134,14 @@ export class AvroCodec {
     const key = `${topic}#${id}`;
     let resolver = this.resolvers.get(key);
     if (!resolver) {
-      resolver = this.registry.getSchema(id).then(
+      // Only "no such id" makes the record bad; an unreachable registry is a transient fault.
+      resolver = this.call(`lookup of schema id ${id}`, () => this.registry.getSchema(id), (error) =>
+        error.status === 404 ? new DecodeError(`schema id ${id} is unknown to the registry`) : undefined,
+      ).then(
         (writer) => avroType(this.schemaOf(topic)).createResolver(writer as unknown as avro.Type),
-        (error: Error & { status?: number }) => {
+        (error: Error) => {
           this.resolvers.delete(key);
-          // Only "no such id" makes the record bad; an unreachable registry is a transient fault.
-          if (error.status === 404) throw new DecodeError(`schema id ${id} is unknown to the registry`);
-          throw new TickflowError('NOT_REACHABLE', `schema registry lookup of id ${id} failed: ${error.message}`, 'check that the schema registry is up (`tickflow stack status`)');
+          throw error;
         },
       );
       this.resolvers.set(key, resolver);
@@ -100,7 +163,7 @@ export class AvroCodec {
     try {
       return avroType(this.schemaOf(topic)).fromBuffer(buffer.subarray(5), resolver) as T;
     } catch (error) {
-      throw new DecodeError(`Avro body does not match schema id ${id}: ${(error as Error).message}`);
+      throw new DecodeError(`Avro body does not match schema id ${id}: ${(error as Error).message.slice(0, 500)}`);
     }
   }
 }

@@ -5,7 +5,7 @@ import { TickflowError } from '../../ops/errors';
  * from `tickflow run --set <stage>.<key>=<value>`; names carry their units (`windowMs`).
  */
 export type FieldSpec =
-  | { type: 'number'; default: number; description: string; min?: number; integer?: boolean }
+  | { type: 'number'; default: number; description: string; min?: number; max?: number; positive?: boolean; integer?: boolean }
   | { type: 'string'; default: string; description: string; choices?: readonly string[] }
   | { type: 'boolean'; default: boolean; description: string }
   | { type: 'list'; default: readonly string[]; description: string };
@@ -40,6 +40,9 @@ export function parseConfig<S extends ConfigSchema>(owner: string, schema: S, va
         if (raw.trim() === '' || !Number.isFinite(n)) throw bad(owner, key, `'${raw}' is not a number`, `for example --set ${owner}.${key}=${spec.default}`);
         if (spec.integer && !Number.isInteger(n)) throw bad(owner, key, `'${raw}' is not a whole number`, `for example --set ${owner}.${key}=${spec.default}`);
         if (spec.min !== undefined && n < spec.min) throw bad(owner, key, `${n} is below the minimum ${spec.min}`, `use a value of at least ${spec.min}`);
+        if (spec.positive && !(n > 0)) throw bad(owner, key, `${n} is not above 0`, `use a positive value, for example ${spec.default}`);
+        // Maxima keep what a setting sizes (windows, buffers, state) bounded.
+        if (spec.max !== undefined && n > spec.max) throw bad(owner, key, `${n} is above the maximum ${spec.max}`, `use a value of at most ${spec.max}`);
         result[key] = n;
         break;
       }

@@ -1,4 +1,5 @@
 import client from 'prom-client';
+import { dependencyStates } from './dependencies';
 
 /**
  * The runtime's metrics, one prom-client registry per process. Every stage and sink gets these
@@ -27,6 +28,7 @@ export class RuntimeMetrics {
   readonly secondsSinceProgress: client.Gauge<'stage'>;
   readonly phaseSeconds: client.Histogram<'stage' | 'phase'>;
   readonly fetchSeconds: client.Histogram<'stage'>;
+  readonly stateExpired: client.Counter<'stage' | 'store'>;
 
   constructor() {
     const r = [this.registry];
@@ -51,6 +53,26 @@ export class RuntimeMetrics {
     const phaseBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30];
     this.phaseSeconds = new client.Histogram({ name: 'tickflow_batch_phase_seconds', help: 'time a batch spent in each phase (decode, fence, restore, process, begin transaction, transactional send, send offsets, commit, write, offset commit, heartbeat, ...)', labelNames: ['stage', 'phase'], buckets: phaseBuckets, registers: r });
     this.fetchSeconds = new client.Histogram({ name: 'tickflow_fetch_seconds', help: 'duration of each fetch (includes the broker-side wait for data, up to the fetch wait of 1 s)', labelNames: ['stage'], buckets: phaseBuckets, registers: r });
+    this.stateExpired = new client.Counter({ name: 'tickflow_state_expired_total', help: 'state keys deleted because they were not written for the stage\'s stateTtlMs', labelNames: ['stage', 'store'], registers: r });
+    new client.Gauge({
+      name: 'tickflow_dependency_up',
+      help: '1 while the last call to the server succeeded, 0 while it fails or times out (kafka, schema-registry, questdb)',
+      labelNames: ['dependency'],
+      registers: r,
+      collect() {
+        for (const [dependency, state] of Object.entries(dependencyStates())) this.set({ dependency }, state.up ? 1 : 0);
+      },
+    });
+    new client.Counter({
+      name: 'tickflow_dependency_failures_total',
+      help: 'calls to the server that failed or timed out',
+      labelNames: ['dependency'],
+      registers: r,
+      collect() {
+        this.reset();
+        for (const [dependency, state] of Object.entries(dependencyStates())) this.inc({ dependency }, state.failures);
+      },
+    });
     this.assignedPartitions = new client.Gauge({ name: 'tickflow_assigned_partitions', help: 'input partitions assigned to this instance', labelNames: ['stage'], registers: r });
   }
 }

@@ -1,4 +1,5 @@
 import type { Batch, Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import { CompressionTypes } from 'kafkajs';
 import type { Admin } from 'kafkajs';
 import { TickflowError } from '../../ops/errors';
 import type { Logger } from '../../ops/log';
@@ -6,15 +7,22 @@ import { logger } from '../../ops/log';
 import type { StateEntry } from '../../schemas/types.generated';
 import { dlqTopicOf } from '../../topics/catalog';
 import { coPartitionedAssigner } from './assigner';
+import { TimeoutError, backoffMs, bounded } from './bounded';
 import type { AvroCodec } from './codec';
 import { DecodeError } from './codec';
 import { deadLetterOf } from './dead-letters';
+import { reportFailure, reportOk } from './dependencies';
+import type { Stores } from './guarded';
+import { processGuarded } from './guarded';
 import type { RuntimeMetrics } from './metrics';
+import type { SinkHooks, SinkWriter } from './sink';
 import type { Clock, FailedRecord, InputRecord, OutputRecord, Stage, StageContext } from './stage';
 import { systemClock } from './stage';
 import { readToEnd } from './read-to-end';
 import { TransactionalStore, changelogTopic } from './store';
 import { Watchdog } from './watchdog';
+
+export { bounded } from './bounded';
 
 /**
  * The Kafka side of the runtime. One consumer group per stage or sink (`tickflow.<name>`); each
@@ -25,43 +33,20 @@ import { Watchdog } from './watchdog';
  * consumer is in memory, and a slow sink or producer stops fetching.
  *
  * - Stages (Kafka to Kafka): outputs, dead letters, state changes (to the stores' compacted
- *   changelogs) and the consumed offsets are written in one Kafka transaction per batch, by a
- *   transactional producer dedicated to the input partition (`tickflow.<stage>.<topic>.<partition>`).
- *   Whoever owns the partition initialises that id first, which fences any older owner and aborts
- *   its open transaction; only then is the partition's state restored from the changelog, so the
- *   restored state is exactly the state that matches the committed offsets.
- * - Sinks (Kafka to a store): the sink writes the batch and resolves only once the store
+ *   changelogs) and the consumed offsets are written in one Kafka transaction per batch by a
+ *   transactional producer dedicated to the batch's task: for a stage with state, partition N of
+ *   every input (the inputs are co-partitioned and share partition N's state) is ONE task with ONE
+ *   transactional id (`tickflow.<stage>.partition-<N>`), like a Kafka Streams task; a stage without
+ *   state has a task per input partition (`tickflow.<stage>.<topic>.<partition>`). Whoever owns a
+ *   task initialises its id first, which fences every older producer that could write the task's
+ *   outputs, offsets or state and aborts its open transaction; only then is the state restored from
+ *   the changelog, so the restored state is exactly the state that matches the committed offsets.
+ * - Sinks (Kafka to a store, ./sink.ts): the sink writes the batch and resolves only once the store
  *   acknowledged it; then dead letters are produced and offsets committed. While the store is down
  *   the partition is paused and the write retried with backoff (slow is not failed).
+ * - A batch is processed through ./guarded.ts: one record a stage rejects, or whose output cannot be
+ *   encoded, becomes a dead letter; it never stops the partition.
  */
-export interface SinkHooks {
-  /** Keeps the group membership alive during long retries. */
-  heartbeat(): Promise<void>;
-  /** The sink reports that it is (or no longer is) waiting on its store. */
-  stalled(on: boolean): void;
-  /** True once the runner is stopping: give up retrying (the batch is redone after restart). */
-  stopping(): boolean;
-}
-
-export interface SinkWriter<V = unknown> {
-  readonly name: string;
-  readonly inputs: readonly string[];
-  open?(): Promise<void>;
-  /**
-   * Writes the batch durably; resolves only after the store acknowledged it. Idempotent on retry.
-   * May be called concurrently for batches of different partitions (never twice at once for one partition).
-   */
-  write(batch: readonly InputRecord<V>[], hooks: SinkHooks): Promise<{ failed: FailedRecord[] }>;
-  close?(): Promise<void>;
-}
-
-export class StoppingError extends Error {
-  constructor() {
-    super('stopping');
-    this.name = 'StoppingError';
-  }
-}
-
 export interface RunnerStats {
   batches: number;
   recordsIn: number;
@@ -97,28 +82,25 @@ export interface RunnerOptions {
    * counts as failed although its transaction committed.
    */
   afterCommit?: (topic: string, partition: number) => void;
+  /** Fault injection for tests: called right before a stage's transaction commits (may wait). */
+  beforeCommit?: (topic: string, partition: number) => Promise<void>;
+  /** Fault injection for tests: wraps each transactional producer's connect (e.g. to delay it past its bound). */
+  connectProducer?: (connect: () => Promise<void>, transactionalId: string) => Promise<void>;
+  /** Bound of a transactional producer's connect (default 60 s). */
+  producerConnectTimeoutMs?: number;
+  /** How often expired state is swept (default: a quarter of the stage's `stateTtlMs`, at most 60 s). */
+  expirySweepMs?: number;
 }
 
 /** Processes a decoded batch; `at` reports the batch's current phase to the watchdog. */
 type Handler = (decoded: InputRecord[], failed: FailedRecord[], payload: EachBatchPayload, at: (phase: string) => void) => Promise<void>;
-type Stores = Map<string, TransactionalStore<unknown>>;
+
+interface Send {
+  topic: string;
+  messages: Message[];
+}
 
 const key = (topic: string, partition: number): string => `${topic}:${partition}`;
-
-/**
- * Upper bound for one Kafka producer call. kafkajs 2.2.4 can leave a request on a connection that a
- * dying broker closed unresolved forever; a bounded call turns that into an ordinary failure (the
- * batch is aborted and redone, the producer rebuilt, which fences the stuck one).
- */
-const KAFKA_CALL_TIMEOUT_MS = 30_000;
-
-export function bounded<T>(promise: Promise<T>, what: string, ms = KAFKA_CALL_TIMEOUT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not complete within ${ms / 1000} s`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 /** Time without any fetch returning or batch moving after which the runner reports a stall. */
 const STALL_MS = 60_000;
@@ -158,10 +140,24 @@ const DEAD_LETTERS_LOGGED = 3;
 /** Messages per produce call: small enough that a record batch stays well under 1 MB. */
 const SEND_CHUNK = 1000;
 
+/**
+ * Largest encoded state value (one store key). Changelog topics accept records up to their
+ * `max.message.bytes` (topics/catalog.ts); a stage must keep each key's value well below it (split
+ * large state over several keys). A larger one is a bug in the stage and stops it loudly, naming the
+ * key, instead of leaving the partition stuck on a broker rejection.
+ */
+export const MAX_STATE_VALUE_BYTES = 512 * 1024;
+
+/** Changelog records of one transaction above this many bytes are sent gzip-compressed. */
+const COMPRESS_CHANGELOG_BYTES = 32 * 1024;
+
+/** Keys expired per store partition and sweep, so one expiry transaction stays small. */
+const EXPIRE_PER_SWEEP = 5000;
+
 /** Splits per-topic message lists into groups of at most `size` messages in total. */
-export function chunked(topics: { topic: string; messages: Message[] }[], size: number): { topic: string; messages: Message[] }[][] {
-  const chunks: { topic: string; messages: Message[] }[][] = [];
-  let current: { topic: string; messages: Message[] }[] = [];
+export function chunked(topics: Send[], size: number): Send[][] {
+  const chunks: Send[][] = [];
+  let current: Send[] = [];
   let count = 0;
   for (const { topic, messages } of topics) {
     for (let i = 0; i < messages.length; ) {
@@ -180,17 +176,47 @@ export function chunked(topics: { topic: string; messages: Message[] }[], size: 
   return chunks;
 }
 
+/** Groups messages by topic, keeping their order. */
+class SendList {
+  private readonly byTopic = new Map<string, Message[]>();
+  bytes = 0;
+
+  add(topic: string, message: Message): void {
+    const list = this.byTopic.get(topic) ?? [];
+    list.push(message);
+    this.byTopic.set(topic, list);
+    this.bytes += (message.value as Buffer | null)?.length ?? 0;
+  }
+
+  entries(): Send[] {
+    return [...this.byTopic.entries()].map(([topic, messages]) => ({ topic, messages }));
+  }
+}
+
+/** Errors that mean Kafka did not answer (an outage), as opposed to an answer such as "fenced". */
+const OUTAGE_ERRORS = new Set(['KafkaJSConnectionError', 'KafkaJSConnectionClosedError', 'KafkaJSRequestTimeoutError', 'KafkaJSNumberOfRetriesExceeded', 'KafkaJSBrokerNotFound', 'KafkaJSTimeout']);
+
+function kafkaFailure(error: unknown): boolean {
+  return error instanceof TimeoutError || OUTAGE_ERRORS.has((error as Error)?.name ?? '');
+}
+
 export class Runner {
   readonly stats: RunnerStats = { batches: 0, recordsIn: 0, recordsOut: 0, deadLetters: 0, lastBatchAt: 0 };
   readonly groupId: string;
   private consumer?: Consumer;
   private dlqProducer?: Promise<Producer>;
-  /** Transactional producer per owned input partition. */
+  /** Transactional producer per task (see the class comment): `#<partition>` for stages with state, else `topic:partition`. */
   private readonly tasks = new Map<string, Promise<Producer>>();
   /**
-   * Per input partition, the group's committed offset as read right after fencing. Records below it
-   * were committed by an earlier owner (or by this instance in a transaction whose outcome it did
-   * not learn) and are skipped; see `ensureTask`.
+   * Per transactional id, the retirement of its last producer (its connect settled, then it was
+   * disconnected). A new producer of the id waits for it: a connect that timed out may still reach
+   * the broker and would fence the new producer.
+   */
+  private readonly retiring = new Map<string, Promise<void>>();
+  /**
+   * Per input partition, the offset below which every record is known to be committed: the group's
+   * committed offset as read right after fencing, advanced after every commit of this instance.
+   * Records below it are skipped; see `ensureTask`.
    */
   private readonly floors = new Map<string, bigint>();
   private admin?: Promise<Admin>;
@@ -212,6 +238,8 @@ export class Runner {
   private aloProducer?: Promise<Producer>;
   private readonly watchdog = new Watchdog((phase, ms) => this.metrics?.phaseSeconds.observe({ stage: this.name, phase }, ms / 1000));
   private watchdogTimer?: NodeJS.Timeout;
+  private expiryTimer?: NodeJS.Timeout;
+  private sweeping = false;
   private lastStallReport = 0;
 
   private physical(topic: string): string {
@@ -247,10 +275,32 @@ export class Runner {
     return new Runner(kafka, codec, sink.name, sink.inputs, [], { kind: 'sink', sink }, options);
   }
 
+  private get stateful(): boolean {
+    return this.storeNames.length > 0;
+  }
+
+  private get exactlyOnce(): boolean {
+    return this.mode.kind === 'stage' && this.options.delivery !== 'at-least-once';
+  }
+
+  /** The task a batch of `topic` (physical) partition `partition` belongs to. */
+  private taskOf(topic: string, partition: number): string {
+    return this.stateful ? `#${partition}` : key(topic, partition);
+  }
+
+  private transactionalId(topic: string, partition: number): string {
+    return this.stateful ? `tickflow.${this.name}.${this.prefix}partition-${partition}` : `tickflow.${this.name}.${topic}.${partition}`;
+  }
+
+  /** The input partitions (physical `topic:partition` keys) a task covers. */
+  private partitionsOf(topic: string, partition: number): string[] {
+    return this.stateful ? this.inputs.map((t) => key(this.physical(t), partition)) : [key(topic, partition)];
+  }
+
   /** Ready once the group assigned partitions and (stages) every owned partition is fenced and restored. */
   isReady(): boolean {
     if (!this.joined || this.stopping) return false;
-    return this.mode.kind === 'sink' || this.options.delivery === 'at-least-once' || [...this.assignment].every((k) => this.readyTasks.has(k));
+    return !this.exactlyOnce || [...this.assignment].every((k) => this.readyTasks.has(k));
   }
 
   describe(): Record<string, unknown> {
@@ -259,6 +309,7 @@ export class Runner {
 
   async start(): Promise<void> {
     await this.codec.prepare([...this.outputs, ...this.inputs.map(dlqTopicOf), ...this.storeNames.map((s) => changelogTopic(this.name, s))]);
+    if (this.stateful) await this.checkCoPartitioned();
     if (this.mode.kind === 'stage') this.mode.stage.open?.({ clock: this.clock, log: this.log });
     else await this.mode.sink.open?.();
     const consumer = this.kafka.consumer({
@@ -316,6 +367,29 @@ export class Runner {
     });
     this.log.info(`consuming ${this.inputs.join(', ')} as group ${this.groupId}`);
     this.watchdogTimer = setInterval(() => this.checkStall(), 5000).unref();
+    const ttl = this.mode.kind === 'stage' ? this.mode.stage.stateTtlMs : undefined;
+    if (ttl !== undefined && this.stateful && this.exactlyOnce) {
+      const every = this.options.expirySweepMs ?? Math.max(1000, Math.min(60_000, Math.floor(ttl / 4)));
+      this.expiryTimer = setInterval(() => void this.sweep(ttl), every).unref();
+    }
+  }
+
+  /**
+   * A stage with state keeps one state per partition number, shared by all its inputs and written
+   * to changelogs partitioned the same way: every one of those topics must have the same partition
+   * count, or a key's state would sit in a partition its records never reach.
+   */
+  private async checkCoPartitioned(): Promise<void> {
+    const topics = [...this.inputs, ...this.storeNames.map((s) => changelogTopic(this.name, s))].map((t) => this.physical(t));
+    const metadata = await bounded((await this.adminClient()).fetchTopicMetadata({ topics }), 'reading topic metadata');
+    const counts = metadata.topics.map((t) => [t.name, t.partitions.length] as const);
+    if (new Set(counts.map(([, n]) => n)).size > 1) {
+      throw new TickflowError(
+        'CONFIG',
+        `${this.name} keeps state per partition, but its inputs and changelogs have different partition counts: ${counts.map(([t, n]) => `${t} ${n}`).join(', ')}`,
+        'give them equal partition counts in topics/catalog.ts and recreate the differing topics (raising partitions moves keys; see `tickflow topics apply --force-partitions`)',
+      );
+    }
   }
 
   /** Logs (and shows in metrics) a consumer that made no progress for STALL_MS, naming what it waits on. */
@@ -335,60 +409,120 @@ export class Runner {
   private onAssignment(assignment: Record<string, number[]>): void {
     const next = new Set<string>();
     for (const [topic, partitions] of Object.entries(assignment)) for (const p of partitions) next.add(key(topic, p));
-    for (const k of [...this.tasks.keys()]) if (!next.has(k)) void this.dropTask(k);
+    const nextTasks = new Set([...next].map((k) => this.taskOf(k.slice(0, k.lastIndexOf(':')), Number(k.slice(k.lastIndexOf(':') + 1)))));
+    for (const task of [...this.tasks.keys()]) if (!nextTasks.has(task)) void this.dropTask(task);
     const partitionNumbers = new Set([...next].map((k) => Number(k.split(':').pop())));
     for (const p of [...this.stores.keys()]) if (!partitionNumbers.has(p)) this.stores.delete(p);
     this.assignment = next;
     this.joined = true;
     this.metrics?.assignedPartitions.set({ stage: this.name }, next.size);
     this.log.info(`assigned ${[...next].sort().join(', ') || 'nothing'}`);
-    if (this.mode.kind === 'stage' && this.options.delivery !== 'at-least-once') {
-      for (const k of next) {
-        const [topic, p] = [k.slice(0, k.lastIndexOf(':')), Number(k.slice(k.lastIndexOf(':') + 1))];
-        this.ensureTask(topic, p).catch((error: Error) => this.log.warn(`preparing ${k} failed (retried on its next batch): ${error.message}`));
-      }
-    }
+    if (this.exactlyOnce) for (const k of next) this.prepare(k, 1);
   }
 
-  private ensureTask(topic: string, partition: number): Promise<Producer> {
-    const k = key(topic, partition);
-    let task = this.tasks.get(k);
-    if (!task) {
-      task = (async () => {
-        const producer = this.kafka.producer({ transactionalId: `tickflow.${this.name}.${topic}.${partition}`, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, transactionTimeout: 60_000, retry: TRANSACTIONAL_RETRY });
-        // connect() initialises the transactional id: this fences an older owner of the partition.
-        // It returns only once that owner's last transaction is complete (committed or aborted,
-        // with its offsets applied by the group coordinator), so from here on the committed offset
-        // and the changelog cannot move under us. The consumer may have read its start offset
-        // before that (kafkajs fetches committed offsets as soon as the group assigns, in parallel
-        // with this), or be redoing a batch whose commit succeeded without us learning it (a broker
-        // died with the response): both would process committed records again. Reading the
-        // committed offset now gives the floor below which records are skipped.
-        await bounded(producer.connect(), `initialising transactional producer for ${k}`, 60_000);
-        this.floors.set(k, await bounded(this.committedOffset(topic, partition), `reading the committed offset of ${k}`));
-        if (this.storeNames.length > 0) await this.storesFor(partition);
-        this.readyTasks.add(k);
-        return producer;
-      })();
-      task.catch(() => this.tasks.delete(k));
-      this.tasks.set(k, task);
-    }
-    return task;
+  /**
+   * Fences and restores an assigned partition ahead of its first batch; a failure is retried with
+   * backoff until it works or the partition is gone, so an idle partition becomes ready too.
+   */
+  private prepare(k: string, attempt: number): void {
+    const [topic, p] = [k.slice(0, k.lastIndexOf(':')), Number(k.slice(k.lastIndexOf(':') + 1))];
+    this.ensureTask(topic, p).catch((error: Error) => {
+      const delay = backoffMs(attempt, 500, 30_000);
+      this.log.warn(`preparing ${k} failed (attempt ${attempt}; again in ${Math.round(delay)} ms, or at its next batch): ${error.message}`);
+      setTimeout(() => {
+        if (!this.stopping && this.assignment.has(k) && !this.readyTasks.has(k)) this.prepare(k, attempt + 1);
+      }, delay).unref();
+    });
   }
 
-  /** The group's committed offset of a partition (0 when none). */
-  private async committedOffset(topic: string, partition: number): Promise<bigint> {
+  private adminClient(): Promise<Admin> {
     if (!this.admin) {
       this.admin = (async () => {
         const admin = this.kafka.admin();
-        await admin.connect();
+        await bounded(admin.connect(), 'connecting the admin client');
         return admin;
       })();
       this.admin.catch(() => (this.admin = undefined));
     }
-    const offsets = await (await this.admin).fetchOffsets({ groupId: this.groupId, topics: [topic] });
-    const offset = BigInt(offsets[0]?.partitions.find((p) => p.partition === partition)?.offset ?? '-1');
-    return offset < 0n ? 0n : offset;
+    return this.admin;
+  }
+
+  /**
+   * The task's transactional producer, created on first use: fences every older producer of the
+   * task (initialising the id waits until the older owner's last transaction is complete, committed
+   * or aborted, with its offsets applied), then reads the floors and restores the state.
+   *
+   * The consumer may have read its start offset before the fencing (kafkajs fetches committed
+   * offsets as soon as the group assigns, in parallel with this), or be redoing a batch whose commit
+   * succeeded without us learning it (a broker died with the response): both would process
+   * committed records again. Reading the committed offset after the fencing gives the floor below
+   * which records are skipped; every later commit of ours raises it (a rebalance that keeps a
+   * partition re-reads the committed offset, and that read need not see our last commit yet).
+   */
+  private ensureTask(topic: string, partition: number): Promise<Producer> {
+    const task = this.taskOf(topic, partition);
+    let pending = this.tasks.get(task);
+    if (!pending) {
+      const id = this.transactionalId(topic, partition);
+      const covered = this.partitionsOf(topic, partition);
+      const created = (async () => {
+        await this.retiring.get(id);
+        const producer = this.kafka.producer({ transactionalId: id, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, transactionTimeout: 60_000, retry: TRANSACTIONAL_RETRY });
+        const connect = this.options.connectProducer ? this.options.connectProducer(() => producer.connect(), id) : producer.connect();
+        try {
+          await bounded(connect, `initialising transactional producer ${id}`, this.options.producerConnectTimeoutMs ?? 60_000);
+          reportOk('kafka');
+          const committed = await bounded(this.committedOffsets(covered), `reading the committed offsets of ${covered.join(', ')}`);
+          for (const k of covered) this.floors.set(k, committed.get(k) ?? 0n);
+          if (this.stateful) await this.storesFor(partition);
+        } catch (error) {
+          if (kafkaFailure(error)) reportFailure('kafka', error as Error);
+          this.retire(id, producer, connect);
+          throw error;
+        }
+        for (const k of covered) this.readyTasks.add(k);
+        return producer;
+      })();
+      pending = created;
+      created.catch(() => {
+        if (this.tasks.get(task) === created) this.tasks.delete(task);
+      });
+      this.tasks.set(task, created);
+    }
+    return pending;
+  }
+
+  /**
+   * Disconnects a producer once its connect has settled, and makes the next producer of the same id
+   * wait for that (bounded: kafkajs' own request timeout ends a connect that never answers).
+   */
+  private retire(id: string, producer: Producer, connect: Promise<unknown>): void {
+    const done = bounded(
+      connect.then(
+        () => producer.disconnect(),
+        () => producer.disconnect(),
+      ),
+      `retiring producer ${id}`,
+      90_000,
+    ).catch((error: Error) => this.log.warn(`retiring producer ${id}: ${error.message}`));
+    const retired = done.then(() => {
+      if (this.retiring.get(id) === retired) this.retiring.delete(id);
+    });
+    this.retiring.set(id, retired);
+  }
+
+  /** The group's committed offsets of input partitions (`topic:partition` keys; absent: none). */
+  private async committedOffsets(partitions: readonly string[]): Promise<Map<string, bigint>> {
+    const topics = [...new Set(partitions.map((k) => k.slice(0, k.lastIndexOf(':'))))];
+    const offsets = await (await this.adminClient()).fetchOffsets({ groupId: this.groupId, topics });
+    const result = new Map<string, bigint>();
+    for (const { topic, partitions: ps } of offsets) {
+      for (const p of ps) {
+        const offset = BigInt(p.offset);
+        if (offset >= 0n) result.set(key(topic, p.partition), offset);
+      }
+    }
+    return result;
   }
 
   private plainProducer(): Promise<Producer> {
@@ -400,13 +534,17 @@ export class Runner {
     return this.aloProducer;
   }
 
-  private async dropTask(k: string): Promise<void> {
-    const task = this.tasks.get(k);
-    this.tasks.delete(k);
-    this.floors.delete(k);
-    this.readyTasks.delete(k);
-    const producer = await task?.catch(() => undefined);
-    await bounded(producer?.disconnect() ?? Promise.resolve(), 'producer disconnect', 5000).catch(() => undefined);
+  private async dropTask(task: string): Promise<void> {
+    const pending = this.tasks.get(task);
+    this.tasks.delete(task);
+    const partition = Number(task.slice(task.lastIndexOf(task.startsWith('#') ? '#' : ':') + 1));
+    const covered = task.startsWith('#') ? this.inputs.map((t) => key(this.physical(t), partition)) : [task];
+    for (const k of covered) {
+      this.floors.delete(k);
+      this.readyTasks.delete(k);
+    }
+    const producer = await pending?.catch(() => undefined);
+    if (producer) await bounded(producer.disconnect(), 'producer disconnect', 5000).catch(() => undefined);
   }
 
   private storesFor(partition: number): Promise<Stores> {
@@ -444,7 +582,7 @@ export class Runner {
       await readToEnd(this.kafka, this.physical(topic), async (_partition, message) => {
         records += 1;
         const value = message.value ? JSON.parse((await this.codec.decode<StateEntry>(topic, message.value)).json) : null;
-        store.load(message.key?.toString('utf8') ?? '', value);
+        store.load(message.key?.toString('utf8') ?? '', value, Number(message.timestamp));
       }, { partitions: [partition] });
       stores.set(name, store);
       const seconds = (Date.now() - started) / 1000;
@@ -506,16 +644,16 @@ export class Runner {
     await payload.heartbeat();
   }
 
-  private deadLetterMessages(failed: FailedRecord[], batch: Batch): Promise<{ topic: string; messages: Message[] }[]> {
+  private deadLetterMessages(failed: FailedRecord[], batch: Batch): Send[] {
     const byOffset = new Map<string, KafkaMessage>(batch.messages.map((m) => [m.offset, m]));
-    const letters = failed.map(async (f, i) => {
+    const letters = failed.map((f, i) => {
       const original = byOffset.get(f.input.offset);
       if (!original) throw new TickflowError('INVARIANT', `${this.name} rejected offset ${f.input.offset}, which is not in the batch`, 'a stage must only reject records of its input batch');
       const letter = deadLetterOf(this.name, batch.topic, batch.partition, original, f.code, f.message, this.clock.nowMicros());
-      if (i < DEAD_LETTERS_LOGGED) this.log.warn(`dead letter: ${f.code} at ${batch.topic}[${batch.partition}]@${f.input.offset}: ${f.message}`);
+      if (i < DEAD_LETTERS_LOGGED) this.log.warn(`dead letter: ${f.code} at ${batch.topic}[${batch.partition}]@${f.input.offset}: ${f.message.slice(0, 1000)}`);
       this.metrics?.recordsFailed.inc({ stage: this.name, topic: batch.topic, code: f.code });
       this.metrics?.deadLetters.inc({ stage: this.name, topic: batch.topic });
-      return { topic: letter.topic, messages: [{ key: letter.key, value: await this.codec.encode(dlqTopicOf(this.logical(batch.topic)), letter.value) }] };
+      return { topic: letter.topic, messages: [{ key: letter.key, value: this.codec.encodeSync(dlqTopicOf(this.logical(batch.topic)), letter.value) }] };
     });
     // The first few dead letters of a batch are logged one by one (above), the rest as counts per
     // code: a replayed file can reject thousands at once, and every one of them is in the .dlq anyway.
@@ -524,14 +662,73 @@ export class Runner {
       for (const f of failed.slice(DEAD_LETTERS_LOGGED)) codes.set(f.code, (codes.get(f.code) ?? 0) + 1);
       this.log.warn(`${failed.length - DEAD_LETTERS_LOGGED} more dead letters in this batch of ${batch.topic}[${batch.partition}] (${[...codes].map(([c, n]) => `${c} ${n}`).join(', ')}); \`tickflow tap ${dlqTopicOf(batch.topic)}\` shows them`);
     }
-    return Promise.all(letters);
+    return letters;
+  }
+
+  /** Encodes one output for its topic; emitting to a topic the stage does not declare is a bug. */
+  private encodeOutput(stage: Stage, out: OutputRecord): { topic: string; message: Message } {
+    if (!this.outputs.includes(out.topic)) throw new TickflowError('INVARIANT', `stage ${stage.name} emitted to ${out.topic}, which is not among its outputs`, `add ${out.topic} to the stage's outputs`);
+    return { topic: this.physical(out.topic), message: { key: out.key, value: this.codec.encodeSync(out.topic, out.value) } };
+  }
+
+  /** The changelog records of the stores' pending writes, each value bounded (MAX_STATE_VALUE_BYTES). */
+  private changelogMessages(stores: Stores, partition: number): SendList {
+    const list = new SendList();
+    for (const [name, store] of stores) {
+      const topic = changelogTopic(this.name, name);
+      for (const [k, v] of store.changes()) {
+        const value = v === null ? null : this.codec.encodeSync(topic, { json: JSON.stringify(v) } satisfies StateEntry);
+        if (value && value.length > MAX_STATE_VALUE_BYTES) {
+          throw new TickflowError(
+            'INVARIANT',
+            `${this.name} store ${name} key '${k.slice(0, 200)}' holds ${value.length} bytes; a state value may hold at most ${MAX_STATE_VALUE_BYTES}`,
+            'the stage must split large state over several keys (see pipelines/normalize for an example) or bound it in its config',
+          );
+        }
+        list.add(this.physical(topic), { key: k, partition, value });
+      }
+    }
+    return list;
+  }
+
+  /**
+   * One transaction: outputs and dead letters, the changelog records (gzip when large), and the
+   * consumed offsets when given. Throws (after aborting) on any failure; the caller decides.
+   */
+  private async transact(producer: Producer, outputs: Send[], changelog: SendList, offsets: { topic: string; partition: number; offset: string } | undefined, at: (phase: string) => void): Promise<void> {
+    const compress = changelog.bytes > COMPRESS_CHANGELOG_BYTES;
+    const plain = chunked(compress ? outputs : [...outputs, ...changelog.entries()], SEND_CHUNK);
+    const packed = compress ? chunked(changelog.entries(), SEND_CHUNK) : [];
+    at('begin transaction');
+    const transaction = await bounded(producer.transaction(), 'begin transaction');
+    try {
+      // Several sends per transaction keep each record batch under the broker's message size limit.
+      at('transactional send');
+      for (const chunk of plain) await bounded(transaction.sendBatch({ topicMessages: chunk, acks: -1 }), 'transactional send');
+      for (const chunk of packed) await bounded(transaction.sendBatch({ topicMessages: chunk, acks: -1, compression: CompressionTypes.GZIP }), 'transactional send (changelog)');
+      if (offsets) {
+        at('send offsets');
+        await bounded(
+          transaction.sendOffsets({ consumerGroupId: this.groupId, topics: [{ topic: offsets.topic, partitions: [{ partition: offsets.partition, offset: offsets.offset }] }] }),
+          'sending offsets to the transaction',
+        );
+        if (this.options.beforeCommit) await this.options.beforeCommit(offsets.topic, offsets.partition);
+      }
+      at('commit');
+      await bounded(transaction.commit(), 'transaction commit');
+      reportOk('kafka');
+    } catch (error) {
+      at('abort');
+      await bounded(transaction.abort(), 'transaction abort', 10_000).catch(() => undefined);
+      throw error;
+    }
   }
 
   private stageHandler(stage: Stage): Handler {
     return async (allDecoded, allDecodeFailures, payload, at) => {
       const { batch } = payload;
       at('fence');
-      const producer = this.options.delivery === 'at-least-once' ? undefined : await this.ensureTask(batch.topic, batch.partition);
+      const producer = this.exactlyOnce ? await this.ensureTask(batch.topic, batch.partition) : undefined;
       const floor = this.floors.get(key(batch.topic, batch.partition)) ?? 0n;
       let decoded = allDecoded;
       let decodeFailures = allDecodeFailures;
@@ -546,92 +743,127 @@ export class Runner {
       // Co-partitioned inputs share the partition's state: their batches take turns with it, so one
       // batch's pending writes are never committed or dropped by another's transaction.
       at('state lock');
-      const release = this.storeNames.length > 0 ? await this.stateLock(batch.partition) : () => undefined;
+      const release = this.stateful ? await this.stateLock(batch.partition) : () => undefined;
+      let stores: Stores = new Map();
       try {
         at('restore');
-        const stores = this.storeNames.length > 0 ? await this.storesFor(batch.partition) : new Map<string, TransactionalStore<unknown>>();
-        const ctx: StageContext = {
-          clock: this.clock,
-          log: this.log,
-          store: <V>(name: string) => {
-            const store = stores.get(name);
-            if (!store) throw new TickflowError('INVARIANT', `stage ${stage.name} used store '${name}', which it does not declare`, `add '${name}' to the stage's stores`);
-            return store as unknown as TransactionalStore<V>;
+        stores = this.stateful ? await this.storesFor(batch.partition) : stores;
+        at('process');
+        const result = await processGuarded(stage, decoded, stores, { clock: this.clock, log: this.log }, {
+          encode: (out) => this.encodeOutput(stage, out),
+          fresh: () => {
+            this.stores.delete(batch.partition);
+            return this.stateful ? this.storesFor(batch.partition) : Promise.resolve(new Map());
           },
-        };
-        const all = [...stores.values()];
-        try {
-          at('process');
-          const result = stage.process(decoded, ctx);
-          const failed = [...decodeFailures, ...result.failed];
-          const topicMessages = new Map<string, Message[]>();
-          const add = (topic: string, message: Message): void => {
-            const list = topicMessages.get(topic) ?? [];
-            list.push(message);
-            topicMessages.set(topic, list);
-          };
-          for (const out of result.out as OutputRecord[]) {
-            if (!this.outputs.includes(out.topic)) throw new TickflowError('INVARIANT', `stage ${stage.name} emitted to ${out.topic}, which is not among its outputs`, `add ${out.topic} to the stage's outputs`);
-            add(this.physical(out.topic), { key: out.key, value: await this.codec.encode(out.topic, out.value) });
-          }
-          for (const [name, store] of stores) {
-            const topic = changelogTopic(stage.name, name);
-            for (const [k, v] of store.changes()) {
-              add(this.physical(topic), { key: k, partition: batch.partition, value: v === null ? null : await this.codec.encode(topic, { json: JSON.stringify(v) } satisfies StateEntry) });
-            }
-          }
-          const letters = await this.deadLetterMessages(failed, batch);
-          const sends = chunked([...[...topicMessages.entries()].map(([topic, messages]) => ({ topic, messages })), ...letters], SEND_CHUNK);
-          at('send');
-          if (this.options.delivery === 'at-least-once') {
-            const plain = await this.plainProducer();
-            for (const chunk of sends) await bounded(plain.sendBatch({ topicMessages: chunk, acks: -1 }), 'send');
-            await bounded((this.consumer as Consumer).commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: offsetAfter(batch) }]), 'offset commit');
-          } else {
-          at('begin transaction');
-          const transaction = await bounded((producer as Producer).transaction(), 'begin transaction');
-          try {
-            // Several sends per transaction keep each record batch under the broker's message size limit.
-            at('transactional send');
-            for (const chunk of sends) await bounded(transaction.sendBatch({ topicMessages: chunk, acks: -1 }), 'transactional send');
-            at('send offsets');
-            await bounded(
-              transaction.sendOffsets({
-                consumerGroupId: this.groupId,
-                topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: offsetAfter(batch) }] }],
-              }),
-              'sending offsets to the transaction',
-            );
-            at('commit');
-            await bounded(transaction.commit(), 'transaction commit');
-            this.options.afterCommit?.(batch.topic, batch.partition);
-          } catch (error) {
-            at('abort');
-            await bounded(transaction.abort(), 'transaction abort', 10_000).catch(() => undefined);
-            throw error;
-          }
-          }
-          for (const store of all) store.commit();
-          this.metrics?.transactions.inc({ stage: this.name, result: 'commit' });
-          for (const [topic, messages] of topicMessages) if (!topic.endsWith('.changelog')) this.metrics?.recordsOut.inc({ stage: this.name, topic }, messages.length);
-          this.stats.recordsOut += result.out.length;
-          this.stats.deadLetters += failed.length;
-          if (this.metrics) for (const [name, store] of stores) this.metrics.stateEntries.set({ stage: this.name, store: name, partition: String(batch.partition) }, store.size);
-        } catch (error) {
-          for (const store of all) store.abort();
-          this.metrics?.transactions.inc({ stage: this.name, result: 'abort' });
-          // The outcome may be unknown (e.g. a lost coordinator): rebuild the producer and, since
-          // memory may now disagree with what was committed, the partition's state from its changelog.
-          at('drop producer');
-          await this.dropTask(key(batch.topic, batch.partition));
-          this.stores.delete(batch.partition);
-          this.log.warn(`batch at ${batch.topic}[${batch.partition}] from offset ${batch.firstOffset()} failed; it will be retried: ${(error as Error).message}`);
-          throw error;
+          onIsolate: (reason) => this.log.warn(`batch of ${batch.topic}[${batch.partition}] from offset ${batch.firstOffset()} is processed record by record to find the bad one: ${reason.slice(0, 300)}`),
+        });
+        stores = result.stores;
+        const failed = [...decodeFailures, ...result.failed];
+        const outputs = new SendList();
+        for (const { topic, message } of result.encoded) outputs.add(topic, message);
+        const changelog = this.changelogMessages(stores, batch.partition);
+        const sends = [...outputs.entries(), ...this.deadLetterMessages(failed, batch)];
+        at('send');
+        if (!producer) {
+          const plain = await this.plainProducer();
+          for (const chunk of chunked([...sends, ...changelog.entries()], SEND_CHUNK)) await bounded(plain.sendBatch({ topicMessages: chunk, acks: -1 }), 'send');
+          await bounded((this.consumer as Consumer).commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: offsetAfter(batch) }]), 'offset commit');
+        } else {
+          await this.transact(producer, sends, changelog, { topic: batch.topic, partition: batch.partition, offset: offsetAfter(batch) }, at);
+          // Everything below the committed offset is ours now: a re-read of an older committed offset must not redo it.
+          this.floors.set(key(batch.topic, batch.partition), BigInt(offsetAfter(batch)));
+          this.options.afterCommit?.(batch.topic, batch.partition);
         }
+        const now = Date.now();
+        for (const store of stores.values()) store.commit(now);
+        this.metrics?.transactions.inc({ stage: this.name, result: 'commit' });
+        for (const { topic, messages } of outputs.entries()) this.metrics?.recordsOut.inc({ stage: this.name, topic }, messages.length);
+        this.stats.recordsOut += result.out.length;
+        this.stats.deadLetters += failed.length;
+        if (this.metrics) for (const [name, store] of stores) this.metrics.stateEntries.set({ stage: this.name, store: name, partition: String(batch.partition) }, store.size);
+      } catch (error) {
+        for (const store of stores.values()) store.abort();
+        this.metrics?.transactions.inc({ stage: this.name, result: 'abort' });
+        if (kafkaFailure(error)) reportFailure('kafka', error as Error);
+        // The outcome may be unknown (e.g. a lost coordinator): rebuild the producer and, since
+        // memory may now disagree with what was committed, the partition's state from its changelog.
+        at('drop producer');
+        await this.dropTask(this.taskOf(batch.topic, batch.partition));
+        this.stores.delete(batch.partition);
+        this.log.warn(`batch at ${batch.topic}[${batch.partition}] from offset ${batch.firstOffset()} failed; it will be retried: ${(error as Error).message}`);
+        throw error;
       } finally {
         release();
       }
     };
+  }
+
+  /**
+   * Expires state keys not written for `ttlMs` (wall clock): per owned state partition, under its
+   * lock, the stage's `expire` hook gives the outputs the expiry implies, and one transaction (no
+   * offsets) carries them with the changelog tombstones. A failure drops the partition's producer
+   * and state (restored on the next batch), as a failed batch does; the next sweep tries again.
+   */
+  private async sweep(ttlMs: number): Promise<void> {
+    if (this.sweeping || this.stopping || this.mode.kind !== 'stage') return;
+    this.sweeping = true;
+    const stage = this.mode.stage;
+    try {
+      for (const partition of [...this.stores.keys()]) {
+        if (this.stopping) return;
+        const cutoff = Date.now() - ttlMs;
+        const current = await this.stores.get(partition)?.catch(() => undefined);
+        if (!current || ![...current.values()].some((s) => s.stale(cutoff).length > 0)) continue;
+        const release = await this.stateLock(partition);
+        try {
+          await this.expirePartition(stage, partition, cutoff);
+        } catch (error) {
+          this.log.warn(`expiring state of partition ${partition} failed (retried at the next sweep): ${(error as Error).message}`);
+        } finally {
+          release();
+        }
+      }
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  private async expirePartition(stage: Stage, partition: number, cutoff: number): Promise<void> {
+    const first = this.physical(this.inputs[0]);
+    if (!this.assignment.has(key(first, partition))) return;
+    const noop = (): void => undefined;
+    const producer = await this.ensureTask(first, partition);
+    const stores = await this.storesFor(partition);
+    const ctx: StageContext = {
+      clock: this.clock,
+      log: this.log,
+      store: <V>(name: string) => stores.get(name) as unknown as TransactionalStore<V>,
+    };
+    const outputs = new SendList();
+    let expired = 0;
+    try {
+      for (const [name, store] of stores) {
+        for (const k of store.stale(cutoff).slice(0, EXPIRE_PER_SWEEP)) {
+          const value = store.get(k);
+          for (const out of stage.expire?.(name, k, value, ctx) ?? []) {
+            const { topic, message } = this.encodeOutput(stage, out);
+            outputs.add(topic, message);
+          }
+          store.delete(k);
+          expired += 1;
+          this.metrics?.stateExpired.inc({ stage: this.name, store: name });
+        }
+      }
+      await this.transact(producer, outputs.entries(), this.changelogMessages(stores, partition), undefined, noop);
+      for (const store of stores.values()) store.commit();
+      for (const { topic, messages } of outputs.entries()) this.metrics?.recordsOut.inc({ stage: this.name, topic }, messages.length);
+      this.log.info(`expired ${expired} state keys of partition ${partition} not written for ${((Date.now() - cutoff) / 1000).toFixed(0)} s`);
+    } catch (error) {
+      for (const store of stores.values()) store.abort();
+      await this.dropTask(this.taskOf(first, partition));
+      this.stores.delete(partition);
+      throw error;
+    }
   }
 
   private sinkHandler(sink: SinkWriter): Handler {
@@ -674,7 +906,7 @@ export class Runner {
           })();
           this.dlqProducer.catch(() => (this.dlqProducer = undefined));
         }
-        await bounded((await this.dlqProducer).sendBatch({ topicMessages: await this.deadLetterMessages(failed, batch), acks: -1 }), 'dead-letter send');
+        await bounded((await this.dlqProducer).sendBatch({ topicMessages: this.deadLetterMessages(failed, batch), acks: -1 }), 'dead-letter send');
       }
       at('offset commit');
       await bounded(consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: offsetAfter(batch) }]), 'offset commit');
@@ -686,6 +918,14 @@ export class Runner {
   }
 
   /**
+   * Moves the consumer of an owned input partition (physical topic name) to `offset`: tools and
+   * fault tests. Records below the partition's floor are still skipped, never processed twice.
+   */
+  seek(topic: string, partition: number, offset: string): void {
+    this.consumer?.seek({ topic, partition, offset });
+  }
+
+  /**
    * True when this consumer has read every partition of its inputs up to the high watermark. The
    * position after the last processed batch counts control records (a transactional topic ends
    * with a commit marker, which a committed offset never passes); the committed offset counts what
@@ -694,8 +934,8 @@ export class Runner {
   async caughtUp(admin: Admin): Promise<boolean> {
     for (const logicalTopic of this.inputs) {
       const topic = this.physical(logicalTopic);
-      const highs = await admin.fetchTopicOffsets(topic);
-      const committed = await admin.fetchOffsets({ groupId: this.groupId, topics: [topic] });
+      const highs = await bounded(admin.fetchTopicOffsets(topic), `reading the offsets of ${topic}`);
+      const committed = await bounded(admin.fetchOffsets({ groupId: this.groupId, topics: [topic] }), `reading the committed offsets of ${this.groupId}`);
       const committedOf = new Map(committed[0]?.partitions.map((p) => [p.partition, BigInt(p.offset)]) ?? []);
       for (const { partition, high, low } of highs) {
         const committed = committedOf.get(partition) ?? -1n;
@@ -711,13 +951,14 @@ export class Runner {
   async stop(): Promise<void> {
     this.stopping = true;
     clearInterval(this.watchdogTimer);
+    clearInterval(this.expiryTimer);
     await this.consumer?.disconnect().catch((error: Error) => this.log.warn(`consumer disconnect: ${error.message}`));
-    for (const k of [...this.tasks.keys()]) await this.dropTask(k);
+    for (const task of [...this.tasks.keys()]) await this.dropTask(task);
+    await Promise.all([...this.retiring.values()]);
     await (await this.dlqProducer?.catch(() => undefined))?.disconnect().catch(() => undefined);
     await (await this.admin?.catch(() => undefined))?.disconnect().catch(() => undefined);
     await (await this.aloProducer?.catch(() => undefined))?.disconnect().catch(() => undefined);
     if (this.mode.kind === 'stage') this.mode.stage.close?.();
     else await this.mode.sink.close?.();
   }
-
 }

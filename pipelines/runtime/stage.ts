@@ -46,6 +46,9 @@ export const systemClock: Clock = { nowMicros: () => Date.now() * 1000 };
  * A value read from the store may be changed in place (large windows need not be copied per
  * record) as long as it is `put` back in the same batch: after a failed batch the runtime rebuilds
  * the partition's state from the changelog, so an in-place change never outlives its batch.
+ * A stage may cache what it derives from stored values (an index, parsed objects) in a WeakMap keyed
+ * by the store object `ctx.store()` returned: the runtime hands out a new object whenever the
+ * contents may have changed other than through the stage's own writes (a restore, a rollback).
  */
 export interface KeyValueStore<V> {
   get(key: string): V | undefined;
@@ -76,6 +79,14 @@ export interface Stage<In = unknown> {
   open?(ctx: Omit<StageContext, 'store'>): void;
   process(batch: readonly InputRecord<In>[], ctx: StageContext): StageResult;
   close?(): void;
+  /**
+   * Keys of any store not written for this long (wall clock) are expired by the runtime: `expire`
+   * is called first (its outputs are committed with the deletion, e.g. bars that can now never
+   * change, emitted final), then the key is deleted, with a tombstone in the changelog. Absent:
+   * state is kept forever.
+   */
+  readonly stateTtlMs?: number;
+  expire?(store: string, key: string, value: unknown, ctx: StageContext): OutputRecord[];
 }
 
 /**
@@ -84,7 +95,7 @@ export interface Stage<In = unknown> {
  */
 export class RecordError extends Error {
   constructor(
-    readonly code: 'PARSE_ERROR' | 'INVALID_VALUE' | 'UNKNOWN_FORMAT' | 'DECODE_ERROR',
+    readonly code: 'PARSE_ERROR' | 'INVALID_VALUE' | 'UNKNOWN_FORMAT' | 'DECODE_ERROR' | 'INVALID_OUTPUT',
     message: string,
   ) {
     super(message);

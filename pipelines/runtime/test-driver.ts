@@ -1,5 +1,10 @@
 import { logger } from '../../ops/log';
-import type { Clock, InputRecord, Stage, StageContext, StageResult } from './stage';
+import { avroType } from '../../schemas/avro';
+import { topicSpec } from '../../topics/catalog';
+import type { Stores } from './guarded';
+import { isRecordFault, processBatchOnce, processRecordByRecord } from './guarded';
+import type { Clock, InputRecord, OutputRecord, Stage, StageResult } from './stage';
+import { systemClock } from './stage';
 import { TransactionalStore } from './store';
 
 /**
@@ -7,6 +12,9 @@ import { TransactionalStore } from './store';
  * consecutive offsets on the partition given by `partitionOf` (default 0) of the stage's first
  * input, and are processed in batches of `batchSize` per partition, each batch committing its state
  * like the Kafka runtime does. The driver keeps its stores, so a second `run` continues from them.
+ * Like the runtime (./guarded.ts), outputs are checked against their topic's Avro schema, and a
+ * record the stage rejects or whose output cannot be encoded is isolated into `failed`; the state
+ * is then rebuilt from a changelog the driver keeps (the JSON of every committed write).
  */
 export function fixedClock(micros: number): Clock {
   return { nowMicros: () => micros };
@@ -22,8 +30,17 @@ export interface DriverOptions<In> {
   clock?: Clock;
 }
 
+/** Validates an output like the runtime's encoder would (topics outside the catalog are not checked). */
+function checkEncodable(out: OutputRecord): OutputRecord {
+  const spec = topicSpec(out.topic);
+  if (spec) avroType(spec.valueSchema).toBuffer(out.value);
+  return out;
+}
+
 export class StageDriver<In> {
-  private readonly stores = new Map<number, Map<string, TransactionalStore<unknown>>>();
+  private readonly stores = new Map<number, Stores>();
+  /** Per partition and store, the JSON of every committed value: the driver's changelog. */
+  private readonly changelogs = new Map<number, Map<string, Map<string, string>>>();
   private readonly offsets = new Map<number, number>();
 
   constructor(
@@ -31,7 +48,7 @@ export class StageDriver<In> {
     private readonly options: DriverOptions<In> = {},
   ) {}
 
-  private storesOf(partition: number): Map<string, TransactionalStore<unknown>> {
+  private storesOf(partition: number): Stores {
     let stores = this.stores.get(partition);
     if (!stores) {
       stores = new Map((this.stage.stores ?? []).map((name) => [name, new TransactionalStore<unknown>()]));
@@ -40,10 +57,38 @@ export class StageDriver<In> {
     return stores;
   }
 
+  /** Commits the pending writes and records them in the driver's changelog. */
+  private commit(partition: number, stores: Stores): void {
+    const logs = this.changelogs.get(partition) ?? new Map<string, Map<string, string>>();
+    this.changelogs.set(partition, logs);
+    for (const [name, store] of stores) {
+      const log = logs.get(name) ?? new Map<string, string>();
+      logs.set(name, log);
+      for (const [k, v] of store.changes()) {
+        if (v === null) log.delete(k);
+        else log.set(k, JSON.stringify(v));
+      }
+      store.commit();
+    }
+  }
+
+  /** New stores holding the committed state, as the runtime restores them from the changelog. */
+  private restored(partition: number): Stores {
+    const stores: Stores = new Map();
+    for (const name of this.stage.stores ?? []) {
+      const store = new TransactionalStore<unknown>();
+      for (const [k, json] of this.changelogs.get(partition)?.get(name) ?? []) store.load(k, JSON.parse(json));
+      stores.set(name, store);
+    }
+    this.stores.set(partition, stores);
+    return stores;
+  }
+
   run(values: readonly In[]): StageResult {
     const topic = this.options.topic ?? this.stage.inputs[0];
     const log = logger(`test:${this.stage.name}`);
-    const clock = this.options.clock ?? fixedClock(0);
+    // The processing clock is the wall clock unless a test fixes it (stages compare receive times with it).
+    const clock = this.options.clock ?? systemClock;
     const byPartition = new Map<number, InputRecord<In>[]>();
     for (const value of values) {
       const partition = this.options.partitionOf ? this.options.partitionOf(value) : 0;
@@ -58,19 +103,18 @@ export class StageDriver<In> {
     const failed: StageResult['failed'][number][] = [];
     const size = this.options.batchSize ?? 500;
     for (const [partition, records] of byPartition) {
-      const stores = this.storesOf(partition);
-      const ctx: StageContext = {
-        clock,
-        log,
-        store: <V>(name: string) => {
-          const store = stores.get(name);
-          if (!store) throw new Error(`stage ${this.stage.name} used undeclared store '${name}'`);
-          return store as unknown as TransactionalStore<V>;
-        },
-      };
       for (let i = 0; i < records.length; i += size) {
-        const result = this.stage.process(records.slice(i, i + size), ctx);
-        for (const store of stores.values()) store.commit();
+        const batch = records.slice(i, i + size);
+        let stores = this.storesOf(partition);
+        let result: StageResult;
+        try {
+          result = processBatchOnce(this.stage, batch, stores, { clock, log }, checkEncodable);
+        } catch (error) {
+          if (!isRecordFault(error)) throw error;
+          stores = this.restored(partition);
+          result = processRecordByRecord(this.stage, batch, stores, { clock, log }, checkEncodable);
+        }
+        this.commit(partition, stores);
         out.push(...result.out);
         failed.push(...result.failed);
       }

@@ -9,7 +9,7 @@ import { REPO_ROOT } from '../../ops/config';
 import { collectTopic } from '../../ops/tap';
 import type { AvroCodec } from '../../pipelines/runtime/codec';
 import { readToEnd } from '../../pipelines/runtime/read-to-end';
-import { bounded } from '../../pipelines/runtime/runner';
+import { bounded } from '../../pipelines/runtime/bounded';
 import { changelogTopic } from '../../pipelines/runtime/store';
 import type { RunningVolume, StateEntry, Trade } from '../../schemas/types.generated';
 import type { Decimal } from '../../schemas/decimal';
