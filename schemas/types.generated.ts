@@ -68,7 +68,7 @@ export interface BookSnapshot {
   readonly sequence: null | number;
 }
 
-/** An event-time OHLCV bar over [tsStart, tsStart + interval). A later revision of the same (instrumentId, interval, tsStart) replaces earlier ones. Key on md.bars.v1: instrumentId. */
+/** An event-time OHLCV bar over [tsStart, tsEnd): its bucket by the instrument's calendar (epoch-aligned, or for intervals of an hour and more aligned to the trading session). A later revision of the same (instrumentId, interval, tsStart) replaces earlier ones. Key on md.bars.v1: instrumentId. */
 export interface Bar {
   readonly instrumentId: string;
   readonly venue: string;
@@ -93,8 +93,10 @@ export interface Bar {
   readonly tradeCount: number;
   /** 0 for the first emission, +1 for each late-data revision */
   readonly revision: number;
-  /** true once the watermark passed tsStart + interval + allowed lateness */
+  /** true once the watermark passed tsEnd + allowed lateness */
   readonly final: boolean;
+  /** bar close time (exclusive); 0 in bars written before it existed, whose end is tsStart + interval */
+  readonly tsEnd: number;
 }
 
 /** One named analytic value of an instrument at an event time, computed from a quote, a book snapshot or a bar. Key on md.features.v1: instrumentId. */

@@ -105,14 +105,17 @@ export const BARS: TableSpec<Bar> = {
   ddl: (name) => `CREATE TABLE IF NOT EXISTS ${name} (
     ts TIMESTAMP, instrument_id SYMBOL, venue SYMBOL, symbol SYMBOL, source SYMBOL, interval SYMBOL,
     open ${PRICE}, high ${PRICE}, low ${PRICE}, close ${PRICE}, volume ${PRICE}, vwap ${PRICE},
-    trade_count INT, revision INT, final BOOLEAN, ts_event TIMESTAMP, ts_recv TIMESTAMP
+    trade_count INT, revision INT, final BOOLEAN, ts_event TIMESTAMP, ts_recv TIMESTAMP, ts_end TIMESTAMP
   ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, instrument_id, interval)`,
+  // `ts_end`: bars follow their instrument's calendar, so a bar's end is not always ts + interval.
+  upgrade: (name) => [`ALTER TABLE ${name} ADD COLUMN IF NOT EXISTS ts_end TIMESTAMP`],
   row(sender, b) {
     identity(sender, b).symbol('interval', b.interval);
     sender.decimalColumnText('open', b.open.toFixed()).decimalColumnText('high', b.high.toFixed()).decimalColumnText('low', b.low.toFixed()).decimalColumnText('close', b.close.toFixed());
     sender.decimalColumnText('volume', b.volume.toFixed()).decimalColumnText('vwap', b.vwap.toFixed());
     sender.intColumn('trade_count', b.tradeCount).intColumn('revision', b.revision).booleanColumn('final', b.final);
     sender.timestampColumn('ts_event', BigInt(b.tsEvent), 'us').timestampColumn('ts_recv', BigInt(b.tsRecv), 'us');
+    if (b.tsEnd > 0) sender.timestampColumn('ts_end', BigInt(b.tsEnd), 'us');
   },
   ts: (b) => b.tsStart,
 };

@@ -37,7 +37,8 @@ describe('aggregate: event-time bars', () => {
     const driver = new StageDriver(aggregateStage(config()), { batchSize: 500 });
     const result = driver.run(trades);
     // A trade a day later makes every bar of the file final.
-    const flush = driver.run([{ ...trades[trades.length - 1], tsEvent: trades[trades.length - 1].tsEvent + 86_400_000_000, tradeId: 'flush' }]);
+    const last = trades[trades.length - 1];
+    const flush = driver.run([{ ...last, tsEvent: last.tsEvent + 86_400_000_000, tsRecv: last.tsRecv + 86_400_000_000, tradeId: 'flush' }]);
     expect(result.failed).toEqual([]);
     const bars = latest([...result.out, ...flush.out]);
     for (const interval of ['1s', '1m']) {

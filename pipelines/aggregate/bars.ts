@@ -2,8 +2,10 @@ import type { Bar, Trade } from '../../schemas/types.generated';
 import { Decimal, quotientHalfEven } from '../../schemas/decimal';
 
 /**
- * Event-time trade bars, as DESIGN.md defines them: buckets `[start, start + interval)` by
- * `tsEvent`; open and close are the first and last trade by `tsEvent` (ties by arrival order);
+ * Event-time trade bars, as DESIGN.md defines them: buckets `[start, end)` by `tsEvent`, from the
+ * instrument's calendar (connectors/reference/calendars.ts `bucketOf`: epoch-aligned, so
+ * `end = start + interval`, for 24/7 instruments and intervals under an hour; aligned to the trading
+ * session for longer ones); open and close are the first and last trade by `tsEvent` (ties by arrival order);
  * volume is the sum of sizes; vwap is sum(price x size) / volume, rounded half-even to 12 places,
  * computed on exact integers (no intermediate rounding). Pure functions over JSON-able state, so the
  * state can live in a store and its changelog.
@@ -24,6 +26,8 @@ export function intervalMicros(text: string): number | undefined {
 export interface BarState {
   interval: string;
   start: number;
+  /** Bucket end (exclusive); absent in state written before buckets followed calendars: start + interval. */
+  end?: number;
   open: string;
   openTs: number;
   high: string;
@@ -54,16 +58,12 @@ export interface InstrumentBars {
   pending?: { ts: number; trades: number };
 }
 
-export function bucketStart(tsEvent: number, micros: number): number {
-  return Math.floor(tsEvent / micros) * micros;
-}
-
 /** Adds a trade to a bar (creating it when `bar` is undefined); arrival order breaks time ties. */
-export function addTrade(bar: BarState | undefined, interval: string, start: number, t: Trade): BarState {
+export function addTrade(bar: BarState | undefined, interval: string, start: number, end: number, t: Trade): BarState {
   const price = t.price.toFixed();
   const pv = t.price.times(t.size);
   if (!bar) {
-    return { interval, start, open: price, openTs: t.tsEvent, high: price, low: price, close: price, closeTs: t.tsEvent, closeRecv: t.tsRecv, volume: t.size.toFixed(), pv: pv.toFixed(), count: 1, revision: -1 };
+    return { interval, start, end, open: price, openTs: t.tsEvent, high: price, low: price, close: price, closeTs: t.tsEvent, closeRecv: t.tsRecv, volume: t.size.toFixed(), pv: pv.toFixed(), count: 1, revision: -1 };
   }
   const next = { ...bar };
   if (t.tsEvent < bar.openTs) {
@@ -88,6 +88,11 @@ export function vwapOf(pv: string, volume: string): Decimal {
   return quotientHalfEven(new Decimal(pv), new Decimal(volume));
 }
 
+/** A bar's end: its bucket's, or for state written before buckets followed calendars, start + interval. */
+export function barEnd(bar: BarState): number {
+  return bar.end ?? bar.start + (intervalMicros(bar.interval) ?? 0);
+}
+
 export function toBar(instrumentId: string, state: InstrumentBars, bar: BarState, final: boolean): Bar {
   return {
     instrumentId,
@@ -107,5 +112,6 @@ export function toBar(instrumentId: string, state: InstrumentBars, bar: BarState
     tradeCount: bar.count,
     revision: bar.revision,
     final,
+    tsEnd: barEnd(bar),
   };
 }

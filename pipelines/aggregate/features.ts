@@ -18,7 +18,7 @@ import { RecordError } from '../runtime/stage';
  * quality rules are where they get flagged.
  */
 export const FEATURES_CONFIG = {
-  depthLevels: { type: 'number', default: 5, min: 1, integer: true, description: 'book levels per side for imbalance_depth<N>' },
+  depthLevels: { type: 'number', default: 5, min: 1, max: 1000, integer: true, description: 'book levels per side for imbalance_depth<N>' },
 } as const satisfies ConfigSchema;
 
 export type FeaturesConfig = ConfigOf<typeof FEATURES_CONFIG>;

@@ -1,4 +1,5 @@
 import type { RawRecord } from '../../schemas/types.generated';
+import type { ChunkedLogState } from './chunked-log';
 import type { Finding } from './quality';
 
 /**
@@ -15,6 +16,9 @@ import type { Finding } from './quality';
  * Records the two sources both delivered are counted once: normalize skips a trade whose id the
  * other source already delivered and a quote or book not newer than the newest delivered (these
  * skips are the arbitration working, not faults; the switch findings count them).
+ * The standby buffer is bounded (`StandbyBuffer`): past its bound the oldest standby records are
+ * dropped, and a switch that delivers the buffer says how many were (they may be records the
+ * primary missed).
  */
 export interface ArbitrationConfig {
   readonly pairs: ReadonlyMap<string, { primary: string; backup: string }>;
@@ -28,8 +32,25 @@ export interface ArbitrationState {
   lastHeard: Record<string, number>;
   /** Since when the primary has been heard without a long pause (null: not heard yet). */
   primaryHealthySince: number | null;
-  /** The standby's recent records, oldest first. */
-  buffer: { tsEvent: number; raw: RawRecord }[];
+  /** Bookkeeping of the standby's recent records (kept by the StandbyBuffer, oldest first). */
+  buffer: ChunkedLogState;
+  /** Standby records dropped by the buffer's bound since the last switch. */
+  dropped?: number;
+}
+
+export interface Buffered {
+  tsEvent: number;
+  raw: RawRecord;
+}
+
+/** The standby source's recent records, bounded (an implementation drops the oldest past its bound). */
+export interface StandbyBuffer {
+  /** Keeps a record; returns how many records the bound dropped to make room (or 1 if this one was not kept). */
+  push(entry: Buffered): number;
+  /** Forgets records older than `before` (exchange time). */
+  dropBefore(before: number): void;
+  /** Every record kept, oldest first; the buffer is emptied. */
+  drain(): Buffered[];
 }
 
 /** `a>b,c>d` pairs, keyed by both source names. */
@@ -53,10 +74,13 @@ export interface Arbitrated {
   readonly findings: readonly Finding[];
 }
 
-export function arbitrate(current: ArbitrationState | undefined, raw: RawRecord, tsEvent: number, pair: { primary: string; backup: string }, config: ArbitrationConfig): Arbitrated {
+export function emptyArbitration(primary: string): ArbitrationState {
+  return { active: primary, lastHeard: {}, primaryHealthySince: null, buffer: { next: 0, chunks: [] } };
+}
+
+/** `state` is changed in place (the caller stores it in the same batch; see KeyValueStore). */
+export function arbitrate(state: ArbitrationState, raw: RawRecord, tsEvent: number, pair: { primary: string; backup: string }, config: ArbitrationConfig, buffer: StandbyBuffer): Arbitrated {
   const failover = config.failoverAfterMs * 1000;
-  // Changed in place (the caller stores it in the same batch; see KeyValueStore): the buffer can be long.
-  const state: ArbitrationState = current ?? { active: pair.primary, lastHeard: {}, primaryHealthySince: null, buffer: [] };
   const source = raw.source;
   const previous = state.lastHeard[source];
   state.lastHeard[source] = Math.max(tsEvent, previous ?? tsEvent);
@@ -64,10 +88,12 @@ export function arbitrate(current: ArbitrationState | undefined, raw: RawRecord,
 
   const findings: Finding[] = [];
   const switchTo = (next: string, finding: Finding): RawRecord[] => {
-    const replay = state.buffer.map((b) => b.raw);
+    const replay = buffer.drain().map((b) => b.raw);
+    const dropped = state.dropped ?? 0;
     state.active = next;
-    state.buffer = [];
-    findings.push({ ...finding, detail: `${finding.detail}; delivering ${replay.length} buffered record${replay.length === 1 ? '' : 's'} of ${next} first` });
+    state.dropped = 0;
+    const lost = dropped > 0 ? `; ${dropped} older standby record${dropped === 1 ? ' was' : 's were'} dropped by the buffer's bound` : '';
+    findings.push({ ...finding, detail: `${finding.detail}; delivering ${replay.length} buffered record${replay.length === 1 ? '' : 's'} of ${next} first${lost}` });
     return replay;
   };
   let deliver: RawRecord[] = [];
@@ -82,11 +108,9 @@ export function arbitrate(current: ArbitrationState | undefined, raw: RawRecord,
   if (source === state.active) {
     deliver.push(raw);
   } else {
-    state.buffer.push({ tsEvent, raw });
-    const horizon = state.lastHeard[source] - failover;
-    let stale = 0;
-    while (stale < state.buffer.length && state.buffer[stale].tsEvent < horizon) stale++;
-    if (stale > 0) state.buffer.splice(0, stale);
+    buffer.dropBefore(state.lastHeard[source] - failover);
+    const dropped = buffer.push({ tsEvent, raw });
+    if (dropped > 0) state.dropped = (state.dropped ?? 0) + dropped;
   }
   return { state, deliver, findings };
 }

@@ -48,7 +48,8 @@ describe('normalize stage', () => {
 
   it('withholds a flagged record from its topic and reports it on md.quality.v1 with its origin and the record', () => {
     const line = (id: number, price: string, ts: number): string => JSON.stringify({ type: 'trade', venue: 'SYN', symbol: 'A', tsEvent: ts, tsRecv: ts + 5, price, size: '1', side: 'BUY', tradeId: String(id) });
-    const records = [line(1, '100', 1_000_000), line(2, '0', 2_000_000), line(1, '100', 3_000_000), line(3, '101', 4_000_000)].map((payload, i) => ({ ...raw('tickflow-ndjson', payload, i + 1), source: 'ndjson-file' }));
+    const T0 = Date.UTC(2024, 0, 3, 15) * 1000;
+    const records = [line(1, '100', T0 + 1_000_000), line(2, '0', T0 + 2_000_000), line(1, '100', T0 + 3_000_000), line(3, '101', T0 + 4_000_000)].map((payload, i) => ({ ...raw('tickflow-ndjson', payload, i + 1), source: 'ndjson-file' }));
     const result = driveStage(stage, records);
     expect(result.out.map((o) => [o.topic, o.topic === 'md.quality.v1' ? (o.value as QualityEvent).rule : (o.value as Trade).tradeId])).toEqual([
       ['md.trades.v1', '1'],

@@ -4,6 +4,8 @@ import { ALWAYS_OPEN, US_EQUITY_HOURS, sessionOpen } from '../../connectors/refe
 import { Decimal } from '../../schemas/decimal';
 import { parseConfig } from '../runtime/config';
 import type { Checked, InstrumentQuality } from './quality';
+import type { IdWindow } from './ids';
+import { memoryIds } from './ids';
 import { QUALITY_CONFIG, emptyQuality, checkHeartbeat, checkQuote, checkTrade, robustBand } from './quality';
 
 const config = parseConfig('normalize', QUALITY_CONFIG, {});
@@ -13,10 +15,10 @@ const quote = (bid: string, ask: string, ts: number): Quote => ({ instrumentId: 
 const beat = (ts: number): SourceHeartbeat => ({ instrumentId: 'SYN:A', venue: 'SYN', symbol: 'A', source: 's', tsEvent: ts, tsRecv: ts });
 
 /** Runs trades through checkTrade; returns the rule that flagged each (or '' when accepted) and the end state. */
-function trades(list: Trade[], state: InstrumentQuality = emptyQuality()): { rules: string[]; state: InstrumentQuality } {
+function trades(list: Trade[], state: InstrumentQuality = emptyQuality(), ids: IdWindow = memoryIds()): { rules: string[]; state: InstrumentQuality } {
   const rules: string[] = [];
   for (const t of list) {
-    const checked: Checked = checkTrade(state, t, undefined, config);
+    const checked: Checked = checkTrade(state, t, undefined, config, ids);
     state = checked.state;
     rules.push(checked.findings.filter((f) => f.flagged).map((f) => f.rule).join(',') || '');
   }
@@ -70,7 +72,7 @@ describe('quality rules', () => {
   });
 
   it('reports a stale feed once, only while the session is open, and its resumption', () => {
-    let state = checkTrade(emptyQuality(), trade(1, '10', S), undefined, config).state;
+    let state = checkTrade(emptyQuality(), trade(1, '10', S), undefined, config, memoryIds()).state;
     const hb = (ts: number, session = ALWAYS_OPEN): string[] => {
       const checked = checkHeartbeat(state, beat(ts), session, config);
       state = checked.state;
@@ -79,19 +81,20 @@ describe('quality rules', () => {
     expect(hb(10 * S)).toEqual([]);
     expect(hb(12 * S)).toEqual(['STALE_FEED']);
     expect(hb(20 * S)).toEqual([]);
-    const resumed = checkTrade(state, trade(2, '10', 21 * S), undefined, config);
+    const resumed = checkTrade(state, trade(2, '10', 21 * S), undefined, config, memoryIds());
     expect(resumed.findings.map((f) => [f.rule, f.flagged])).toEqual([['FEED_RESUMED', false]]);
     expect(resumed.flagged).toBe(false);
     // Saturday 2024-01-06 12:00 UTC: the equity session is closed, so silence is not staleness.
     const saturday = Date.UTC(2024, 0, 6, 12) * 1000;
-    state = checkTrade(emptyQuality(), trade(3, '10', saturday), undefined, config).state;
+    state = checkTrade(emptyQuality(), trade(3, '10', saturday), undefined, config, memoryIds()).state;
     expect(hb(saturday + 60 * S, US_EQUITY_HOURS)).toEqual([]);
   });
 
   it('knows session hours', () => {
-    expect(sessionOpen(US_EQUITY_HOURS, Date.UTC(2024, 0, 8, 14, 0) * 1000)).toBe(true); // Monday 14:00 UTC
-    expect(sessionOpen(US_EQUITY_HOURS, Date.UTC(2024, 0, 8, 13, 29) * 1000)).toBe(false);
-    expect(sessionOpen(US_EQUITY_HOURS, Date.UTC(2024, 0, 8, 20, 0) * 1000)).toBe(false);
+    // XNYS regular hours, 09:30 to 16:00 New York (UTC-5 in January).
+    expect(sessionOpen(US_EQUITY_HOURS, Date.UTC(2024, 0, 8, 14, 30) * 1000)).toBe(true); // Monday
+    expect(sessionOpen(US_EQUITY_HOURS, Date.UTC(2024, 0, 8, 14, 29) * 1000)).toBe(false);
+    expect(sessionOpen(US_EQUITY_HOURS, Date.UTC(2024, 0, 8, 21, 0) * 1000)).toBe(false);
     expect(sessionOpen(US_EQUITY_HOURS, Date.UTC(2024, 0, 7, 14, 0) * 1000)).toBe(false); // Sunday
     expect(sessionOpen(ALWAYS_OPEN, Date.UTC(2024, 0, 7, 14, 0) * 1000)).toBe(true);
   });

@@ -1,8 +1,13 @@
 import type { BookSnapshot, QualityEvent, Quote, Trade } from '../../schemas/types.generated';
 import type { SourceHeartbeat } from '../../connectors/registry';
+import type { Calendar } from '../../connectors/reference/calendars';
+import { sessionKeyAt } from '../../connectors/reference/calendars';
 import type { Session } from '../../connectors/reference/instruments';
 import { sessionOpen } from '../../connectors/reference/instruments';
 import type { ConfigOf, ConfigSchema } from '../runtime/config';
+import type { ChunkedLogState } from './chunked-log';
+import { emptyLog } from './chunked-log';
+import type { IdWindow } from './ids';
 
 /**
  * Data-quality rules on valid (parsed) records, per instrument, pure. Each finding is either
@@ -10,17 +15,27 @@ import type { ConfigOf, ConfigSchema } from '../runtime/config';
  * analytics) or *reported* (a fact about the stream, such as a sequence gap; the record itself is
  * kept). A record is flagged by the first rule it breaks, in this order:
  *
+ * - FUTURE_TIMESTAMP: exchange time more than `maxClockSkewMs` after the receive time, or a receive
+ *   time more than `maxFutureMs` ahead of the processing clock (checked by normalize before anything
+ *   else, so one mis-stamped record cannot move an instrument's clock into the future and make every
+ *   later record out of order).
  * - NON_POSITIVE: a price that is zero or negative, a trade or book size that is, a negative quote
  *   size (a quote size of 0 means the venue gives none, as TrueFX).
  * - DUPLICATE_TRADE: a trade id already seen within the duplicate window of the newest trade.
  * - OUT_OF_ORDER: exchange time more than `outOfOrderToleranceMs` before the newest accepted
  *   record of its kind. A duplicate older than the duplicate window is caught here instead, so
  *   an old trade can never be counted twice.
- * - PRICE_OUTLIER: a trade price outside the rolling robust band: the median of the last
- *   `outlierWindow` trade prices plus or minus max(`outlierMads` x 1.4826 x MAD,
- *   `outlierMinBandBps` of the median), checked once `outlierMinSamples` prices are known. Outliers
- *   stay in the window, so the median follows a real level shift after half a window while one
- *   bad print cannot move it. The band is a statistic and uses float64; prices stay exact.
+ * - PRICE_OUTLIER: a trade price outside the robust band of recent trades: the median of the trade
+ *   prices of the last `outlierMaxAgeMs` (at most `outlierWindow` of them) plus or minus
+ *   max(`outlierMads` x 1.4826 x MAD, `outlierMinBandBps` of the median), checked once
+ *   `outlierMinSamples` such prices are known. The band is time-aware: prices age out, and it starts
+ *   afresh when the instrument's trading session changes (an exchange's next trading day, the next FX
+ *   week), so after a gap (overnight, a weekend, a halt, a file months later) the first trades at a
+ *   new level build a new band instead of being flagged. A price outside the band is still accepted
+ *   when the prevailing quote (at most `quoteMaxAgeMs` old) corroborates it: within the quote's bid
+ *   and ask widened by `outlierMinBandBps`. Outliers stay in the window, so the median also follows a
+ *   real level shift without a gap or quotes after half a window, while one bad print cannot move it.
+ *   The band is a statistic and uses float64; prices stay exact.
  * - CROSSED_QUOTE / LOCKED_QUOTE: best bid above / equal to best ask (quotes and books).
  *
  * Reported: SEQUENCE_GAP (the venue's sequence number skipped values), STALE_FEED (a heartbeat
@@ -28,13 +43,17 @@ import type { ConfigOf, ConfigSchema } from '../runtime/config';
  * (the first update after a STALE_FEED).
  */
 export const QUALITY_CONFIG = {
-  outOfOrderToleranceMs: { type: 'number', default: 1000, min: 0, integer: true, description: 'how far (exchange time) a record may trail the newest of its kind before it is flagged OUT_OF_ORDER; keep it within aggregate.allowedLatenessMs' },
-  duplicateWindowMs: { type: 'number', default: 5000, min: 0, integer: true, description: 'trade ids are remembered this long (exchange time) behind the newest trade to flag duplicates' },
-  outlierWindow: { type: 'number', default: 50, min: 3, integer: true, description: 'trade prices in the rolling robust band' },
-  outlierMinSamples: { type: 'number', default: 10, min: 3, integer: true, description: 'prices needed before the outlier rule applies' },
-  outlierMads: { type: 'number', default: 8, min: 0, description: 'band half-width in scaled median absolute deviations' },
-  outlierMinBandBps: { type: 'number', default: 50, min: 0, description: 'band half-width floor, basis points of the median' },
-  staleAfterMs: { type: 'number', default: 10_000, min: 1, integer: true, description: 'no update for this long (exchange time, seen by a heartbeat) while the session is open is STALE_FEED' },
+  outOfOrderToleranceMs: { type: 'number', default: 1000, min: 0, max: 3_600_000, integer: true, description: 'how far (exchange time) a record may trail the newest of its kind before it is flagged OUT_OF_ORDER; keep it within aggregate.allowedLatenessMs' },
+  duplicateWindowMs: { type: 'number', default: 5000, min: 0, max: 600_000, integer: true, description: 'trade ids are remembered this long (exchange time) behind the newest trade to flag duplicates' },
+  outlierWindow: { type: 'number', default: 50, min: 3, max: 10_000, integer: true, description: 'most trade prices in the rolling robust band' },
+  outlierMinSamples: { type: 'number', default: 10, min: 3, max: 10_000, integer: true, description: 'prices needed before the outlier rule applies (at most outlierWindow)' },
+  outlierMads: { type: 'number', default: 8, min: 0, max: 1000, description: 'band half-width in scaled median absolute deviations' },
+  outlierMinBandBps: { type: 'number', default: 50, min: 0, max: 100_000, description: 'band half-width floor, basis points of the median; also how far outside the quote a corroborated trade may print' },
+  outlierMaxAgeMs: { type: 'number', default: 300_000, min: 1000, max: 86_400_000, integer: true, description: 'prices older than this (exchange time) leave the band: after a pause longer than this the band starts afresh' },
+  quoteMaxAgeMs: { type: 'number', default: 10_000, min: 0, max: 3_600_000, integer: true, description: 'a quote at most this old (exchange time) can corroborate a trade outside the band' },
+  maxClockSkewMs: { type: 'number', default: 5000, min: 0, max: 86_400_000, integer: true, description: 'how far a record\'s exchange time may be after its receive time before it is flagged FUTURE_TIMESTAMP' },
+  maxFutureMs: { type: 'number', default: 60_000, min: 0, max: 86_400_000, integer: true, description: 'how far a receive time may be ahead of the processing clock before the record is flagged FUTURE_TIMESTAMP' },
+  staleAfterMs: { type: 'number', default: 10_000, min: 1, max: 604_800_000, integer: true, description: 'no update for this long (exchange time, seen by a heartbeat) while the session is open is STALE_FEED' },
 } as const satisfies ConfigSchema;
 
 export type QualityConfig = ConfigOf<typeof QUALITY_CONFIG>;
@@ -42,7 +61,20 @@ export type QualityConfig = ConfigOf<typeof QUALITY_CONFIG>;
 export const QUALITY_TOPIC = 'md.quality.v1';
 
 /** LATE_TRADE is aggregate's: a trade later than its bars' allowed lateness. FAILOVER and FAILBACK are the arbitration's (./arbitration.ts). */
-export type Rule = 'LATE_TRADE' | 'FAILOVER' | 'FAILBACK' | 'NON_POSITIVE' | 'DUPLICATE_TRADE' | 'OUT_OF_ORDER' | 'PRICE_OUTLIER' | 'CROSSED_QUOTE' | 'LOCKED_QUOTE' | 'SEQUENCE_GAP' | 'STALE_FEED' | 'FEED_RESUMED';
+export type Rule =
+  | 'LATE_TRADE'
+  | 'FAILOVER'
+  | 'FAILBACK'
+  | 'FUTURE_TIMESTAMP'
+  | 'NON_POSITIVE'
+  | 'DUPLICATE_TRADE'
+  | 'OUT_OF_ORDER'
+  | 'PRICE_OUTLIER'
+  | 'CROSSED_QUOTE'
+  | 'LOCKED_QUOTE'
+  | 'SEQUENCE_GAP'
+  | 'STALE_FEED'
+  | 'FEED_RESUMED';
 
 export interface Finding {
   readonly rule: Rule;
@@ -51,7 +83,11 @@ export interface Finding {
   readonly detail: string;
 }
 
-/** Per-instrument state (JSON: it goes to the changelog). Times are exchange-time microseconds. */
+/**
+ * Per-instrument state (JSON: it goes to the changelog), bounded: the price window holds at most
+ * `outlierWindow` entries; the recent trade ids live outside it (./ids.ts), in chunks under their
+ * own keys, and only their bookkeeping is here. Times are exchange-time microseconds.
+ */
 export interface InstrumentQuality {
   readonly lastTradeTs: number | null;
   readonly lastQuoteTs: number | null;
@@ -59,19 +95,21 @@ export interface InstrumentQuality {
   /** Newest exchange time of any record or heartbeat that counts as an update. */
   readonly lastUpdateTs: number | null;
   readonly sequence: number | null;
-  /** Trade id -> exchange time, for ids within the duplicate window of the newest trade. */
-  readonly recentIds: Record<string, number>;
-  /** The last `outlierWindow` trade prices, oldest first. */
-  readonly prices: number[];
-  /** Exchange time up to which `recentIds` was last pruned (pruning is amortised). */
-  readonly prunedAt?: number;
+  /** Recent trade prices with their exchange times, oldest first. */
+  readonly prices: [number, number][];
+  /** The trading session the band belongs to (sessionKeyAt); a change restarts the band. */
+  readonly bandSession?: string | null;
+  /** The newest accepted top of book, to corroborate a trade outside the band. */
+  readonly quote?: { bid: number; ask: number; ts: number } | null;
+  /** Bookkeeping of the recent trade ids' chunks (./ids.ts). */
+  readonly ids: ChunkedLogState;
   readonly stale: boolean;
   /** Trades passed on to md.trades.v1 (normalize's count; heartbeats carry it to aggregate). */
   readonly trades: number;
 }
 
 export function emptyQuality(): InstrumentQuality {
-  return { lastTradeTs: null, lastQuoteTs: null, lastBookTs: null, lastUpdateTs: null, sequence: null, recentIds: {}, prices: [], stale: false, trades: 0 };
+  return { lastTradeTs: null, lastQuoteTs: null, lastBookTs: null, lastUpdateTs: null, sequence: null, prices: [], ids: emptyLog(), stale: false, trades: 0 };
 }
 
 export interface Checked {
@@ -83,13 +121,13 @@ export interface Checked {
 
 const MS = 1000;
 
-/** The robust band around the window's prices, or null while there are too few. */
-export function robustBand(prices: readonly number[], config: QualityConfig): { median: number; halfWidth: number } | null {
+/** The robust band around the window's prices (`[price, time]` pairs), or null while there are too few. */
+export function robustBand(prices: readonly (readonly [number, number])[], config: QualityConfig): { median: number; halfWidth: number } | null {
   if (prices.length < config.outlierMinSamples) return null;
   const work = scratch(prices.length);
-  for (let i = 0; i < prices.length; i++) work[i] = prices[i];
+  for (let i = 0; i < prices.length; i++) work[i] = prices[i][0];
   const m = selectMedian(work);
-  for (let i = 0; i < prices.length; i++) work[i] = Math.abs(prices[i] - m);
+  for (let i = 0; i < prices.length; i++) work[i] = Math.abs(prices[i][0] - m);
   const mad = selectMedian(work);
   return { median: m, halfWidth: Math.max(config.outlierMads * 1.4826 * mad, (m * config.outlierMinBandBps) / 10_000) };
 }
@@ -160,10 +198,34 @@ function touchedBy(state: InstrumentQuality, ts: number): Pick<InstrumentQuality
 }
 
 /**
- * The trade rules. Updates the given state's `recentIds` and `prices` in place (the returned state
- * shares them): the caller must store the returned state in the same batch (see KeyValueStore).
+ * Whether a record's times can be believed: its exchange time at most `maxClockSkewMs` after its
+ * receive time, and its receive time at most `maxFutureMs` ahead of the processing clock. A record
+ * that fails is flagged FUTURE_TIMESTAMP before any other rule sees it (nothing of it enters state).
  */
-export function checkTrade(state: InstrumentQuality, t: Trade, sequence: number | undefined, config: QualityConfig): Checked {
+export function futureFinding(record: { tsEvent: number; tsRecv: number }, nowMicros: number, config: QualityConfig): Finding | undefined {
+  if (record.tsEvent > record.tsRecv + config.maxClockSkewMs * MS) {
+    return { rule: 'FUTURE_TIMESTAMP', flagged: true, detail: `exchange time ${record.tsEvent} is ${((record.tsEvent - record.tsRecv) / 1e6).toFixed(3)} s after its receive time ${record.tsRecv} (limit ${config.maxClockSkewMs / 1000} s)` };
+  }
+  if (record.tsRecv > nowMicros + config.maxFutureMs * MS) {
+    return { rule: 'FUTURE_TIMESTAMP', flagged: true, detail: `receive time ${record.tsRecv} is ${((record.tsRecv - nowMicros) / 1e6).toFixed(3)} s ahead of the processing clock (limit ${config.maxFutureMs / 1000} s)` };
+  }
+  return undefined;
+}
+
+/** A price outside the band the prevailing quote still explains: within its bid and ask, widened by the band floor. */
+function corroborated(quote: InstrumentQuality['quote'], price: number, tsEvent: number, config: QualityConfig): boolean {
+  if (!quote || tsEvent - quote.ts > config.quoteMaxAgeMs * MS || quote.ts - tsEvent > config.outOfOrderToleranceMs * MS) return false;
+  const slack = config.outlierMinBandBps / 10_000;
+  return price >= quote.bid * (1 - slack) && price <= quote.ask * (1 + slack);
+}
+
+/**
+ * The trade rules. `ids` holds the instrument's recent trade ids (in-memory for pure uses, chunked
+ * in the store in normalize); `calendar` gives the trading session (the band restarts when it
+ * changes). Updates the given state's `prices` in place (the returned state shares it): the caller
+ * must store the returned state in the same batch (see KeyValueStore).
+ */
+export function checkTrade(state: InstrumentQuality, t: Trade, sequence: number | undefined, config: QualityConfig, ids: IdWindow, calendar?: Calendar): Checked {
   const gap = sequenceFinding(state, sequence);
   const findings: Finding[] = [...resumed(state, t.tsEvent)];
   if (gap.finding) findings.push(gap.finding);
@@ -173,7 +235,7 @@ export function checkTrade(state: InstrumentQuality, t: Trade, sequence: number 
   if (!t.price.isPositive() || t.price.isZero() || !t.size.isPositive() || t.size.isZero()) {
     return flag({ rule: 'NON_POSITIVE', flagged: true, detail: `trade ${t.tradeId}: price ${t.price.toFixed()} and size ${t.size.toFixed()} must both be positive` });
   }
-  const seenAt = state.recentIds[t.tradeId];
+  const seenAt = ids.seen(t.tradeId);
   const windowMicros = Math.max(config.duplicateWindowMs, config.outOfOrderToleranceMs) * MS;
   // An id older than the window (not pruned yet) is left to the out-of-order rule, as if pruned.
   if (seenAt !== undefined && seenAt >= (state.lastTradeTs ?? seenAt) - windowMicros) return flag({ rule: 'DUPLICATE_TRADE', flagged: true, detail: `trade id ${t.tradeId} was already seen (exchange time ${seenAt})` });
@@ -181,25 +243,31 @@ export function checkTrade(state: InstrumentQuality, t: Trade, sequence: number 
   if (late) return flag(late);
 
   const price = t.price.toNumber();
-  const band = robustBand(state.prices, config);
-  // In place (see checkTrade's contract): copying them per trade made this rule the pipeline's hot spot.
+  // In place (see checkTrade's contract): copying the window per trade made this rule the pipeline's hot spot.
   const prices = state.prices;
-  prices.push(price);
+  const session = calendar ? sessionKeyAt(calendar, t.tsEvent) : null;
+  if (session !== (state.bandSession ?? null)) prices.length = 0;
+  const horizon = t.tsEvent - config.outlierMaxAgeMs * MS;
+  let old = 0;
+  while (old < prices.length && prices[old][1] < horizon) old++;
+  if (old > 0) prices.splice(0, old);
+  const band = robustBand(prices, config);
+  prices.push([price, t.tsEvent]);
   if (prices.length > config.outlierWindow) prices.splice(0, prices.length - config.outlierWindow);
   const newest = Math.max(t.tsEvent, state.lastTradeTs ?? t.tsEvent);
-  const recentIds = state.recentIds;
-  recentIds[t.tradeId] = t.tsEvent;
-  let prunedAt = state.prunedAt ?? newest;
-  // Pruned once per quarter window: ids stay within 1.25 windows, at a constant cost per trade.
-  if (newest - prunedAt >= windowMicros / 4) {
-    for (const id of Object.keys(recentIds)) if (recentIds[id] < newest - windowMicros) delete recentIds[id];
-    prunedAt = newest;
-  }
-  const next: InstrumentQuality = { ...base, lastTradeTs: newest, recentIds, prices, prunedAt };
-  if (band && Math.abs(price - band.median) > band.halfWidth) {
-    return flag({ rule: 'PRICE_OUTLIER', flagged: true, detail: `trade ${t.tradeId} at ${t.price.toFixed()} is outside the band ${(band.median - band.halfWidth).toPrecision(10)}..${(band.median + band.halfWidth).toPrecision(10)} (median of the last ${state.prices.length} trades ${band.median.toPrecision(10)})` }, next);
+  ids.add(t.tradeId, t.tsEvent, t.source);
+  ids.prune(newest - windowMicros);
+  const next: InstrumentQuality = { ...base, lastTradeTs: newest, prices, bandSession: session };
+  if (band && Math.abs(price - band.median) > band.halfWidth && !corroborated(state.quote, price, t.tsEvent, config)) {
+    const quote = state.quote ? `; quote ${state.quote.bid}/${state.quote.ask} at ${state.quote.ts} does not explain it` : '';
+    return flag({ rule: 'PRICE_OUTLIER', flagged: true, detail: `trade ${t.tradeId} at ${t.price.toFixed()} is outside the band ${(band.median - band.halfWidth).toPrecision(10)}..${(band.median + band.halfWidth).toPrecision(10)} (median of the last ${prices.length - 1} trades ${band.median.toPrecision(10)})${quote}` }, next);
   }
   return { state: next, findings, flagged: false };
+}
+
+function newerQuote(current: InstrumentQuality['quote'], next: InstrumentQuality['quote']): InstrumentQuality['quote'] {
+  if (!next) return current ?? null;
+  return current && current.ts > next.ts ? current : next;
 }
 
 function crossed(what: string, bid: Quote['bidPrice'], ask: Quote['askPrice']): Finding | undefined {
@@ -220,7 +288,8 @@ export function checkQuote(state: InstrumentQuality, q: Quote, sequence: number 
     outOfOrder('quote', q.tsEvent, state.lastQuoteTs, config) ??
     crossed('quote', q.bidPrice, q.askPrice);
   if (finding) return { state: base, findings: [...findings, finding], flagged: true };
-  return { state: { ...base, lastQuoteTs: Math.max(q.tsEvent, state.lastQuoteTs ?? q.tsEvent) }, findings, flagged: false };
+  const quote = { bid: q.bidPrice.toNumber(), ask: q.askPrice.toNumber(), ts: q.tsEvent };
+  return { state: { ...base, lastQuoteTs: Math.max(q.tsEvent, state.lastQuoteTs ?? q.tsEvent), quote: newerQuote(state.quote, quote) }, findings, flagged: false };
 }
 
 export function checkBook(state: InstrumentQuality, b: BookSnapshot, sequence: number | undefined, config: QualityConfig): Checked {
@@ -234,10 +303,14 @@ export function checkBook(state: InstrumentQuality, b: BookSnapshot, sequence: n
     outOfOrder('book', b.tsEvent, state.lastBookTs, config) ??
     (b.bids.length > 0 && b.asks.length > 0 ? crossed('book', b.bids[0].price, b.asks[0].price) : undefined);
   if (finding) return { state: base, findings: [...findings, finding], flagged: true };
-  return { state: { ...base, lastBookTs: Math.max(b.tsEvent, state.lastBookTs ?? b.tsEvent) }, findings, flagged: false };
+  const top = b.bids.length > 0 && b.asks.length > 0 ? { bid: b.bids[0].price.toNumber(), ask: b.asks[0].price.toNumber(), ts: b.tsEvent } : null;
+  return { state: { ...base, lastBookTs: Math.max(b.tsEvent, state.lastBookTs ?? b.tsEvent), quote: newerQuote(state.quote, top) }, findings, flagged: false };
 }
 
-/** A heartbeat is not an update: it only shows how long the instrument has been quiet. */
+/**
+ * A heartbeat is not an update: it only shows how long the instrument has been quiet. Silence counts
+ * only while the session is open by the instrument's calendar (holidays and early closes included).
+ */
 export function checkHeartbeat(state: InstrumentQuality, h: SourceHeartbeat, session: Session, config: QualityConfig): Checked {
   if (state.lastUpdateTs === null) return { state: { ...state, lastUpdateTs: h.tsEvent }, findings: [], flagged: false };
   const quietMicros = h.tsEvent - state.lastUpdateTs;

@@ -15,8 +15,8 @@ import { RollingCorrelation } from './indicators/pairs';
  */
 export const CORRELATE_CONFIG = {
   pairs: { type: 'list', default: [], description: 'instrument pairs A~B, e.g. BINANCE:BTCUSDT~BINANCE:ETHUSDT' },
-  window: { type: 'number', default: 30, min: 2, integer: true, description: 'aligned returns in the correlation' },
-  alignBars: { type: 'number', default: 5, min: 1, integer: true, description: 'bars a return waits for the other instrument\'s return of the same bar' },
+  window: { type: 'number', default: 30, min: 2, max: 10_000, integer: true, description: 'aligned returns in the correlation' },
+  alignBars: { type: 'number', default: 5, min: 1, max: 1000, integer: true, description: 'bars a return waits for the other instrument\'s return of the same bar' },
 } as const satisfies ConfigSchema;
 
 export type CorrelateConfig = ConfigOf<typeof CORRELATE_CONFIG>;

@@ -18,6 +18,12 @@ describe('flow stage', () => {
   const run = (batchSize: number): Feature[] =>
     new StageDriver(flowStage(parseConfig('flow', FLOW_CONFIG, {})), { batchSize, topicOf: (v) => ('tradeId' in v ? 'md.trades.v1' : 'md.quotes.v1') }).run(records).out.map((o) => o.value as Feature);
 
+  it('refuses settings that cannot work before it starts: a bucket volume of 0, windows beyond their bounds', () => {
+    expect(() => parseConfig('flow', FLOW_CONFIG, { vpinBucketVolume: '0' })).toThrow(/flow.vpinBucketVolume: 0 is not above 0/);
+    expect(() => parseConfig('flow', FLOW_CONFIG, { vpinBucketVolume: '-1' })).toThrow(/is not above 0/);
+    expect(() => parseConfig('flow', FLOW_CONFIG, { ofiWindow: '100000000' })).toThrow(/flow.ofiWindow: 100000000 is above the maximum 10000/);
+  });
+
   it('publishes OFI per quote, VPIN per completed bucket and sweeps, the same whatever the batching', () => {
     const whole = run(20_000);
     const counts = new Map<string, number>();

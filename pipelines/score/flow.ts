@@ -14,11 +14,11 @@ import { canonicalName } from './score';
  * batch and saved once at its end.
  */
 export const FLOW_CONFIG = {
-  ofiWindow: { type: 'number', default: 50, min: 1, integer: true, description: 'quote updates summed in the order-flow imbalance' },
-  vpinBucketVolume: { type: 'number', default: 10, min: 0, description: 'volume per VPIN bucket (base-asset units; choose about 1/50 of a day\'s volume)' },
-  vpinBuckets: { type: 'number', default: 50, min: 1, integer: true, description: 'buckets averaged in VPIN' },
-  sweepWindowMs: { type: 'number', default: 50, min: 0, description: 'most time between two trades of one sweep' },
-  sweepMinLevels: { type: 'number', default: 3, min: 1, integer: true, description: 'prices a run of same-side trades must go through to be a sweep' },
+  ofiWindow: { type: 'number', default: 50, min: 1, max: 10_000, integer: true, description: 'quote updates summed in the order-flow imbalance' },
+  vpinBucketVolume: { type: 'number', default: 10, positive: true, max: 1e15, description: 'volume per VPIN bucket (base-asset units; choose about 1/50 of a day\'s volume)' },
+  vpinBuckets: { type: 'number', default: 50, min: 1, max: 10_000, integer: true, description: 'buckets averaged in VPIN' },
+  sweepWindowMs: { type: 'number', default: 50, min: 0, max: 3_600_000, description: 'most time between two trades of one sweep' },
+  sweepMinLevels: { type: 'number', default: 3, min: 1, max: 10_000, integer: true, description: 'prices a run of same-side trades must go through to be a sweep' },
 } as const satisfies ConfigSchema;
 
 export type FlowConfig = ConfigOf<typeof FLOW_CONFIG>;

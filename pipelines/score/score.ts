@@ -174,7 +174,8 @@ export function scoreStage(config: ScoreConfig): Stage<Bar> {
           // Keyed by interval: every instrument's returns of an interval meet in one partition (correlate).
           out.push({ topic: RETURNS_OUTPUT, key: bar.interval, value });
         }
-        const end = bar.tsStart + (intervalMicros(bar.interval) as number);
+        // Bars written before tsEnd existed carry 0: their end is start + interval.
+        const end = bar.tsEnd > 0 ? bar.tsEnd : bar.tsStart + (intervalMicros(bar.interval) as number);
         for (const { strategy, params, aliases } of plan.strategies) {
           const draft = strategy.evaluate({ bar, values: aliased(canonical, aliases), previous: state.previous ? aliased(state.previous, aliases) : undefined }, params);
           if (!draft) continue;

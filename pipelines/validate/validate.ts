@@ -18,7 +18,7 @@ import type { InputRecord, OutputRecord, Stage, StageContext, StageResult } from
  * instrument) is in store `signals`.
  */
 export const VALIDATE_CONFIG = {
-  minConfidence: { type: 'number', default: 0.6, min: 0, description: 'reject candidates below this confidence (0 to 1)' },
+  minConfidence: { type: 'number', default: 0.6, min: 0, max: 1, description: 'reject candidates below this confidence (0 to 1)' },
   maxAgeMs: { type: 'number', default: 10_000, min: 0, integer: true, description: 'reject candidates older than this by the validation clock' },
   cooldownMs: { type: 'number', default: 300_000, min: 0, integer: true, description: 'reject a repeat of an accepted signal (same strategy, instrument, interval, side) within this long' },
   clock: { type: 'string', default: 'wall', choices: ['wall', 'event'], description: 'wall: age against the wall clock (live); event: against the instrument\'s newest candidate (replays, backtests)' },

@@ -19,6 +19,7 @@ export function designedBars(instrumentId: string, closes: readonly number[], vo
     source: 'test',
     interval: '1m',
     tsStart: START + i * MINUTE,
+    tsEnd: START + (i + 1) * MINUTE,
     tsEvent: START + i * MINUTE + 59_000_000,
     tsRecv: START + i * MINUTE + 59_000_100,
     open: new Decimal((closes[i - 1] ?? close).toFixed(2)),

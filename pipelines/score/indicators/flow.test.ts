@@ -81,6 +81,26 @@ describe('flow indicators', () => {
     expect(compared).toBeGreaterThan(9000);
   });
 
+  it('VPIN takes a trade of any size in constant time: one huge trade fills its buckets at once, with no price change after the first', () => {
+    for (const size of [1e9, 1e15, 1e300]) {
+      const vpin = new Vpin(10, 50);
+      const started = process.hrtime.bigint();
+      vpin.update({ price: 100, size: 25, side: 1, tsEvent: 1 });
+      vpin.update({ price: 101, size, side: 1, tsEvent: 2 });
+      vpin.update({ price: 101.5, size: 4, side: 1, tsEvent: 3 });
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      expect(ms).toBeLessThan(50);
+      const value = vpin.value as VpinValue;
+      // Every bucket the huge trade closed after the first has no price change: imbalance 0.
+      expect(value.vpin).toBe(0);
+      expect(value.buckets).toBeGreaterThanOrEqual(Math.floor((25 + size) / 10));
+    }
+    // Small trades still step through buckets exactly as before.
+    const small = new Vpin(10, 2);
+    for (const [price, size] of [[100, 6], [101, 6], [99, 9], [100, 9]] as const) small.update({ price, size, side: 1, tsEvent: 0 });
+    expect((small.value as VpinValue).buckets).toBe(3);
+  });
+
   it('detects a sweep once per run, and not when the run pauses, turns back or changes side', () => {
     const ms = 1000;
     const t = (price: number, side: 1 | -1, at: number, size = 1): TradeInput => ({ price, size, side, tsEvent: at * ms });

@@ -139,15 +139,48 @@ export class Vpin implements Indicator<TradeInput, VpinValue> {
     requirePeriod('vpin', buckets);
   }
 
+  /**
+   * O(1) in the trade's size: a trade that fills the open bucket closes it with its price change,
+   * and every further whole bucket it fills has the same last price, so no price change (imbalance
+   * 0): those are added at once (a loop of `size / bucketVolume` steps would run for seconds, or
+   * forever once the float subtraction stops changing the size).
+   */
   update(t: TradeInput): void {
     this.lastPrice = t.price;
-    let size = t.size;
-    while (size > 0) {
-      const take = Math.min(size, this.bucketVolume - this.filled);
-      this.filled += take;
-      size -= take;
-      if (this.filled >= this.bucketVolume - 1e-12) this.closeBucket();
+    if (!(t.size > 0) || !Number.isFinite(t.size)) return;
+    const take = Math.min(t.size, this.bucketVolume - this.filled);
+    this.filled += take;
+    if (this.filled < this.bucketVolume - 1e-12) return;
+    this.closeBucket();
+    const rest = t.size - take;
+    if (!(rest > 0)) return;
+    let whole = Math.floor(rest / this.bucketVolume);
+    let remainder = Math.max(0, rest - whole * this.bucketVolume);
+    if (remainder >= this.bucketVolume - 1e-12) {
+      whole += 1;
+      remainder = 0;
     }
+    this.closeUnchangedBuckets(whole);
+    this.filled = remainder;
+  }
+
+  /** Closes `count` buckets whose price did not change (one trade filled them all). */
+  private closeUnchangedBuckets(count: number): void {
+    if (count <= 0) return;
+    if (count <= 64) {
+      for (let i = 0; i < count; i++) this.closeBucket();
+      return;
+    }
+    // Welford's running variance merged with `count` zero changes (Chan et al.'s pairwise update).
+    const c = this.changes;
+    const n = c.n + count;
+    const delta = -c.mean;
+    c.m2 += (delta * delta * c.n * count) / n;
+    c.mean += (delta * count) / n;
+    c.n = n;
+    for (let i = 0; i < Math.min(count, this.buckets); i++) this.imbalances.push(0);
+    if (this.imbalances.length > this.buckets) this.imbalances.splice(0, this.imbalances.length - this.buckets);
+    this.completed += count;
   }
 
   private closeBucket(): void {

@@ -30,6 +30,9 @@ export interface BarInput extends HLC {
   readonly vwap: number;
 }
 
+/** Longest window an indicator may keep: its state (a store value) stays bounded. */
+export const MAX_PERIOD = 10_000;
+
 export function requirePeriod(name: string, period: number): void {
-  if (!Number.isInteger(period) || period < 1) throw new RangeError(`${name}: period must be a whole number of at least 1, got ${period}`);
+  if (!Number.isInteger(period) || period < 1 || period > MAX_PERIOD) throw new RangeError(`${name}: period must be a whole number from 1 to ${MAX_PERIOD}, got ${period}`);
 }
