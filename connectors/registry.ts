@@ -1,6 +1,6 @@
 import type { BookSnapshot, Heartbeat, Quote, RawRecord, Trade } from '../schemas/types.generated';
 import type { CsvFormat } from './tardis/formats';
-import { tardisBookSnapshot25, tardisQuotes, tardisTrades } from './tardis/formats';
+import { MAX_PAYLOAD_LENGTH, tardisBookSnapshot25, tardisQuotes, tardisTrades } from './tardis/formats';
 import { binanceBook, binanceHeartbeat, binanceTrade } from './binance/messages';
 import { alphaVantageFx } from './rest-poller/alphavantage';
 import { tickflowNdjson } from './tickflow-ndjson/format';
@@ -43,7 +43,9 @@ function csv(format: CsvFormat): LineFormat {
     description: format.description,
     header: format.header,
     locate(line) {
-      const fields = line.split(',');
+      // Never throws and never costs more than the parser would: an absurd line is left for normalize to reject.
+      if (line.length > MAX_PAYLOAD_LENGTH) return { key: null, tsEvent: Number.NaN, tsRecv: Number.NaN };
+      const fields = line.split(',', format.fieldCount + 1);
       return { key: fields.length >= 2 ? format.vendorKey(fields) : null, tsEvent: format.eventTimeMicros(fields), tsRecv: format.recvTimeMicros(fields) };
     },
     parse: (raw) => ({ kind: format.kind, value: format.parse(raw) }) as Canonical,

@@ -556,7 +556,7 @@ function httpsAgent(ca: string[]): https.Agent {
 export interface ServiceRequest {
   method?: string;
   headers?: Record<string, string>;
-  body?: string;
+  body?: string | Buffer;
   signal?: AbortSignal;
 }
 

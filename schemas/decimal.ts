@@ -16,20 +16,111 @@ export class DecimalRangeError extends Error {
   }
 }
 
-/** Parses a decimal string exactly; throws on anything that is not a plain finite decimal number. */
-export function parseDecimal(text: string): Decimal {
-  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text)) throw new DecimalRangeError(`'${text}' is not a decimal number`);
+/**
+ * Bounds on decimal text, checked before a Decimal is built: decimal.js takes time and memory in
+ * proportion to the exponent and the digits (`1e9000000000000000` exhausts the heap), so text is
+ * measured first. 64 characters hold any decimal(38, 12) value (at most 40 characters written
+ * plainly) with room for padding zeros and an exponent; no exponent beyond ±99 can give a nonzero
+ * value of that length that fits.
+ */
+export const MAX_DECIMAL_TEXT_LENGTH = 64;
+export const MAX_DECIMAL_EXPONENT = 99;
+
+/** `text` as an error message may show it: at most `max` characters, then '…' and the full length. */
+export function boundedText(text: string, max = 40): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters)`;
+}
+
+const DECIMAL_TEXT = /^[+-]?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
+
+/** Text that plainly fits decimal(precision, scale): few digits each side of the point and no exponent. */
+function plainPatternOf(precision: number, scale: number): RegExp {
+  const integer = precision > scale ? `\\d{1,${precision - scale}}` : '0+';
+  return new RegExp(`^[+-]?${integer}(\\.\\d{0,${scale}})?$`);
+}
+
+let plain = { precision: 38, scale: 12, pattern: plainPatternOf(38, 12) };
+
+function plainPattern(precision: number, scale: number): RegExp {
+  if (plain.precision !== precision || plain.scale !== scale) {
+    plain = { precision, scale, pattern: plainPatternOf(precision, scale) };
+  }
+  return plain.pattern;
+}
+
+/**
+ * What keeps `text` from being a decimal(precision, scale) value, or undefined when nothing does.
+ * Accepted: `[+-]digits[.digits][e[+-]digits]` with at least one digit, at most
+ * MAX_DECIMAL_TEXT_LENGTH characters, an exponent within ±MAX_DECIMAL_EXPONENT, at most `scale`
+ * decimal places and `precision - scale` integer digits (leading zeros and trailing zeros after the
+ * point do not count: `157.40700000` has 3 places). Exact, linear in the (bounded) text, and it
+ * builds no Decimal, so any input is answered in microseconds. The answer continues a sentence that
+ * starts with the text: "'1.5x' is not a decimal number".
+ */
+export function decimalTextProblem(text: string, precision: number, scale: number): string | undefined {
+  if (text.length > MAX_DECIMAL_TEXT_LENGTH) {
+    return `is longer than the ${MAX_DECIMAL_TEXT_LENGTH} characters a decimal may have`;
+  }
+  if (plainPattern(precision, scale).test(text)) return undefined;
+  const m = DECIMAL_TEXT.exec(text);
+  if (!m || (m[1] === '' && (m[2] ?? '') === '')) return 'is not a decimal number';
+  const integer = m[1];
+  const fraction = m[2] ?? '';
+  const exponent = m[3] === undefined ? 0 : Number(m[3]);
+  if (Math.abs(exponent) > MAX_DECIMAL_EXPONENT) return `has an exponent beyond ±${MAX_DECIMAL_EXPONENT}`;
+  // Positions in the digits integer + fraction of the first and last nonzero digit.
+  let first = -1;
+  let last = -1;
+  const digits = integer.length + fraction.length;
+  for (let i = 0; i < digits; i++) {
+    const code = i < integer.length ? integer.charCodeAt(i) : fraction.charCodeAt(i - integer.length);
+    if (code !== 48) {
+      if (first < 0) first = i;
+      last = i;
+    }
+  }
+  if (first < 0) return undefined;
+  // The decimal point sits before digit number `point` once the exponent has moved it.
+  const point = integer.length + exponent;
+  const places = Math.max(0, last + 1 - point);
+  if (places > scale) return `has ${places} decimal places; the schema allows ${scale}`;
+  const integerDigits = Math.max(0, point - first);
+  if (integerDigits > precision - scale) {
+    return `has ${integerDigits} integer digits; decimal(${precision}, ${scale}) allows ${precision - scale}`;
+  }
+  return undefined;
+}
+
+/**
+ * Parses a decimal string exactly: throws DecimalRangeError on anything that is not a plain decimal
+ * number fitting decimal(precision, scale) (by default the schemas' decimal(38, 12)), before
+ * building it.
+ */
+export function parseDecimal(text: string, precision = 38, scale = 12): Decimal {
+  const problem = decimalTextProblem(text, precision, scale);
+  if (problem) throw new DecimalRangeError(`'${boundedText(text)}' ${problem}`);
   return new Decimal(text);
+}
+
+/** A Decimal as an error message may show it (exponent notation for huge or tiny values, then bounded). */
+function shownDecimal(value: Decimal): string {
+  return boundedText(value.toString());
 }
 
 /** Checks that `value` fits decimal(precision, scale) without rounding. */
 export function assertFits(value: Decimal, precision: number, scale: number, what = 'value'): void {
   if (!value.isFinite()) throw new DecimalRangeError(`${what} ${value.toString()} is not finite`);
   const places = value.decimalPlaces();
-  if (places > scale) throw new DecimalRangeError(`${what} ${value.toFixed()} has ${places} decimal places; the schema allows ${scale}`);
+  if (places > scale) {
+    const allowed = `the schema allows ${scale}`;
+    throw new DecimalRangeError(`${what} ${shownDecimal(value)} has ${places} decimal places; ${allowed}`);
+  }
   // decimal.js keeps the base-10 exponent in `e`: a value below 1 has no integer digits.
   const integerDigits = value.isZero() ? 0 : Math.max(0, value.e + 1);
-  if (integerDigits > precision - scale) throw new DecimalRangeError(`${what} ${value.toFixed()} has ${integerDigits} integer digits; decimal(${precision}, ${scale}) allows ${precision - scale}`);
+  if (integerDigits > precision - scale) {
+    const allowed = `decimal(${precision}, ${scale}) allows ${precision - scale}`;
+    throw new DecimalRangeError(`${what} ${shownDecimal(value)} has ${integerDigits} integer digits; ${allowed}`);
+  }
 }
 
 /** Minimal big-endian two's complement bytes of `unscaled` (via hex: much faster than byte-wise BigInt shifts). */
@@ -109,7 +200,7 @@ export class DecimalType extends avro.types.LogicalType {
 
   override _toValue(value: unknown): Buffer | undefined {
     if (typeof value === 'number') throw new DecimalRangeError(`decimal field got the JS number ${value}; pass a Decimal or a decimal string so no float enters money`);
-    const decimal = toDecimal(value);
+    const decimal = toDecimal(value, this.precision, this.scale);
     if (!decimal) return undefined;
     assertFits(decimal, this.precision, this.scale);
     return toTwosComplement(unscaledOf(decimal, this.scale));
@@ -127,16 +218,13 @@ export class DecimalType extends avro.types.LogicalType {
   }
 }
 
-/** Accepts Decimals and decimal strings; refuses JS numbers so no float enters a money field. */
-function toDecimal(value: unknown): Decimal | undefined {
+/**
+ * Accepts Decimals and decimal strings; refuses JS numbers so no float enters a money field. A
+ * string that is not a decimal(precision, scale) value throws DecimalRangeError saying why.
+ */
+function toDecimal(value: unknown, precision: number, scale: number): Decimal | undefined {
   if (value instanceof Decimal) return value;
   if (DecimalJs.isDecimal(value)) return new Decimal((value as DecimalJs).toString());
-  if (typeof value === 'string') {
-    try {
-      return parseDecimal(value);
-    } catch {
-      return undefined;
-    }
-  }
+  if (typeof value === 'string') return parseDecimal(value, precision, scale);
   return undefined;
 }

@@ -20,4 +20,19 @@ describe('template feed format', () => {
   it('names the bad field', () => {
     expect(() => templateFormat.parse(raw('EXAMPLE,ABC,1704196800000,1,buy,1O1.25,3', 9))).toThrow(/price '1O1.25' is not a decimal number/);
   });
+
+  it('refuses hostile fields with a RecordError and keys replay only with valid identifiers', () => {
+    const cases: [string, RegExp][] = [
+      ['EXAMPLE,ABC,1704196800,1,buy,101.25,3', /^time_ms 1704196800 ms \(.*\) is before 1980-01-01/],
+      ['EXAMPLE,ABC,1704196800000,1,constructor,101.25,3', /^side 'constructor' is not buy or sell$/],
+      ['EXA\u0000MPLE,ABC,1704196800000,1,buy,101.25,3', /^venue "EXA\\u0000MPLE" holds a control character$/],
+      ['EXAMPLE,ABC,1704196800000,1,buy,1e9000000000000000,3', /^price '1e9000000000000000' has an exponent beyond/],
+      [`EXAMPLE,ABC,1704196800000,1,buy,101.25,3${','.repeat(100_000)}`, /^template-trades line has more than 7/],
+    ];
+    for (const [line, message] of cases) {
+      expect(() => templateFormat.parse(raw(line, 2))).toThrow(message);
+      expect(() => templateFormat.locate(line, 'sample.csv')).not.toThrow();
+    }
+    expect(templateFormat.locate('EXA\u0000MPLE,ABC,1704196800000,1,buy,101.25,3', 'sample.csv').key).toBeNull();
+  });
 });

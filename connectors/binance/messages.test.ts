@@ -2,15 +2,20 @@ import type { RawRecord } from '../../schemas/types.generated';
 import type { DepthUpdate } from './messages';
 import { applyDepth, bookFromSnapshot, parseTrade, topOf } from './messages';
 
-const raw = (payload: string): RawRecord => ({ source: 'binance-ws', format: 'binance-trade', tsRecv: 5, origin: 'btcusdt@trade', sequence: 1, payload });
+const RECV = 1672515782136500;
+const raw = (payload: string): RawRecord =>
+  ({ source: 'binance-ws', format: 'binance-trade', tsRecv: RECV, origin: 'btcusdt@trade', sequence: 1, payload });
 
 describe('Binance messages', () => {
   it('parses a trade frame of the documented format exactly; m=true means the aggressor sold', () => {
     const parsed = parseTrade(raw('{"e":"trade","E":1672515782136,"s":"BNBBTC","t":12345,"p":"0.001","q":"100","T":1672515782136,"m":true,"M":true}'));
     if (parsed.kind !== 'trade') throw new Error('not a trade');
     const t = parsed.value;
-    expect([t.instrumentId, t.tradeId, t.price.toFixed(), t.size.toFixed(), t.side, t.tsEvent, t.tsRecv, parsed.sequence]).toEqual(['BINANCE:BNBBTC', '12345', '0.001', '100', 'SELL', 1672515782136000, 5, 12345]);
-    expect(() => parseTrade(raw('{"e":"trade","s":"BNBBTC","t":1,"p":1.5,"q":"1","T":1,"m":false}'))).toThrow(/'p' must be a decimal string/);
+    const view = [t.instrumentId, t.tradeId, t.price.toFixed(), t.size.toFixed(), t.side, t.tsEvent, t.tsRecv];
+    expect(view).toEqual(['BINANCE:BNBBTC', '12345', '0.001', '100', 'SELL', 1672515782136000, RECV]);
+    expect(parsed.sequence).toBe(12345);
+    const floatPrice = '{"e":"trade","s":"BNBBTC","t":1,"p":1.5,"q":"1","T":1672515782136,"m":false}';
+    expect(() => parseTrade(raw(floatPrice))).toThrow(/'p' must be a decimal string/);
   });
 
   it('keeps a local book by the documented rules: stale updates skipped, first one straddles the snapshot, then consecutive ids', () => {

@@ -1,7 +1,7 @@
 import { Sender } from '@questdb/nodejs-client';
 import { endpoints } from '../../ops/config';
 import { TickflowError } from '../../ops/errors';
-import { questdbSenderConfig } from '../../ops/security';
+import { httpSecurity, questdbSenderConfig, serviceFetch } from '../../ops/security';
 import { logger } from '../../ops/log';
 import type { SinkHooks, SinkWriter } from '../../pipelines/runtime/sink';
 import { bounded } from '../../pipelines/runtime/bounded';
@@ -27,20 +27,38 @@ export async function ensureTables(tables: readonly TableSpec<unknown>[] = TABLE
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
+ * The ILP lines a Sender holds (its buffer is emptied). @questdb/nodejs-client 4.2.0 has no public
+ * accessor for them; its buffer's `toBufferNew()` is what its own flush() sends.
+ */
+function linesOf(sender: Sender): Buffer {
+  const buffer = (sender as unknown as { buffer?: { toBufferNew?(): Buffer | null } }).buffer;
+  if (typeof buffer?.toBufferNew !== 'function') {
+    throw new TickflowError('INVARIANT', 'the installed @questdb/nodejs-client has no Sender buffer to read rows from', 'install the version package.json pins (npm ci)');
+  }
+  return buffer.toBufferNew() ?? Buffer.alloc(0);
+}
+
+/**
  * A permanent rejection in a QuestDB client error: HTTP 400 (a row QuestDB cannot take; its JSON
- * body names the first bad line) or 413 (the request is too large). Other statuses (5xx, 401/403,
- * 408, 429) and network errors are outages, retried.
+ * body names the first bad line), 413 (the request is too large), or a 500 that is one line's parse
+ * or write error rather than the server failing (QuestDB 9.3 answers a DECIMAL column missing from
+ * an existing table with 500 "internal error", "failed to parse line protocol ... errno: -1": no OS
+ * error behind it, so retrying cannot help). Other statuses (5xx, 401/403, 408, 429) and network
+ * errors are outages, retried.
  */
 export function rejectionOf(error: Error): { line?: number; reason: string } | undefined {
-  const status = /statusCode=(\d+)/.exec(error.message);
-  if (!status || !['400', '413'].includes(status[1])) return undefined;
+  const status = /statusCode=(\d+)/.exec(error.message)?.[1];
+  if (!status) return undefined;
   const body = error.message.slice(error.message.indexOf('error=') + 'error='.length);
+  let parsed: { code?: string; message?: string; line?: number } = {};
   try {
-    const parsed = JSON.parse(body) as { message?: string; line?: number };
-    return { line: status[1] === '400' && Number.isInteger(parsed.line) ? parsed.line : undefined, reason: (parsed.message ?? body).slice(0, 1000) };
+    parsed = JSON.parse(body) as typeof parsed;
   } catch {
-    return { reason: body.slice(0, 1000) };
+    /* not JSON: judged by the status alone */
   }
+  const lineError = status === '500' && /failed to parse line protocol/.test(parsed.message ?? '') && /errno: -1\b/.test(parsed.message ?? '') && Number.isInteger(parsed.line);
+  if (status !== '400' && status !== '413' && !lineError) return undefined;
+  return { line: status !== '413' && Number.isInteger(parsed.line) ? parsed.line : undefined, reason: (parsed.message ?? body).slice(0, 1000) };
 }
 
 /** The QuestDB client can hang in flush() on a dead server; a bounded flush is an ordinary failure. */
@@ -75,11 +93,13 @@ export class QuestDbSink implements SinkWriter {
     await ensureTables(this.inputs.map((t) => tableForTopic(t) as TableSpec<unknown>), this.tableSuffix);
   }
 
+  private readonly security = httpSecurity('questdb');
+
   private newSender(): Promise<Sender> {
     const url = new URL(this.baseUrl);
-    // protocol_version=3 is needed for DECIMAL columns; the client's own retries are short because
-    // this sink retries (with heartbeats and pause) around it.
-    return Sender.fromConfig(`${url.protocol === 'https:' ? 'https' : 'http'}::addr=${url.host};auto_flush=off;protocol_version=3;retry_timeout=2000;request_timeout=10000${questdbSenderConfig(this.baseUrl)}`);
+    // The Sender only encodes rows (protocol_version=3: DECIMAL columns, binary doubles); `post`
+    // sends them, so the client's own transport (and its retries) is never used.
+    return Sender.fromConfig(`${url.protocol === 'https:' ? 'https' : 'http'}::addr=${url.host};auto_flush=off;protocol_version=3${questdbSenderConfig(this.baseUrl)}`);
   }
 
   async write(batch: readonly InputRecord[], hooks: SinkHooks): Promise<{ failed: FailedRecord[] }> {
@@ -174,16 +194,32 @@ export class QuestDbSink implements SinkWriter {
     }
     if (rows.length === 0) return { kind: 'written' };
     try {
-      await bounded(sender.flush(), 'QuestDB flush', FLUSH_TIMEOUT_MS);
+      await this.post(linesOf(sender));
       return { kind: 'written' };
     } catch (error) {
-      // A failed or timed-out sender may hold a broken connection: start a new one.
-      this.senders.delete(slot);
-      void sender.close().catch(() => undefined);
       const rejection = rejectionOf(error as Error);
       if (rejection) return { kind: 'rejected', rows, ...rejection };
       return { kind: 'failed', error: error as Error };
     }
+  }
+
+  /**
+   * One ILP/HTTP request (QuestDB commits it as one transaction), bounded; throws with the status
+   * and QuestDB's answer. Sent here rather than by the client's flush(), which retries some answers
+   * itself and loses their body (see `rejectionOf`).
+   */
+  private async post(lines: Buffer): Promise<void> {
+    const controller = new AbortController();
+    const response = await bounded(
+      serviceFetch(this.security, `${this.baseUrl}/write?precision=n`, { method: 'POST', body: lines, signal: controller.signal }),
+      'QuestDB write',
+      FLUSH_TIMEOUT_MS,
+    ).catch((error: Error) => {
+      controller.abort();
+      throw error;
+    });
+    if (response.status === 204 || response.status === 200) return;
+    throw new Error(`HTTP request failed, statusCode=${response.status}, error=${(await response.text()).slice(0, 4000)}`);
   }
 
   /** Capped, jittered exponential backoff, waited in short steps (heartbeats; a stop is noticed). */

@@ -1,8 +1,9 @@
 import type { Quote, RawRecord } from '../../schemas/types.generated';
-import { Decimal } from '../../schemas/decimal';
+import { Decimal, boundedText } from '../../schemas/decimal';
 import { RecordError } from '../../pipelines/runtime/stage';
 import type { Canonical, LineFormat } from '../registry';
-import { decimal } from '../tardis/formats';
+import { MAX_SYMBOL_LENGTH, decimal, identifier, jsonObject, shown } from '../tardis/formats';
+import { checkedMicros, utcMicros } from '../time';
 
 /**
  * Alpha Vantage's realtime FX rate (`GET /query?function=CURRENCY_EXCHANGE_RATE&from_currency=USD&to_currency=JPY&apikey=..`),
@@ -18,34 +19,39 @@ const NOT_GIVEN = new Decimal(0);
 
 type Rate = Record<string, unknown>;
 
-function rateOf(text: string): Rate {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new RecordError('PARSE_ERROR', `not JSON: '${text.slice(0, 120)}'`);
+/** The rate object of a body (bounded like every payload: connectors/tardis/formats.ts). */
+function rateOf(body: string): Rate {
+  const rate = jsonObject(body)[KEY];
+  if (typeof rate !== 'object' || rate === null || Array.isArray(rate)) {
+    throw new RecordError('PARSE_ERROR', `no '${KEY}' object: '${boundedText(body, 120)}'`);
   }
-  const rate = (body as Record<string, unknown> | null)?.[KEY];
-  if (typeof rate !== 'object' || rate === null) throw new RecordError('PARSE_ERROR', `no '${KEY}' object: '${text.slice(0, 120)}'`);
   return rate as Rate;
 }
 
 function text(rate: Rate, field: string): string {
   const value = rate[field];
-  if (typeof value !== 'string' || value === '') throw new RecordError('PARSE_ERROR', `'${field}' must be a non-empty string, found ${JSON.stringify(value)}`);
+  if (typeof value !== 'string' || value === '') {
+    throw new RecordError('PARSE_ERROR', `'${field}' must be a non-empty string, found ${shown(value)}`);
+  }
   return value;
 }
 
-/** `2024-05-29 20:12:01` in UTC to microseconds. */
+/** `2024-05-29 20:12:01` in UTC to microseconds: a real calendar time in the range of connectors/time.ts. */
 function refreshed(rate: Rate): number {
-  if (text(rate, '7. Time Zone') !== 'UTC') throw new RecordError('PARSE_ERROR', `'7. Time Zone' is ${JSON.stringify(rate['7. Time Zone'])}; only UTC is read`);
-  const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/.exec(text(rate, '6. Last Refreshed'));
-  if (!m) throw new RecordError('PARSE_ERROR', `'6. Last Refreshed' is not yyyy-MM-dd HH:mm:ss`);
-  return Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])) * 1000;
+  if (text(rate, '7. Time Zone') !== 'UTC') {
+    throw new RecordError('PARSE_ERROR', `'7. Time Zone' is ${shown(rate['7. Time Zone'])}; only UTC is read`);
+  }
+  const when = text(rate, '6. Last Refreshed');
+  const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/.exec(when);
+  if (!m) throw new RecordError('PARSE_ERROR', `'6. Last Refreshed' ${shown(when)} is not yyyy-MM-dd HH:mm:ss`);
+  return utcMicros(m[1], m[2], m[3], m[4], m[5], m[6], '', "'6. Last Refreshed'");
 }
 
+/** `<from>/<to>`: two currency codes, each an identifier, together a symbol. */
 function pair(rate: Rate): string {
-  return `${text(rate, '1. From_Currency Code')}/${text(rate, '3. To_Currency Code')}`;
+  const from = identifier(rate['1. From_Currency Code'], "'1. From_Currency Code'", MAX_SYMBOL_LENGTH);
+  const to = identifier(rate['3. To_Currency Code'], "'3. To_Currency Code'", MAX_SYMBOL_LENGTH);
+  return identifier(`${from}/${to}`, 'pair', MAX_SYMBOL_LENGTH);
 }
 
 export const alphaVantageFx: LineFormat = {
@@ -70,7 +76,7 @@ export const alphaVantageFx: LineFormat = {
       symbol,
       source: raw.source,
       tsEvent: refreshed(rate),
-      tsRecv: raw.tsRecv,
+      tsRecv: checkedMicros(raw.tsRecv, 'tsRecv'),
       bidPrice: decimal(text(rate, '8. Bid Price'), '8. Bid Price'),
       bidSize: NOT_GIVEN,
       askPrice: decimal(text(rate, '9. Ask Price'), '9. Ask Price'),

@@ -1,5 +1,5 @@
 import type { Timer } from './limits';
-import { SlidingWindowLimiter, backoffMs, retryAfterMs } from './limits';
+import { SlidingWindowLimiter, backoffMs, realTimer, retryAfterMs } from './limits';
 import { alphaVantageFx, throttledBody } from './alphavantage';
 
 /** A clock that moves only when something sleeps. */
@@ -29,6 +29,21 @@ describe('REST poller pacing', () => {
     expect(retryAfterMs(null, 0)).toBeUndefined();
   });
 
+  it('a sleep ends at once when its signal aborts, and an aborted acquire records no request', async () => {
+    const controller = new AbortController();
+    const started = Date.now();
+    const sleeping = realTimer.sleep(60_000, controller.signal);
+    controller.abort();
+    await sleeping;
+    expect(Date.now() - started).toBeLessThan(1000);
+    const timer = fakeTimer();
+    const limiter = new SlidingWindowLimiter(1, 1000, timer);
+    await limiter.acquire();
+    await limiter.acquire(controller.signal);
+    // Had the aborted acquire recorded a request (at 1000), the next would wait until 2000.
+    expect([timer.now(), limiter.waitMs()]).toEqual([1000, 0]);
+  });
+
   it('a server-side throttle pushes the window forward', async () => {
     const timer = fakeTimer();
     const limiter = new SlidingWindowLimiter(2, 1000, timer);
@@ -41,7 +56,9 @@ describe('REST poller pacing', () => {
 describe('Alpha Vantage FX', () => {
   const body = JSON.stringify({ 'Realtime Currency Exchange Rate': { '1. From_Currency Code': 'USD', '3. To_Currency Code': 'JPY', '5. Exchange Rate': '157.40700000', '6. Last Refreshed': '2024-05-29 20:12:01', '7. Time Zone': 'UTC', '8. Bid Price': '157.40400000', '9. Ask Price': '157.41300000' } });
   it('parses the documented body exactly', () => {
-    const parsed = alphaVantageFx.parse({ source: 'alphavantage', format: 'alphavantage-fx', tsRecv: 1, origin: 'x', sequence: 7, payload: body });
+    const tsRecv = Date.UTC(2024, 4, 29, 20, 12, 2) * 1000;
+    const raw = { source: 'alphavantage', format: 'alphavantage-fx', tsRecv, origin: 'x', sequence: 7, payload: body };
+    const parsed = alphaVantageFx.parse(raw);
     if (parsed.kind !== 'quote') throw new Error(parsed.kind);
     const q = parsed.value;
     expect([q.instrumentId, q.tsEvent, q.bidPrice.toFixed(), q.askPrice.toFixed(), q.bidSize.toFixed(), q.sequence]).toEqual(['ALPHAVANTAGE:USD/JPY', Date.UTC(2024, 4, 29, 20, 12, 1) * 1000, '157.404', '157.413', '0', 7]);

@@ -1,13 +1,28 @@
 /**
- * Request pacing for REST pollers: a sliding-window rate limit and jittered exponential backoff.
- * Time comes through `now` and `sleep` so tests can drive them.
+ * Request pacing and bounds for REST calls (the pollers, and the Binance depth snapshot): a
+ * sliding-window rate limit, jittered exponential backoff, and a GET that can neither hang nor
+ * flood memory. Pacing time comes through `now` and `sleep` so tests can drive it.
  */
 export interface Timer {
   now(): number;
-  sleep(ms: number): Promise<void>;
+  /** Resolves after `ms`, or as soon as `signal` aborts (and then leaves no timer behind). */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
-export const realTimer: Timer = { now: () => Date.now(), sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) };
+export const realTimer: Timer = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise((resolve) => {
+      if (signal?.aborted) return resolve();
+      const done = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal?.addEventListener('abort', done, { once: true });
+    }),
+};
 
 /** At most `max` requests in any `windowMs`: `acquire` waits until one more fits, then records it. */
 export class SlidingWindowLimiter {
@@ -28,8 +43,12 @@ export class SlidingWindowLimiter {
     return this.sent.length < this.max ? 0 : this.sent[0] + this.windowMs - now;
   }
 
-  async acquire(): Promise<void> {
-    for (let wait = this.waitMs(); wait > 0; wait = this.waitMs()) await this.timer.sleep(wait);
+  /** Waits until one more request fits and records it; when `signal` aborts, returns at once without recording one. */
+  async acquire(signal?: AbortSignal): Promise<void> {
+    for (let wait = this.waitMs(); wait > 0; wait = this.waitMs()) {
+      await this.timer.sleep(wait, signal);
+      if (signal?.aborted) return;
+    }
     this.sent.push(this.timer.now());
   }
 
@@ -52,4 +71,78 @@ export function retryAfterMs(header: string | null, nowMs: number): number | und
   if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
   const at = Date.parse(header);
   return Number.isFinite(at) ? Math.max(0, at - nowMs) : undefined;
+}
+
+/** Why a bounded request failed without a usable answer: none in time, or a body over the limit. */
+export class RequestLimitError extends Error {
+  constructor(
+    readonly kind: 'timeout' | 'too-large',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RequestLimitError';
+  }
+}
+
+export interface BoundedResponse {
+  readonly status: number;
+  readonly ok: boolean;
+  readonly headers: Headers;
+  /** The whole body as UTF-8 text, never more than `maxBodyBytes`. */
+  readonly body: string;
+}
+
+/**
+ * One GET that cannot hang or flood memory: the whole exchange (connect, headers, body) must end
+ * within `timeoutMs`, else it fails with RequestLimitError 'timeout'; a body over `maxBodyBytes`
+ * (declared or counted) is not read past the limit and fails with RequestLimitError 'too-large'.
+ * `signal` ends it early (e.g. on stop) with the signal's reason. Error messages never hold the URL
+ * (it may carry an API key).
+ */
+export async function boundedGet(
+  url: string,
+  options: { timeoutMs: number; maxBodyBytes: number; signal?: AbortSignal },
+): Promise<BoundedResponse> {
+  const controller = new AbortController();
+  const timeout = new RequestLimitError('timeout', `no complete answer within ${options.timeoutMs} ms`);
+  const timer = setTimeout(() => controller.abort(timeout), options.timeoutMs);
+  const onAbort = (): void => controller.abort(options.signal?.reason);
+  if (options.signal?.aborted) onAbort();
+  else options.signal?.addEventListener('abort', onAbort, { once: true });
+  const tooLarge = (size: string): RequestLimitError =>
+    new RequestLimitError('too-large', `the body is ${size} bytes, over the ${options.maxBodyBytes}-byte limit`);
+  try {
+    const response = await fetch(url, { signal: controller.signal });
+    const declared = Number(response.headers.get('content-length') ?? Number.NaN);
+    if (declared > options.maxBodyBytes) {
+      await response.body?.cancel().catch(() => undefined);
+      throw tooLarge(String(declared));
+    }
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    if (response.body) {
+      const reader = response.body.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        size += value.byteLength;
+        if (size > options.maxBodyBytes) {
+          await reader.cancel().catch(() => undefined);
+          throw tooLarge(`more than ${options.maxBodyBytes}`);
+        }
+        chunks.push(value);
+      }
+    }
+    const body = Buffer.concat(chunks).toString('utf8');
+    return { status: response.status, ok: response.ok, headers: response.headers, body };
+  } catch (error) {
+    if (controller.signal.aborted) throw controller.signal.reason;
+    if (error instanceof RequestLimitError) throw error;
+    // undici says only "fetch failed"; the cause says why (refused, reset, DNS).
+    const cause = (error as Error & { cause?: Error }).cause;
+    throw new Error(cause?.message ? `${(error as Error).message}: ${cause.message}` : (error as Error).message);
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener('abort', onAbort);
+  }
 }

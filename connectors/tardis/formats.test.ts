@@ -44,12 +44,15 @@ describe('Tardis CSV parsers', () => {
     expect(book.bids[0].price.greaterThan(book.bids[1].price)).toBe(true);
   });
 
+  // Times of the recorded file: tiny ones such as 1 and 2 are refused (before 1980) since connectors/time.ts.
+  const T = '1582329602111000,1582329602418379';
   it.each([
-    ['a bad price', 'binance-futures,BTCUSDT,1,2,7,buy,96x2,0.1', /price '96x2' is not a decimal/],
-    ['a bad side', 'binance-futures,BTCUSDT,1,2,7,hold,9682,0.1', /side 'hold'/],
+    ['a bad price', `binance-futures,BTCUSDT,${T},7,buy,96x2,0.1`, /price '96x2' is not a decimal/],
+    ['a bad side', `binance-futures,BTCUSDT,${T},7,hold,9682,0.1`, /side 'hold'/],
     ['a missing field', 'binance-futures,BTCUSDT,1,2,7,buy,9682', /7 fields, expected 8/],
     ['a float timestamp', 'binance-futures,BTCUSDT,1.5,2,7,buy,9682,0.1', /timestamp '1.5'/],
-    ['too many decimals', 'binance-futures,BTCUSDT,1,2,7,buy,9682,0.0000000000001', /13 decimal places/],
+    ['too many decimals', `binance-futures,BTCUSDT,${T},7,buy,9682,0.0000000000001`, /13 decimal places/],
+    ['a timestamp before 1980', 'binance-futures,BTCUSDT,1,2,7,buy,9682,0.1', /timestamp 1 .* is before 1980-01-01/],
   ])('rejects %s with a PARSE_ERROR naming it', (_what, line, message) => {
     let error: unknown;
     try {

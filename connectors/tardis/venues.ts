@@ -16,7 +16,8 @@ const VENUES: Readonly<Record<string, string>> = {
 };
 
 export function venueOf(exchange: string): string {
-  return VENUES[exchange] ?? exchange.toUpperCase();
+  // Own keys only: 'constructor' or '__proto__' must not find a prototype's property.
+  return Object.hasOwn(VENUES, exchange) ? VENUES[exchange] : exchange.toUpperCase();
 }
 
 export function instrumentIdOf(venue: string, symbol: string): string {

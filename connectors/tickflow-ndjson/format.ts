@@ -1,15 +1,17 @@
 import type { Quote, RawRecord, Trade } from '../../schemas/types.generated';
 import type { Decimal } from '../../schemas/decimal';
 import { RecordError } from '../../pipelines/runtime/stage';
-import { decimal } from '../tardis/formats';
+import { MAX_SYMBOL_LENGTH, MAX_TRADE_ID_LENGTH, MAX_VENUE_LENGTH } from '../tardis/formats';
+import { decimal, identifier, jsonObject, sequenceNumber, shown } from '../tardis/formats';
+import { checkedMicros, pacingMicros } from '../time';
 import type { Canonical, LineFormat } from '../registry';
 
 /**
  * tickflow's own NDJSON: one JSON object per line, the format of the synthetic generator and of
  * any feed that has no parser of its own. Prices and sizes are decimal strings (a JSON number is
  * refused: it has already been through a float). Times are integer microseconds since the Unix
- * epoch, UTC. `seq`, when present, is the venue's sequence number per instrument (gaps in it are
- * reported by normalize's quality rules).
+ * epoch, UTC, from 1980 to 2100 (connectors/time.ts). `seq`, when present, is the venue's sequence
+ * number per instrument (gaps in it are reported by normalize's quality rules).
  *
  *   {"type":"trade","venue":"SYN","symbol":"AAA","tsEvent":1700000000000000,"tsRecv":1700000000000150,
  *    "price":"101.25","size":"0.5","side":"BUY","tradeId":"42","seq":17}
@@ -22,45 +24,35 @@ import type { Canonical, LineFormat } from '../registry';
  */
 type Json = Record<string, unknown>;
 
-function object(payload: string): Json {
-  let value: unknown;
-  try {
-    value = JSON.parse(payload);
-  } catch (error) {
-    throw new RecordError('PARSE_ERROR', `not JSON (${(error as Error).message}): '${payload.slice(0, 120)}'`);
+/** A time field: integer microseconds in the range of connectors/time.ts. */
+function time(o: Json, field: string): number {
+  const value = o[field];
+  if (typeof value !== 'number') {
+    throw new RecordError('PARSE_ERROR', `'${field}' must be microseconds since the epoch, found ${shown(value)}`);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new RecordError('PARSE_ERROR', `not a JSON object: '${payload.slice(0, 120)}'`);
-  return value as Json;
-}
-
-function text(o: Json, field: string): string {
-  const value = o[field];
-  if (typeof value !== 'string' || value === '') throw new RecordError('PARSE_ERROR', `'${field}' must be a non-empty string, found ${JSON.stringify(value)}`);
-  return value;
-}
-
-function integer(o: Json, field: string): number {
-  const value = o[field];
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new RecordError('PARSE_ERROR', `'${field}' must be a non-negative integer, found ${JSON.stringify(value)}`);
-  return value;
+  return checkedMicros(value, `'${field}'`);
 }
 
 function exact(o: Json, field: string): Decimal {
   const value = o[field];
-  if (typeof value !== 'string') throw new RecordError('PARSE_ERROR', `'${field}' must be a decimal string such as "101.25", found ${JSON.stringify(value)} (JSON numbers lose exactness)`);
+  if (typeof value !== 'string') {
+    const expected = `a decimal string such as "101.25", found ${shown(value)} (JSON numbers lose exactness)`;
+    throw new RecordError('PARSE_ERROR', `'${field}' must be ${expected}`);
+  }
   return decimal(value, field);
 }
 
-const SIDES = new Set<Trade['side']>(['BUY', 'SELL', 'UNKNOWN']);
+const SIDES = new Set<unknown>(['BUY', 'SELL', 'UNKNOWN']);
 
 function identity(o: Json, raw: RawRecord) {
-  const venue = text(o, 'venue');
-  const symbol = text(o, 'symbol');
-  return { instrumentId: `${venue}:${symbol}`, venue, symbol, source: raw.source, tsEvent: integer(o, 'tsEvent'), tsRecv: integer(o, 'tsRecv') };
+  const venue = identifier(o.venue, "'venue'", MAX_VENUE_LENGTH, false);
+  const symbol = identifier(o.symbol, "'symbol'", MAX_SYMBOL_LENGTH);
+  const tsEvent = time(o, 'tsEvent');
+  return { instrumentId: `${venue}:${symbol}`, venue, symbol, source: raw.source, tsEvent, tsRecv: time(o, 'tsRecv') };
 }
 
 function sequenceOf(o: Json): number | undefined {
-  return o.seq === undefined ? undefined : integer(o, 'seq');
+  return o.seq === undefined ? undefined : sequenceNumber(o.seq, "'seq'");
 }
 
 export const tickflowNdjson: LineFormat = {
@@ -68,21 +60,38 @@ export const tickflowNdjson: LineFormat = {
   description: "tickflow NDJSON: one object per line, type trade | quote | heartbeat, decimals as strings",
   header: null,
   locate(line) {
-    // Only what replay needs to key and pace the line; normalize checks everything else.
+    // Only what replay needs to key and pace the line (a key of valid identifiers, times in range,
+    // else null and NaN); normalize checks everything else.
+    let o: Json;
     try {
-      const o = JSON.parse(line) as Json;
-      return { key: typeof o.venue === 'string' && typeof o.symbol === 'string' ? `${o.venue}:${o.symbol}` : null, tsEvent: Number(o.tsEvent), tsRecv: Number(o.tsRecv) };
+      o = jsonObject(line);
     } catch {
       return { key: null, tsEvent: Number.NaN, tsRecv: Number.NaN };
     }
+    let key: string | null = null;
+    try {
+      const venue = identifier(o.venue, 'venue', MAX_VENUE_LENGTH, false);
+      key = `${venue}:${identifier(o.symbol, 'symbol', MAX_SYMBOL_LENGTH)}`;
+    } catch {
+      /* no key: normalize rejects the line */
+    }
+    return { key, tsEvent: pacingMicros(o.tsEvent), tsRecv: pacingMicros(o.tsRecv) };
   },
   parse(raw): Canonical {
-    const o = object(raw.payload);
+    const o = jsonObject(raw.payload);
     switch (o.type) {
       case 'trade': {
-        const side = o.side as Trade['side'];
-        if (!SIDES.has(side)) throw new RecordError('PARSE_ERROR', `'side' must be BUY, SELL or UNKNOWN, found ${JSON.stringify(o.side)}`);
-        const trade: Trade = { ...identity(o, raw), price: exact(o, 'price'), size: exact(o, 'size'), side, tradeId: text(o, 'tradeId') };
+        const side = o.side;
+        if (!SIDES.has(side)) {
+          throw new RecordError('PARSE_ERROR', `'side' must be BUY, SELL or UNKNOWN, found ${shown(o.side)}`);
+        }
+        const trade: Trade = {
+          ...identity(o, raw),
+          price: exact(o, 'price'),
+          size: exact(o, 'size'),
+          side: side as Trade['side'],
+          tradeId: identifier(o.tradeId, "'tradeId'", MAX_TRADE_ID_LENGTH),
+        };
         return { kind: 'trade', value: trade, sequence: sequenceOf(o) };
       }
       case 'quote': {
@@ -93,7 +102,7 @@ export const tickflowNdjson: LineFormat = {
       case 'heartbeat':
         return { kind: 'heartbeat', value: identity(o, raw) };
       default:
-        throw new RecordError('PARSE_ERROR', `'type' must be trade, quote or heartbeat, found ${JSON.stringify(o.type)}`);
+        throw new RecordError('PARSE_ERROR', `'type' must be trade, quote or heartbeat, found ${shown(o.type)}`);
     }
   },
 };

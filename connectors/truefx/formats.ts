@@ -1,8 +1,9 @@
 import type { Quote, RawRecord } from '../../schemas/types.generated';
-import { Decimal } from '../../schemas/decimal';
+import { Decimal, boundedText } from '../../schemas/decimal';
 import { RecordError } from '../../pipelines/runtime/stage';
 import type { Canonical, LineFormat } from '../registry';
-import { decimal } from '../tardis/formats';
+import { checkPayloadLength, decimal } from '../tardis/formats';
+import { utcMicros } from '../time';
 
 /**
  * TrueFX top-of-book FX quotes. TrueFX publishes bid and offer prices without sizes or receive
@@ -19,7 +20,9 @@ const VENUE = 'TRUEFX';
 const NOT_GIVEN = new Decimal(0);
 
 function pairOf(text: string): string {
-  if (!/^[A-Z]{3}\/[A-Z]{3}$/.test(text)) throw new RecordError('PARSE_ERROR', `pair '${text}' is not like USD/JPY`);
+  if (!/^[A-Z]{3}\/[A-Z]{3}$/.test(text)) {
+    throw new RecordError('PARSE_ERROR', `pair '${boundedText(text)}' is not like USD/JPY`);
+  }
   return text;
 }
 
@@ -53,26 +56,29 @@ function quote(raw: RawRecord, pair: string, tsEvent: number, bid: string, ask: 
   return { kind: 'quote', value };
 }
 
-/** `20130101 22:00:00.295` (UTC) to microseconds. */
+/** `20130101 22:00:00.295` (UTC) to microseconds; a real calendar time in the range of connectors/time.ts. */
 function compactTime(text: string): number {
   const m = /^(\d{4})(\d{2})(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?$/.exec(text);
-  if (!m) throw new RecordError('PARSE_ERROR', `time '${text}' is not yyyyMMdd HH:mm:ss.SSS`);
-  const millis = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
-  return millis * 1000 + Number((m[7] ?? '').padEnd(6, '0'));
+  if (!m) throw new RecordError('PARSE_ERROR', `time '${boundedText(text)}' is not yyyyMMdd HH:mm:ss.SSS`);
+  return utcMicros(m[1], m[2], m[3], m[4], m[5], m[6], m[7] ?? '', 'time');
 }
 
-/** `2013-01-01 22:00:00.295000+00:00` to microseconds (any offset, fractions to the microsecond). */
+/** `2013-01-01 22:00:00.295000+00:00` to microseconds (offsets within ±14:00, fractions to the microsecond). */
 function isoTime(text: string): number {
   const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(Z|[+-]\d{2}:\d{2})$/.exec(text);
-  if (!m) throw new RecordError('PARSE_ERROR', `timestamp '${text}' is not ISO 8601 with an offset`);
-  const offsetMinutes = m[8] === 'Z' ? 0 : (m[8][0] === '-' ? -1 : 1) * (Number(m[8].slice(1, 3)) * 60 + Number(m[8].slice(4, 6)));
-  const millis = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])) - offsetMinutes * 60_000;
-  return millis * 1000 + Number((m[7] ?? '').padEnd(6, '0'));
+  if (!m) throw new RecordError('PARSE_ERROR', `timestamp '${boundedText(text)}' is not ISO 8601 with an offset`);
+  return utcMicros(m[1], m[2], m[3], m[4], m[5], m[6], m[7] ?? '', 'timestamp', m[8]);
 }
 
+/** The fields of a line, split no further than one past `count`: a line of commas costs no more than another. */
 function fields(raw: RawRecord, count: number): string[] {
-  const f = raw.payload.split(',');
-  if (f.length !== count) throw new RecordError('PARSE_ERROR', `${raw.format} line has ${f.length} fields, expected ${count}: '${raw.payload.slice(0, 120)}'`);
+  checkPayloadLength(raw.payload);
+  const f = raw.payload.split(',', count + 1);
+  if (f.length !== count) {
+    const found = f.length > count ? `more than ${count}` : f.length;
+    const line = boundedText(raw.payload, 120);
+    throw new RecordError('PARSE_ERROR', `${raw.format} line has ${found} fields, expected ${count}: '${line}'`);
+  }
   return f;
 }
 
@@ -84,14 +90,23 @@ const safely = (fn: () => number): number => {
   }
 };
 
+const safelyText = (fn: () => string): string | null => {
+  try {
+    return fn();
+  } catch {
+    return null;
+  }
+};
+
 export const truefxCsv: LineFormat = {
   name: 'truefx-csv',
   description: 'TrueFX download CSV, no header: pair,yyyyMMdd HH:mm:ss.SSS,bid,offer',
   header: null,
   locate(line) {
-    const f = line.split(',');
+    const f = line.split(',', 5);
     const ts = safely(() => compactTime(f[1] ?? ''));
-    return { key: f.length === 4 ? `${VENUE}:${f[0]}` : null, tsEvent: ts, tsRecv: ts };
+    const pair = f.length === 4 ? safelyText(() => pairOf(f[0])) : null;
+    return { key: pair === null ? null : `${VENUE}:${pair}`, tsEvent: ts, tsRecv: ts };
   },
   parse(raw) {
     const f = fields(raw, 4);
@@ -101,7 +116,10 @@ export const truefxCsv: LineFormat = {
 
 function pairOfOrigin(origin: string): string {
   const pair = pairFromFileName(origin);
-  if (!pair) throw new RecordError('PARSE_ERROR', `no currency pair in the file name of '${origin}': name the file like truefx-usdjpy-2013-01.csv`);
+  if (!pair) {
+    const hint = 'name the file like truefx-usdjpy-2013-01.csv';
+    throw new RecordError('PARSE_ERROR', `no currency pair in the file name of '${boundedText(origin, 120)}': ${hint}`);
+  }
   return pair;
 }
 
@@ -111,7 +129,7 @@ export const truefxQuotes: LineFormat = {
   header: 'timestamp,bid,ask',
   locate(line, file) {
     const pair = pairFromFileName(file);
-    const ts = safely(() => isoTime(line.split(',')[0]));
+    const ts = safely(() => isoTime(line.split(',', 1)[0]));
     return { key: pair ? `${VENUE}:${pair}` : null, tsEvent: ts, tsRecv: ts };
   },
   parse(raw) {

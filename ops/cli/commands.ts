@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { BINANCE_DEFAULTS, BinanceFeed } from '../../connectors/binance/feed';
+import { MAX_BOOK_FRAME_LEVELS } from '../../connectors/binance/messages';
 import { refreshedOf, throttledBody } from '../../connectors/rest-poller/alphavantage';
 import { RestPoller } from '../../connectors/rest-poller/poller';
 import { parseSpeed, rawPublisher, replayFile } from '../../connectors/file-replay/replay';
@@ -190,6 +191,13 @@ async function pollAlphaVantage(p: Parsed): Promise<number> {
   return runFeed('alphavantage poller', poller, publisher, 30_000, 'md.raw.rest.v1');
 }
 
+/** `--depth`: book levels a side the Binance feed publishes, at most what a book frame may hold. */
+function depthLevels(flag: Parsed['flags'][string]): number {
+  const depth = positiveInt('depth', flag, BINANCE_DEFAULTS.depthLevels) as number;
+  if (depth > MAX_BOOK_FRAME_LEVELS) throw new TickflowError('USAGE', `--depth ${depth} is more levels than a published book may hold (${MAX_BOOK_FRAME_LEVELS})`, `use --depth ${MAX_BOOK_FRAME_LEVELS} or less`);
+  return depth;
+}
+
 /** Runs a live feed until SIGINT/SIGTERM, logging its health every `reportMs`; then stops it and flushes its publisher. */
 async function runFeed(name: string, feed: { start(): void; stop(): Promise<void>; health(): { published: number } }, publisher: { close(): Promise<void> }, reportMs: number, topic: string): Promise<number> {
   feed.start();
@@ -208,17 +216,39 @@ async function runFeed(name: string, feed: { start(): void; stop(): Promise<void
 export const COMMAND_DEFS: Record<string, CommandDef> = {
   replay: {
     spec: {
-      usage: `replay FILE --format ${formatNames().join('|')} [--speed max|1x|Nx]`,
+      usage: `replay FILE --format ${formatNames().join('|')} [--speed max|1x|Nx] [--restart] [--max-line-bytes N]`,
       positionals: [1, 1],
-      flags: { format: { type: 'string', choices: formatNames(), description: 'the file format' }, speed: { type: 'string', description: 'max (default), or pace by exchange time: 1x, 10x, ...' } },
+      flags: {
+        format: { type: 'string', choices: formatNames(), description: 'the file format' },
+        speed: { type: 'string', description: 'max (default), or pace by exchange time: 1x, 10x, ...' },
+        restart: { type: 'boolean', description: 'publish from the first line, ignoring the checkpoint of an interrupted replay of the file' },
+        'max-line-bytes': { type: 'string', description: 'longest line published (default 900000); longer lines go to the raw topic\'s .dlq' },
+      },
     },
     run: async (p) => {
       if (!p.flags.format) throw new TickflowError('USAGE', 'tickflow replay needs --format', `use --format ${formatNames().join('|')}`);
       const speed = parseSpeed(String(p.flags.speed ?? 'max'));
       await ensureKafkaReachable();
       const kafka = createKafka('tickflow-replay');
-      const result = await replayFile(kafka, new AvroCodec(), { file: path.resolve(p.positionals[0]), format: String(p.flags.format), speed });
-      process.stdout.write(`replayed ${result.published} records from ${p.positionals[0]} to ${result.topic} in ${result.seconds.toFixed(1)} s\n`);
+      // Ctrl-C stops after what was read so far is acknowledged; the checkpoint lets a rerun continue.
+      const controller = new AbortController();
+      process.once('SIGINT', () => controller.abort());
+      process.once('SIGTERM', () => controller.abort());
+      const result = await replayFile(kafka, new AvroCodec(), {
+        file: path.resolve(p.positionals[0]),
+        format: String(p.flags.format),
+        speed,
+        restart: Boolean(p.flags.restart),
+        maxLineBytes: positiveInt('max-line-bytes', p.flags['max-line-bytes']),
+        signal: controller.signal,
+      });
+      const letters = result.deadLetters > 0 ? `; ${result.deadLetters} over-long lines to ${result.topic}.dlq` : '';
+      const resumed = result.resumedAfterLine !== null ? ` (resumed after line ${result.resumedAfterLine})` : '';
+      process.stdout.write(`replayed ${result.published} records from ${p.positionals[0]} to ${result.topic} in ${result.seconds.toFixed(1)} s${resumed}${letters}\n`);
+      if (!result.completed) {
+        process.stdout.write('stopped before the end of the file; run the same command to continue where it stopped\n');
+        return 1;
+      }
       return 0;
     },
   },
@@ -300,7 +330,7 @@ export const COMMAND_DEFS: Record<string, CommandDef> = {
         symbols,
         wsUrl: String(p.flags.ws ?? BINANCE_DEFAULTS.wsUrl),
         restUrl: String(p.flags.rest ?? BINANCE_DEFAULTS.restUrl),
-        depthLevels: positiveInt('depth', p.flags.depth, BINANCE_DEFAULTS.depthLevels) as number,
+        depthLevels: depthLevels(p.flags.depth),
         publish: (records) => publisher.publish(records),
       });
       return runFeed('binance feed', feed, publisher, 10_000, 'md.raw.binance.v1');

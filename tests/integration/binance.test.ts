@@ -50,6 +50,13 @@ describe('Binance websocket feed: reconnect, resync, sequence checks (local serv
     expect(health.resyncs).toBe(3);
   });
 
+  it('read every frame, got each snapshot at the first try, lost no update and no connection to silence', () => {
+    const health = feed.health();
+    const faults = [health.malformed, health.snapshotFailures, health.bannedUntil, health.bufferDropped];
+    expect([...faults, health.silences, health.handshakeTimeouts]).toEqual([0, 0, null, 0, 0, 0]);
+    expect([health.queued, health.paused]).toEqual([0, false]);
+  });
+
   it('stores every trade the server sent, exactly once', async () => {
     const result = await sql(`SELECT trade_id FROM trades WHERE instrument_id = '${instrumentId}'`);
     expect(result.dataset.map((r) => Number(r[0])).sort((a, b) => a - b)).toEqual([...server.sentTradeIds].sort((a, b) => a - b));

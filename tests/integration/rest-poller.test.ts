@@ -11,10 +11,12 @@ import { waitFor } from '../support/runtime-harness';
 
 /**
  * The REST poller against a local server in the style of Alpha Vantage that serves recorded TrueFX
- * quotes, limits requests (429 with Retry-After), sends its 200 throttle Note twice and fails once
- * with 500. Through the real Kafka, normalize and the sink: the poller never exceeds its own rate
- * limit, backs off and retries every throttle and failure, and every distinct quote served (by the
- * vendor's one-second time) is stored once with exact prices.
+ * quotes, limits requests (429 with Retry-After), sends its 200 throttle Note twice, fails once
+ * with 500, leaves two requests unanswered and answers two with a 2 MiB body. Through the real
+ * Kafka, normalize and the sink: the poller never exceeds its own rate limit, backs off and retries
+ * every throttle and failure (a hang ends at its request timeout, a huge body is not read past
+ * 1 MiB), and every distinct quote served (by the vendor's one-second time) is stored once with
+ * exact prices.
  */
 describe('REST poller: rate limit, backoff, 429 (local server, real stack)', () => {
   let t: TestPipeline;
@@ -26,7 +28,9 @@ describe('REST poller: rate limit, backoff, 429 (local server, real stack)', () 
   beforeAll(async () => {
     t = await startTestPipeline('test-rest-poller', ['normalize', 'sink-questdb']);
     // The server allows 5 requests a second; the poller is configured for 6, so it meets 429s.
-    server = new FakeAlphaVantage({ to, quotes: 40, maxRequests: 5, windowMs: 1000, noteAt: [3, 12], failAt: [8] });
+    // A fault planned for a request that meets a 429 instead does not happen, hence two of each.
+    const faults = { noteAt: [3, 12], failAt: [8], hangAt: [20, 21], hugeAt: [30, 31] };
+    server = new FakeAlphaVantage({ to, quotes: 40, maxRequests: 5, windowMs: 1000, ...faults });
     const url = await server.listen();
     const publisher = await rawPublisher(t.kafka, t.codec, 'md.raw.rest.v1');
     poller = new RestPoller({
@@ -42,6 +46,7 @@ describe('REST poller: rate limit, backoff, 429 (local server, real stack)', () 
       versionOf: refreshedOf,
       throttled: throttledBody,
       publish: (records) => publisher.publish(records),
+      requestTimeoutMs: 1000,
     });
     poller.start();
     await waitFor('the server to serve every quote', async () => server.done, 120_000, 100);
@@ -62,7 +67,7 @@ describe('REST poller: rate limit, backoff, 429 (local server, real stack)', () 
     expect(server.rejected429).toBeGreaterThan(0);
     expect(server.notes + server.failures).toBeGreaterThan(0);
     expect(health.throttled).toBe(server.rejected429 + server.notes);
-    expect(health.failed).toBe(server.failures);
+    expect(health.failed).toBe(server.failures + server.hung + server.huge);
     expect(health.gaveUp).toBe(0);
     expect(health.requests).toBe(server.requestTimes.length);
     // Retry-After (1 s) was honoured: nothing came sooner after a 429.
@@ -70,6 +75,12 @@ describe('REST poller: rate limit, backoff, 429 (local server, real stack)', () 
       const next = server.requestTimes.find((t) => t > at);
       if (next !== undefined) expect(next - at).toBeGreaterThanOrEqual(990);
     }
+  });
+
+  it('timed out every request left unanswered and refused every body over the limit', () => {
+    const health = poller.health();
+    expect(server.hung + server.huge).toBeGreaterThan(0);
+    expect([health.timedOut, health.tooLarge, health.publishFailed]).toEqual([server.hung, server.huge, 0]);
   });
 
   it('stores every distinct quote served, once, exactly', async () => {

@@ -9,7 +9,10 @@ import { REPO_ROOT } from '../../ops/config';
  * poll of USD/<to> gets the next of the recorded TrueFX quotes (bid and ask exact, the time rounded
  * down to the second as Alpha Vantage gives it, so polls within one second bring nothing new). It
  * enforces a rate limit (more than `maxRequests` in `windowMs` -> 429 with Retry-After), answers some
- * polls with Alpha Vantage's 200 throttle `Note`, and fails some with 500.
+ * polls with Alpha Vantage's 200 throttle `Note`, fails some with 500, and on request leaves some
+ * unanswered (`hangAt`: no headers ever; `stallBodyAt`: headers and half a body, then nothing) or
+ * answers with a body of 2 MiB (`hugeAt`, streamed without a length). None of these faults serves a
+ * quote, so `served` holds exactly the quotes a client could have read.
  */
 export interface FakeAlphaVantageOptions {
   /** The quote currency code it answers for (tests use a unique one per run, so reruns do not meet old rows). */
@@ -21,7 +24,16 @@ export interface FakeAlphaVantageOptions {
   noteAt: readonly number[];
   /** These request numbers fail with 500. */
   failAt: readonly number[];
+  /** These request numbers are accepted and never answered. */
+  hangAt?: readonly number[];
+  /** These request numbers get 200 headers and part of a body, then nothing more. */
+  stallBodyAt?: readonly number[];
+  /** These request numbers get a 200 body of 2 MiB. */
+  hugeAt?: readonly number[];
 }
+
+/** The size of a `hugeAt` body. */
+export const HUGE_BODY_BYTES = 2 * 1024 * 1024;
 
 export class FakeAlphaVantage {
   private readonly server = http.createServer((req, res) => this.handle(req, res));
@@ -34,6 +46,9 @@ export class FakeAlphaVantage {
   readonly rejectedAt: number[] = [];
   notes = 0;
   failures = 0;
+  /** Requests left without a complete answer (`hangAt`, `stallBodyAt`). */
+  hung = 0;
+  huge = 0;
 
   constructor(readonly options: FakeAlphaVantageOptions) {
     const file = path.join(REPO_ROOT, 'connectors', 'truefx', 'fixtures', 'truefx-usdjpy-quotes-2013-01.csv');
@@ -58,7 +73,10 @@ export class FakeAlphaVantage {
   }
 
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    // Requests left hanging on purpose would otherwise keep the server open.
+    this.server.closeAllConnections();
+    await closed;
   }
 
   /** The most requests seen in any window of `windowMs`. */
@@ -92,6 +110,24 @@ export class FakeAlphaVantage {
     if (this.options.failAt.includes(n)) {
       this.failures += 1;
       return json(500, { error: 'internal' });
+    }
+    if (this.options.hangAt?.includes(n)) {
+      this.hung += 1;
+      return;
+    }
+    if (this.options.stallBodyAt?.includes(n)) {
+      this.hung += 1;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"Realtime Currency Exchange Rate": {');
+      return;
+    }
+    if (this.options.hugeAt?.includes(n)) {
+      this.huge += 1;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      for (let sent = 0; sent < HUGE_BODY_BYTES; sent += chunk.length) res.write(chunk);
+      res.end();
+      return;
     }
     if (url.pathname !== '/query' || url.searchParams.get('function') !== 'CURRENCY_EXCHANGE_RATE' || url.searchParams.get('from_currency') !== 'USD' || url.searchParams.get('to_currency') !== this.options.to) {
       return json(200, { 'Error Message': 'Invalid API call.' });
