@@ -27,6 +27,8 @@ export interface PipelineOptions {
   settings?: Map<string, Record<string, string>>;
   sessionTimeoutMs?: number;
   onFatal?: (error: Error) => void;
+  /** Prefix of every topic and group (an isolated namespace for experiments and tests; the prefixed topics must exist). */
+  topicPrefix?: string;
 }
 
 /** A process's set of runners, sharing one Avro codec and one metrics registry. */
@@ -49,7 +51,7 @@ export class Pipeline {
       const runnable = RUNNABLES[name];
       const values = this.options.settings?.get(name) ?? {};
       parseConfig(name, runnable.config, values);
-      const runnerOptions = { metrics: this.metrics, sessionTimeoutMs: this.options.sessionTimeoutMs, onFatal: this.options.onFatal };
+      const runnerOptions = { metrics: this.metrics, sessionTimeoutMs: this.options.sessionTimeoutMs, onFatal: this.options.onFatal, topicPrefix: this.options.topicPrefix };
       const runner = runnable.kind === 'stage' ? Runner.forStage(this.kafka, this.codec, runnable.create(values), runnerOptions) : Runner.forSink(this.kafka, this.codec, runnable.create(values), runnerOptions);
       await runner.start();
       this.runners.push(runner);

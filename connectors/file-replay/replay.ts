@@ -101,10 +101,13 @@ export async function publishRaw(
     describe?: () => string;
     signal?: AbortSignal;
     onAcked?: (last: SourceOut) => void;
+    /** Prefix of the physical topics (an isolated namespace, as RunnerOptions.topicPrefix); `topic` stays the catalog name. */
+    namespace?: string;
   },
 ): Promise<{ published: number; deadLetters: number; seconds: number }> {
-  await codec.prepare([topic]);
-  const dlqTopic = dlqTopicOf(topic);
+  await codec.prepare([topic, dlqTopicOf(topic)]);
+  const schemaDlq = dlqTopicOf(topic);
+  const namespace = options.namespace ?? '';
   const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
   await producer.connect();
   const started = Date.now();
@@ -119,8 +122,8 @@ export async function publishRaw(
   const flush = async (): Promise<void> => {
     if (!last) return;
     const topicMessages: TopicMessages[] = [];
-    if (raws.length > 0) topicMessages.push({ topic, messages: raws });
-    if (dead.length > 0) topicMessages.push({ topic: dlqTopic, messages: dead });
+    if (raws.length > 0) topicMessages.push({ topic: `${namespace}${topic}`, messages: raws });
+    if (dead.length > 0) topicMessages.push({ topic: `${namespace}${schemaDlq}`, messages: dead });
     await producer.sendBatch({ topicMessages, acks: -1 });
     published += raws.length;
     deadLetters += dead.length;
@@ -152,7 +155,7 @@ export async function publishRaw(
         }
       }
       const message: Message = isDeadLetter(record)
-        ? { key: record.deadLetter.originalKey, value: await codec.encode(dlqTopic, record.deadLetter) }
+        ? { key: record.deadLetter.originalKey, value: await codec.encode(schemaDlq, record.deadLetter) }
         : { key: record.key, value: await codec.encode(topic, record.raw) };
       const bytes = (message.value as Buffer).length + (message.key ? Buffer.byteLength(message.key) : 0);
       if (last && pendingBytes + bytes > MAX_SEND_BYTES) await flush();
@@ -163,7 +166,7 @@ export async function publishRaw(
       if (Date.now() - lastProgress >= (options.progressMs ?? 2000)) {
         lastProgress = Date.now();
         const rate = published / ((Date.now() - started) / 1000);
-        const letters = deadLetters > 0 ? `, ${deadLetters} dead letters to ${dlqTopic}` : '';
+        const letters = deadLetters > 0 ? `, ${deadLetters} dead letters to ${namespace}${schemaDlq}` : '';
         const where = options.describe ? ` (${options.describe()})` : '';
         log.info(`${options.label}: ${published} records published${letters}${where}, ${Math.round(rate)}/s`);
       }

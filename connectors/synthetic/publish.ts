@@ -29,10 +29,10 @@ function* rawOf(options: MarketOptions, count: number, expected: ExpectedFinding
 }
 
 /** Publishes the synthetic market to md.raw.tickflow.v1 (paced by exchange time unless `max`). */
-export async function publishMarket(kafka: Kafka, codec: AvroCodec, options: MarketOptions, count: number, speed: Speed, signal?: AbortSignal): Promise<{ published: number; seconds: number; topic: string; expected: ExpectedFindings }> {
+export async function publishMarket(kafka: Kafka, codec: AvroCodec, options: MarketOptions, count: number, speed: Speed, signal?: AbortSignal, namespace?: string): Promise<{ published: number; seconds: number; topic: string; expected: ExpectedFindings }> {
   const topic = FORMATS[FORMAT].rawTopic;
   const expected: ExpectedFindings = new Map();
-  const result = await publishRaw(kafka, codec, topic, rawOf(options, count, expected), { speed, label: 'synthetic market', signal });
+  const result = await publishRaw(kafka, codec, topic, rawOf(options, count, expected), { speed, label: 'synthetic market', signal, namespace });
   return { ...result, topic, expected };
 }
 

@@ -13,6 +13,7 @@ import { TOPICS, valueSubject } from '../../topics/catalog';
 import { demo, prepare } from '../demo';
 import { benchRuntime, formatFigures, writeFigures } from '../bench/runtime';
 import { benchIdle } from '../bench/idle';
+import { benchRestore, benchSoak, formatSoak, writeSoak } from '../bench/soak';
 import { loadSettings } from '../config';
 import { TickflowError } from '../errors';
 import { createKafka, ensureKafkaReachable } from '../kafka';
@@ -353,17 +354,22 @@ export const COMMAND_DEFS: Record<string, CommandDef> = {
   },
   run: {
     spec: {
-      usage: 'run [--stages a,b] [--set stage.setting=value ...] [--until-idle] [--metrics-port N]',
+      usage: 'run [--stages a,b] [--set stage.setting=value ...] [--until-idle] [--metrics-port N] [--namespace P.]',
       positionals: [0, 0],
       flags: {
         stages: { type: 'string', description: `comma-separated stages and sinks (default: all of ${runnableNames().join(', ')})` },
         set: { type: 'string', multiple: true, description: 'a stage or sink setting, e.g. sink-questdb.topics=md.trades.v1 (repeatable)' },
         'until-idle': { type: 'boolean', description: 'exit 0 once every input is drained' },
         'metrics-port': { type: 'string', description: 'port for /metrics, /healthz, /readyz (default 9464 or TICKFLOW_METRICS_PORT; 0 = any free port)' },
+        namespace: { type: 'string', description: 'prefix every topic and consumer group with this (e.g. exp1.): an isolated copy for experiments and tests; the prefixed topics must exist' },
       },
     },
     run: async (p) => {
       const names = parseStageList(p.flags.stages as string | undefined);
+      const namespace = p.flags.namespace === undefined ? undefined : String(p.flags.namespace);
+      if (namespace !== undefined && !/^[a-z0-9][a-z0-9._-]*\.$/.test(namespace)) {
+        throw new TickflowError('USAGE', `--namespace '${namespace}' is not a topic prefix`, 'use lower-case letters, digits, dots, dashes and underscores, ending with a dot, e.g. --namespace exp1.');
+      }
       const settings = parseSetFlags((p.flags.set as string[] | undefined) ?? []);
       const port = p.flags['metrics-port'] === '0' ? 0 : positiveInt('metrics-port', p.flags['metrics-port'], Number(process.env.TICKFLOW_METRICS_PORT ?? 9464)) ?? 9464;
       const sessionTimeoutMs = process.env.TICKFLOW_SESSION_TIMEOUT_MS ? Number(process.env.TICKFLOW_SESSION_TIMEOUT_MS) : undefined;
@@ -372,6 +378,7 @@ export const COMMAND_DEFS: Record<string, CommandDef> = {
       const pipeline = new Pipeline(kafka, new AvroCodec(), {
         settings,
         sessionTimeoutMs,
+        topicPrefix: namespace,
         onFatal: (error) => {
           log.error(`stopping: a consumer failed for good (${error.message}); restart the process once the cause is fixed`);
           void pipeline.stop().finally(() => process.exit(1));
@@ -411,26 +418,55 @@ export const COMMAND_DEFS: Record<string, CommandDef> = {
   },
   bench: {
     spec: {
-      usage: 'bench runtime|idle [--records N] [--instruments N] [--rate N] [--runs N] [--seconds N]',
+      usage: 'bench runtime|idle|soak|restore [--records N] [--instruments N] [--rate N] [--runs N] [--seconds N] [--minutes N]',
       positionals: [1, 1],
       flags: {
         records: { type: 'string', description: 'records per throughput phase (default 100000)' },
-        instruments: { type: 'string', description: 'synthetic instruments (default 50)' },
-        rate: { type: 'string', description: 'records/s in the latency phase (default 5000)' },
+        instruments: { type: 'string', description: 'synthetic instruments (default 50; soak 500; restore 10000)' },
+        rate: { type: 'string', description: 'records/s in the latency phase (default 5000); soak: events/s (default 2000)' },
         runs: { type: 'string', description: 'repeat the whole benchmark N times and print medians (default 3)' },
-        seconds: { type: 'string', description: 'idle: seconds per measurement (default 30)' },
+        seconds: { type: 'string', description: 'idle: seconds per measurement (default 30); soak: seconds between samples (default 30)' },
+        minutes: { type: 'string', description: 'soak: how long (default 10)' },
       },
     },
     run: async (p) => {
       // Same preparation as the demo (stack, topics, schemas; idempotent), so a benchmark works on a fresh stack.
       await prepare();
+      if (p.positionals[0] === 'soak') {
+        const options = {
+          rate: positiveInt('rate', p.flags.rate, 2000) as number,
+          instruments: positiveInt('instruments', p.flags.instruments, 500) as number,
+          minutes: positiveInt('minutes', p.flags.minutes, 10) as number,
+          sampleSeconds: positiveInt('seconds', p.flags.seconds, 30) as number,
+          restoreEvery: 4,
+        };
+        const samples = await benchSoak(createKafka('tickflow-bench-soak'), options);
+        process.stdout.write(`${formatSoak(samples, options)}\nfigures: ${writeSoak(samples, options)}\n`);
+        return 0;
+      }
+      if (p.positionals[0] === 'restore') {
+        const kafka = createKafka('tickflow-bench-restore');
+        const admin = kafka.admin();
+        await admin.connect();
+        try {
+          const instruments = positiveInt('instruments', p.flags.instruments, 10_000) as number;
+          const figures = await benchRestore(kafka, admin, { instruments, eventsPerInstrument: 6, runs: positiveInt('runs', p.flags.runs, 3) as number });
+          for (const f of figures) {
+            const sorted = [...f.seconds].sort((a, b) => a - b);
+            process.stdout.write(`restore of ${f.store} partition 0 (${instruments} instruments over 3 partitions): ${f.keys} keys from ${f.records} changelog records, ${f.seconds.map((s) => s.toFixed(2)).join(' / ')} s, median ${sorted[Math.floor(sorted.length / 2)].toFixed(2)} s\n`);
+          }
+        } finally {
+          await admin.disconnect();
+        }
+        return 0;
+      }
       if (p.positionals[0] === 'idle') {
         const shares = await benchIdle(createKafka('tickflow-bench-idle'), { seconds: positiveInt('seconds', p.flags.seconds, 30) as number, runs: positiveInt('runs', p.flags.runs, 3) as number });
         const sorted = [...shares].sort((a, b) => a - b);
         process.stdout.write(`tickflow bench idle: CPU of a running pipeline (${runnableNames().join(', ')}) with no traffic, % of one core: ${shares.map((s) => s.toFixed(2)).join(', ')}; median ${sorted[Math.floor(sorted.length / 2)].toFixed(2)}% (target < 2%)\n`);
         return 0;
       }
-      if (p.positionals[0] !== 'runtime') throw new TickflowError('USAGE', `unknown benchmark '${p.positionals[0]}'`, 'use tickflow bench runtime or tickflow bench idle');
+      if (p.positionals[0] !== 'runtime') throw new TickflowError('USAGE', `unknown benchmark '${p.positionals[0]}'`, 'use tickflow bench runtime, idle, soak or restore');
       const options = {
         records: positiveInt('records', p.flags.records, 100_000) as number,
         instruments: positiveInt('instruments', p.flags.instruments, 50) as number,

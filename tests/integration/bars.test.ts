@@ -4,34 +4,41 @@ import { AGGREGATE_CONFIG } from '../../pipelines/aggregate/aggregate';
 import { intervalMicros } from '../../pipelines/aggregate/bars';
 import { Decimal } from '../../schemas/decimal';
 import { oracleBars } from '../support/bars-oracle';
-import { TRADES_FILE, csvRows, isoMicros } from '../support/helpers';
+import fs from 'node:fs';
+import { TRADES_FILE, csvRows, freshCopy, isoMicros } from '../support/helpers';
 import type { TestPipeline } from '../support/test-pipeline';
 import { startTestPipeline } from '../support/test-pipeline';
 
-const INSTRUMENT = 'BINANCE-FUT:BTCUSDT';
+/** The recorded trades under a symbol of this run only (tests/support/helpers.ts freshCopy). */
+const COPY = freshCopy(TRADES_FILE, 'BARS');
+const INSTRUMENT = `BINANCE-FUT:${COPY.symbol}`;
 
 /**
  * The recorded trades file through normalize, aggregate and the sink: the `bars` table must hold,
  * for every 1s and 1m bucket the stream has finalized, exactly the bar computed independently from
  * the file (tests/support/bars-oracle.ts). Buckets within the allowed lateness of the file's last
- * trade are not final yet (nothing later closes them), and other tests replay the same file, whose
- * repeated trades are flagged OUT_OF_ORDER by normalize's quality rules (or, within the rules'
- * tolerance, would revise a bar that is not final); so the check covers the finalized buckets,
- * which is all but the last seconds of the file.
+ * trade are not final yet (nothing later closes them), so the check covers the finalized buckets,
+ * which is all but the last seconds of the file. The file is replayed under a symbol of this run,
+ * so every row checked was made by this run.
  */
 describe('bars: recorded trades -> normalize -> aggregate -> QuestDB bars (real stack)', () => {
   let t: TestPipeline;
 
   beforeAll(async () => {
     t = await startTestPipeline('test-bars', ['normalize', 'aggregate', 'sink-questdb']);
-    const result = await replayFile(t.kafka, t.codec, { file: TRADES_FILE, format: 'tardis-trades', speed: { kind: 'max' } });
+    await waitForWalApplied(['bars']).catch(() => undefined);
+    expect((await sql(`SELECT count() FROM bars WHERE instrument_id = '${INSTRUMENT}'`)).dataset[0][0]).toBe(0);
+    const result = await replayFile(t.kafka, t.codec, { file: COPY.file, format: 'tardis-trades', speed: { kind: 'max' } });
     expect(result.published).toBe(9999);
     await t.drain();
-    await waitForWalApplied(['bars']);
+    await waitForWalApplied(['bars', 'quality_events']);
+    // Every trade reached the bars: no finding on this run's instrument.
+    expect((await sql(`SELECT count() FROM quality_events WHERE instrument_id = '${INSTRUMENT}'`)).dataset[0][0]).toBe(0);
   }, 180_000);
 
   afterAll(async () => {
     await t.stop();
+    fs.rmSync(COPY.dir, { recursive: true, force: true });
   });
 
   for (const interval of ['1m', '1s']) {

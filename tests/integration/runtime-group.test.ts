@@ -5,21 +5,23 @@ import { AvroCodec } from '../../pipelines/runtime/codec';
 import { StageDriver } from '../../pipelines/runtime/test-driver';
 import { runningVolumeStage } from '../../pipelines/running-volume/running-volume';
 import { unique } from '../support/helpers';
-import { RUNNING_VOLUME_ARGS, SHORT_SESSION_ENV, checkVolumeOutputs, killRun, publishTrades, restoredTotals, sleep, startRun, volumeRows, waitFor, waitForVolumeRows } from '../support/runtime-harness';
+import { SHORT_SESSION_ENV, checkVolumeOutputs, dropNamespace, runningVolumeArgs, volumeNamespace, killRun, publishTrades, restoredTotals, sleep, startRun, volumeRows, waitFor, waitForVolumeRows } from '../support/runtime-harness';
 
 
 /** Publishes `total` trades at `rate`/s while `act` runs instances against them, then checks exactly-once. */
-async function scenario(kafka: Kafka, codec: AvroCodec, label: string, total: number, rate: number, act: (prefix: string) => Promise<void>): Promise<void> {
+async function scenario(kafka: Kafka, codec: AvroCodec, label: string, total: number, rate: number, act: (prefix: string, args: string[]) => Promise<void>): Promise<void> {
   const prefix = unique(label);
+  const namespace = await volumeNamespace(kafka, label.toLowerCase());
   const trades = [...syntheticTrades({ seed: 11, instruments: 12, prefix, startMicros: Date.now() * 1000 }, total)];
-  const publishing = publishTrades(kafka, codec, trades, rate);
-  await act(prefix);
+  const publishing = publishTrades(kafka, codec, trades, rate, namespace);
+  await act(prefix, runningVolumeArgs(namespace));
   await publishing;
   expect(await volumeRows(prefix)).toBe(total);
-  expect(await checkVolumeOutputs(kafka, prefix, trades)).toEqual([]);
+  expect(await checkVolumeOutputs(kafka, prefix, trades, () => true, namespace)).toEqual([]);
   const uninterrupted = new StageDriver(runningVolumeStage);
   uninterrupted.run(trades);
-  expect(await restoredTotals(kafka, codec, prefix)).toEqual(uninterrupted.snapshot('totals'));
+  expect(await restoredTotals(kafka, codec, prefix, namespace)).toEqual(uninterrupted.snapshot('totals'));
+  await dropNamespace(kafka, namespace);
 }
 
 describe('consumer-group behaviour of a stateful stage (separate processes)', () => {
@@ -31,8 +33,8 @@ describe('consumer-group behaviour of a stateful stage (separate processes)', ()
 
   it('zombie: a frozen instance is fenced by its replacement and, when it wakes, produces no duplicate', async () => {
     const total = 100_000;
-    await scenario(kafka, codec, 'ZOMBIE', total, 5000, async (prefix) => {
-      const a = startRun(RUNNING_VOLUME_ARGS, SHORT_SESSION_ENV, 'zombie-a');
+    await scenario(kafka, codec, 'ZOMBIE', total, 5000, async (prefix, args) => {
+      const a = startRun(args, SHORT_SESSION_ENV, 'zombie-a');
       let b: ReturnType<typeof startRun> | undefined;
       try {
         await waitFor('A to make progress', async () => (await volumeRows(prefix)) >= total * 0.1, 120_000, 100);
@@ -40,7 +42,7 @@ describe('consumer-group behaviour of a stateful stage (separate processes)', ()
         a.child.kill('SIGSTOP');
         const frozenAt = await volumeRows(prefix);
         // B joins; once A's session expires B owns every partition and its producers fence A's.
-        b = startRun(RUNNING_VOLUME_ARGS, SHORT_SESSION_ENV, 'zombie-b');
+        b = startRun(args, SHORT_SESSION_ENV, 'zombie-b');
         await waitFor('B to take over', async () => (await volumeRows(prefix)) > frozenAt + total * 0.1, 120_000, 200);
         // A wakes up believing it still owns its partitions: its commits must fail, not duplicate.
         a.child.kill('SIGCONT');
@@ -56,12 +58,12 @@ describe('consumer-group behaviour of a stateful stage (separate processes)', ()
 
   it('rebalance: a second instance joins mid-stream and the first leaves; exactly once holds and state moves with partitions', async () => {
     const total = 100_000;
-    await scenario(kafka, codec, 'REBAL', total, 5000, async (prefix) => {
-      const a = startRun(RUNNING_VOLUME_ARGS, SHORT_SESSION_ENV, 'rebalance-a');
+    await scenario(kafka, codec, 'REBAL', total, 5000, async (prefix, args) => {
+      const a = startRun(args, SHORT_SESSION_ENV, 'rebalance-a');
       let b: ReturnType<typeof startRun> | undefined;
       try {
         await waitFor('A to make progress', async () => (await volumeRows(prefix)) >= total * 0.15, 120_000, 100);
-        b = startRun(RUNNING_VOLUME_ARGS, SHORT_SESSION_ENV, 'rebalance-b');
+        b = startRun(args, SHORT_SESSION_ENV, 'rebalance-b');
         const joinedAt = await volumeRows(prefix);
         await waitFor('progress with both instances', async () => (await volumeRows(prefix)) >= joinedAt + total * 0.2, 120_000, 100);
         // A leaves cleanly (SIGTERM: drain, commit, leave the group, within 10 s); B gets everything.

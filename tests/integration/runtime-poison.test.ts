@@ -7,7 +7,7 @@ import { AvroCodec } from '../../pipelines/runtime/codec';
 import { Decimal } from '../../schemas/decimal';
 import type { DeadLetter, Trade } from '../../schemas/types.generated';
 import { unique } from '../support/helpers';
-import { checkVolumeOutputs, metricSum, publishTrades, volumeRows, waitForVolumeRows } from '../support/runtime-harness';
+import { checkVolumeOutputs, dropNamespace, metricSum, publishTrades, volumeNamespace, volumeRows, waitForVolumeRows } from '../support/runtime-harness';
 
 describe('poison test: 1% malformed records in a 10,000-record stream', () => {
   let kafka: Kafka;
@@ -35,7 +35,8 @@ describe('poison test: 1% malformed records in a 10,000-record stream', () => {
       if (i % 200 === 99) return { key: t.instrumentId, raw: Buffer.from(`not avro ${prefix} #${i}`) };
       return { ...t, size: new Decimal('-0.5') };
     });
-    const pipeline = new Pipeline(kafka, codec, { settings: new Map([['sink-questdb', { topics: 'md.volume.v1' }]]) });
+    const namespace = await volumeNamespace(kafka, 'poison');
+    const pipeline = new Pipeline(kafka, codec, { settings: new Map([['sink-questdb', { topics: 'md.volume.v1' }]]), topicPrefix: namespace });
     const port = await pipeline.serve(0);
     await pipeline.start(['running-volume', 'sink-questdb']);
     try {
@@ -43,12 +44,16 @@ describe('poison test: 1% malformed records in a 10,000-record stream', () => {
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
       expect(ready.status).toBe(200);
       expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
-      await publishTrades(kafka, codec, stream);
+      // What this instance consumed of earlier runs' backlog is counted before; the stream's own counts are the difference.
+      const stage0 = pipeline.runners.find((r) => r.name === 'running-volume');
+      const before = { in: stage0?.stats.recordsIn ?? 0, out: stage0?.stats.recordsOut ?? 0, dlq: stage0?.stats.deadLetters ?? 0 };
+      await publishTrades(kafka, codec, stream, undefined, namespace);
       await waitForVolumeRows(prefix, good.length, 120_000);
       await pipeline.waitUntilIdle(admin, { quietMs: 1000 });
       const stage = pipeline.runners.find((r) => r.name === 'running-volume');
       // in = out + dead letters, for everything this instance consumed, in the stats and the metrics.
       expect(stage?.stats.recordsIn).toBe((stage?.stats.recordsOut ?? 0) + (stage?.stats.deadLetters ?? 0));
+      expect([(stage?.stats.recordsIn ?? 0) - before.in, (stage?.stats.recordsOut ?? 0) - before.out, (stage?.stats.deadLetters ?? 0) - before.dlq]).toEqual([10_000, 9_900, 100]);
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       const sum = (name: string): number => metricSum(metrics, name, 'stage="running-volume"');
       expect(sum('tickflow_records_in_total')).toBe(sum('tickflow_records_out_total') + sum('tickflow_dead_letters_total'));
@@ -58,9 +63,9 @@ describe('poison test: 1% malformed records in a 10,000-record stream', () => {
       await pipeline.stop();
     }
     expect(await volumeRows(prefix)).toBe(9_900);
-    expect(await checkVolumeOutputs(kafka, prefix, good, (t) => t.size.isPositive())).toEqual([]);
+    expect(await checkVolumeOutputs(kafka, prefix, good, (t) => t.size.isPositive(), namespace)).toEqual([]);
 
-    const letters = (await collectTopic<DeadLetter>(kafka, 'md.trades.v1.dlq')).map((r) => r.value).filter((d) => d.originalKey?.toString().startsWith(`SYN:${prefix}`));
+    const letters = (await collectTopic<DeadLetter>(kafka, `${namespace}md.trades.v1.dlq`, 60_000, 'md.trades.v1.dlq')).map((r) => r.value).filter((d) => d.originalKey?.toString().startsWith(`SYN:${prefix}`));
     expect(letters).toHaveLength(100);
     const undecodable = letters.filter((d) => d.errorCode === 'DECODE_ERROR');
     const invalid = letters.filter((d) => d.errorCode === 'INVALID_VALUE');
@@ -68,7 +73,7 @@ describe('poison test: 1% malformed records in a 10,000-record stream', () => {
     expect(invalid).toHaveLength(50);
     for (const d of letters) {
       expect(d.stage).toBe('running-volume');
-      expect(d.sourceTopic).toBe('md.trades.v1');
+      expect(d.sourceTopic).toBe(`${namespace}md.trades.v1`);
       expect(d.sourcePartition).toBeGreaterThanOrEqual(0);
       expect(d.sourceOffset).toMatch(/^\d+$/);
     }
@@ -79,5 +84,6 @@ describe('poison test: 1% malformed records in a 10,000-record stream', () => {
     expect(decoded.every((t) => t.size.equals(new Decimal('-0.5')))).toBe(true);
     // Origins are distinct positions in the input topic.
     expect(new Set(letters.map((d) => `${d.sourcePartition}@${d.sourceOffset}`)).size).toBe(100);
+    await dropNamespace(kafka, namespace);
   }, 300_000);
 });

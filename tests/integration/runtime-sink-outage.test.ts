@@ -5,7 +5,7 @@ import { stackUp, stopComponent } from '../../ops/stack/stack';
 import { AvroCodec } from '../../pipelines/runtime/codec';
 import { unique } from '../support/helpers';
 import type { RunProcess } from '../support/runtime-harness';
-import { RUNNING_VOLUME_ARGS, checkVolumeOutputs, killRun, metricSum, metricsPort, publishTrades, rssMb, runMetrics, sleep, startRun, volumeRows, waitFor, waitForVolumeRows } from '../support/runtime-harness';
+import { checkVolumeOutputs, dropNamespace, runningVolumeArgs, volumeNamespace, killRun, metricSum, metricsPort, publishTrades, rssMb, runMetrics, sleep, startRun, volumeRows, waitFor, waitForVolumeRows } from '../support/runtime-harness';
 
 async function metric(run: RunProcess, name: string, labels = ''): Promise<number> {
   return metricSum(await runMetrics(run), name, labels);
@@ -20,9 +20,10 @@ describe('sink outage: QuestDB stopped for 60 s while 100,000 records flow', () 
 
   it('pauses, keeps RSS under 300 MB, and writes every row exactly once when QuestDB is back', async () => {
     const prefix = unique('OUTAGE');
+    const namespace = await volumeNamespace(kafka, 'outage');
     const total = 100_000;
     const trades = [...syntheticTrades({ seed: 5, instruments: 10, prefix, startMicros: Date.now() * 1000 }, total)];
-    const run = startRun(RUNNING_VOLUME_ARGS, {}, 'outage');
+    const run = startRun(runningVolumeArgs(namespace), {}, 'outage');
     let maxRss = 0;
     let sampling = true;
     const sampler = (async () => {
@@ -38,7 +39,7 @@ describe('sink outage: QuestDB stopped for 60 s while 100,000 records flow', () 
     try {
       await waitFor('metrics endpoint', async () => metricsPort(run) !== undefined, 30_000, 200);
       // The stream keeps flowing through the outage: 100,000 trades over about 40 s.
-      const publishing = publishTrades(kafka, codec, trades, 2500);
+      const publishing = publishTrades(kafka, codec, trades, 2500, namespace);
       await waitFor('rows to flow', async () => (await volumeRows(prefix)) >= 10_000, 120_000, 200);
       expect(await stopComponent('questdb', 5000)).toBe(true);
       const outageStarted = Date.now();
@@ -61,6 +62,7 @@ describe('sink outage: QuestDB stopped for 60 s while 100,000 records flow', () 
     process.stderr.write(`sink outage: peak RSS of the pipeline process ${maxRss.toFixed(0)} MB\n`);
     expect(maxRss).toBeLessThan(300);
     expect(await volumeRows(prefix)).toBe(total);
-    expect(await checkVolumeOutputs(kafka, prefix, trades)).toEqual([]);
+    expect(await checkVolumeOutputs(kafka, prefix, trades, () => true, namespace)).toEqual([]);
+    await dropNamespace(kafka, namespace);
   }, 600_000);
 });

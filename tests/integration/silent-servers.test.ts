@@ -8,7 +8,7 @@ import { createKafka } from '../../ops/kafka';
 import { AvroCodec } from '../../pipelines/runtime/codec';
 import { unique } from '../support/helpers';
 import type { RunProcess } from '../support/runtime-harness';
-import { RUNNING_VOLUME_ARGS, killRun, metricSum, metricsPort, publishTrades, runMetrics, sleep, startRun, volumeRows, waitFor, waitForVolumeRows } from '../support/runtime-harness';
+import { dropNamespace, killRun, runningVolumeArgs, volumeNamespace, metricSum, metricsPort, publishTrades, runMetrics, sleep, startRun, volumeRows, waitFor, waitForVolumeRows } from '../support/runtime-harness';
 
 /**
  * A server that stops answering (SIGSTOP: its port still accepts connections, nothing answers, as
@@ -63,12 +63,13 @@ describe('servers that stop answering', () => {
     const prefix = unique('SILENTQ');
     const total = 8000;
     const trades = [...syntheticTrades({ seed: 9, instruments: 6, prefix, startMicros: Date.now() * 1000 }, total)];
-    const run = startRun(RUNNING_VOLUME_ARGS, {}, 'silent-questdb');
+    const namespace = await volumeNamespace(kafka, 'silent');
+    const run = startRun(runningVolumeArgs(namespace), {}, 'silent-questdb');
     let wake: (() => void) | undefined;
     try {
       await waitFor('metrics endpoint', async () => metricsPort(run) !== undefined, 30_000, 200);
       await waitFor('the pipeline to be ready', async () => (await ready(run)).status === 200, 60_000, 500);
-      const publishing = publishTrades(kafka, codec, trades, 1000);
+      const publishing = publishTrades(kafka, codec, trades, 1000, namespace);
       await waitFor('rows to flow', async () => (await volumeRows(prefix)) >= 1000, 60_000, 200);
       wake = freeze('questdb');
       const frozenAt = Date.now();
@@ -95,6 +96,7 @@ describe('servers that stop answering', () => {
       wake?.();
       await sleep(100);
       await killRun(run, 'SIGTERM');
+      await dropNamespace(kafka, namespace);
     }
   }, 400_000);
 });

@@ -28,7 +28,7 @@ describe('tickflow topics apply (real broker)', () => {
     }
   });
 
-  it('creates a new topic, then raises its partitions and repairs a drifted config', async () => {
+  it('creates a new topic, repairs a drifted config, raises a keyed topic\'s partitions only when forced', async () => {
     const name = unique('test.apply.') + '.v1';
     created.push(name);
     const spec: TopicSpec = { name, partitions: 2, cleanup: 'delete', retentionMs: 3_600_000, key: 'k', valueSchema: 'trade', producer: 'test', dlq: false, description: 'test' };
@@ -36,7 +36,10 @@ describe('tickflow topics apply (real broker)', () => {
     expect(await applyTopics(admin, [spec])).toEqual([]);
 
     await admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name, configEntries: [{ name: 'retention.ms', value: '5000' }] }] });
-    const changes = await applyTopics(admin, [{ ...spec, partitions: 4 }]);
+    // A keyed topic's partitions move keys: refused (nothing applied) unless forced.
+    await expect(applyTopics(admin, [{ ...spec, partitions: 4 }])).rejects.toThrow(/has 2 partitions, the catalog says 4: raising them moves keys/);
+    expect((await readTopics(admin, [name])).get(name)?.partitions).toBe(2);
+    const changes = await applyTopics(admin, [{ ...spec, partitions: 4 }], { forcePartitions: true });
     expect(changes.map((c) => c.kind).sort()).toEqual(['config', 'partitions']);
     const state = (await readTopics(admin, [name])).get(name);
     expect(state?.partitions).toBe(4);

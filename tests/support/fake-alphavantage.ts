@@ -24,6 +24,8 @@ export interface FakeAlphaVantageOptions {
   noteAt: readonly number[];
   /** These request numbers fail with 500. */
   failAt: readonly number[];
+  /** These request numbers get 429 with Retry-After: 1, whatever the rate. */
+  rejectAt?: readonly number[];
   /** These request numbers are accepted and never answered. */
   hangAt?: readonly number[];
   /** These request numbers get 200 headers and part of a body, then nothing more. */
@@ -98,7 +100,7 @@ export class FakeAlphaVantage {
       res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body, null, 4));
     };
     const recent = this.requestTimes.filter((t) => t > now - this.options.windowMs).length;
-    if (recent > this.options.maxRequests) {
+    if (recent > this.options.maxRequests || this.options.rejectAt?.includes(n)) {
       this.rejected429 += 1;
       this.rejectedAt.push(now);
       return json(429, { Information: 'too many requests' }, { 'retry-after': '1' });

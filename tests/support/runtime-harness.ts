@@ -7,6 +7,8 @@ import type { Kafka, Message, Producer } from 'kafkajs';
 import { scalar, waitForWalApplied } from '../../connectors/questdb/sql';
 import { REPO_ROOT } from '../../ops/config';
 import { collectTopic } from '../../ops/tap';
+import { clusterBrokers, createNamespace } from '../../ops/topics/apply';
+import { unique } from './helpers';
 import type { AvroCodec } from '../../pipelines/runtime/codec';
 import { readToEnd } from '../../pipelines/runtime/read-to-end';
 import { bounded } from '../../pipelines/runtime/bounded';
@@ -64,8 +66,39 @@ export async function publishTrades(kafka: Kafka, codec: AvroCodec, trades: read
   }
 }
 
-/** `tickflow run` arguments of the runtime tests: the reference stateful stage and its table. */
+/** `tickflow run` arguments of the runtime tests: the reference stateful stage and its table, in `namespace` if given. */
 export const RUNNING_VOLUME_ARGS = ['--stages', 'running-volume,sink-questdb', '--set', 'sink-questdb.topics=md.volume.v1'];
+
+export function runningVolumeArgs(namespace: string): string[] {
+  return [...RUNNING_VOLUME_ARGS, '--namespace', namespace];
+}
+
+/**
+ * An isolated topic namespace for the running-volume tests (its own trades, outputs, dead letters
+ * and changelog, deleted by `dropNamespace`): a test neither reads earlier runs' backlog nor leaves
+ * one for the next test.
+ */
+export async function volumeNamespace(kafka: Kafka, label: string): Promise<string> {
+  const namespace = `${unique(`test.${label}.`)}.`;
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await createNamespace(admin, namespace, ['md.trades.v1', 'md.trades.v1.dlq', 'md.volume.v1', 'md.volume.v1.dlq', 'running-volume.totals.changelog'], await clusterBrokers(admin));
+  } finally {
+    await admin.disconnect();
+  }
+  return namespace;
+}
+
+export async function dropNamespace(kafka: Kafka, namespace: string): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.deleteTopics({ topics: (await admin.listTopics()).filter((t) => t.startsWith(namespace)) }).catch(() => undefined);
+  } finally {
+    await admin.disconnect();
+  }
+}
 /** A killed or frozen member holds its partitions until its session times out; keep that short in tests. */
 export const SHORT_SESSION_ENV = { TICKFLOW_SESSION_TIMEOUT_MS: '6000' };
 
