@@ -29,6 +29,7 @@ export class RuntimeMetrics {
   readonly phaseSeconds: client.Histogram<'stage' | 'phase'>;
   readonly fetchSeconds: client.Histogram<'stage'>;
   readonly stateExpired: client.Counter<'stage' | 'store'>;
+  readonly changelogBytes: client.Counter<'stage' | 'store'>;
 
   constructor() {
     const r = [this.registry];
@@ -53,6 +54,7 @@ export class RuntimeMetrics {
     const phaseBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30];
     this.phaseSeconds = new client.Histogram({ name: 'tickflow_batch_phase_seconds', help: 'time a batch spent in each phase (decode, fence, restore, process, begin transaction, transactional send, send offsets, commit, write, offset commit, heartbeat, ...)', labelNames: ['stage', 'phase'], buckets: phaseBuckets, registers: r });
     this.fetchSeconds = new client.Histogram({ name: 'tickflow_fetch_seconds', help: 'duration of each fetch (includes the broker-side wait for data, up to the fetch wait of 1 s)', labelNames: ['stage'], buckets: phaseBuckets, registers: r });
+    this.changelogBytes = new client.Counter({ name: 'tickflow_changelog_bytes_total', help: 'bytes of state changes written to changelogs (keys and encoded values, before compression)', labelNames: ['stage', 'store'], registers: r });
     this.stateExpired = new client.Counter({ name: 'tickflow_state_expired_total', help: 'state keys deleted because they were not written for the stage\'s stateTtlMs', labelNames: ['stage', 'store'], registers: r });
     new client.Gauge({
       name: 'tickflow_dependency_up',

@@ -686,6 +686,7 @@ export class Runner {
           );
         }
         list.add(this.physical(topic), { key: k, partition, value });
+        this.metrics?.changelogBytes.inc({ stage: this.name, store: name }, k.length + (value?.length ?? 0));
       }
     }
     return list;
