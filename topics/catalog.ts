@@ -258,15 +258,16 @@ export function valueSubject(topic: string): string {
 }
 
 /**
- * Compacted topics (state changelogs) roll small segments and are cleaned early: the log cleaner
- * only compacts closed segments, and restoring a store reads everything not yet compacted, so these
- * keep restore time bounded by the live keys rather than by the time since the last roll. A record
+ * Compacted topics (state changelogs) roll a segment every minute (or at 16 MiB) and are cleaned
+ * early: the log cleaner only compacts closed segments, and restoring a store reads everything not
+ * yet compacted, so these keep restore time bounded by the live keys plus about a minute of changes,
+ * rather than by the time since the last roll (`tickflow bench soak` measures it). A record
  * (one state value; the runtime keeps them under 512 KiB, pipelines/runtime/runner.ts) may be up to
  * the broker's default 1 MiB, set here explicitly so a cluster with other defaults behaves the same.
  */
 export const CHANGELOG_CONFIGS: Readonly<Record<string, string>> = {
   'segment.bytes': String(16 * 1024 * 1024),
-  'segment.ms': String(10 * 60 * 1000),
+  'segment.ms': String(60 * 1000),
   'min.cleanable.dirty.ratio': '0.1',
   'max.message.bytes': '1048588',
 };

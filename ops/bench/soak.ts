@@ -63,12 +63,12 @@ function rssMb(pid: number): number {
   return match ? Number(match[1]) / 1024 : 0;
 }
 
-/** Reads every changelog to its end and decodes each value, as a restore does; returns seconds and records. */
-export async function timeRestore(kafka: Kafka, codec: AvroCodec, topics: readonly string[]): Promise<{ seconds: number; records: number }> {
+/** Reads every changelog (catalog names, in `namespace`) to its end and decodes each value, as a restore does. */
+export async function timeRestore(kafka: Kafka, codec: AvroCodec, topics: readonly string[], namespace = ''): Promise<{ seconds: number; records: number }> {
   const started = Date.now();
   let records = 0;
   for (const topic of topics) {
-    await readToEnd(kafka, topic, async (_p, m) => {
+    await readToEnd(kafka, `${namespace}${topic}`, async (_p, m) => {
       records += 1;
       if (m.value) JSON.parse((await codec.decode<StateEntry>(topic, m.value)).json);
     });
@@ -76,10 +76,17 @@ export async function timeRestore(kafka: Kafka, codec: AvroCodec, topics: readon
   return { seconds: (Date.now() - started) / 1000, records };
 }
 
-export async function benchSoak(kafka: Kafka, options: SoakOptions): Promise<SoakSample[]> {
+/**
+ * The soak runs in a topic namespace of its own (every catalog topic, prefixed; `tickflow run
+ * --namespace`), so it starts from empty topics and state whatever the stack holds, and is deleted
+ * afterwards. Rows go to the real QuestDB tables, on instruments of this run.
+ */
+export async function benchSoak(kafka: Kafka, admin: Admin, options: SoakOptions): Promise<SoakSample[]> {
   if (!fs.existsSync(CLI)) throw new TickflowError('SETUP', `${CLI} is missing`, 'run `npm run build` first (npm start and npm test do it)');
   const codec = new AvroCodec();
   const changelogs = TOPICS.filter((t) => t.cleanup === 'compact').map((t) => t.name);
+  const namespace = `bench.soak.${Date.now().toString(36)}.`;
+  await createNamespace(admin, namespace, TOPICS.map((t) => t.name), await clusterBrokers(admin));
   const nowMicros = Date.now() * 1000;
   const market: MarketOptions = {
     ...MARKET_DEFAULTS,
@@ -94,7 +101,7 @@ export async function benchSoak(kafka: Kafka, options: SoakOptions): Promise<Soa
   const logFile = path.join(tickflowHome(), 'bench', `soak-pipeline-${Date.now()}.log`);
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
   const out = fs.openSync(logFile, 'a');
-  const child = spawn(process.execPath, [CLI, 'run', '--metrics-port', '0', '--set', 'validate.clock=event', '--set', `correlate.pairs=${ids[0]}~${ids[1]}`], { stdio: ['ignore', out, out] });
+  const child = spawn(process.execPath, [CLI, 'run', '--metrics-port', '0', '--namespace', namespace, '--set', 'validate.clock=event', '--set', `correlate.pairs=${ids[0]}~${ids[1]}`], { stdio: ['ignore', out, out] });
   fs.closeSync(out);
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   const samples: SoakSample[] = [];
@@ -109,14 +116,14 @@ export async function benchSoak(kafka: Kafka, options: SoakOptions): Promise<Soa
     if (!port) throw new TickflowError('START_FAILED', `the pipeline did not start; see ${logFile}`, 'check `tickflow stack status`');
     const metrics = async (): Promise<string> => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     log.info(`soak: ${options.rate} events/s on ${options.instruments} instruments for ${options.minutes} min; pipeline pid ${child.pid}, log ${logFile}`);
-    const streaming = publishMarket(kafka, codec, market, Math.round(options.rate * options.minutes * 60), { kind: 'factor', factor: 1 }, live.signal).then((r) => (published = r.published));
+    const streaming = publishMarket(kafka, codec, market, Math.round(options.rate * options.minutes * 60), { kind: 'factor', factor: 1 }, live.signal, namespace).then((r) => (published = r.published));
     const started = Date.now();
     let before = { bytes: metricSum(await metrics(), 'tickflow_changelog_bytes_total'), records: metricSum(await metrics(), 'tickflow_records_in_total') };
     for (let n = 1; Date.now() - started < options.minutes * 60_000; n++) {
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + n * options.sampleSeconds * 1000 - Date.now())));
       const text = await metrics();
       const now = { bytes: metricSum(text, 'tickflow_changelog_bytes_total'), records: metricSum(text, 'tickflow_records_in_total') };
-      const restore = n % options.restoreEvery === 0 ? await timeRestore(kafka, codec, changelogs) : undefined;
+      const restore = n % options.restoreEvery === 0 ? await timeRestore(kafka, codec, changelogs, namespace) : undefined;
       const sample: SoakSample = {
         minute: Number(((Date.now() - started) / 60_000).toFixed(2)),
         published: metricSum(text, 'tickflow_records_in_total{stage="normalize"'),
@@ -138,6 +145,7 @@ export async function benchSoak(kafka: Kafka, options: SoakOptions): Promise<Soa
     child.kill('SIGTERM');
     await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 15_000))]);
     child.kill('SIGKILL');
+    await admin.deleteTopics({ topics: (await admin.listTopics()).filter((t) => t.startsWith(namespace)) }).catch(() => undefined);
   }
   return samples;
 }
@@ -174,11 +182,15 @@ export function writeSoak(samples: readonly SoakSample[], options: SoakOptions):
 /**
  * `tickflow bench restore`: what a new owner of a partition waits for. normalize and aggregate run
  * over the synthetic market with `instruments` instruments (`eventsPerInstrument` events each) in an
- * isolated namespace; then each store's changelog partition 0 is restored as the runtime does (read
- * to its end, decode, parse, load), `runs` times. Prints keys, changelog records and seconds.
+ * isolated namespace; then each store's changelog partition 0 (a third of the instruments: the
+ * topics have 3 partitions, so 30,000 instruments put about 10,000 in it) is restored as the
+ * runtime does (read to its end, decode, parse, load), `runs` times. Prints keys, changelog records
+ * and seconds.
  */
 export interface RestoreFigures {
   store: string;
+  /** Instruments whose state is in the partition (keys without a chunk suffix). */
+  instruments: number;
   keys: number;
   records: number;
   seconds: number[];
@@ -196,7 +208,8 @@ export async function benchRestore(kafka: Kafka, admin: Admin, options: { instru
     return Runner.forStage(kafka, codec, runnable.create({}), { topicPrefix: namespace });
   });
   const count = options.instruments * options.eventsPerInstrument;
-  const market: MarketOptions = { ...MARKET_DEFAULTS, seed: 7, instruments: options.instruments, prefix: 'R', eventsPerSecond: 2000, startMicros: (Date.now() - (count / 2000) * 1e3 - 60_000) * 1000 };
+  // A heartbeat per instrument a minute (the default, one a second, would be most of the load).
+  const market: MarketOptions = { ...MARKET_DEFAULTS, seed: 7, instruments: options.instruments, prefix: 'R', eventsPerSecond: 5000, heartbeatMs: 60_000, startMicros: (Date.now() - (count / 5000) * 1e3 - 120_000) * 1000 };
   try {
     for (const runner of runners) await runner.start();
     log.info(`restore bench: publishing ${count} events over ${options.instruments} instruments into namespace ${namespace}`);
@@ -214,6 +227,7 @@ export async function benchRestore(kafka: Kafka, admin: Admin, options: { instru
     const topic = `${namespace}${store}`;
     const seconds: number[] = [];
     let keys = 0;
+    let instruments = 0;
     let records = 0;
     for (let run = 0; run < options.runs; run++) {
       const live = new Map<string, unknown>();
@@ -227,8 +241,9 @@ export async function benchRestore(kafka: Kafka, admin: Admin, options: { instru
       }, { partitions: [0] });
       seconds.push((Date.now() - started) / 1000);
       keys = live.size;
+      instruments = [...live.keys()].filter((k) => !k.includes('#')).length;
     }
-    figures.push({ store, keys, records, seconds });
+    figures.push({ store, instruments, keys, records, seconds });
     log.info(`restore of ${store} partition 0: ${keys} keys from ${records} records in ${seconds.map((s) => s.toFixed(2)).join(', ')} s`);
   }
   await admin.deleteTopics({ topics: (await admin.listTopics()).filter((t) => t.startsWith(namespace)) }).catch(() => undefined);

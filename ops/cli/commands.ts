@@ -422,7 +422,7 @@ export const COMMAND_DEFS: Record<string, CommandDef> = {
       positionals: [1, 1],
       flags: {
         records: { type: 'string', description: 'records per throughput phase (default 100000)' },
-        instruments: { type: 'string', description: 'synthetic instruments (default 50; soak 500; restore 10000)' },
+        instruments: { type: 'string', description: 'synthetic instruments (default 50; soak 500; restore 30000, about 10000 per partition)' },
         rate: { type: 'string', description: 'records/s in the latency phase (default 5000); soak: events/s (default 2000)' },
         runs: { type: 'string', description: 'repeat the whole benchmark N times and print medians (default 3)' },
         seconds: { type: 'string', description: 'idle: seconds per measurement (default 30); soak: seconds between samples (default 30)' },
@@ -440,8 +440,15 @@ export const COMMAND_DEFS: Record<string, CommandDef> = {
           sampleSeconds: positiveInt('seconds', p.flags.seconds, 30) as number,
           restoreEvery: 4,
         };
-        const samples = await benchSoak(createKafka('tickflow-bench-soak'), options);
-        process.stdout.write(`${formatSoak(samples, options)}\nfigures: ${writeSoak(samples, options)}\n`);
+        const kafka = createKafka('tickflow-bench-soak');
+        const admin = kafka.admin();
+        await admin.connect();
+        try {
+          const samples = await benchSoak(kafka, admin, options);
+          process.stdout.write(`${formatSoak(samples, options)}\nfigures: ${writeSoak(samples, options)}\n`);
+        } finally {
+          await admin.disconnect();
+        }
         return 0;
       }
       if (p.positionals[0] === 'restore') {
@@ -449,11 +456,11 @@ export const COMMAND_DEFS: Record<string, CommandDef> = {
         const admin = kafka.admin();
         await admin.connect();
         try {
-          const instruments = positiveInt('instruments', p.flags.instruments, 10_000) as number;
+          const instruments = positiveInt('instruments', p.flags.instruments, 30_000) as number;
           const figures = await benchRestore(kafka, admin, { instruments, eventsPerInstrument: 6, runs: positiveInt('runs', p.flags.runs, 3) as number });
           for (const f of figures) {
             const sorted = [...f.seconds].sort((a, b) => a - b);
-            process.stdout.write(`restore of ${f.store} partition 0 (${instruments} instruments over 3 partitions): ${f.keys} keys from ${f.records} changelog records, ${f.seconds.map((s) => s.toFixed(2)).join(' / ')} s, median ${sorted[Math.floor(sorted.length / 2)].toFixed(2)} s\n`);
+            process.stdout.write(`restore of ${f.store} partition 0 (${f.instruments} of the ${instruments} instruments): ${f.keys} keys from ${f.records} changelog records, ${f.seconds.map((s) => s.toFixed(2)).join(' / ')} s, median ${sorted[Math.floor(sorted.length / 2)].toFixed(2)} s\n`);
           }
         } finally {
           await admin.disconnect();
