@@ -220,10 +220,10 @@ export function* syntheticMarket(options: MarketOptions, count: number): Generat
 
 /**
  * `count` clean trades of the synthetic market (no quotes, no faults), as canonical records: the
- * load of `tickflow bench`. Exchange time advances 1 ms per trade.
+ * load of `tickflow bench`. Exchange time advances `1 / eventsPerSecond` per trade (default 1 ms).
  */
-export function marketTrades(options: Pick<MarketOptions, 'seed' | 'instruments' | 'prefix' | 'startMicros'>, count: number): Trade[] {
-  const market: MarketOptions = { ...MARKET_DEFAULTS, ...options, eventsPerSecond: 1000, quoteShare: 0, faults: NO_FAULTS, silences: [], heartbeatMs: 3_600_000 };
+export function marketTrades(options: Pick<MarketOptions, 'seed' | 'instruments' | 'prefix' | 'startMicros'> & { eventsPerSecond?: number }, count: number): Trade[] {
+  const market: MarketOptions = { ...MARKET_DEFAULTS, eventsPerSecond: 1000, ...options, quoteShare: 0, faults: NO_FAULTS, silences: [], heartbeatMs: 3_600_000 };
   const trades: Trade[] = [];
   let i = 0;
   for (const event of syntheticMarket(market, Number.MAX_SAFE_INTEGER)) {

@@ -208,7 +208,10 @@ async function sinkVsRaw(kafka: Kafka, codec: AvroCodec, prefix: string, trades:
 
 async function latencyAtRate(kafka: Kafka, codec: AvroCodec, prefix: string, options: BenchOptions): Promise<BenchFigures['latencyAtRate']> {
   const count = options.latencyRate * options.latencySeconds;
-  const trades = marketTrades({ seed: 99, instruments: options.instruments, prefix: 'L', startMicros: Date.now() * 1000 }, count);
+  // Exchange times at the send rate, a second before each record's intended send time (its receive
+  // time below): never in the future of receipt, which normalize flags (FUTURE_TIMESTAMP).
+  const startMs = Date.now() + 2500;
+  const trades = marketTrades({ seed: 99, instruments: options.instruments, prefix: 'L', eventsPerSecond: options.latencyRate, startMicros: (startMs - 1000) * 1000 }, count);
   const latencies: number[] = [];
   const metrics = new RuntimeMetrics();
   const p = await pipeline(kafka, codec, prefix, count, 'exactly-once', (r, now) => {
@@ -222,7 +225,7 @@ async function latencyAtRate(kafka: Kafka, codec: AvroCodec, prefix: string, opt
   // time, so any queueing (in the generator, the broker or the pipeline) counts as latency.
   const producer = kafka.producer({ maxInFlightRequests: 1 });
   await producer.connect();
-  const start = Date.now() + 200;
+  const start = Math.max(startMs, Date.now() + 200);
   const messages = await rawMessages(codec, trades, (i) => Math.round((start + (i * 1000) / options.latencyRate) * 1000));
   let due: typeof messages = [];
   let sending: Promise<void> | undefined;
@@ -285,7 +288,9 @@ export async function benchRuntime(kafka: Kafka, options: BenchOptions): Promise
   try {
     for (const prefix of Object.values(prefixes)) created.push(...(await createNamespace(admin, prefix, NORMALIZE_TOPICS, brokers)));
     await ensureTables([TRADES as unknown as TableSpec<unknown>], '_bench');
-    const trades = marketTrades({ seed: 1, instruments: options.instruments, prefix: 'B', startMicros: Date.now() * 1000 }, options.records);
+    // A recorded past, as a replay: exchange and receive times end a minute before now (1,000 events/s
+    // of exchange time), so normalize's FUTURE_TIMESTAMP rule never applies.
+    const trades = marketTrades({ seed: 1, instruments: options.instruments, prefix: 'B', startMicros: (Date.now() - (options.records / 1000) * 1000 - 60_000) * 1000 }, options.records);
     const messages = await rawMessages(codec, trades, (i) => trades[i].tsRecv);
     log.info(`bench ${id}: ${options.records} records over ${options.instruments} instruments`);
 

@@ -5,9 +5,8 @@ import path from 'node:path';
 import type { Admin, Kafka, Message } from 'kafkajs';
 import { syntheticTrades } from '../../connectors/synthetic/trades';
 import { REPO_ROOT } from '../../ops/config';
-import { createKafka } from '../../ops/kafka';
 import { collectTopic } from '../../ops/tap';
-import { applyTopics, clusterBrokers, createNamespace } from '../../ops/topics/apply';
+import { applyTopics } from '../../ops/topics/apply';
 import { aggregateStage, AGGREGATE_CONFIG } from '../../pipelines/aggregate/aggregate';
 import { AvroCodec } from '../../pipelines/runtime/codec';
 import { parseConfig } from '../../pipelines/runtime/config';
@@ -19,6 +18,7 @@ import type { Bar, Heartbeat, Trade } from '../../schemas/types.generated';
 import { topicSpec } from '../../topics/catalog';
 import { oracleBarsOf } from '../support/bars-oracle';
 import { unique } from '../support/helpers';
+import { TestNamespaces } from '../support/namespaces';
 import { checkVolumeOutputs, publishTrades, restoredTotals, sleep, waitFor } from '../support/runtime-harness';
 
 /**
@@ -93,27 +93,20 @@ function tradesAndHeartbeats(prefix: string, count: number, startMicros: number)
 }
 
 describe('exactly-once has no hidden gaps', () => {
+  const ns = new TestNamespaces('test-eos-gaps');
+  const codec = new AvroCodec();
   let kafka: Kafka;
   let admin: Admin;
-  const codec = new AvroCodec();
-  const namespaces: string[] = [];
   beforeAll(async () => {
-    kafka = createKafka('test-eos-gaps');
-    admin = kafka.admin();
-    await admin.connect();
+    await ns.open();
+    kafka = ns.kafka;
+    admin = ns.admin;
   });
   afterAll(async () => {
-    const topics = (await admin.listTopics()).filter((t) => namespaces.some((n) => t.startsWith(n)));
-    await admin.deleteTopics({ topics }).catch(() => undefined);
-    await admin.disconnect();
+    await ns.close();
   });
 
-  async function namespaceWith(label: string, topics: string[]): Promise<string> {
-    const namespace = `${unique(`test.${label}.`)}.`;
-    namespaces.push(namespace);
-    await createNamespace(admin, namespace, topics, await clusterBrokers(admin));
-    return namespace;
-  }
+  const namespaceWith = (label: string, topics: string[]): Promise<string> => ns.create(label, topics);
 
   it('a zombie of a stage with two inputs (aggregate: trades and heartbeats), frozen with a heartbeats transaction open, is fenced when it wakes; the bars are exact', async () => {
     const namespace = await namespaceWith('zombie', ['md.trades.v1', 'md.trades.v1.dlq', 'md.heartbeats.v1', 'md.heartbeats.v1.dlq', 'md.bars.v1', 'md.quality.v1', 'aggregate.bars.changelog']);

@@ -2,9 +2,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import { QuestDbSink } from '../../connectors/questdb/sink';
 import { sql, waitForWalApplied } from '../../connectors/questdb/sql';
 import { syntheticTrades } from '../../connectors/synthetic/trades';
-import { createKafka } from '../../ops/kafka';
 import { collectTopic } from '../../ops/tap';
-import { clusterBrokers, createNamespace } from '../../ops/topics/apply';
 import { AvroCodec } from '../../pipelines/runtime/codec';
 import { RuntimeMetrics } from '../../pipelines/runtime/metrics';
 import { Runner } from '../../pipelines/runtime/runner';
@@ -12,6 +10,7 @@ import type { InputRecord, OutputRecord, Stage, StageContext, StageResult } from
 import { Decimal } from '../../schemas/decimal';
 import type { DeadLetter, Feature, RunningVolume, Signal, Trade } from '../../schemas/types.generated';
 import { unique } from '../support/helpers';
+import { TestNamespaces } from '../support/namespaces';
 import { publishTrades, restoredTotals, waitFor } from '../support/runtime-harness';
 
 /**
@@ -49,25 +48,21 @@ const buggyStage: Stage<Trade> = {
 };
 
 describe('one record never stops the pipeline', () => {
+  const ns = new TestNamespaces('test-one-record');
+  const codec = new AvroCodec();
   let kafka: Kafka;
   let admin: Admin;
-  const codec = new AvroCodec();
-  const namespaces: string[] = [];
   beforeAll(async () => {
-    kafka = createKafka('test-one-record');
-    admin = kafka.admin();
-    await admin.connect();
+    await ns.open();
+    kafka = ns.kafka;
+    admin = ns.admin;
   });
   afterAll(async () => {
-    const topics = (await admin.listTopics()).filter((t) => namespaces.some((n) => t.startsWith(n)));
-    await admin.deleteTopics({ topics }).catch(() => undefined);
-    await admin.disconnect();
+    await ns.close();
   });
 
   it('an output that cannot be encoded is a dead letter of the input that caused it; its state change is rolled back, the rest commits', async () => {
-    const namespace = `${unique('test.output.')}.`;
-    namespaces.push(namespace);
-    await createNamespace(admin, namespace, ['md.trades.v1', 'md.trades.v1.dlq', 'md.volume.v1', 'running-volume.totals.changelog'], await clusterBrokers(admin));
+    const namespace = await ns.create('output', ['md.trades.v1', 'md.trades.v1.dlq', 'md.volume.v1', 'running-volume.totals.changelog']);
     const prefix = unique('OUT');
     const trades = [...syntheticTrades({ seed: 31, instruments: 4, prefix, startMicros: Date.now() * 1000 }, 3000)].map((t, i) => (i % 500 === 250 ? { ...t, tradeId: `POISON-${i}` } : t));
     const poison = trades.filter((t) => t.tradeId.startsWith('POISON'));
@@ -107,9 +102,7 @@ describe('one record never stops the pipeline', () => {
   }, 180_000);
 
   it('a row QuestDB rejects for good is a dead letter with QuestDB\'s message; its batch and every other table are written without retrying', async () => {
-    const namespace = `${unique('test.reject.')}.`;
-    namespaces.push(namespace);
-    await createNamespace(admin, namespace, ['md.trades.v1', 'md.trades.v1.dlq', 'md.features.v1', 'md.features.v1.dlq', 'signals.rejected.v1', 'signals.rejected.v1.dlq'], await clusterBrokers(admin));
+    const namespace = await ns.create('reject', ['md.trades.v1', 'md.trades.v1.dlq', 'md.features.v1', 'md.features.v1.dlq', 'signals.rejected.v1', 'signals.rejected.v1.dlq']);
     const suffix = `_${unique('rej')}`;
     // Tables made by hand, differently from tickflow's: features without the `exact` column (QuestDB
     // answers a row carrying it with 500 "decimal columns cannot be created automatically"), signals

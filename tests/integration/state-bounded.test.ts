@@ -2,9 +2,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import { MARKET_DEFAULTS, NO_FAULTS } from '../../connectors/synthetic/market';
 import { publishMarket } from '../../connectors/synthetic/publish';
 import { syntheticTrades } from '../../connectors/synthetic/trades';
-import { createKafka } from '../../ops/kafka';
 import { collectTopic } from '../../ops/tap';
-import { clusterBrokers, createNamespace } from '../../ops/topics/apply';
 import { AGGREGATE_CONFIG, aggregateStage } from '../../pipelines/aggregate/aggregate';
 import { NORMALIZE_CONFIG, normalizeStage } from '../../pipelines/normalize/normalize';
 import { AvroCodec } from '../../pipelines/runtime/codec';
@@ -17,6 +15,7 @@ import type { Bar, RunningVolume, Trade } from '../../schemas/types.generated';
 import { RAW_TOPICS } from '../../connectors/registry';
 import { dlqTopicOf } from '../../topics/catalog';
 import { unique } from '../support/helpers';
+import { TestNamespaces } from '../support/namespaces';
 import { publishTrades, sleep, waitFor } from '../support/runtime-harness';
 
 /**
@@ -26,27 +25,20 @@ import { publishTrades, sleep, waitFor } from '../support/runtime-harness';
  * in its own topic namespace.
  */
 describe('state stays bounded', () => {
+  const ns = new TestNamespaces('test-state-bounded');
+  const codec = new AvroCodec();
   let kafka: Kafka;
   let admin: Admin;
-  const codec = new AvroCodec();
-  const namespaces: string[] = [];
   beforeAll(async () => {
-    kafka = createKafka('test-state-bounded');
-    admin = kafka.admin();
-    await admin.connect();
+    await ns.open();
+    kafka = ns.kafka;
+    admin = ns.admin;
   });
   afterAll(async () => {
-    const topics = (await admin.listTopics()).filter((t) => namespaces.some((n) => t.startsWith(n)));
-    await admin.deleteTopics({ topics }).catch(() => undefined);
-    await admin.disconnect();
+    await ns.close();
   });
 
-  async function namespaceWith(label: string, topics: string[]): Promise<string> {
-    const namespace = `${unique(`test.${label}.`)}.`;
-    namespaces.push(namespace);
-    await createNamespace(admin, namespace, topics, await clusterBrokers(admin));
-    return namespace;
-  }
+  const namespaceWith = (label: string, topics: string[]): Promise<string> => ns.create(label, topics);
 
   /** Every record of a changelog: key, encoded size, and whether it is a tombstone. */
   async function changelog(topic: string): Promise<{ key: string; bytes: number; tombstone: boolean }[]> {
