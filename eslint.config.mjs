@@ -2,13 +2,16 @@
 // that a linter can hold (type-only imports, no barrels via `export *`, no wall clock in stages).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { layersRule } from './ops/lint/layers.mjs';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.tickflow/**', 'coverage/**', 'ops/patches/**' /* copies of dependency files, in their own style */] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
+    plugins: { tickflow: { rules: { layers: layersRule } } },
     rules: {
+      'tickflow/layers': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-restricted-syntax': ['error', { selector: 'ExportAllDeclaration', message: 'No `export *` barrels: import from the defining file.' }],

@@ -1,14 +1,14 @@
 import { QuestDbSink, SINK_TOPICS } from '../connectors/questdb/sink';
 import { AGGREGATE_CONFIG, aggregateStage } from './aggregate/aggregate';
-import { FEATURES_CONFIG, featuresStage } from './aggregate/features';
+import { FEATURES_CONFIG, featuresStage } from './features/features';
 import { NORMALIZE_CONFIG, normalizeStage } from './normalize/normalize';
 import { runningVolumeStage } from './running-volume/running-volume';
-import { CORRELATE_CONFIG, correlateStage } from './score/correlate';
-import { FLOW_CONFIG, flowStage } from './score/flow';
+import { CORRELATE_CONFIG, correlateStage } from './correlate/correlate';
+import { FLOW_CONFIG, flowStage } from './flow/flow';
 import { SCORE_CONFIG, scoreStage } from './score/score';
 import { VALIDATE_CONFIG, validateStage } from './validate/validate';
 import type { ConfigSchema } from './runtime/config';
-import { TickflowError } from '../ops/errors';
+import { TickflowError } from './runtime/errors';
 import { parseConfig } from './runtime/config';
 import type { SinkWriter } from './runtime/sink';
 import type { Stage } from './runtime/stage';

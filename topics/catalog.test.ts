@@ -2,7 +2,7 @@ import { SCHEMA_FILES } from '../schemas/avro';
 import { NORMALIZE_OUTPUTS } from '../pipelines/normalize/normalize';
 import { STAGES } from '../pipelines/registry';
 import { TOPICS, dlqTopicOf, topicSpec } from './catalog';
-import { changelogTopic } from '../pipelines/runtime/store';
+import { changelogTopic } from './catalog';
 
 describe('topic catalog', () => {
   it('names topics <domain>.<entity>.v<N> or, as DESIGN.md has signals.v1, <entity>.v<N> (plus .dlq twins)', () => {

@@ -1,5 +1,9 @@
 import type { SchemaName } from '../schemas/avro';
-import { changelogTopic } from '../pipelines/runtime/store';
+
+/** A stage's state store changelog: `<stage>.<store>.changelog` (DESIGN.md, topic names). */
+export function changelogTopic(stage: string, store: string): string {
+  return `${stage}.${store}.changelog`;
+}
 
 /**
  * The topic catalog: the public contract of what flows where. `tickflow topics apply` makes the

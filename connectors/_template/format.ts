@@ -15,7 +15,7 @@
  *    connectors/fuzz.test.ts then feeds the format mutated lines: register it there too.
  * 2. Recorded fixtures beside it (`fixtures/`) with their provenance in a README; test the parser
  *    against every line of them (see format.test.ts).
- * 3. Register the format in connectors/registry.ts (name, `source`, raw topic). A new raw topic goes
+ * 3. Register the format in connectors/formats.ts (name, `source`, raw topic). A new raw topic goes
  *    in topics/catalog.ts with `dlq: true`; normalize consumes every raw topic of the registry.
  * 4. `npx tickflow replay FILE --format <name>` then publishes files of it; a live transport (a
  *    websocket, a poller) publishes the same raw records to the same topic, reconnects by itself,
@@ -27,7 +27,7 @@
 import type { RawRecord, Trade } from '../../schemas/types.generated';
 import { boundedText } from '../../schemas/decimal';
 import { RecordError } from '../../pipelines/runtime/stage';
-import type { Canonical, LineFormat } from '../registry';
+import type { Canonical, LineFormat } from '../formats';
 import { MAX_SYMBOL_LENGTH, MAX_TRADE_ID_LENGTH, MAX_VENUE_LENGTH } from '../tardis/formats';
 import { checkPayloadLength, decimal, identifier } from '../tardis/formats';
 import { checkedMillis, pacingMicros } from '../time';

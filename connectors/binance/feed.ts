@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import type { RawRecord } from '../../schemas/types.generated';
-import { logger } from '../../ops/log';
+import { logger } from '../../pipelines/runtime/log';
 import type { RawOut } from '../file-replay/replay';
 import { RequestLimitError, backoffMs, boundedGet, retryAfterMs } from '../rest-poller/limits';
 import type { DepthUpdate, LocalBook } from './messages';

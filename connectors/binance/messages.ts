@@ -2,7 +2,7 @@ import type { BookSnapshot, PriceLevel, RawRecord, Trade } from '../../schemas/t
 import type { Decimal } from '../../schemas/decimal';
 import { MAX_DECIMAL_TEXT_LENGTH, boundedText } from '../../schemas/decimal';
 import { RecordError } from '../../pipelines/runtime/stage';
-import type { Canonical, LineFormat } from '../registry';
+import type { Canonical, LineFormat } from '../formats';
 import { MAX_SEQUENCE, MAX_SYMBOL_LENGTH, decimal, identifier, jsonObject, shown } from '../tardis/formats';
 import { checkedMicros, checkedMillis, pacingMicros } from '../time';
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Kafka, Message, TopicMessages } from 'kafkajs';
 import type { AvroCodec } from '../../pipelines/runtime/codec';
 import type { DeadLetter, RawRecord } from '../../schemas/types.generated';
-import { TickflowError } from '../../ops/errors';
+import { TickflowError } from '../../pipelines/runtime/errors';
 import type { CheckpointKey, FileLine } from './replay';
 import {
   checkpointPath,

@@ -3,12 +3,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Kafka, Message, Producer, TopicMessages } from 'kafkajs';
 import type { DeadLetter, RawRecord } from '../../schemas/types.generated';
-import { endpoints, tickflowHome } from '../../ops/config';
-import { TickflowError } from '../../ops/errors';
-import { logger } from '../../ops/log';
+import { endpoints, tickflowHome } from '../../pipelines/runtime/settings';
+import { TickflowError } from '../../pipelines/runtime/errors';
+import { logger } from '../../pipelines/runtime/log';
 import type { AvroCodec } from '../../pipelines/runtime/codec';
 import { dlqTopicOf } from '../../topics/catalog';
-import { FORMATS, formatNames } from '../registry';
+import { FORMATS, formatNames } from '../formats';
 
 const log = logger('replay');
 

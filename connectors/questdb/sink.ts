@@ -1,8 +1,8 @@
 import { Sender } from '@questdb/nodejs-client';
-import { endpoints } from '../../ops/config';
-import { TickflowError } from '../../ops/errors';
-import { httpSecurity, questdbSenderConfig, serviceFetch } from '../../ops/security';
-import { logger } from '../../ops/log';
+import { endpoints } from '../../pipelines/runtime/settings';
+import { TickflowError } from '../../pipelines/runtime/errors';
+import { httpSecurity, questdbSenderConfig, serviceFetch } from '../../pipelines/runtime/security';
+import { logger } from '../../pipelines/runtime/log';
 import type { SinkHooks, SinkWriter } from '../../pipelines/runtime/sink';
 import { bounded } from '../../pipelines/runtime/bounded';
 import { reportFailure, reportOk } from '../../pipelines/runtime/dependencies';

@@ -1,6 +1,6 @@
-import { endpoints } from '../../ops/config';
-import { TickflowError } from '../../ops/errors';
-import { httpSecurity, serviceFetch } from '../../ops/security';
+import { endpoints } from '../../pipelines/runtime/settings';
+import { TickflowError } from '../../pipelines/runtime/errors';
+import { httpSecurity, serviceFetch } from '../../pipelines/runtime/security';
 
 /** QuestDB's REST SQL endpoint (/exec). Returns rows as arrays, in column order. */
 export interface QueryResult {
@@ -9,7 +9,7 @@ export interface QueryResult {
   count: number;
 }
 
-/** Runs `query` over REST with the configured credentials and CA (ops/security.ts); 401/403 is a CONFIG error. */
+/** Runs `query` over REST with the configured credentials and CA (pipelines/runtime/security.ts); 401/403 is a CONFIG error. */
 export async function sql(query: string, baseUrl = endpoints().questdbUrl): Promise<QueryResult> {
   const url = `${baseUrl}/exec?${new URLSearchParams({ query }).toString()}`;
   const security = httpSecurity('questdb');

@@ -1,7 +1,7 @@
 import type { Quote, RawRecord } from '../../schemas/types.generated';
 import { Decimal, boundedText } from '../../schemas/decimal';
 import { RecordError } from '../../pipelines/runtime/stage';
-import type { Canonical, LineFormat } from '../registry';
+import type { Canonical, LineFormat } from '../formats';
 import { MAX_SYMBOL_LENGTH, decimal, identifier, jsonObject, shown } from '../tardis/formats';
 import { checkedMicros, utcMicros } from '../time';
 

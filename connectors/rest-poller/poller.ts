@@ -1,4 +1,4 @@
-import { logger } from '../../ops/log';
+import { logger } from '../../pipelines/runtime/log';
 import type { RawRecord } from '../../schemas/types.generated';
 import type { RawOut } from '../file-replay/replay';
 import type { BoundedResponse, Timer } from './limits';

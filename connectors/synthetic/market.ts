@@ -1,8 +1,8 @@
 import type { Trade } from '../../schemas/types.generated';
-import type { Rule } from '../../pipelines/normalize/quality';
 import { tickflowNdjson } from '../tickflow-ndjson/format';
 import { instrumentRef, sessionOpen } from '../reference/instruments';
 import { rng } from './trades';
+import type { Rule } from '../../schemas/quality';
 
 /**
  * The synthetic market: a deterministic (by seed) stream of trades, quotes and heartbeats for N

@@ -4,7 +4,7 @@ import type { RawRecord } from '../../schemas/types.generated';
 import type { AvroCodec } from '../../pipelines/runtime/codec';
 import type { RawOut, Speed } from '../file-replay/replay';
 import { publishRaw } from '../file-replay/replay';
-import { FORMATS } from '../registry';
+import { FORMATS } from '../formats';
 import type { MarketEvent, MarketOptions } from './market';
 import { syntheticMarket } from './market';
 

@@ -4,7 +4,7 @@ import { RecordError } from '../../pipelines/runtime/stage';
 import { MAX_SYMBOL_LENGTH, MAX_TRADE_ID_LENGTH, MAX_VENUE_LENGTH } from '../tardis/formats';
 import { decimal, identifier, jsonObject, sequenceNumber, shown } from '../tardis/formats';
 import { checkedMicros, pacingMicros } from '../time';
-import type { Canonical, LineFormat } from '../registry';
+import type { Canonical, LineFormat } from '../formats';
 
 /**
  * tickflow's own NDJSON: one JSON object per line, the format of the synthetic generator and of

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Quote, RawRecord } from '../../schemas/types.generated';
-import type { Canonical } from '../registry';
+import type { Canonical } from '../formats';
 import { pairFromFileName, truefxCsv, truefxQuotes } from './formats';
 
 const FIXTURES = path.join(__dirname, 'fixtures');

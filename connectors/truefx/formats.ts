@@ -1,7 +1,7 @@
 import type { Quote, RawRecord } from '../../schemas/types.generated';
 import { Decimal, boundedText } from '../../schemas/decimal';
 import { RecordError } from '../../pipelines/runtime/stage';
-import type { Canonical, LineFormat } from '../registry';
+import type { Canonical, LineFormat } from '../formats';
 import { checkPayloadLength, decimal } from '../tardis/formats';
 import { utcMicros } from '../time';
 

@@ -1,7 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import { runnableNames } from '../../pipelines/registry';
-import { logger } from '../log';
-import { Pipeline } from '../pipeline';
+import { logger } from '../../pipelines/runtime/log';
+import { Pipeline } from '../run/pipeline';
 
 const log = logger('bench');
 

@@ -15,13 +15,13 @@ import { RuntimeMetrics } from '../../pipelines/runtime/metrics';
 import { Runner } from '../../pipelines/runtime/runner';
 import type { InputRecord } from '../../pipelines/runtime/stage';
 import { parseConfig } from '../../pipelines/runtime/config';
-import { changelogTopic } from '../../pipelines/runtime/store';
 import { dlqTopicOf } from '../../topics/catalog';
 import type { RawRecord, Trade } from '../../schemas/types.generated';
 import { createNamespace } from '../topics/apply';
-import { endpoints, tickflowHome } from '../config';
-import { logger } from '../log';
-import { questdbSenderConfig } from '../security';
+import { endpoints, tickflowHome } from '../../pipelines/runtime/settings';
+import { logger } from '../../pipelines/runtime/log';
+import { questdbSenderConfig } from '../../pipelines/runtime/security';
+import { changelogTopic } from '../../topics/catalog';
 
 const log = logger('bench');
 

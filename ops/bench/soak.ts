@@ -8,14 +8,14 @@ import { publishMarket } from '../../connectors/synthetic/publish';
 import { AvroCodec } from '../../pipelines/runtime/codec';
 import { readToEnd } from '../../pipelines/runtime/read-to-end';
 import type { StateEntry } from '../../schemas/types.generated';
-import { RAW_TOPICS } from '../../connectors/registry';
+import { RAW_TOPICS } from '../../connectors/formats';
 import { RUNNABLES } from '../../pipelines/registry';
 import { Runner } from '../../pipelines/runtime/runner';
 import { TOPICS, dlqTopicOf } from '../../topics/catalog';
 import { clusterBrokers, createNamespace } from '../topics/apply';
-import { REPO_ROOT, tickflowHome } from '../config';
-import { TickflowError } from '../errors';
-import { logger } from '../log';
+import { REPO_ROOT, tickflowHome } from '../../pipelines/runtime/settings';
+import { TickflowError } from '../../pipelines/runtime/errors';
+import { logger } from '../../pipelines/runtime/log';
 
 const log = logger('bench');
 

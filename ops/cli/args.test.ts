@@ -1,8 +1,8 @@
-import { TickflowError } from '../errors';
+import { TickflowError } from '../../pipelines/runtime/errors';
 import { main } from './main';
 import { parseCommand, positiveInt } from './args';
 import { parseSpeed } from '../../connectors/file-replay/replay';
-import { endpoints } from '../config';
+import { endpoints } from '../../pipelines/runtime/settings';
 
 describe('CLI argument handling', () => {
   const spec = { usage: 'x [--n N]', positionals: [0, 1] as [number, number], flags: { n: { type: 'string' as const, description: 'n' }, mode: { type: 'string' as const, choices: ['a', 'b'], description: 'm' } } };

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { TickflowError } from '../errors';
+import { TickflowError } from '../../pipelines/runtime/errors';
 
 export interface FlagSpec {
   type: 'boolean' | 'string';

@@ -2,8 +2,8 @@ import type { CommandSpec } from './args';
 import { parseCommand, usageText } from './args';
 import { COMMAND_DEFS, SCHEMA_COMMANDS, TOPIC_COMMANDS } from './commands';
 import { STACK_SPECS, runStack } from './stack-commands';
-import { TickflowError, describeError } from '../errors';
-import { parseLogLevel, setLogLevel } from '../log';
+import { TickflowError, describeError } from '../../pipelines/runtime/errors';
+import { parseLogLevel, setLogLevel } from '../../pipelines/runtime/log';
 
 /**
  * The `tickflow` CLI. Each command is a spec (flags, positionals, usage) and a handler; parsing is

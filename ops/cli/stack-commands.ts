@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { spawn } from 'node:child_process';
 import type { CommandSpec, Parsed } from './args';
-import { TickflowError } from '../errors';
+import { TickflowError } from '../../pipelines/runtime/errors';
 import type { BrokerCount } from '../stack/stack';
 import { logFiles, stackDown, stackStatus, stackUp } from '../stack/stack';
 

@@ -5,7 +5,7 @@
  * (leaders, brokers, metadata refresh); the broker test proves the same against a real cluster.
  */
 import { KafkaJSConnectionError } from 'kafkajs';
-import '../kafka';
+import '../../pipelines/runtime/kafka';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const createSendMessages = require('kafkajs/src/producer/sendMessages') as (options: object) => (request: object) => Promise<{ topicName: string; partition: number }[]>;

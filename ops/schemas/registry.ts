@@ -2,9 +2,9 @@ import avro from 'avsc';
 import type { SchemaName } from '../../schemas/avro';
 import { avroTypeOf, readSchema } from '../../schemas/avro';
 import { TOPICS, valueSubject } from '../../topics/catalog';
-import { endpoints } from '../config';
-import { TickflowError } from '../errors';
-import { httpSecurity, serviceFetch } from '../security';
+import { endpoints } from '../../pipelines/runtime/settings';
+import { TickflowError } from '../../pipelines/runtime/errors';
+import { httpSecurity, serviceFetch } from '../../pipelines/runtime/security';
 
 /**
  * Schema registration and compatibility checks over the Confluent REST API (which Apicurio serves
@@ -18,7 +18,7 @@ function refusal(status: number): string {
 }
 
 /**
- * One request to the registry, with the configured credentials and CA (see ops/security.ts).
+ * One request to the registry, with the configured credentials and CA (see pipelines/runtime/security.ts).
  * A refused login (401/403) is a CONFIG error naming the settings to fix.
  */
 async function call<T>(method: string, url: string, body?: unknown): Promise<{ status: number; json: T }> {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { TickflowError } from '../errors';
+import { TickflowError } from '../../pipelines/runtime/errors';
 import {
   checkFiles,
   isVerified,

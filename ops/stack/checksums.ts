@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT } from '../config';
-import { TickflowError } from '../errors';
+import { REPO_ROOT } from '../../pipelines/runtime/settings';
+import { TickflowError } from '../../pipelines/runtime/errors';
 
 /**
  * Pinned SHA-256 hashes of every file `stack up` installs from Maven Central, kept in the repository

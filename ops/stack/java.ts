@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { TickflowError } from '../errors';
+import { TickflowError } from '../../pipelines/runtime/errors';
 
 export interface JavaInstall {
   bin: string;

@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 
 /**
@@ -90,20 +89,6 @@ export async function stopProcess(proc: ManagedProcess, graceMs: number): Promis
   }
   fs.rmSync(proc.pidFile, { force: true });
   return true;
-}
-
-/** True when something accepts TCP connections on host:port (default 127.0.0.1) within `timeoutMs`. */
-export function portInUse(port: number, host = '127.0.0.1', timeoutMs = 1000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ port, host });
-    const done = (inUse: boolean): void => {
-      socket.destroy();
-      resolve(inUse);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
 }
 
 export function tail(file: string, lines: number): string {

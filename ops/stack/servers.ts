@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { LOCAL_PORTS, kafkaBasePort } from '../config';
+import { LOCAL_PORTS, kafkaBasePort } from '../../pipelines/runtime/settings';
 import type { JavaInstall } from './java';
 
 /**

@@ -2,19 +2,20 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { LOCAL_PORTS, endpoints, tickflowHome } from '../config';
-import { TickflowError } from '../errors';
-import { logger } from '../log';
-import type * as KafkaModule from '../kafka';
-import type { HttpSecurity } from '../security';
-import { httpSecurity, kafkaSecurity, serviceFetch } from '../security';
+import { LOCAL_PORTS, endpoints, tickflowHome } from '../../pipelines/runtime/settings';
+import { TickflowError } from '../../pipelines/runtime/errors';
+import { logger } from '../../pipelines/runtime/log';
+import type * as KafkaModule from '../../pipelines/runtime/kafka';
+import type { HttpSecurity } from '../../pipelines/runtime/security';
+import { httpSecurity, kafkaSecurity, serviceFetch } from '../../pipelines/runtime/security';
 import { installArtifacts } from './artifacts';
 import { findJava } from './java';
 import type { ManagedProcess } from './processes';
-import { isAlive, portInUse, runningPid, sleep, startDetached, stopProcess, tail } from './processes';
+import { isAlive, runningPid, sleep, startDetached, stopProcess, tail } from './processes';
 import type { ServerSpec } from './servers';
 import { kafkaFormatArgs, kafkaNodePorts, kafkaSpec, questdbSpec, registrySpec } from './servers';
 import { MIN_JAVA, VERSIONS } from './versions';
+import { portInUse } from '../../pipelines/runtime/net';
 
 const log = logger('stack');
 
@@ -247,9 +248,9 @@ async function checkExternal(env: ReturnType<typeof endpoints>): Promise<void> {
       throw new TickflowError('NOT_REACHABLE', `TICKFLOW_KAFKA_BROKERS=${env.kafkaBrokers.join(',')}: nothing listens on ${env.kafkaBrokers[0]}`, 'start that Kafka, fix the list, or unset TICKFLOW_KAFKA_BROKERS to use the local stack');
     }
     if (kafkaSecurity().protocol !== 'PLAINTEXT') {
-      // Loaded only here: ops/kafka.ts insists on the patched kafkajs, which `stack up` itself does not need.
+      // Loaded only here: pipelines/runtime/kafka.ts insists on the patched kafkajs, which `stack up` itself does not need.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { ensureKafkaReachable } = require('../kafka') as typeof KafkaModule;
+      const { ensureKafkaReachable } = require('../../pipelines/runtime/kafka') as typeof KafkaModule;
       await ensureKafkaReachable(env.kafkaBrokers);
     }
   }

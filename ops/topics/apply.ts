@@ -2,7 +2,7 @@ import type { Admin } from 'kafkajs';
 import { ConfigResourceTypes } from 'kafkajs';
 import type { TopicSpec } from '../../topics/catalog';
 import { DLQ_SUFFIX, TOPICS, replicationFactor, topicConfigs, topicSpec } from '../../topics/catalog';
-import { TickflowError } from '../errors';
+import { TickflowError } from '../../pipelines/runtime/errors';
 
 /**
  * Reconciles the cluster with the topic catalog: creates missing topics and sets the configs the

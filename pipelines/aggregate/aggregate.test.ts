@@ -7,8 +7,9 @@ import { TRADES_FILE } from '../../tests/support/helpers';
 import { StageDriver } from '../runtime/test-driver';
 import { AGGREGATE_CONFIG, aggregateStage } from './aggregate';
 import type { AggregateConfig } from './aggregate';
-import { intervalMicros, vwapOf } from './bars';
+import { vwapOf } from './bars';
 import { parseConfig } from '../runtime/config';
+import { intervalMicros } from '../../schemas/intervals';
 
 function fileTrades(): Trade[] {
   const lines = fs.readFileSync(TRADES_FILE, 'utf8').trim().split('\n').slice(1);

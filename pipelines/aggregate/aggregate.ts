@@ -3,10 +3,11 @@ import type { ConfigOf, ConfigSchema } from '../runtime/config';
 import type { FailedRecord, InputRecord, OutputRecord, Stage, StageContext, StageResult } from '../runtime/stage';
 import { calendarOf } from '../../connectors/reference/instruments';
 import { bucketOf } from '../../connectors/reference/calendars';
-import { TickflowError } from '../../ops/errors';
+import { TickflowError } from '../runtime/errors';
 import type { BarState, InstrumentBars } from './bars';
-import { addTrade, barEnd, intervalMicros, toBar } from './bars';
-import { QUALITY_TOPIC, qualityEvent } from '../normalize/quality';
+import { addTrade, barEnd, toBar } from './bars';
+import { QUALITY_TOPIC, qualityEvent } from '../../schemas/quality';
+import { intervalMicros } from '../../schemas/intervals';
 
 /**
  * aggregate: event-time trade bars per instrument at each configured interval (md.trades.v1 ->

@@ -1,5 +1,6 @@
 import type { Bar, Trade } from '../../schemas/types.generated';
 import { Decimal, quotientHalfEven } from '../../schemas/decimal';
+import { intervalMicros } from '../../schemas/intervals';
 
 /**
  * Event-time trade bars, as DESIGN.md defines them: buckets `[start, end)` by `tsEvent`, from the
@@ -10,17 +11,6 @@ import { Decimal, quotientHalfEven } from '../../schemas/decimal';
  * computed on exact integers (no intermediate rounding). Pure functions over JSON-able state, so the
  * state can live in a store and its changelog.
  */
-
-const UNITS: Readonly<Record<string, number>> = { s: 1_000_000, m: 60_000_000, h: 3_600_000_000, d: 86_400_000_000 };
-
-/** `1s`, `15s`, `1m`, `5m`, `1h`, `1d` to microseconds; undefined when it is not an interval. */
-export function intervalMicros(text: string): number | undefined {
-  const match = /^([1-9]\d*)([smhd])$/.exec(text);
-  if (!match) return undefined;
-  const micros = Number(match[1]) * UNITS[match[2]];
-  // Buckets must tile a day, so that every instrument's buckets line up with the clock.
-  return UNITS.d % micros === 0 || micros % UNITS.d === 0 ? micros : undefined;
-}
 
 /** One bar being built, as stored: decimals as strings; `pv` is sum(price x size), exact. */
 export interface BarState {

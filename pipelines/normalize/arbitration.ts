@@ -1,6 +1,6 @@
 import type { RawRecord } from '../../schemas/types.generated';
 import type { ChunkedLogState } from './chunked-log';
-import type { Finding } from './quality';
+import type { Finding } from '../../schemas/quality';
 
 /**
  * Multi-source arbitration, per instrument, pure. The same instrument comes from a primary and a

@@ -1,8 +1,8 @@
 import type { Heartbeat, RawRecord } from '../../schemas/types.generated';
-import type { Canonical } from '../../connectors/registry';
-import { FORMATS, RAW_TOPICS } from '../../connectors/registry';
+import type { Canonical } from '../../connectors/formats';
+import { FORMATS, RAW_TOPICS } from '../../connectors/formats';
 import { calendarOf, instrumentRef } from '../../connectors/reference/instruments';
-import { TickflowError } from '../../ops/errors';
+import { TickflowError } from '../runtime/errors';
 import type { ConfigOf, ConfigSchema } from '../runtime/config';
 import type { ArbitrationConfig, ArbitrationState, Buffered, StandbyBuffer } from './arbitration';
 import { arbitrate, emptyArbitration, parsePairs } from './arbitration';
@@ -12,7 +12,8 @@ import { ChunkedLog, emptyLog } from './chunked-log';
 import type { IdWindow } from './ids';
 import { storedIds } from './ids';
 import type { Checked, InstrumentQuality, QualityConfig } from './quality';
-import { QUALITY_CONFIG, QUALITY_TOPIC, checkBook, checkHeartbeat, checkQuote, checkTrade, emptyQuality, futureFinding, qualityEvent } from './quality';
+import { QUALITY_CONFIG, checkBook, checkHeartbeat, checkQuote, checkTrade, emptyQuality, futureFinding } from './quality';
+import { QUALITY_TOPIC, qualityEvent } from '../../schemas/quality';
 
 /**
  * normalize: vendor records (md.raw.*) to canonical trades, quotes and book snapshots, keyed by

@@ -1,5 +1,5 @@
 import type { Quote, Trade } from '../../schemas/types.generated';
-import type { SourceHeartbeat } from '../../connectors/registry';
+import type { SourceHeartbeat } from '../../connectors/formats';
 import { ALWAYS_OPEN, US_EQUITY_HOURS, sessionOpen } from '../../connectors/reference/instruments';
 import { Decimal } from '../../schemas/decimal';
 import { parseConfig } from '../runtime/config';

@@ -1,5 +1,6 @@
-import type { BookSnapshot, QualityEvent, Quote, Trade } from '../../schemas/types.generated';
-import type { SourceHeartbeat } from '../../connectors/registry';
+import type { BookSnapshot, Quote, Trade } from '../../schemas/types.generated';
+import type { Finding } from '../../schemas/quality';
+import type { SourceHeartbeat } from '../../connectors/formats';
 import type { Calendar } from '../../connectors/reference/calendars';
 import { sessionKeyAt } from '../../connectors/reference/calendars';
 import type { Session } from '../../connectors/reference/instruments';
@@ -57,31 +58,6 @@ export const QUALITY_CONFIG = {
 } as const satisfies ConfigSchema;
 
 export type QualityConfig = ConfigOf<typeof QUALITY_CONFIG>;
-
-export const QUALITY_TOPIC = 'md.quality.v1';
-
-/** LATE_TRADE is aggregate's: a trade later than its bars' allowed lateness. FAILOVER and FAILBACK are the arbitration's (./arbitration.ts). */
-export type Rule =
-  | 'LATE_TRADE'
-  | 'FAILOVER'
-  | 'FAILBACK'
-  | 'FUTURE_TIMESTAMP'
-  | 'NON_POSITIVE'
-  | 'DUPLICATE_TRADE'
-  | 'OUT_OF_ORDER'
-  | 'PRICE_OUTLIER'
-  | 'CROSSED_QUOTE'
-  | 'LOCKED_QUOTE'
-  | 'SEQUENCE_GAP'
-  | 'STALE_FEED'
-  | 'FEED_RESUMED';
-
-export interface Finding {
-  readonly rule: Rule;
-  /** True: the record is withheld from canonical topics. False: reported only. */
-  readonly flagged: boolean;
-  readonly detail: string;
-}
 
 /**
  * Per-instrument state (JSON: it goes to the changelog), bounded: the price window holds at most
@@ -319,25 +295,5 @@ export function checkHeartbeat(state: InstrumentQuality, h: SourceHeartbeat, ses
     state: { ...state, stale: true },
     findings: [{ rule: 'STALE_FEED', flagged: false, detail: `no update from ${h.source} for ${(quietMicros / 1e6).toFixed(3)} s (limit ${config.staleAfterMs / 1000} s) while the ${session.name} session is open` }],
     flagged: false,
-  };
-}
-
-/** A finding as the md.quality.v1 record; `origin` locates the record (raw origin, or topic[partition]@offset). */
-export function qualityEvent(stage: string, kind: string, record: { instrumentId: string; venue: string; symbol: string; source: string; tsEvent: number; tsRecv: number }, finding: Finding, origin: string): QualityEvent {
-  return {
-    instrumentId: record.instrumentId,
-    venue: record.venue,
-    symbol: record.symbol,
-    source: record.source,
-    tsEvent: record.tsEvent,
-    tsRecv: record.tsRecv,
-    rule: finding.rule,
-    flagged: finding.flagged,
-    kind,
-    stage,
-    detail: finding.detail,
-    origin,
-    // Decimals serialise as their exact strings.
-    record: finding.flagged ? JSON.stringify(record) : null,
   };
 }

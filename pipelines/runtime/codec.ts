@@ -4,9 +4,9 @@ import type { SchemaName } from '../../schemas/avro';
 import { avroType, readSchema } from '../../schemas/avro';
 import { DecimalType } from '../../schemas/decimal';
 import { topicSpec, valueSubject } from '../../topics/catalog';
-import { endpoints } from '../../ops/config';
-import { TickflowError } from '../../ops/errors';
-import { schemaRegistryClientOptions } from '../../ops/security';
+import { endpoints } from './settings';
+import { TickflowError } from './errors';
+import { schemaRegistryClientOptions } from './security';
 import { backoffMs, bounded, sleep } from './bounded';
 import { reportFailure, reportOk } from './dependencies';
 

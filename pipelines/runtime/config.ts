@@ -1,4 +1,4 @@
-import { TickflowError } from '../../ops/errors';
+import { TickflowError } from './errors';
 
 /**
  * One config schema per stage or sink gives validation, the static type and the docs. Values come

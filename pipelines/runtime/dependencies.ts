@@ -1,4 +1,4 @@
-import { logger } from '../../ops/log';
+import { logger } from './log';
 
 /**
  * What the servers tickflow depends on look like from this process: each call's outcome is

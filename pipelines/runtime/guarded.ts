@@ -1,4 +1,4 @@
-import { TickflowError } from '../../ops/errors';
+import { TickflowError } from './errors';
 import type { FailedRecord, InputRecord, KeyValueStore, OutputRecord, Stage, StageContext } from './stage';
 import { RecordError } from './stage';
 import type { TransactionalStore } from './store';

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import express from 'express';
 import type { RuntimeMetrics } from './metrics';
-import { logger } from '../../ops/log';
+import { logger } from './log';
 
 const log = logger('http');
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka, KafkaMessage } from 'kafkajs';
-import { TickflowError } from '../../ops/errors';
+import { TickflowError } from './errors';
 
 /**
  * Reads a topic (read_committed) from the beginning up to the high watermarks it had when called,

@@ -1,9 +1,9 @@
 import type { Batch, Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import { CompressionTypes } from 'kafkajs';
 import type { Admin } from 'kafkajs';
-import { TickflowError } from '../../ops/errors';
-import type { Logger } from '../../ops/log';
-import { logger } from '../../ops/log';
+import { TickflowError } from './errors';
+import type { Logger } from './log';
+import { logger } from './log';
 import type { StateEntry } from '../../schemas/types.generated';
 import { dlqTopicOf } from '../../topics/catalog';
 import { coPartitionedAssigner } from './assigner';
@@ -19,8 +19,9 @@ import type { SinkHooks, SinkWriter } from './sink';
 import type { Clock, FailedRecord, InputRecord, OutputRecord, Stage, StageContext } from './stage';
 import { systemClock } from './stage';
 import { readToEnd } from './read-to-end';
-import { TransactionalStore, changelogTopic } from './store';
+import { TransactionalStore } from './store';
 import { Watchdog } from './watchdog';
+import { changelogTopic } from '../../topics/catalog';
 
 export { bounded } from './bounded';
 

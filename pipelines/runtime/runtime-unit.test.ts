@@ -1,4 +1,4 @@
-import { TickflowError } from '../../ops/errors';
+import { TickflowError } from './errors';
 import { parseConfig, parseSetFlags } from './config';
 import { TransactionalStore } from './store';
 import { coPartitionedPlan } from './assigner';

@@ -1,4 +1,4 @@
-import type { Logger } from '../../ops/log';
+import type { Logger } from './log';
 
 /**
  * The stage contract. A stage is a pure function of its input batch (and, later, its own state):

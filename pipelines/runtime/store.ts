@@ -107,6 +107,3 @@ export class TransactionalStore<V> implements KeyValueStore<V> {
   }
 }
 
-export function changelogTopic(stage: string, store: string): string {
-  return `${stage}.${store}.changelog`;
-}

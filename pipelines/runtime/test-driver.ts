@@ -1,4 +1,4 @@
-import { logger } from '../../ops/log';
+import { logger } from './log';
 import { avroType } from '../../schemas/avro';
 import { topicSpec } from '../../topics/catalog';
 import type { Stores } from './guarded';

@@ -1,12 +1,12 @@
 import type { Bar, BarReturn, Candidate, Feature } from '../../schemas/types.generated';
-import { intervalMicros } from '../aggregate/bars';
 import type { ConfigOf, ConfigSchema } from '../runtime/config';
-import { TickflowError } from '../../ops/errors';
+import { TickflowError } from '../runtime/errors';
 import type { InputRecord, OutputRecord, Stage, StageContext, StageResult } from '../runtime/stage';
-import type { BarInput, Indicator } from './indicators/indicator';
-import { INDICATORS, createIndicator } from './indicators/registry';
+import type { BarInput, Indicator } from '../indicators/indicator';
+import { INDICATORS, canonicalName, createIndicator } from '../indicators/registry';
 import { STRATEGIES, strategyParams } from './strategies/registry';
 import type { Strategy, Values } from './strategies/strategy';
+import { intervalMicros } from '../../schemas/intervals';
 
 /**
  * score: indicators and strategies on final bars (md.bars.v1 -> md.features.v1,
@@ -51,12 +51,6 @@ export interface ScoreState {
 
 function configError(message: string, fix: string): TickflowError {
   return new TickflowError('CONFIG', `score: ${message}`, fix);
-}
-
-/** `<indicator>_<parameter values>`, a decimal point written `p` (`.` separates an output's field). */
-export function canonicalName(indicator: string, params: Readonly<Record<string, number>>): string {
-  const order = Object.keys(INDICATORS[indicator].params);
-  return [indicator, ...order.map((k) => String(params[k]).replace('.', 'p'))].join('_');
 }
 
 function parseNumber(text: string, where: string): number {

@@ -1,13 +1,13 @@
 import { replayFile } from '../../connectors/file-replay/replay';
 import { sql, waitForWalApplied } from '../../connectors/questdb/sql';
 import { AGGREGATE_CONFIG } from '../../pipelines/aggregate/aggregate';
-import { intervalMicros } from '../../pipelines/aggregate/bars';
 import { Decimal } from '../../schemas/decimal';
 import { oracleBars } from '../support/bars-oracle';
 import fs from 'node:fs';
 import { TRADES_FILE, csvRows, freshCopy, isoMicros } from '../support/helpers';
 import type { TestPipeline } from '../support/test-pipeline';
 import { startTestPipeline } from '../support/test-pipeline';
+import { intervalMicros } from '../../schemas/intervals';
 
 /** The recorded trades under a symbol of this run only (tests/support/helpers.ts freshCopy). */
 const COPY = freshCopy(TRADES_FILE, 'BARS');

@@ -2,7 +2,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import { QuestDbSink } from '../../connectors/questdb/sink';
 import { sql, waitForWalApplied } from '../../connectors/questdb/sql';
 import { syntheticTrades } from '../../connectors/synthetic/trades';
-import { collectTopic } from '../../ops/tap';
+import { collectTopic } from '../../ops/cli/tap';
 import { AvroCodec } from '../../pipelines/runtime/codec';
 import { RuntimeMetrics } from '../../pipelines/runtime/metrics';
 import { Runner } from '../../pipelines/runtime/runner';

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { syntheticTrades } from '../../connectors/synthetic/trades';
-import { createKafka } from '../../ops/kafka';
+import { createKafka } from '../../pipelines/runtime/kafka';
 import { registerCatalog } from '../../ops/schemas/registry';
 import { stackDown, stackUp } from '../../ops/stack/stack';
 import { applyTopics } from '../../ops/topics/apply';

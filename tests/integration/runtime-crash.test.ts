@@ -1,6 +1,6 @@
 import type { Kafka } from 'kafkajs';
 import { syntheticTrades } from '../../connectors/synthetic/trades';
-import { createKafka } from '../../ops/kafka';
+import { createKafka } from '../../pipelines/runtime/kafka';
 import { AvroCodec } from '../../pipelines/runtime/codec';
 import { StageDriver } from '../../pipelines/runtime/test-driver';
 import { runningVolumeStage } from '../../pipelines/running-volume/running-volume';

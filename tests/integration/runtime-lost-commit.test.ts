@@ -1,6 +1,6 @@
 import type { Kafka } from 'kafkajs';
 import { syntheticTrades } from '../../connectors/synthetic/trades';
-import { createKafka } from '../../ops/kafka';
+import { createKafka } from '../../pipelines/runtime/kafka';
 import { clusterBrokers, createNamespace } from '../../ops/topics/apply';
 import { AvroCodec } from '../../pipelines/runtime/codec';
 import { RuntimeMetrics } from '../../pipelines/runtime/metrics';

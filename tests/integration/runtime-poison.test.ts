@@ -1,8 +1,8 @@
 import type { Admin, Kafka } from 'kafkajs';
 import { syntheticTrades } from '../../connectors/synthetic/trades';
-import { createKafka } from '../../ops/kafka';
-import { Pipeline } from '../../ops/pipeline';
-import { collectTopic } from '../../ops/tap';
+import { createKafka } from '../../pipelines/runtime/kafka';
+import { Pipeline } from '../../ops/run/pipeline';
+import { collectTopic } from '../../ops/cli/tap';
 import { AvroCodec } from '../../pipelines/runtime/codec';
 import { Decimal } from '../../schemas/decimal';
 import type { DeadLetter, Trade } from '../../schemas/types.generated';

@@ -1,6 +1,6 @@
 import type { Kafka } from 'kafkajs';
 import { syntheticTrades } from '../../connectors/synthetic/trades';
-import { createKafka } from '../../ops/kafka';
+import { createKafka } from '../../pipelines/runtime/kafka';
 import { stackUp, stopComponent } from '../../ops/stack/stack';
 import { AvroCodec } from '../../pipelines/runtime/codec';
 import { unique } from '../support/helpers';

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { replayFile } from '../../connectors/file-replay/replay';
 import { sql, waitForWalApplied } from '../../connectors/questdb/sql';
-import { REPO_ROOT } from '../../ops/config';
+import { REPO_ROOT } from '../../pipelines/runtime/settings';
 import { FIXTURES, tempFile, truefxDownloadLine, unique } from '../support/helpers';
 import type { TestPipeline } from '../support/test-pipeline';
 import { startTestPipeline } from '../support/test-pipeline';

@@ -1,4 +1,4 @@
-import { TickflowError } from '../../ops/errors';
+import { TickflowError } from '../../pipelines/runtime/errors';
 import { RegistryAdmin, checkCatalog, registerCatalog } from '../../ops/schemas/registry';
 import { readSchema } from '../../schemas/avro';
 import { unique } from '../support/helpers';

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Kafka } from 'kafkajs';
-import { TickflowError } from '../../ops/errors';
-import { createKafka, ensureKafkaReachable } from '../../ops/kafka';
+import { TickflowError } from '../../pipelines/runtime/errors';
+import { createKafka, ensureKafkaReachable } from '../../pipelines/runtime/kafka';
 import { unique } from '../support/helpers';
 import type { SecureBroker } from '../support/secure-broker';
 import { startSecureBroker } from '../support/secure-broker';

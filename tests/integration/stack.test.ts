@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { TickflowError } from '../../ops/errors';
+import { TickflowError } from '../../pipelines/runtime/errors';
 import { stackStatus, stackUp } from '../../ops/stack/stack';
 
 /** The stack is up (global setup); these tests check `up` against running and foreign servers. */

@@ -1,6 +1,6 @@
 import { ConfigResourceTypes } from 'kafkajs';
 import type { Admin } from 'kafkajs';
-import { createKafka } from '../../ops/kafka';
+import { createKafka } from '../../pipelines/runtime/kafka';
 import { applyTopics, readTopics } from '../../ops/topics/apply';
 import type { TopicSpec } from '../../topics/catalog';
 import { TOPICS } from '../../topics/catalog';

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { REPO_ROOT } from '../../ops/config';
+import { REPO_ROOT } from '../../pipelines/runtime/settings';
 
 /**
  * A local server in the style of Alpha Vantage's CURRENCY_EXCHANGE_RATE endpoint, for tests. Each

@@ -13,8 +13,8 @@
  * - TICKFLOW_TEST_STATE_TTL_MS / TICKFLOW_TEST_EXPIRY_SWEEP_MS: state expiry settings.
  * A fatal error (fencing) is logged and exits 1; SIGTERM stops cleanly and exits 0.
  */
-import { createKafka } from '../../ops/kafka';
-import { logger } from '../../ops/log';
+import { createKafka } from '../../pipelines/runtime/kafka';
+import { logger } from '../../pipelines/runtime/log';
 import { AvroCodec } from '../../pipelines/runtime/codec';
 import { RuntimeMetrics } from '../../pipelines/runtime/metrics';
 import type { RunnerOptions } from '../../pipelines/runtime/runner';

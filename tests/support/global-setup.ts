@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { prepare } from '../../ops/demo';
-import { tickflowHome } from '../../ops/config';
+import { prepare } from '../../ops/demo/demo';
+import { tickflowHome } from '../../pipelines/runtime/settings';
 import { stackStatus } from '../../ops/stack/stack';
 
 /**

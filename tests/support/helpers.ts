@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT } from '../../ops/config';
+import { REPO_ROOT } from '../../pipelines/runtime/settings';
 
 export function unique(prefix: string): string {
   return `${prefix}${randomBytes(4).toString('hex')}`;

@@ -1,5 +1,5 @@
 import type { Admin, Kafka } from 'kafkajs';
-import { createKafka } from '../../ops/kafka';
+import { createKafka } from '../../pipelines/runtime/kafka';
 import { clusterBrokers, createNamespace } from '../../ops/topics/apply';
 import { unique } from './helpers';
 

@@ -5,16 +5,16 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Kafka, Message, Producer } from 'kafkajs';
 import { scalar, waitForWalApplied } from '../../connectors/questdb/sql';
-import { REPO_ROOT } from '../../ops/config';
-import { collectTopic } from '../../ops/tap';
+import { REPO_ROOT } from '../../pipelines/runtime/settings';
+import { collectTopic } from '../../ops/cli/tap';
 import { clusterBrokers, createNamespace } from '../../ops/topics/apply';
 import { unique } from './helpers';
 import type { AvroCodec } from '../../pipelines/runtime/codec';
 import { readToEnd } from '../../pipelines/runtime/read-to-end';
 import { bounded } from '../../pipelines/runtime/bounded';
-import { changelogTopic } from '../../pipelines/runtime/store';
 import type { RunningVolume, StateEntry, Trade } from '../../schemas/types.generated';
 import type { Decimal } from '../../schemas/decimal';
+import { changelogTopic } from '../../topics/catalog';
 
 /**
  * Publishes trades to md.trades.v1 keyed by instrument, exactly once even across broker failures:

@@ -3,14 +3,15 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { tickflowHome } from '../../ops/config';
+import { tickflowHome } from '../../pipelines/runtime/settings';
 import { installArtifacts } from '../../ops/stack/artifacts';
 import type { JavaInstall } from '../../ops/stack/java';
 import { findJava } from '../../ops/stack/java';
 import type { ManagedProcess } from '../../ops/stack/processes';
-import { componentMarker, isAlive, portInUse, sleep, startDetached, tail } from '../../ops/stack/processes';
+import { componentMarker, isAlive, sleep, startDetached, tail } from '../../ops/stack/processes';
 import { KAFKA_LOG4J, kafkaFormatArgs, kafkaServerArgs } from '../../ops/stack/servers';
 import { MIN_JAVA } from '../../ops/stack/versions';
+import { portInUse } from '../../pipelines/runtime/net';
 
 /**
  * A dedicated single-node KRaft broker for security tests, apart from the shared stack: its own

@@ -1,6 +1,6 @@
 import type { Admin, Kafka } from 'kafkajs';
-import { createKafka } from '../../ops/kafka';
-import { Pipeline } from '../../ops/pipeline';
+import { createKafka } from '../../pipelines/runtime/kafka';
+import { Pipeline } from '../../ops/run/pipeline';
 import { AvroCodec } from '../../pipelines/runtime/codec';
 
 /** An in-process pipeline of `stages` on the real stack, with the admin client its idleness check needs. */

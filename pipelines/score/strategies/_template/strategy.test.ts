@@ -1,6 +1,6 @@
 import { designedBars } from '../../../../tests/support/designed-series';
 import { rsiReentry } from './strategy';
-import { RSI } from '../../indicators/oscillators';
+import { RSI } from '../../../indicators/oscillators';
 
 /** Drives the template through RSI directly (a registered strategy is driven through the score stage). */
 function signals(closes: number[]): string[] {

@@ -5,8 +5,8 @@ import https from 'node:https';
 import type tls from 'node:tls';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { SASLOptions } from 'kafkajs';
-import type { Setting, SettingName, Settings } from './config';
-import { endpoints, loadSettings, settingPath, warnOnce } from './config';
+import type { Setting, SettingName, Settings } from './settings';
+import { endpoints, loadSettings, settingPath, warnOnce } from './settings';
 import { TickflowError } from './errors';
 
 /**

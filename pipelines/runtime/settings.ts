@@ -16,8 +16,8 @@ export interface Endpoints {
   external: { kafka: boolean; schemaRegistry: boolean; questdb: boolean };
 }
 
-/** The repository root, whether this runs compiled (dist/ops) or from source under ts-jest (ops). */
-export const REPO_ROOT = path.basename(path.resolve(__dirname, '..')) === 'dist' ? path.resolve(__dirname, '..', '..') : path.resolve(__dirname, '..');
+/** The repository root, from the source tree (pipelines/runtime) or from its compiled copy (dist/pipelines/runtime). */
+export const REPO_ROOT = path.basename(path.resolve(__dirname, '..', '..')) === 'dist' ? path.resolve(__dirname, '..', '..', '..') : path.resolve(__dirname, '..', '..');
 
 /** The one directory that holds the local stack's downloads, data, logs and pid files. */
 export function tickflowHome(): string {

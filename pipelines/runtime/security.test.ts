@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { Sender, SenderOptions } from '@questdb/nodejs-client';
-import { endpoints, loadSettings, parseConfigFile } from './config';
+import { endpoints, loadSettings, parseConfigFile } from './settings';
 import { TickflowError } from './errors';
 import { explainKafkaError } from './kafka';
 import {

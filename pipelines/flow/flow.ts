@@ -1,9 +1,9 @@
 import type { Feature, Quote, Trade } from '../../schemas/types.generated';
 import type { ConfigOf, ConfigSchema } from '../runtime/config';
 import type { InputRecord, OutputRecord, Stage, StageContext, StageResult } from '../runtime/stage';
-import type { QuoteInput, SweepValue, TradeInput, VpinValue } from './indicators/flow';
-import { OrderFlowImbalance, SweepDetector, Vpin } from './indicators/flow';
-import { canonicalName } from './score';
+import type { QuoteInput, SweepValue, TradeInput, VpinValue } from '../indicators/flow';
+import { OrderFlowImbalance, SweepDetector, Vpin } from '../indicators/flow';
+import { canonicalName } from '../indicators/registry';
 
 /**
  * flow: order-flow analytics per instrument from every quote and trade (md.quotes.v1, md.trades.v1

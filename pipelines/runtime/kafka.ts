@@ -2,12 +2,12 @@ import { Kafka, logLevel as KafkaLogLevel } from 'kafkajs';
 import type { ISocketFactory, LogEntry } from 'kafkajs';
 import net from 'node:net';
 import tls from 'node:tls';
-import { endpoints } from './config';
+import { endpoints } from './settings';
 import { TickflowError } from './errors';
 import type { KafkaSecurity } from './security';
 import { describeKafkaSecurity, kafkaClientOptions, kafkaSecurity, redactSecrets } from './security';
-import { portInUse } from './stack/processes';
 import { logger, logLevel } from './log';
+import { portInUse } from './net';
 
 // tickflow always uses kafkajs' default (Java-compatible murmur2) partitioner; the v2 notice is noise.
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
@@ -117,7 +117,7 @@ const socketFactory: ISocketFactory = ({ host, port, ssl, onConnect }) => {
 const described = new Set<string>();
 
 /**
- * A kafkajs client for `brokers`, secured as the settings say (TLS, SASL; see ops/security.ts).
+ * A kafkajs client for `brokers`, secured as the settings say (TLS, SASL; see pipelines/runtime/security.ts).
  * Throws a CONFIG error, before any connection, when those settings are wrong.
  */
 export function createKafka(clientId: string, brokers: string[] = endpoints().kafkaBrokers): Kafka {

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
-import { AvroCodec } from '../pipelines/runtime/codec';
-import { readToEnd } from '../pipelines/runtime/read-to-end';
-import { DLQ_SUFFIX, topicSpec } from '../topics/catalog';
-import { TickflowError } from './errors';
+import { AvroCodec } from '../../pipelines/runtime/codec';
+import { readToEnd } from '../../pipelines/runtime/read-to-end';
+import { DLQ_SUFFIX, topicSpec } from '../../topics/catalog';
+import { TickflowError } from '../../pipelines/runtime/errors';
 
 /** JSON for decoded Avro values: Decimals as exact strings, bytes as text when printable else base64. */
 export function toJson(value: unknown): string {

@@ -5,8 +5,8 @@
  * recorded trades file.
  */
 import { ATR as TiATR, AverageGain, AverageLoss, BollingerBands as TiBB, EMA as TiEMA, Highest, Lowest, MACD as TiMACD, SD as TiSD, SMA as TiSMA } from 'technicalindicators';
-import { oracleBars } from '../../../tests/support/bars-oracle';
-import { TRADES_FILE } from '../../../tests/support/helpers';
+import { oracleBars } from '../../tests/support/bars-oracle';
+import { TRADES_FILE } from '../../tests/support/helpers';
 import type { ChannelValue, UnusualVolumeValue, VolatilityValue, VwapBandsValue } from './bars';
 import type { QuoteInput, TradeInput } from './flow';
 import type { PairInput } from './pairs';

@@ -1,9 +1,9 @@
 import type { BarReturn, Feature } from '../../schemas/types.generated';
-import { TickflowError } from '../../ops/errors';
-import { intervalMicros } from '../aggregate/bars';
+import { TickflowError } from '../runtime/errors';
 import type { ConfigOf, ConfigSchema } from '../runtime/config';
 import type { InputRecord, OutputRecord, Stage, StageContext, StageResult } from '../runtime/stage';
-import { RollingCorrelation } from './indicators/pairs';
+import { RollingCorrelation } from '../indicators/pairs';
+import { intervalMicros } from '../../schemas/intervals';
 
 /**
  * correlate: rolling correlation of configured instrument pairs (md.returns.v1 -> md.features.v1).

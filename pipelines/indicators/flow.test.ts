@@ -1,5 +1,5 @@
-import { QUOTES_FILE, TRADES_FILE, csvRows } from '../../../tests/support/helpers';
-import { scaled } from '../../../tests/support/bars-oracle';
+import { QUOTES_FILE, TRADES_FILE, csvRows } from '../../tests/support/helpers';
+import { scaled } from '../../tests/support/bars-oracle';
 import type { QuoteInput, SweepValue, TradeInput, VpinValue } from './flow';
 import { OrderFlowImbalance, SweepDetector, Vpin, normalCdf } from './flow';
 

@@ -1,14 +1,14 @@
 import type { Server } from 'node:http';
 import type { Admin, Kafka } from 'kafkajs';
-import { AvroCodec } from '../pipelines/runtime/codec';
-import { parseConfig } from '../pipelines/runtime/config';
-import { serveHttp } from '../pipelines/runtime/http';
-import { RuntimeMetrics } from '../pipelines/runtime/metrics';
-import { dependenciesDown, dependencyStates } from '../pipelines/runtime/dependencies';
-import { Runner } from '../pipelines/runtime/runner';
-import { RUNNABLES, runnableNames } from '../pipelines/registry';
-import { TickflowError } from './errors';
-import { logger } from './log';
+import { AvroCodec } from '../../pipelines/runtime/codec';
+import { parseConfig } from '../../pipelines/runtime/config';
+import { serveHttp } from '../../pipelines/runtime/http';
+import { RuntimeMetrics } from '../../pipelines/runtime/metrics';
+import { dependenciesDown, dependencyStates } from '../../pipelines/runtime/dependencies';
+import { Runner } from '../../pipelines/runtime/runner';
+import { RUNNABLES, runnableNames } from '../../pipelines/registry';
+import { TickflowError } from '../../pipelines/runtime/errors';
+import { logger } from '../../pipelines/runtime/log';
 
 const log = logger('pipeline');
 

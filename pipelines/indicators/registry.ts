@@ -49,3 +49,9 @@ export function createIndicator(name: string, overrides: Readonly<Record<string,
   }
   return spec.create({ ...spec.params, ...overrides });
 }
+
+/** `<indicator>_<parameter values>`, a decimal point written `p` (`.` separates an output's field). */
+export function canonicalName(indicator: string, params: Readonly<Record<string, number>>): string {
+  const order = Object.keys(INDICATORS[indicator].params);
+  return [indicator, ...order.map((k) => String(params[k]).replace('.', 'p'))].join('_');
+}

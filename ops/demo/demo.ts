@@ -1,17 +1,17 @@
 import path from 'node:path';
-import { replayFile } from '../connectors/file-replay/replay';
-import type { MarketOptions } from '../connectors/synthetic/market';
-import { MARKET_DEFAULTS, marketInstrumentIds } from '../connectors/synthetic/market';
-import { publishMarket } from '../connectors/synthetic/publish';
-import { scalar, sql, waitForWalApplied } from '../connectors/questdb/sql';
-import { AvroCodec } from '../pipelines/runtime/codec';
-import { REPO_ROOT, endpoints } from './config';
-import { createKafka } from './kafka';
-import { logger } from './log';
-import { Pipeline } from './pipeline';
-import { registerCatalog } from './schemas/registry';
-import { stackUp } from './stack/stack';
-import { applyTopics, describeChange } from './topics/apply';
+import { replayFile } from '../../connectors/file-replay/replay';
+import type { MarketOptions } from '../../connectors/synthetic/market';
+import { MARKET_DEFAULTS, marketInstrumentIds } from '../../connectors/synthetic/market';
+import { publishMarket } from '../../connectors/synthetic/publish';
+import { scalar, sql, waitForWalApplied } from '../../connectors/questdb/sql';
+import { AvroCodec } from '../../pipelines/runtime/codec';
+import { REPO_ROOT, endpoints } from '../../pipelines/runtime/settings';
+import { createKafka } from '../../pipelines/runtime/kafka';
+import { logger } from '../../pipelines/runtime/log';
+import { Pipeline } from '../run/pipeline';
+import { registerCatalog } from '../schemas/registry';
+import { stackUp } from '../stack/stack';
+import { applyTopics, describeChange } from '../topics/apply';
 
 const log = logger('demo');
 
