@@ -32,7 +32,7 @@ export interface LineFormat {
   readonly header: string | null;
   /** Vendor instrument key and times of a line of `file` (its base name), for keying and pacing a replay (NaN when unreadable; normalize rejects it). */
   locate(line: string, file: string): { key: string | null; tsEvent: number; tsRecv: number };
-  /** Throws RecordError when the record is not valid. */
+  /** Throws TickflowError when the record is not valid. */
   parse(raw: RawRecord): Canonical;
 }
 

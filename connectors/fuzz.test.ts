@@ -1,8 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { RawRecord } from '../schemas/types.generated';
-import { avroType } from '../schemas/avro';
-import { RecordError } from '../pipelines/runtime/stage';
 import type { Canonical } from './formats';
 import { FORMATS } from './formats';
 import type { DepthUpdate } from './binance/messages';
@@ -11,6 +9,8 @@ import { MARKET_DEFAULTS, syntheticMarket } from './synthetic/market';
 import { rng } from './synthetic/trades';
 import { MAX_PAYLOAD_LENGTH } from './tardis/formats';
 import { MAX_TIMESTAMP_MICROS, MIN_TIMESTAMP_MICROS } from './time';
+import { avroType } from '../pipelines/runtime/avro';
+import { isRecordError } from '../pipelines/runtime/errors';
 
 /**
  * Every registered format against mutated lines: from faithful seed lines of each format, 100,000
@@ -18,7 +18,7 @@ import { MAX_TIMESTAMP_MICROS, MIN_TIMESTAMP_MICROS } from './time';
  * impossible dates; columns dropped, duplicated and swapped between lines and formats; control and
  * other unusual characters; truncation; long repeats; wrong and nested JSON). For every line:
  * `parse` returns a Canonical that encodes with the Avro type of its kind and has its times in
- * [MIN_TIMESTAMP_MICROS, MAX_TIMESTAMP_MICROS), or throws a RecordError, nothing else; no parse
+ * [MIN_TIMESTAMP_MICROS, MAX_TIMESTAMP_MICROS), or throws a TickflowError, nothing else; no parse
  * takes over 10 ms; and `locate` never throws.
  */
 const MUTATIONS_PER_FORMAT = 100_000;
@@ -295,7 +295,7 @@ function parseTimed(parse: (raw: RawRecord) => Canonical, raw: RawRecord): Outco
 }
 
 describe('every format against 100,000 mutated lines', () => {
-  const name = '%s: a Canonical that encodes or a RecordError, within 10 ms; locate never throws';
+  const name = '%s: a Canonical that encodes or a TickflowError, within 10 ms; locate never throws';
   it.each(Object.keys(FORMATS))(name, (format) => {
     const { format: parser, source } = FORMATS[format];
     const seeds = SEEDS[format];
@@ -328,7 +328,7 @@ describe('every format against 100,000 mutated lines', () => {
         f.accepted += 1;
         const problem = problemOf(outcome.parsed);
         if (problem) failures.push(`accepted, but ${problem}: ${shownLine(line)}`);
-      } else if (outcome.error instanceof RecordError) {
+      } else if (isRecordError(outcome.error)) {
         f.rejected += 1;
         if (!mutated) failures.push(`a seed line was rejected (${outcome.error.message}): ${shownLine(line)}`);
       } else {
@@ -343,7 +343,7 @@ describe('every format against 100,000 mutated lines', () => {
     if (failures.length > 0) throw new Error(`${format}:\n${failures.join('\n')}`);
   }, 120_000);
 
-  it('the Binance local book takes any snapshot and update: a result or a RecordError', () => {
+  it('the Binance local book takes any snapshot and update: a result or a TickflowError', () => {
     const random = rng(0xb00c);
     const WRONG = [-1, 1.5, '7', null, 2 ** 60];
     const level = (): unknown => {
@@ -371,7 +371,7 @@ describe('every format against 100,000 mutated lines', () => {
         topOf(book, int(random, 50));
         results += 1;
       } catch (error) {
-        if (!(error instanceof RecordError)) throw new Error(`threw ${String(error)}`);
+        if (!(isRecordError(error))) throw new Error(`threw ${String(error)}`);
         errors += 1;
       }
     }

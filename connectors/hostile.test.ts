@@ -1,17 +1,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { RawRecord } from '../schemas/types.generated';
-import { avroType } from '../schemas/avro';
-import { RecordError } from '../pipelines/runtime/stage';
 import type { Canonical } from './formats';
 import { FORMATS } from './formats';
 import type { DepthUpdate, LocalBook } from './binance/messages';
 import { MAX_BOOK_FRAME_LEVELS, applyDepth, bookFromSnapshot, parseBook, topOf } from './binance/messages';
 import { MAX_PAYLOAD_LENGTH } from './tardis/formats';
 import { MAX_TIMESTAMP_MICROS, MIN_TIMESTAMP_MICROS } from './time';
+import { avroType } from '../pipelines/runtime/avro';
+import type { TickflowError } from '../pipelines/runtime/errors';
+import { isRecordError } from '../pipelines/runtime/errors';
 
 /**
- * Hostile input, format by format: every parser answers it with a RecordError naming the field, at
+ * Hostile input, format by format: every parser answers it with a TickflowError naming the field, at
  * once and in a short message, and then parses the next good record as before; `locate` never throws.
  */
 const RECV = 1_700_000_000_000_500;
@@ -122,11 +123,11 @@ function timed(fn: () => unknown): { thrown: unknown; ms: number } {
   return { thrown, ms };
 }
 
-/** The RecordError `fn` threw, in under `maxMs` and fewer than 300 characters, its message matching `message`. */
-function expectRecordError(fn: () => unknown, message: RegExp, maxMs: number): RecordError {
+/** The TickflowError `fn` threw, in under `maxMs` and fewer than 300 characters, its message matching `message`. */
+function expectRecordError(fn: () => unknown, message: RegExp, maxMs: number): TickflowError {
   const { thrown, ms } = timed(fn);
-  if (!(thrown instanceof RecordError)) {
-    throw new Error(`expected a RecordError, got ${thrown === undefined ? 'a result' : String(thrown).slice(0, 300)}`);
+  if (!isRecordError(thrown)) {
+    throw new Error(`expected a TickflowError, got ${thrown === undefined ? 'a result' : String(thrown).slice(0, 300)}`);
   }
   expect(thrown.code).toBe('PARSE_ERROR');
   expect(thrown.message).toMatch(message);
@@ -338,9 +339,9 @@ describe('the Binance local book under hostile input', () => {
   const update = (U: unknown, u: unknown, b: unknown = [], a: unknown = []): DepthUpdate =>
     ({ E: 1, s: 'BNBBTC', U, u, b, a }) as DepthUpdate;
   const book = bookFromSnapshot({ lastUpdateId: 160, bids: [['0.0024', '10']], asks: [['0.0026', '100']] });
-  const fails = (fn: () => unknown, message: RegExp, maxMs = 10): RecordError => expectRecordError(fn, message, maxMs);
+  const fails = (fn: () => unknown, message: RegExp, maxMs = 10): TickflowError => expectRecordError(fn, message, maxMs);
 
-  it('refuses malformed and hostile snapshot levels with a RecordError', () => {
+  it('refuses malformed and hostile snapshot levels with a TickflowError', () => {
     bookFromSnapshot(snapshot([['1e-12', '1']])); // warm up: compiles what the timed calls run
     fails(() => bookFromSnapshot(snapshot([['1e99999999', '1']])),
       /^snapshot 'bids'\[0\] price '1e99999999' has an exponent beyond ±99$/, 1);
@@ -361,7 +362,7 @@ describe('the Binance local book under hostile input', () => {
       /^snapshot 'bids' has 5001 levels; at most 5000/);
   });
 
-  it('refuses malformed and hostile depth updates with a RecordError, leaving the book as it was', () => {
+  it('refuses malformed and hostile depth updates with a TickflowError, leaving the book as it was', () => {
     fails(() => applyDepth(book, update(157, 163, [['1e99999999', '1']]), true),
       /^update 'b'\[0\] price '1e99999999' has an exponent beyond ±99$/, 1);
     fails(() => applyDepth(book, update(157, 163, [], [['abc', '1']]), true),

@@ -1,16 +1,16 @@
-import { RecordError } from '../pipelines/runtime/stage';
 import { MAX_TIMESTAMP_MICROS, MIN_TIMESTAMP_MICROS } from './time';
 import { checkedMicros, checkedMillis, pacingMicros, utcMicros } from './time';
+import { TickflowError, isRecordError } from '../pipelines/runtime/errors';
 
-/** The RecordError `fn` throws (failing the test when it throws anything else or nothing). */
-function recordError(fn: () => unknown): RecordError {
+/** The TickflowError `fn` throws (failing the test when it throws anything else or nothing). */
+function recordError(fn: () => unknown): TickflowError {
   let thrown: unknown;
   try {
     fn();
   } catch (error) {
     thrown = error;
   }
-  if (!(thrown instanceof RecordError)) throw new Error(`expected a RecordError, got ${String(thrown)}`);
+  if (!(isRecordError(thrown))) throw new Error(`expected a TickflowError, got ${String(thrown)}`);
   expect(thrown.code).toBe('PARSE_ERROR');
   return thrown;
 }
@@ -44,7 +44,7 @@ describe('timestamps a parser accepts', () => {
     );
     // Seconds, milliseconds and nanoseconds taken for microseconds all fall outside.
     for (const wrongUnit of [1_700_000_000, 1_700_000_000_000, 1_700_000_000_000_000_000]) {
-      expect(() => checkedMicros(wrongUnit, 'ts')).toThrow(RecordError);
+      expect(() => checkedMicros(wrongUnit, 'ts')).toThrow(TickflowError);
     }
     for (const bad of [1.5, Number.NaN, Number.POSITIVE_INFINITY, -1, 9e18, 2 ** 53 + 2]) {
       const error = recordError(() => checkedMicros(bad, 'ts'));

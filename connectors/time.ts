@@ -1,5 +1,5 @@
-import { RecordError } from '../pipelines/runtime/stage';
 import { boundedText } from '../schemas/decimal';
+import { TickflowError } from '../pipelines/runtime/errors';
 
 /**
  * Timestamps a parser accepts, in microseconds since the Unix epoch, UTC: [1980-01-01, 2100-01-01).
@@ -17,7 +17,7 @@ const MIN_TEXT = '1980-01-01T00:00:00Z';
 const MAX_TEXT = '2100-01-01T00:00:00Z';
 
 function fail(message: string): never {
-  throw new RecordError('PARSE_ERROR', message);
+  throw new TickflowError('PARSE_ERROR', message);
 }
 
 /** A millisecond time as a message shows it: the number, and its UTC time when Date has one. */
@@ -25,7 +25,7 @@ function shownMillis(millis: number, unit: string, value = millis): string {
   return Math.abs(millis) <= 8.64e15 ? `${value}${unit} (${new Date(millis).toISOString()})` : `${value}${unit}`;
 }
 
-/** `value` (integer microseconds since the epoch, UTC) when it is in range; RecordError naming `field` otherwise. */
+/** `value` (integer microseconds since the epoch, UTC) when it is in range; TickflowError naming `field` otherwise. */
 export function checkedMicros(value: number, field: string): number {
   // Integers beyond 2^53 fail the range check, which says more than "unsafe" would.
   if (!Number.isInteger(value)) fail(`${field} ${value} is not an integer number of microseconds`);
@@ -54,7 +54,7 @@ const OFFSET = /^([+-])(\d{2}):(\d{2})$/;
 /** The widest UTC offsets in use: -12:00 (Baker Island) to +14:00 (Line Islands). */
 const MAX_OFFSET_MINUTES = 14 * 60;
 
-/** The number a calendar field holds (`pattern`, `min` to `max`); RecordError naming `field` and the part otherwise. */
+/** The number a calendar field holds (`pattern`, `min` to `max`); TickflowError naming `field` and the part otherwise. */
 function part(text: string, name: string, pattern: RegExp, min: number, max: number, field: string): number {
   const value = text.length <= 4 && pattern.test(text) ? Number(text) : Number.NaN;
   if (!(value >= min && value <= max)) {
@@ -86,7 +86,7 @@ function daysFromCivil(year: number, month: number, day: number): number {
  * month, day, hour, minute and second, each within its calendar range (a real date: no February 30,
  * February 29 only in leap years; no leap second); up to 6 fraction digits of a second ('' for none);
  * and the UTC offset the time is written in (`Z`, or `+HH:MM`/`-HH:MM` within ±14:00). Nothing rolls
- * over. The result is checked like checkedMicros. Throws RecordError('PARSE_ERROR') naming `field`.
+ * over. The result is checked like checkedMicros. Throws TickflowError('PARSE_ERROR') naming `field`.
  */
 export function utcMicros(
   year: string,

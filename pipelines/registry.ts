@@ -8,7 +8,7 @@ import { FLOW_CONFIG, flowStage } from './flow/flow';
 import { SCORE_CONFIG, scoreStage } from './score/score';
 import { VALIDATE_CONFIG, validateStage } from './validate/validate';
 import type { ConfigSchema } from './runtime/config';
-import { TickflowError } from './runtime/errors';
+import { TickflowError, isTickflowError } from './runtime/errors';
 import { parseConfig } from './runtime/config';
 import type { SinkWriter } from './runtime/sink';
 import type { Stage } from './runtime/stage';
@@ -41,7 +41,7 @@ export const STATE_CONFIG = {
 
 /**
  * A stage from its settings: the stage's own (validated by its schema) and, for a stage with state,
- * the state settings. A factory's RangeError (a setting that cannot work) is a CONFIG error naming
+ * the state settings. A factory's CONFIG error (a setting that cannot work) is re-raised naming
  * the stage.
  */
 function stage<S extends ConfigSchema>(name: string, description: string, config: S, make: (values: Readonly<Record<string, string>>) => Stage, stateful: boolean): Runnable {
@@ -56,7 +56,7 @@ function stage<S extends ConfigSchema>(name: string, description: string, config
       try {
         created = make(own);
       } catch (error) {
-        if (error instanceof RangeError) throw new TickflowError('CONFIG', `${name}: ${error.message}`, `check the --set ${name}.* values (tickflow run --help; pipelines/${name}/README.md)`);
+        if (isTickflowError(error, 'CONFIG')) throw new TickflowError('CONFIG', `${name}: ${error.message}`, error.fix ?? `check the --set ${name}.* values (tickflow run --help; pipelines/${name}/README.md)`);
         throw error;
       }
       if (!stateful) return created;

@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import avro from 'avsc';
-import { DecimalType } from './decimal';
+import type avro from 'avsc';
 
 /** The schema files in this folder, by the name topics refer to them with. */
 export const SCHEMA_FILES = {
@@ -31,25 +30,4 @@ export function schemaDir(): string {
 
 export function readSchema(name: SchemaName): avro.Schema {
   return JSON.parse(fs.readFileSync(path.join(schemaDir(), SCHEMA_FILES[name]), 'utf8')) as avro.Schema;
-}
-
-/** Fresh options per call: avsc stores named types in `opts.registry`, so sharing one object would collide. */
-export function avroOptions(): Partial<avro.ForSchemaOptions> {
-  return { logicalTypes: { decimal: DecimalType }, wrapUnions: false, registry: {} };
-}
-
-const cache = new Map<string, avro.Type>();
-
-/** The avsc Type of a schema file, with tickflow's logical types (decimal -> Decimal). */
-export function avroType(name: SchemaName): avro.Type {
-  let type = cache.get(name);
-  if (!type) {
-    type = avro.Type.forSchema(readSchema(name), avroOptions());
-    cache.set(name, type);
-  }
-  return type;
-}
-
-export function avroTypeOf(schema: avro.Schema): avro.Type {
-  return avro.Type.forSchema(schema, avroOptions());
 }

@@ -21,7 +21,7 @@ describe('template feed format', () => {
     expect(() => templateFormat.parse(raw('EXAMPLE,ABC,1704196800000,1,buy,1O1.25,3', 9))).toThrow(/price '1O1.25' is not a decimal number/);
   });
 
-  it('refuses hostile fields with a RecordError and keys replay only with valid identifiers', () => {
+  it('refuses hostile fields with a TickflowError and keys replay only with valid identifiers', () => {
     const cases: [string, RegExp][] = [
       ['EXAMPLE,ABC,1704196800,1,buy,101.25,3', /^time_ms 1704196800 ms \(.*\) is before 1980-01-01/],
       ['EXAMPLE,ABC,1704196800000,1,constructor,101.25,3', /^side 'constructor' is not buy or sell$/],

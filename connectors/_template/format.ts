@@ -5,7 +5,7 @@
  * 1. A pure parser over the vendor's documented wire format: one line (or frame) in, one canonical
  *    record out (`Canonical`: trade, quote, book or heartbeat), exact decimals (`decimal()` refuses
  *    anything that is not a decimal text, JS numbers included), exchange and receive time in
- *    microseconds UTC. Throw `RecordError('PARSE_ERROR', ...)` naming the field: the line goes to
+ *    microseconds UTC. Throw `TickflowError('PARSE_ERROR', ...)` naming the field: the line goes to
  *    the raw topic's .dlq with its origin, nothing is lost. Nothing else may escape `parse`, for
  *    any input, and `locate` never throws.
  *    Bound what you read with the shared checks, never by hand: `checkPayloadLength`/`jsonObject`
@@ -26,11 +26,11 @@
  */
 import type { RawRecord, Trade } from '../../schemas/types.generated';
 import { boundedText } from '../../schemas/decimal';
-import { RecordError } from '../../pipelines/runtime/stage';
 import type { Canonical, LineFormat } from '../formats';
 import { MAX_SYMBOL_LENGTH, MAX_TRADE_ID_LENGTH, MAX_VENUE_LENGTH } from '../tardis/formats';
 import { checkPayloadLength, decimal, identifier } from '../tardis/formats';
 import { checkedMillis, pacingMicros } from '../time';
+import { TickflowError } from '../../pipelines/runtime/errors';
 
 // A Map, not an object literal: a lookup of 'constructor' must find nothing.
 const SIDES: ReadonlyMap<string, Trade['side']> = new Map([['buy', 'BUY'], ['sell', 'SELL']]);
@@ -38,7 +38,7 @@ const SIDES: ReadonlyMap<string, Trade['side']> = new Map([['buy', 'BUY'], ['sel
 /** Microseconds of a millisecond time column, in the range of connectors/time.ts. */
 function millis(text: string): number {
   if (text.length > 15 || !/^\d{1,15}$/.test(text)) {
-    throw new RecordError('PARSE_ERROR', `time_ms '${boundedText(text)}' is not an integer millisecond timestamp`);
+    throw new TickflowError('PARSE_ERROR', `time_ms '${boundedText(text)}' is not an integer millisecond timestamp`);
   }
   return checkedMillis(Number(text), 'time_ms');
 }
@@ -68,10 +68,10 @@ export const templateFormat: LineFormat = {
     const f = raw.payload.split(',', 8);
     if (f.length !== 7) {
       const found = f.length > 7 ? 'more than 7' : f.length;
-      throw new RecordError('PARSE_ERROR', `template-trades line has ${found} fields, expected 7`);
+      throw new TickflowError('PARSE_ERROR', `template-trades line has ${found} fields, expected 7`);
     }
     const side = SIDES.get(f[4]);
-    if (!side) throw new RecordError('PARSE_ERROR', `side '${boundedText(f[4])}' is not buy or sell`);
+    if (!side) throw new TickflowError('PARSE_ERROR', `side '${boundedText(f[4])}' is not buy or sell`);
     const ts = millis(f[2]);
     const venue = identifier(f[0], 'venue', MAX_VENUE_LENGTH, false);
     const symbol = identifier(f[1], 'symbol', MAX_SYMBOL_LENGTH);

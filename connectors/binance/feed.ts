@@ -2,9 +2,10 @@ import WebSocket from 'ws';
 import type { RawRecord } from '../../schemas/types.generated';
 import { logger } from '../../pipelines/runtime/log';
 import type { RawOut } from '../file-replay/replay';
-import { RequestLimitError, backoffMs, boundedGet, retryAfterMs } from '../rest-poller/limits';
+import { backoffMs, boundedGet, retryAfterMs } from '../rest-poller/limits';
 import type { DepthUpdate, LocalBook } from './messages';
 import { applyDepth, bookFromSnapshot, topOf } from './messages';
+import { TickflowError, isTickflowError } from '../../pipelines/runtime/errors';
 
 const log = logger('binance');
 
@@ -206,7 +207,7 @@ export class BinanceFeed {
       'heartbeatMs',
     ] as const;
     const bad = positive.filter((name) => !(this.settings[name] > 0)).map((name) => `${name} ${this.settings[name]}`);
-    if (bad.length > 0) throw new RangeError(`Binance feed: ${bad.join(', ')} must be positive numbers`);
+    if (bad.length > 0) throw new TickflowError('CONFIG', `Binance feed: ${bad.join(', ')} must be positive numbers`);
   }
 
   health(): FeedHealth {
@@ -571,14 +572,14 @@ export class BinanceFeed {
         const header = response.headers.get('retry-after');
         refusal = { status: response.status, retryAfter: retryAfterMs(header, Date.now()) ?? 0 };
         const meaning = response.status === 418 ? 'IP banned' : 'too many requests';
-        throw new Error(`HTTP ${response.status} (${meaning}), Retry-After ${header ?? 'not given'}`);
+        throw new TickflowError('RATE_LIMITED', `HTTP ${response.status} (${meaning}), Retry-After ${header ?? 'not given'}`);
       }
-      if (!response.ok) throw new Error(`HTTP ${response.status} ${response.body.slice(0, 120)}`);
+      if (!response.ok) throw new TickflowError('BAD_RESPONSE', `HTTP ${response.status} ${response.body.slice(0, 120)}`);
       let snapshot: unknown;
       try {
         snapshot = JSON.parse(response.body);
       } catch {
-        throw new Error(`not JSON: ${response.body.slice(0, 120)}`);
+        throw new TickflowError('BAD_RESPONSE', `not JSON: ${response.body.slice(0, 120)}`);
       }
       book = bookFromSnapshot(snapshot as Parameters<typeof bookFromSnapshot>[0]);
     } catch (error) {
@@ -590,7 +591,7 @@ export class BinanceFeed {
       const delay = Math.max(refusal?.retryAfter ?? 0, backoff);
       // The limits are per IP: every symbol's snapshot (and a reconnect) waits, not only this one.
       if (refusal) this.ban(refusal.status, delay);
-      const kind = error instanceof RequestLimitError ? ` (${error.kind})` : '';
+      const kind = isTickflowError(error, 'TIMEOUT') ? ' (timeout)' : isTickflowError(error, 'RESPONSE_TOO_LARGE') ? ' (too-large)' : '';
       const retry = `retrying in ${Math.round(delay)} ms (failure ${failures})`;
       log.warn(`${symbol}: depth snapshot failed${kind}: ${(error as Error).message}; ${retry}`);
       this.scheduleSnapshot(symbol, sync, delay);

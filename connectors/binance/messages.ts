@@ -1,10 +1,10 @@
 import type { BookSnapshot, PriceLevel, RawRecord, Trade } from '../../schemas/types.generated';
 import type { Decimal } from '../../schemas/decimal';
 import { MAX_DECIMAL_TEXT_LENGTH, boundedText } from '../../schemas/decimal';
-import { RecordError } from '../../pipelines/runtime/stage';
 import type { Canonical, LineFormat } from '../formats';
 import { MAX_SEQUENCE, MAX_SYMBOL_LENGTH, decimal, identifier, jsonObject, shown } from '../tardis/formats';
 import { checkedMicros, checkedMillis, pacingMicros } from '../time';
+import { TickflowError } from '../../pipelines/runtime/errors';
 
 /**
  * Binance spot market streams, as documented (https://developers.binance.com/docs/binance-spot-api-docs/web-socket-streams):
@@ -29,7 +29,7 @@ import { checkedMicros, checkedMillis, pacingMicros } from '../time';
  * MAX_BOOK_FRAME_LEVELS levels a side; a REST snapshot or depth update at most MAX_DEPTH_MESSAGE_LEVELS
  * levels a side; the local book keeps at most `maxLevels` a side, dropping those farthest from the top.
  * Every level is checked as a decimal(38, 12) price and quantity before it is used, and the book
- * functions throw nothing but RecordError, whatever the vendor sent.
+ * functions throw nothing but TickflowError, whatever the vendor sent.
  */
 export const VENUE = 'BINANCE';
 
@@ -46,7 +46,7 @@ export const MAX_LOCAL_BOOK_LEVELS = 5000;
 type Json = Record<string, unknown>;
 
 function fail(message: string): never {
-  throw new RecordError('PARSE_ERROR', message);
+  throw new TickflowError('PARSE_ERROR', message);
 }
 
 function field<T>(o: Json, name: string, check: (v: unknown) => v is T, what: string): T {
@@ -199,7 +199,7 @@ export interface DepthSnapshot {
   readonly asks: readonly [string, string][];
 }
 
-/** `value` as a JSON-like object, or RecordError naming `what`. */
+/** `value` as a JSON-like object, or TickflowError naming `what`. */
 function message(value: unknown, what: string): Json {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     fail(`${what} must be an object, found ${shown(value)}`);
@@ -223,7 +223,7 @@ function comparePrices(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** The levels of a side, best first; RecordError for a key that is not canonical (a LocalBook may be made by hand). */
+/** The levels of a side, best first; TickflowError for a key that is not canonical (a LocalBook may be made by hand). */
 function sortedLevels(side: ReadonlyMap<string, string>, descending: boolean, what: string): [string, string][] {
   const levels = [...side.entries()];
   for (const [price] of levels) {
@@ -248,7 +248,7 @@ function bookLevels(o: Json, name: string, what: string): BookLevel[] {
 
 /**
  * The local book of a REST depth snapshot (`{"lastUpdateId","bids","asks"}`), at most `maxLevels`
- * levels a side (the farthest from the top dropped). RecordError when the snapshot is not valid.
+ * levels a side (the farthest from the top dropped). TickflowError when the snapshot is not valid.
  */
 export function bookFromSnapshot(snapshot: DepthSnapshot, maxLevels = MAX_LOCAL_BOOK_LEVELS): LocalBook {
   const o = message(snapshot, 'depth snapshot');
@@ -270,7 +270,7 @@ export type DepthResult =
 /**
  * Applies one diff. `first`: the first update after the snapshot (checked against it; older ones
  * are `stale` and skipped). A break in the update ids is a `gap`: the book must be rebuilt. The book
- * keeps at most `maxLevels` levels a side, dropping those farthest from the top. RecordError when
+ * keeps at most `maxLevels` levels a side, dropping those farthest from the top. TickflowError when
  * the update is not valid (the book it was applied to is unchanged: rebuild it from a snapshot).
  */
 export function applyDepth(

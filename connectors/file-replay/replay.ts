@@ -204,7 +204,7 @@ export async function* readLines(
   const max = options.maxLineBytes;
   const headBytes = options.headBytes ?? DEAD_LETTER_HEAD_BYTES;
   if (!Number.isSafeInteger(max) || max < 1) {
-    throw new RangeError(`maxLineBytes must be a positive integer, not ${max}`);
+    throw new TickflowError('CONFIG', `maxLineBytes must be a positive integer, not ${max}`);
   }
   let parts: Buffer[] = [];
   /** Bytes in `parts`. */

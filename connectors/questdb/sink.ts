@@ -6,7 +6,6 @@ import { logger } from '../../pipelines/runtime/log';
 import type { SinkHooks, SinkWriter } from '../../pipelines/runtime/sink';
 import { bounded } from '../../pipelines/runtime/bounded';
 import { reportFailure, reportOk } from '../../pipelines/runtime/dependencies';
-import { StoppingError } from '../../pipelines/runtime/sink';
 import type { FailedRecord, InputRecord } from '../../pipelines/runtime/stage';
 import { sql } from './sql';
 import type { TableSpec } from './tables';
@@ -182,7 +181,7 @@ export class QuestDbSink implements SinkWriter {
       if (!table) throw new TickflowError('INVARIANT', `no QuestDB table for topic ${record.topic}`, 'sink-questdb.topics must name topics with a table');
       try {
         const ts = table.ts(record.value);
-        if (!Number.isSafeInteger(ts) || ts < 0) throw new Error(`its timestamp ${ts} is not a time from 1970 on in microseconds`);
+        if (!Number.isSafeInteger(ts) || ts < 0) throw new TickflowError('INVALID_VALUE', `its timestamp ${ts} is not a time from 1970 on in microseconds`);
         sender.table(`${table.name}${this.tableSuffix}`);
         table.row(sender, record.value);
         await sender.at(BigInt(ts), 'us');
@@ -219,7 +218,7 @@ export class QuestDbSink implements SinkWriter {
       throw error;
     });
     if (response.status === 204 || response.status === 200) return;
-    throw new Error(`HTTP request failed, statusCode=${response.status}, error=${(await response.text()).slice(0, 4000)}`);
+    throw new TickflowError('BAD_RESPONSE', `HTTP request failed, statusCode=${response.status}, error=${(await response.text()).slice(0, 4000)}`);
   }
 
   /** Capped, jittered exponential backoff, waited in short steps (heartbeats; a stop is noticed). */
@@ -229,7 +228,7 @@ export class QuestDbSink implements SinkWriter {
     log.warn(`QuestDB write failed (attempt ${attempt}); partition paused, retrying in ${Math.round(delay)} ms: ${error.message}`);
     const until = Date.now() + delay;
     while (Date.now() < until) {
-      if (hooks.stopping()) throw new StoppingError();
+      if (hooks.stopping()) throw new TickflowError('STOPPING', 'stopping');
       await hooks.heartbeat();
       await sleep(Math.min(1000, until - Date.now()));
     }

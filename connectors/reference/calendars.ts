@@ -1,5 +1,6 @@
 import type { CalendarData, Weekday } from './calendar-data';
 import { FX_DATA, XNAS_DATA, XNYS_DATA } from './calendar-data';
+import { TickflowError } from '../../pipelines/runtime/errors';
 
 /**
  * Trading calendars: when an instrument trades, in UTC microseconds in and out.
@@ -251,7 +252,7 @@ function minutesOf(time: string, what: string): number {
   const match = /^(\d\d):([0-5]\d)( -1d)?$/.exec(time);
   const minutes = match ? Number(match[1]) * 60 + Number(match[2]) : NaN;
   if (!match || !(minutes <= DAY_MINUTES)) {
-    throw new Error(`calendar data: ${what} '${time}' is not HH:MM or HH:MM -1d`);
+    throw new TickflowError('INVARIANT', `calendar data: ${what} '${time}' is not HH:MM or HH:MM -1d`);
   }
   return minutes - (match[3] ? DAY_MINUTES : 0);
 }
@@ -331,7 +332,7 @@ class SessionCalendar implements Calendar {
       };
       this.ordered([open, times.close, times.postClose, dayStart + DAY_MINUTES], `early close ${date}`);
       if (this.holidays.has(date)) {
-        throw new Error(`calendar data: ${data.name} ${date} is both a holiday and an early close`);
+        throw new TickflowError('INVARIANT', `calendar data: ${data.name} ${date} is both a holiday and an early close`);
       }
       early.set(date, times);
     }
@@ -368,7 +369,7 @@ class SessionCalendar implements Calendar {
 
   sessionBounds(date: string): SessionBounds | null {
     const n = dayNumberOf(date);
-    if (n === undefined) throw new RangeError(`'${date}' is not a date YYYY-MM-DD`);
+    if (n === undefined) throw new TickflowError('INVALID_VALUE', `'${date}' is not a date YYYY-MM-DD`);
     return this.day(n).session;
   }
 
@@ -452,14 +453,14 @@ class SessionCalendar implements Calendar {
 
   private checkDate(date: string, what: string): void {
     const n = dayNumberOf(date);
-    if (n === undefined) throw new Error(`calendar data: ${this.name} ${what} '${date}' is not a date YYYY-MM-DD`);
+    if (n === undefined) throw new TickflowError('INVARIANT', `calendar data: ${this.name} ${what} '${date}' is not a date YYYY-MM-DD`);
     if (!this.tradingDays.has(weekdayOf(n))) {
-      throw new Error(`calendar data: ${this.name} ${what} ${date} is not a trading weekday`);
+      throw new TickflowError('INVARIANT', `calendar data: ${this.name} ${what} ${date} is not a trading weekday`);
     }
     const from = this.holidaysKnownFrom;
     const through = this.holidaysKnownThrough;
     if (from === null || through === null || date < from || date > through) {
-      throw new Error(`calendar data: ${this.name} ${what} ${date} is outside holidaysKnown`);
+      throw new TickflowError('INVARIANT', `calendar data: ${this.name} ${what} ${date} is outside holidaysKnown`);
     }
   }
 
@@ -467,7 +468,7 @@ class SessionCalendar implements Calendar {
     for (let i = 1; i < minutes.length; i++) {
       if (minutes[i] < minutes[i - 1]) {
         const rule = 'dayStart <= preOpen <= open <= close <= postClose <= next dayStart';
-        throw new Error(`calendar data: ${this.name} ${what} are out of order (${rule})`);
+        throw new TickflowError('INVARIANT', `calendar data: ${this.name} ${what} are out of order (${rule})`);
       }
     }
   }
@@ -507,7 +508,7 @@ class ContinuousCalendar implements Calendar {
 
   sessionBounds(date: string): SessionBounds {
     const n = dayNumberOf(date);
-    if (n === undefined) throw new RangeError(`'${date}' is not a date YYYY-MM-DD`);
+    if (n === undefined) throw new TickflowError('INVALID_VALUE', `'${date}' is not a date YYYY-MM-DD`);
     return { preOpen: n * DAY, open: n * DAY, close: (n + 1) * DAY, postClose: (n + 1) * DAY };
   }
 

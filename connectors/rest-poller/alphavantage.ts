@@ -1,9 +1,9 @@
 import type { Quote, RawRecord } from '../../schemas/types.generated';
 import { Decimal, boundedText } from '../../schemas/decimal';
-import { RecordError } from '../../pipelines/runtime/stage';
 import type { Canonical, LineFormat } from '../formats';
 import { MAX_SYMBOL_LENGTH, decimal, identifier, jsonObject, shown } from '../tardis/formats';
 import { checkedMicros, utcMicros } from '../time';
+import { TickflowError } from '../../pipelines/runtime/errors';
 
 /**
  * Alpha Vantage's realtime FX rate (`GET /query?function=CURRENCY_EXCHANGE_RATE&from_currency=USD&to_currency=JPY&apikey=..`),
@@ -23,7 +23,7 @@ type Rate = Record<string, unknown>;
 function rateOf(body: string): Rate {
   const rate = jsonObject(body)[KEY];
   if (typeof rate !== 'object' || rate === null || Array.isArray(rate)) {
-    throw new RecordError('PARSE_ERROR', `no '${KEY}' object: '${boundedText(body, 120)}'`);
+    throw new TickflowError('PARSE_ERROR', `no '${KEY}' object: '${boundedText(body, 120)}'`);
   }
   return rate as Rate;
 }
@@ -31,7 +31,7 @@ function rateOf(body: string): Rate {
 function text(rate: Rate, field: string): string {
   const value = rate[field];
   if (typeof value !== 'string' || value === '') {
-    throw new RecordError('PARSE_ERROR', `'${field}' must be a non-empty string, found ${shown(value)}`);
+    throw new TickflowError('PARSE_ERROR', `'${field}' must be a non-empty string, found ${shown(value)}`);
   }
   return value;
 }
@@ -39,11 +39,11 @@ function text(rate: Rate, field: string): string {
 /** `2024-05-29 20:12:01` in UTC to microseconds: a real calendar time in the range of connectors/time.ts. */
 function refreshed(rate: Rate): number {
   if (text(rate, '7. Time Zone') !== 'UTC') {
-    throw new RecordError('PARSE_ERROR', `'7. Time Zone' is ${shown(rate['7. Time Zone'])}; only UTC is read`);
+    throw new TickflowError('PARSE_ERROR', `'7. Time Zone' is ${shown(rate['7. Time Zone'])}; only UTC is read`);
   }
   const when = text(rate, '6. Last Refreshed');
   const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/.exec(when);
-  if (!m) throw new RecordError('PARSE_ERROR', `'6. Last Refreshed' ${shown(when)} is not yyyy-MM-dd HH:mm:ss`);
+  if (!m) throw new TickflowError('PARSE_ERROR', `'6. Last Refreshed' ${shown(when)} is not yyyy-MM-dd HH:mm:ss`);
   return utcMicros(m[1], m[2], m[3], m[4], m[5], m[6], '', "'6. Last Refreshed'");
 }
 

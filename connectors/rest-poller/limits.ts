@@ -1,3 +1,4 @@
+import { TickflowError, isTickflowError } from '../../pipelines/runtime/errors';
 /**
  * Request pacing and bounds for REST calls (the pollers, and the Binance depth snapshot): a
  * sliding-window rate limit, jittered exponential backoff, and a GET that can neither hang nor
@@ -33,7 +34,7 @@ export class SlidingWindowLimiter {
     readonly windowMs: number,
     private readonly timer: Timer = realTimer,
   ) {
-    if (!(max >= 1) || !(windowMs > 0)) throw new RangeError(`rate limit: ${max} requests per ${windowMs} ms is not a limit`);
+    if (!(max >= 1) || !(windowMs > 0)) throw new TickflowError('CONFIG', `rate limit: ${max} requests per ${windowMs} ms is not a limit`);
   }
 
   /** How long until one more request fits (0: now). */
@@ -73,17 +74,6 @@ export function retryAfterMs(header: string | null, nowMs: number): number | und
   return Number.isFinite(at) ? Math.max(0, at - nowMs) : undefined;
 }
 
-/** Why a bounded request failed without a usable answer: none in time, or a body over the limit. */
-export class RequestLimitError extends Error {
-  constructor(
-    readonly kind: 'timeout' | 'too-large',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'RequestLimitError';
-  }
-}
-
 export interface BoundedResponse {
   readonly status: number;
   readonly ok: boolean;
@@ -94,8 +84,8 @@ export interface BoundedResponse {
 
 /**
  * One GET that cannot hang or flood memory: the whole exchange (connect, headers, body) must end
- * within `timeoutMs`, else it fails with RequestLimitError 'timeout'; a body over `maxBodyBytes`
- * (declared or counted) is not read past the limit and fails with RequestLimitError 'too-large'.
+ * within `timeoutMs`, else it fails with TickflowError TIMEOUT; a body over `maxBodyBytes`
+ * (declared or counted) is not read past the limit and fails with TickflowError RESPONSE_TOO_LARGE.
  * `signal` ends it early (e.g. on stop) with the signal's reason. Error messages never hold the URL
  * (it may carry an API key).
  */
@@ -104,13 +94,13 @@ export async function boundedGet(
   options: { timeoutMs: number; maxBodyBytes: number; signal?: AbortSignal },
 ): Promise<BoundedResponse> {
   const controller = new AbortController();
-  const timeout = new RequestLimitError('timeout', `no complete answer within ${options.timeoutMs} ms`);
+  const timeout = new TickflowError('TIMEOUT', `no complete answer within ${options.timeoutMs} ms`);
   const timer = setTimeout(() => controller.abort(timeout), options.timeoutMs);
   const onAbort = (): void => controller.abort(options.signal?.reason);
   if (options.signal?.aborted) onAbort();
   else options.signal?.addEventListener('abort', onAbort, { once: true });
-  const tooLarge = (size: string): RequestLimitError =>
-    new RequestLimitError('too-large', `the body is ${size} bytes, over the ${options.maxBodyBytes}-byte limit`);
+  const tooLarge = (size: string): TickflowError =>
+    new TickflowError('RESPONSE_TOO_LARGE', `the body is ${size} bytes, over the ${options.maxBodyBytes}-byte limit`);
   try {
     const response = await fetch(url, { signal: controller.signal });
     const declared = Number(response.headers.get('content-length') ?? Number.NaN);
@@ -137,10 +127,10 @@ export async function boundedGet(
     return { status: response.status, ok: response.ok, headers: response.headers, body };
   } catch (error) {
     if (controller.signal.aborted) throw controller.signal.reason;
-    if (error instanceof RequestLimitError) throw error;
+    if (isTickflowError(error, 'TIMEOUT') || isTickflowError(error, 'RESPONSE_TOO_LARGE')) throw error;
     // undici says only "fetch failed"; the cause says why (refused, reset, DNS).
     const cause = (error as Error & { cause?: Error }).cause;
-    throw new Error(cause?.message ? `${(error as Error).message}: ${cause.message}` : (error as Error).message);
+    throw new TickflowError('NOT_REACHABLE', cause?.message ? `${(error as Error).message}: ${cause.message}` : (error as Error).message, undefined, { cause: error });
   } finally {
     clearTimeout(timer);
     options.signal?.removeEventListener('abort', onAbort);

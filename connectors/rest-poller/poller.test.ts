@@ -6,7 +6,8 @@ import { FakeAlphaVantage, HUGE_BODY_BYTES } from '../../tests/support/fake-alph
 import { refreshedOf, throttledBody } from './alphavantage';
 import type { PollerOptions } from './poller';
 import { RestPoller } from './poller';
-import { RequestLimitError, boundedGet } from './limits';
+import { boundedGet } from './limits';
+import { TickflowError } from '../../pipelines/runtime/errors';
 
 /** The poller against a local fake Alpha Vantage (no Kafka: published records are collected). */
 async function until(what: string, done: () => boolean, timeoutMs = 20_000): Promise<void> {
@@ -118,8 +119,8 @@ describe('boundedGet', () => {
     const ok = await boundedGet(url, { timeoutMs: 2000, maxBodyBytes: 4096 });
     expect([ok.status, refreshedOf(ok.body) !== undefined]).toEqual([200, true]);
     const huge = boundedGet(url, { timeoutMs: 2000, maxBodyBytes: HUGE_BODY_BYTES - 1 });
-    await expect(huge).rejects.toMatchObject({ kind: 'too-large' });
-    await expect(boundedGet(url, { timeoutMs: 2000, maxBodyBytes: 10 })).rejects.toBeInstanceOf(RequestLimitError);
+    await expect(huge).rejects.toMatchObject({ code: 'RESPONSE_TOO_LARGE' });
+    await expect(boundedGet(url, { timeoutMs: 2000, maxBodyBytes: 10 })).rejects.toBeInstanceOf(TickflowError);
   });
 
   it('says why a connection failed, without the URL', async () => {

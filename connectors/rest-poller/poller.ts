@@ -2,7 +2,8 @@ import { logger } from '../../pipelines/runtime/log';
 import type { RawRecord } from '../../schemas/types.generated';
 import type { RawOut } from '../file-replay/replay';
 import type { BoundedResponse, Timer } from './limits';
-import { RequestLimitError, SlidingWindowLimiter, backoffMs, boundedGet, realTimer, retryAfterMs } from './limits';
+import { SlidingWindowLimiter, backoffMs, boundedGet, realTimer, retryAfterMs } from './limits';
+import { TickflowError, isTickflowError } from '../../pipelines/runtime/errors';
 
 const log = logger('rest-poller');
 
@@ -86,7 +87,7 @@ export class RestPoller {
     this.maxBodyBytes = options.maxBodyBytes ?? POLLER_DEFAULTS.maxBodyBytes;
     if (!(this.requestTimeoutMs > 0) || !(this.maxBodyBytes > 0)) {
       const given = `requestTimeoutMs ${this.requestTimeoutMs}, maxBodyBytes ${this.maxBodyBytes}`;
-      throw new RangeError(`REST poller: ${given}: both must be positive`);
+      throw new TickflowError('CONFIG', `REST poller: ${given}: both must be positive`);
     }
     this.stats = {
       requests: 0,
@@ -145,8 +146,8 @@ export class RestPoller {
         response = await boundedGet(target.url, { timeoutMs: this.requestTimeoutMs, maxBodyBytes: this.maxBodyBytes });
       } catch (error) {
         this.stats.failed += 1;
-        if (error instanceof RequestLimitError && error.kind === 'timeout') this.stats.timedOut += 1;
-        if (error instanceof RequestLimitError && error.kind === 'too-large') this.stats.tooLarge += 1;
+        if (isTickflowError(error, 'TIMEOUT')) this.stats.timedOut += 1;
+        if (isTickflowError(error, 'RESPONSE_TOO_LARGE')) this.stats.tooLarge += 1;
         log.warn(`${target.key}: ${(error as Error).message}; retrying in ${Math.round(backoff)} ms`);
         await this.sleep(backoff);
         continue;

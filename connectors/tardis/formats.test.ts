@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Quote, RawRecord, Trade } from '../../schemas/types.generated';
-import { RecordError } from '../../pipelines/runtime/stage';
 import { tardisBookSnapshot25, tardisQuotes, tardisTrades } from './formats';
 import type { BookSnapshot } from '../../schemas/types.generated';
+import { TickflowError } from '../../pipelines/runtime/errors';
 
 const raw = (format: string, payload: string): RawRecord => ({ source: 'tardis-file', format, tsRecv: 0, origin: 'test', sequence: 1, payload });
 const fixture = (name: string): string[] => fs.readFileSync(path.join(__dirname, 'fixtures', name), 'utf8').trim().split('\n');
@@ -60,8 +60,8 @@ describe('Tardis CSV parsers', () => {
     } catch (e) {
       error = e;
     }
-    expect(error).toBeInstanceOf(RecordError);
-    expect((error as RecordError).code).toBe('PARSE_ERROR');
+    expect(error).toBeInstanceOf(TickflowError);
+    expect((error as TickflowError).code).toBe('PARSE_ERROR');
     expect((error as Error).message).toMatch(message);
   });
 });

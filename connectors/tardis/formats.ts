@@ -1,8 +1,8 @@
 import type { BookSnapshot, PriceLevel, Quote, RawRecord, Trade } from '../../schemas/types.generated';
 import { Decimal, boundedText, decimalTextProblem } from '../../schemas/decimal';
-import { RecordError } from '../../pipelines/runtime/stage';
 import { checkedMicros, pacingMicros } from '../time';
 import { instrumentIdOf, venueOf } from './venues';
+import { TickflowError } from '../../pipelines/runtime/errors';
 
 /**
  * Tardis CSV formats (https://docs.tardis.dev/downloadable-csv-files): pure parsers from one CSV
@@ -11,7 +11,7 @@ import { instrumentIdOf, venueOf } from './venues';
  *
  * This file also holds the field checks every connector's parser shares (`checkPayloadLength`,
  * `jsonObject`, `decimal`, `identifier`, `sequenceNumber`, `shown`) and the limits on input they
- * apply. Each refuses hostile input with a RecordError naming the field, in time bounded by the
+ * apply. Each refuses hostile input with a TickflowError naming the field, in time bounded by the
  * limits whatever the input, and shows input in messages only bounded.
  */
 export const DECIMAL_PRECISION = 38;
@@ -47,15 +47,15 @@ export interface CsvFormat {
   /** Event and receive time of a line for pacing a replay; NaN when unreadable or out of range. Neither throws. */
   eventTimeMicros(fields: readonly string[]): number;
   recvTimeMicros(fields: readonly string[]): number;
-  /** Canonical record of one raw record; throws RecordError when the line is not valid. */
+  /** Canonical record of one raw record; throws TickflowError when the line is not valid. */
   parse(raw: RawRecord): Trade | Quote | BookSnapshot;
 }
 
 function fail(message: string): never {
-  throw new RecordError('PARSE_ERROR', message);
+  throw new TickflowError('PARSE_ERROR', message);
 }
 
-/** RecordError when `payload` is longer than MAX_PAYLOAD_LENGTH; every parser checks this first. */
+/** TickflowError when `payload` is longer than MAX_PAYLOAD_LENGTH; every parser checks this first. */
 export function checkPayloadLength(payload: string): void {
   if (payload.length > MAX_PAYLOAD_LENGTH) {
     const limit = `longer than the ${MAX_PAYLOAD_LENGTH} a record may hold`;
@@ -113,7 +113,7 @@ function unprintable(text: string): string | undefined {
 /**
  * `value` when it is a usable identifier (venue, symbol, trade id, pair): a non-empty string of at
  * most `maxLength` characters without control characters or broken UTF-16, and without `:` when
- * `colon` is false (a venue: `:` separates it from the symbol in instrument ids). RecordError
+ * `colon` is false (a venue: `:` separates it from the symbol in instrument ids). TickflowError
  * naming `what` otherwise.
  */
 export function identifier(value: unknown, what: string, maxLength: number, colon = true): string {
@@ -128,7 +128,7 @@ export function identifier(value: unknown, what: string, maxLength: number, colo
   return value;
 }
 
-/** `value` when it is an integer from 0 to MAX_SEQUENCE; RecordError naming `what` otherwise. */
+/** `value` when it is an integer from 0 to MAX_SEQUENCE; TickflowError naming `what` otherwise. */
 export function sequenceNumber(value: unknown, what: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_SEQUENCE) {
     fail(`${what} must be an integer from 0 to ${MAX_SEQUENCE}, found ${shown(value)}`);
@@ -164,7 +164,7 @@ function nestedDeeper(text: string, max: number): boolean {
 }
 
 /**
- * The JSON object `payload` holds. RecordError for anything else: a payload longer than
+ * The JSON object `payload` holds. TickflowError for anything else: a payload longer than
  * MAX_PAYLOAD_LENGTH or nested deeper than MAX_JSON_DEPTH (checked before parsing: deep nesting is
  * what makes JSON.parse slow, or overflow the stack with a RangeError), text that is not JSON, or
  * JSON that is not an object.

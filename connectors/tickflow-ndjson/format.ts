@@ -1,10 +1,10 @@
 import type { Quote, RawRecord, Trade } from '../../schemas/types.generated';
 import type { Decimal } from '../../schemas/decimal';
-import { RecordError } from '../../pipelines/runtime/stage';
 import { MAX_SYMBOL_LENGTH, MAX_TRADE_ID_LENGTH, MAX_VENUE_LENGTH } from '../tardis/formats';
 import { decimal, identifier, jsonObject, sequenceNumber, shown } from '../tardis/formats';
 import { checkedMicros, pacingMicros } from '../time';
 import type { Canonical, LineFormat } from '../formats';
+import { TickflowError } from '../../pipelines/runtime/errors';
 
 /**
  * tickflow's own NDJSON: one JSON object per line, the format of the synthetic generator and of
@@ -28,7 +28,7 @@ type Json = Record<string, unknown>;
 function time(o: Json, field: string): number {
   const value = o[field];
   if (typeof value !== 'number') {
-    throw new RecordError('PARSE_ERROR', `'${field}' must be microseconds since the epoch, found ${shown(value)}`);
+    throw new TickflowError('PARSE_ERROR', `'${field}' must be microseconds since the epoch, found ${shown(value)}`);
   }
   return checkedMicros(value, `'${field}'`);
 }
@@ -37,7 +37,7 @@ function exact(o: Json, field: string): Decimal {
   const value = o[field];
   if (typeof value !== 'string') {
     const expected = `a decimal string such as "101.25", found ${shown(value)} (JSON numbers lose exactness)`;
-    throw new RecordError('PARSE_ERROR', `'${field}' must be ${expected}`);
+    throw new TickflowError('PARSE_ERROR', `'${field}' must be ${expected}`);
   }
   return decimal(value, field);
 }
@@ -83,7 +83,7 @@ export const tickflowNdjson: LineFormat = {
       case 'trade': {
         const side = o.side;
         if (!SIDES.has(side)) {
-          throw new RecordError('PARSE_ERROR', `'side' must be BUY, SELL or UNKNOWN, found ${shown(o.side)}`);
+          throw new TickflowError('PARSE_ERROR', `'side' must be BUY, SELL or UNKNOWN, found ${shown(o.side)}`);
         }
         const trade: Trade = {
           ...identity(o, raw),
@@ -102,7 +102,7 @@ export const tickflowNdjson: LineFormat = {
       case 'heartbeat':
         return { kind: 'heartbeat', value: identity(o, raw) };
       default:
-        throw new RecordError('PARSE_ERROR', `'type' must be trade, quote or heartbeat, found ${shown(o.type)}`);
+        throw new TickflowError('PARSE_ERROR', `'type' must be trade, quote or heartbeat, found ${shown(o.type)}`);
     }
   },
 };

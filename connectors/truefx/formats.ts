@@ -1,9 +1,9 @@
 import type { Quote, RawRecord } from '../../schemas/types.generated';
 import { Decimal, boundedText } from '../../schemas/decimal';
-import { RecordError } from '../../pipelines/runtime/stage';
 import type { Canonical, LineFormat } from '../formats';
 import { checkPayloadLength, decimal } from '../tardis/formats';
 import { utcMicros } from '../time';
+import { TickflowError } from '../../pipelines/runtime/errors';
 
 /**
  * TrueFX top-of-book FX quotes. TrueFX publishes bid and offer prices without sizes or receive
@@ -21,7 +21,7 @@ const NOT_GIVEN = new Decimal(0);
 
 function pairOf(text: string): string {
   if (!/^[A-Z]{3}\/[A-Z]{3}$/.test(text)) {
-    throw new RecordError('PARSE_ERROR', `pair '${boundedText(text)}' is not like USD/JPY`);
+    throw new TickflowError('PARSE_ERROR', `pair '${boundedText(text)}' is not like USD/JPY`);
   }
   return text;
 }
@@ -59,14 +59,14 @@ function quote(raw: RawRecord, pair: string, tsEvent: number, bid: string, ask: 
 /** `20130101 22:00:00.295` (UTC) to microseconds; a real calendar time in the range of connectors/time.ts. */
 function compactTime(text: string): number {
   const m = /^(\d{4})(\d{2})(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?$/.exec(text);
-  if (!m) throw new RecordError('PARSE_ERROR', `time '${boundedText(text)}' is not yyyyMMdd HH:mm:ss.SSS`);
+  if (!m) throw new TickflowError('PARSE_ERROR', `time '${boundedText(text)}' is not yyyyMMdd HH:mm:ss.SSS`);
   return utcMicros(m[1], m[2], m[3], m[4], m[5], m[6], m[7] ?? '', 'time');
 }
 
 /** `2013-01-01 22:00:00.295000+00:00` to microseconds (offsets within ±14:00, fractions to the microsecond). */
 function isoTime(text: string): number {
   const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(Z|[+-]\d{2}:\d{2})$/.exec(text);
-  if (!m) throw new RecordError('PARSE_ERROR', `timestamp '${boundedText(text)}' is not ISO 8601 with an offset`);
+  if (!m) throw new TickflowError('PARSE_ERROR', `timestamp '${boundedText(text)}' is not ISO 8601 with an offset`);
   return utcMicros(m[1], m[2], m[3], m[4], m[5], m[6], m[7] ?? '', 'timestamp', m[8]);
 }
 
@@ -77,7 +77,7 @@ function fields(raw: RawRecord, count: number): string[] {
   if (f.length !== count) {
     const found = f.length > count ? `more than ${count}` : f.length;
     const line = boundedText(raw.payload, 120);
-    throw new RecordError('PARSE_ERROR', `${raw.format} line has ${found} fields, expected ${count}: '${line}'`);
+    throw new TickflowError('PARSE_ERROR', `${raw.format} line has ${found} fields, expected ${count}: '${line}'`);
   }
   return f;
 }
@@ -118,7 +118,7 @@ function pairOfOrigin(origin: string): string {
   const pair = pairFromFileName(origin);
   if (!pair) {
     const hint = 'name the file like truefx-usdjpy-2013-01.csv';
-    throw new RecordError('PARSE_ERROR', `no currency pair in the file name of '${boundedText(origin, 120)}': ${hint}`);
+    throw new TickflowError('PARSE_ERROR', `no currency pair in the file name of '${boundedText(origin, 120)}': ${hint}`);
   }
   return pair;
 }

@@ -1,5 +1,5 @@
-import { avroTypeOf } from '../../schemas/avro';
 import { backwardProblems } from './registry';
+import { avroTypeOf } from '../../pipelines/runtime/avro';
 
 const v1 = { type: 'record', name: 'T', fields: [{ name: 'a', type: 'int' }, { name: 'p', type: { type: 'bytes', logicalType: 'decimal', precision: 38, scale: 12 } }] };
 

@@ -1,10 +1,11 @@
 import avro from 'avsc';
 import type { SchemaName } from '../../schemas/avro';
-import { avroTypeOf, readSchema } from '../../schemas/avro';
+import { readSchema } from '../../schemas/avro';
 import { TOPICS, valueSubject } from '../../topics/catalog';
 import { endpoints } from '../../pipelines/runtime/settings';
 import { TickflowError } from '../../pipelines/runtime/errors';
 import { httpSecurity, serviceFetch } from '../../pipelines/runtime/security';
+import { avroTypeOf } from '../../pipelines/runtime/avro';
 
 /**
  * Schema registration and compatibility checks over the Confluent REST API (which Apicurio serves

@@ -7,7 +7,7 @@
  *    with as many partitions as the stage's inputs (a unit test checks this).
  * 3. `process` is pure: no kafkajs, no QuestDB, no Date.now() (lint enforces it). Time comes from
  *    `ctx.clock`, windows from the records' `tsEvent`.
- * 4. Reject a bad record by returning it in `failed` with a typed code (or throwing RecordError);
+ * 4. Reject a bad record by returning it in `failed` with a typed code (or throwing TickflowError);
  *    it goes to `<input>.dlq` with its origin. Anything else thrown is a bug and stops the stage.
  * 5. Register it by name in pipelines/registry.ts (with its config schema, if any).
  * 6. Unit-test it with StageDriver (pipelines/runtime/test-driver.ts), then run it:

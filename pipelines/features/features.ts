@@ -2,7 +2,7 @@ import type { BookSnapshot, Feature, PriceLevel, Quote } from '../../schemas/typ
 import { Decimal, quotientHalfEven } from '../../schemas/decimal';
 import type { ConfigOf, ConfigSchema } from '../runtime/config';
 import type { FailedRecord, InputRecord, OutputRecord, Stage, StageContext, StageResult } from '../runtime/stage';
-import { RecordError } from '../runtime/stage';
+import { TickflowError, isRecordError } from '../runtime/errors';
 
 /**
  * features: microstructure analytics from quotes and book snapshots (md.quotes.v1, md.book.v1 ->
@@ -46,14 +46,14 @@ function feature(s: Source, basis: string, name: string, exact: Decimal | null, 
 
 /**
  * The best-bid-and-offer features: spread and mid always; microprice and imbalance when sizes are
- * given (both 0 means the venue gives none, as TrueFX). A RecordError for a negative size, or one
+ * given (both 0 means the venue gives none, as TrueFX). A TickflowError for a negative size, or one
  * side sized and the other not.
  */
 export function topFeatures(s: Source, basis: string, t: Top): OutputRecord[] {
   const prices = [feature(s, basis, 'spread', t.askPrice.minus(t.bidPrice)), feature(s, basis, 'mid', quotientHalfEven(t.bidPrice.plus(t.askPrice), new Decimal(2)))];
   if (t.bidSize.isZero() && t.askSize.isZero()) return prices;
   const weight = t.bidSize.plus(t.askSize);
-  if (!t.bidSize.isPositive() || !t.askSize.isPositive() || t.bidSize.isZero() || t.askSize.isZero()) throw new RecordError('INVALID_VALUE', `bid size ${t.bidSize.toFixed()} and ask size ${t.askSize.toFixed()} must both be positive (or both 0: not given)`);
+  if (!t.bidSize.isPositive() || !t.askSize.isPositive() || t.bidSize.isZero() || t.askSize.isZero()) throw new TickflowError('INVALID_VALUE', `bid size ${t.bidSize.toFixed()} and ask size ${t.askSize.toFixed()} must both be positive (or both 0: not given)`);
   const microprice = quotientHalfEven(t.bidPrice.times(t.askSize).plus(t.askPrice.times(t.bidSize)), weight);
   return [...prices, feature(s, basis, 'microprice', microprice), feature(s, basis, 'imbalance_l1', null, t.bidSize.minus(t.askSize).div(weight).toNumber())];
 }
@@ -78,7 +78,7 @@ export function featuresStage(config: FeaturesConfig): Stage<Quote | BookSnapsho
             out.push(...topFeatures({ ...q, eventId: eventIdOf(q.sequence) }, 'quote', q));
           } else {
             const b = input.value as BookSnapshot;
-            if (b.bids.length === 0 || b.asks.length === 0) throw new RecordError('INVALID_VALUE', `the book has ${b.bids.length} bid and ${b.asks.length} ask levels; both sides are needed`);
+            if (b.bids.length === 0 || b.asks.length === 0) throw new TickflowError('INVALID_VALUE', `the book has ${b.bids.length} bid and ${b.asks.length} ask levels; both sides are needed`);
             const s: Source = { ...b, eventId: eventIdOf(b.sequence) };
             out.push(...topFeatures(s, 'book', { bidPrice: b.bids[0].price, bidSize: b.bids[0].size, askPrice: b.asks[0].price, askSize: b.asks[0].size }));
             const bids = depth(b.bids, n);
@@ -86,7 +86,7 @@ export function featuresStage(config: FeaturesConfig): Stage<Quote | BookSnapsho
             out.push(feature(s, 'book', `imbalance_depth${n}`, null, bids.minus(asks).div(bids.plus(asks)).toNumber()));
           }
         } catch (error) {
-          if (!(error instanceof RecordError)) throw error;
+          if (!(isRecordError(error))) throw error;
           failed.push({ input, code: error.code, message: `${input.topic} record of ${input.value.instrumentId} at ${input.value.tsEvent}: ${error.message}` });
         }
       }

@@ -1,5 +1,6 @@
 import type { BarInput, Indicator } from './indicator';
 import { requirePeriod } from './indicator';
+import { TickflowError } from '../runtime/errors';
 
 /** A window of the last `period` items with JSON snapshots. */
 class Window<T> {
@@ -202,7 +203,7 @@ export class RealizedVolatility implements Indicator<number, VolatilityValue> {
   ) {
     requirePeriod('realized_vol', period);
     requirePeriod('realized_vol history', historyLength);
-    if (period < 2) throw new RangeError(`realized_vol: period must be at least 2, got ${period}`);
+    if (period < 2) throw new TickflowError('CONFIG', `realized_vol: period must be at least 2, got ${period}`);
     this.returns = new Window(period);
     this.history = new Window(historyLength);
   }

@@ -1,5 +1,6 @@
 import type { Indicator } from './indicator';
 import { requirePeriod } from './indicator';
+import { TickflowError } from '../runtime/errors';
 
 /** Top of book as flow indicators see it (float64). */
 export interface QuoteInput {
@@ -135,7 +136,7 @@ export class Vpin implements Indicator<TradeInput, VpinValue> {
     readonly bucketVolume = 10,
     readonly buckets = 50,
   ) {
-    if (!(bucketVolume > 0)) throw new RangeError(`vpin: bucketVolume must be positive, got ${bucketVolume}`);
+    if (!(bucketVolume > 0)) throw new TickflowError('CONFIG', `vpin: bucketVolume must be positive, got ${bucketVolume}`);
     requirePeriod('vpin', buckets);
   }
 

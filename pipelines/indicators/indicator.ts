@@ -1,3 +1,4 @@
+import { TickflowError } from '../runtime/errors';
 /**
  * The indicator contract (DESIGN.md convention 5): feed values one at a time with `update`; `value`
  * is undefined until `initialized`; `reset` forgets everything. `snapshot` returns the whole state
@@ -34,5 +35,5 @@ export interface BarInput extends HLC {
 export const MAX_PERIOD = 10_000;
 
 export function requirePeriod(name: string, period: number): void {
-  if (!Number.isInteger(period) || period < 1 || period > MAX_PERIOD) throw new RangeError(`${name}: period must be a whole number from 1 to ${MAX_PERIOD}, got ${period}`);
+  if (!Number.isInteger(period) || period < 1 || period > MAX_PERIOD) throw new TickflowError('CONFIG', `${name}: period must be a whole number from 1 to ${MAX_PERIOD}, got ${period}`);
 }

@@ -1,6 +1,7 @@
 import { ema, wilder } from './averages';
 import type { HLC, Indicator } from './indicator';
 import { requirePeriod } from './indicator';
+import { TickflowError } from '../runtime/errors';
 
 /** Wilder's RSI: Wilder averages of gains and losses over `period` changes; 100 when there were no losses (50 when nothing moved). */
 export class RSI implements Indicator {
@@ -73,7 +74,7 @@ export class MACD implements Indicator<number, MacdValue> {
     readonly slow = 26,
     readonly signal = 9,
   ) {
-    if (!(fast < slow)) throw new RangeError(`macd: the fast period (${fast}) must be shorter than the slow one (${slow})`);
+    if (!(fast < slow)) throw new TickflowError('CONFIG', `macd: the fast period (${fast}) must be shorter than the slow one (${slow})`);
     this.fastEma = ema(fast);
     this.slowEma = ema(slow);
     this.signalEma = ema(signal);

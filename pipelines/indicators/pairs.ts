@@ -1,5 +1,6 @@
 import type { Indicator } from './indicator';
 import { requirePeriod } from './indicator';
+import { TickflowError } from '../runtime/errors';
 
 /** A pair of aligned observations, e.g. two instruments' returns over the same bar. */
 export interface PairInput {
@@ -15,7 +16,7 @@ export class RollingCorrelation implements Indicator<PairInput, number> {
 
   constructor(readonly window = 30) {
     requirePeriod('corr', window);
-    if (window < 2) throw new RangeError(`corr: window must be at least 2, got ${window}`);
+    if (window < 2) throw new TickflowError('CONFIG', `corr: window must be at least 2, got ${window}`);
   }
 
   update(p: PairInput): void {

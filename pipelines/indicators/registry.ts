@@ -6,6 +6,7 @@ import { OrderFlowImbalance, SweepDetector, Vpin } from './flow';
 import type { PairInput } from './pairs';
 import { RollingCorrelation } from './pairs';
 import { ATR, BollingerBands, MACD, RSI } from './oscillators';
+import { TickflowError } from '../runtime/errors';
 
 /**
  * Indicators by name, each with its parameters and their defaults: what a score stage configures
@@ -43,9 +44,9 @@ export const INDICATORS: Readonly<Record<string, IndicatorSpec>> = {
 /** An indicator by name with `overrides` on its default parameters; names the problem otherwise. */
 export function createIndicator(name: string, overrides: Readonly<Record<string, number>> = {}): ReturnType<IndicatorSpec['create']> {
   const spec = INDICATORS[name];
-  if (!spec) throw new RangeError(`unknown indicator '${name}': use one of ${Object.keys(INDICATORS).join(', ')}`);
+  if (!spec) throw new TickflowError('CONFIG', `unknown indicator '${name}': use one of ${Object.keys(INDICATORS).join(', ')}`);
   for (const key of Object.keys(overrides)) {
-    if (!(key in spec.params)) throw new RangeError(`indicator ${name} has no parameter '${key}': its parameters are ${Object.keys(spec.params).join(', ')}`);
+    if (!(key in spec.params)) throw new TickflowError('CONFIG', `indicator ${name} has no parameter '${key}': its parameters are ${Object.keys(spec.params).join(', ')}`);
   }
   return spec.create({ ...spec.params, ...overrides });
 }

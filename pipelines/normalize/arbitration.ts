@@ -1,6 +1,7 @@
 import type { RawRecord } from '../../schemas/types.generated';
 import type { ChunkedLogState } from './chunked-log';
 import type { Finding } from '../../schemas/quality';
+import { TickflowError } from '../runtime/errors';
 
 /**
  * Multi-source arbitration, per instrument, pure. The same instrument comes from a primary and a
@@ -58,8 +59,8 @@ export function parsePairs(entries: readonly string[]): Map<string, { primary: s
   const pairs = new Map<string, { primary: string; backup: string }>();
   for (const entry of entries) {
     const [primary, backup, extra] = entry.split('>').map((s) => s.trim());
-    if (!primary || !backup || extra !== undefined || primary === backup) throw new RangeError(`normalize.arbitration: '${entry}' is not <primary source>><backup source>, e.g. binance-ws>tardis-file`);
-    for (const source of [primary, backup]) if (pairs.has(source)) throw new RangeError(`normalize.arbitration: source '${source}' is in two pairs`);
+    if (!primary || !backup || extra !== undefined || primary === backup) throw new TickflowError('CONFIG', `normalize.arbitration: '${entry}' is not <primary source>><backup source>, e.g. binance-ws>tardis-file`);
+    for (const source of [primary, backup]) if (pairs.has(source)) throw new TickflowError('CONFIG', `normalize.arbitration: source '${source}' is in two pairs`);
     pairs.set(primary, { primary, backup });
     pairs.set(backup, { primary, backup });
   }

@@ -2,12 +2,11 @@ import type { Heartbeat, RawRecord } from '../../schemas/types.generated';
 import type { Canonical } from '../../connectors/formats';
 import { FORMATS, RAW_TOPICS } from '../../connectors/formats';
 import { calendarOf, instrumentRef } from '../../connectors/reference/instruments';
-import { TickflowError } from '../runtime/errors';
+import { isRecordError, TickflowError } from '../runtime/errors';
 import type { ConfigOf, ConfigSchema } from '../runtime/config';
 import type { ArbitrationConfig, ArbitrationState, Buffered, StandbyBuffer } from './arbitration';
 import { arbitrate, emptyArbitration, parsePairs } from './arbitration';
 import type { FailedRecord, InputRecord, KeyValueStore, OutputRecord, Stage, StageContext, StageResult } from '../runtime/stage';
-import { RecordError } from '../runtime/stage';
 import { ChunkedLog, emptyLog } from './chunked-log';
 import type { IdWindow } from './ids';
 import { storedIds } from './ids';
@@ -39,7 +38,7 @@ export type NormalizeConfig = ConfigOf<typeof NORMALIZE_CONFIG>;
 
 export function parseRaw(raw: RawRecord): Canonical {
   const entry = FORMATS[raw.format];
-  if (!entry) throw new RecordError('UNKNOWN_FORMAT', `format '${raw.format}' has no parser; known: ${Object.keys(FORMATS).join(', ')}`);
+  if (!entry) throw new TickflowError('UNKNOWN_FORMAT', `format '${raw.format}' has no parser; known: ${Object.keys(FORMATS).join(', ')}`);
   return entry.format.parse(raw);
 }
 
@@ -187,7 +186,7 @@ export function normalizeStage(config: NormalizeConfig): Stage<RawRecord> {
         try {
           parsed = parseRaw(input.value);
         } catch (error) {
-          if (!(error instanceof RecordError)) throw error;
+          if (!(isRecordError(error))) throw error;
           failed.push({ input, code: error.code, message: error.message });
           continue;
         }

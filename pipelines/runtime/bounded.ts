@@ -1,3 +1,5 @@
+import { TickflowError } from './errors';
+
 /**
  * Upper bound for one call to a server. A client library can leave a request unresolved forever (a
  * server that accepted the connection and never answers, a connection a dying broker closed); a
@@ -5,17 +7,10 @@
  */
 export const KAFKA_CALL_TIMEOUT_MS = 30_000;
 
-export class TimeoutError extends Error {
-  constructor(what: string, ms: number) {
-    super(`${what} did not complete within ${ms / 1000} s`);
-    this.name = 'TimeoutError';
-  }
-}
-
 export function bounded<T>(promise: Promise<T>, what: string, ms = KAFKA_CALL_TIMEOUT_MS): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TimeoutError(what, ms)), ms);
+    timer = setTimeout(() => reject(new TickflowError('TIMEOUT', `${what} did not complete within ${ms / 1000} s`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,14 +1,15 @@
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import type avro from 'avsc';
 import type { SchemaName } from '../../schemas/avro';
-import { avroType, readSchema } from '../../schemas/avro';
-import { DecimalType } from '../../schemas/decimal';
+import { readSchema } from '../../schemas/avro';
 import { topicSpec, valueSubject } from '../../topics/catalog';
 import { endpoints } from './settings';
 import { TickflowError } from './errors';
 import { schemaRegistryClientOptions } from './security';
 import { backoffMs, bounded, sleep } from './bounded';
 import { reportFailure, reportOk } from './dependencies';
+import { avroType } from './avro';
+import { DecimalType } from './avro';
 
 /**
  * Avro in the Confluent wire format: magic byte 0, 4-byte big-endian schema id, Avro body.
@@ -20,13 +21,6 @@ import { reportFailure, reportOk } from './dependencies';
  * registry that stops answering (seen: a lookup hanging for minutes on a kept-alive connection)
  * is a NOT_REACHABLE failure of the batch, retried by the runner and shown in health, never a hang.
  */
-export class DecodeError extends Error {
-  readonly code = 'DECODE_ERROR';
-  constructor(message: string) {
-    super(message);
-    this.name = 'DecodeError';
-  }
-}
 
 /** One registry call's bound; the library's own retries (mappersmith) are kept within it. */
 export const REGISTRY_TIMEOUT_MS = 10_000;
@@ -136,7 +130,7 @@ export class AvroCodec {
     if (!resolver) {
       // Only "no such id" makes the record bad; an unreachable registry is a transient fault.
       resolver = this.call(`lookup of schema id ${id}`, () => this.registry.getSchema(id), (error) =>
-        error.status === 404 ? new DecodeError(`schema id ${id} is unknown to the registry`) : undefined,
+        error.status === 404 ? new TickflowError('DECODE_ERROR', `schema id ${id} is unknown to the registry`) : undefined,
       ).then(
         (writer) => avroType(this.schemaOf(topic)).createResolver(writer as unknown as avro.Type),
         (error: Error) => {
@@ -150,20 +144,20 @@ export class AvroCodec {
   }
 
   async decode<T>(topic: string, buffer: Buffer | null): Promise<T> {
-    if (!buffer || buffer.length < 5) throw new DecodeError(`value of ${buffer?.length ?? 0} bytes is too short for the Confluent wire format`);
-    if (buffer.readUInt8(0) !== 0) throw new DecodeError(`value starts with byte ${buffer.readUInt8(0)}, not the Confluent magic byte 0`);
+    if (!buffer || buffer.length < 5) throw new TickflowError('DECODE_ERROR', `value of ${buffer?.length ?? 0} bytes is too short for the Confluent wire format`);
+    if (buffer.readUInt8(0) !== 0) throw new TickflowError('DECODE_ERROR', `value starts with byte ${buffer.readUInt8(0)}, not the Confluent magic byte 0`);
     const id = buffer.readInt32BE(1);
     let resolver: avro.Resolver;
     try {
       resolver = await this.resolver(topic, id);
     } catch (error) {
-      if (error instanceof DecodeError || error instanceof TickflowError) throw error;
-      throw new DecodeError(`schema id ${id} cannot be read as ${this.schemaOf(topic)}: ${(error as Error).message}`);
+      if (error instanceof TickflowError) throw error;
+      throw new TickflowError('DECODE_ERROR', `schema id ${id} cannot be read as ${this.schemaOf(topic)}: ${(error as Error).message}`);
     }
     try {
       return avroType(this.schemaOf(topic)).fromBuffer(buffer.subarray(5), resolver) as T;
     } catch (error) {
-      throw new DecodeError(`Avro body does not match schema id ${id}: ${(error as Error).message.slice(0, 500)}`);
+      throw new TickflowError('DECODE_ERROR', `Avro body does not match schema id ${id}: ${(error as Error).message.slice(0, 500)}`);
     }
   }
 }

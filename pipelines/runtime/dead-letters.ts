@@ -1,9 +1,10 @@
 import type { KafkaMessage } from 'kafkajs';
 import type { DeadLetter } from '../../schemas/types.generated';
 import { dlqTopicOf } from '../../topics/catalog';
+import type { RecordErrorCode } from './errors';
 
 /** The dead letter for one input message: original bytes, error, stage and exact origin. */
-export function deadLetterOf(stage: string, topic: string, partition: number, message: KafkaMessage, code: string, errorMessage: string, nowMicros: number): { topic: string; key: Buffer | null; value: DeadLetter } {
+export function deadLetterOf(stage: string, topic: string, partition: number, message: KafkaMessage, code: RecordErrorCode, errorMessage: string, nowMicros: number): { topic: string; key: Buffer | null; value: DeadLetter } {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(message.headers ?? {})) {
     if (value === undefined) continue;

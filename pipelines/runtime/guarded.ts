@@ -1,11 +1,11 @@
-import { TickflowError } from './errors';
+import type { RecordErrorCode } from './errors';
+import { TickflowError, isRecordError } from './errors';
 import type { FailedRecord, InputRecord, KeyValueStore, OutputRecord, Stage, StageContext } from './stage';
-import { RecordError } from './stage';
 import type { TransactionalStore } from './store';
 
 /**
  * Runs a stage over a batch so that one record can never stop its partition. The fast path runs
- * the whole batch and encodes every output. If the stage throws a RecordError, or an output cannot
+ * the whole batch and encodes every output. If the stage throws a TickflowError, or an output cannot
  * be encoded for its topic (a value a parser let through that the schema cannot hold), the batch is
  * run again one record at a time on freshly restored state: each record's state writes are kept only
  * if its outputs encode, otherwise they are rolled back and the record becomes a dead letter with
@@ -16,15 +16,6 @@ import type { TransactionalStore } from './store';
  * caches keyed by the store object (see KeyValueStore) start empty for every record.
  */
 export type Stores = Map<string, TransactionalStore<unknown>>;
-
-/** An output that cannot be encoded for its topic; the input that produced it is at fault. */
-export class OutputError extends Error {
-  readonly code = 'INVALID_OUTPUT';
-  constructor(topic: string, reason: string) {
-    super(`an output to ${topic} cannot be encoded: ${reason.slice(0, 500)}`);
-    this.name = 'OutputError';
-  }
-}
 
 export interface Guarded<E> {
   /** The outputs, encoded, in the order the stage emitted them. */
@@ -47,8 +38,8 @@ export interface GuardOptions<E> {
 }
 
 /** A failure one record causes (as opposed to a bug or an outage). */
-export function isRecordFault(error: unknown): error is RecordError | OutputError {
-  return error instanceof RecordError || error instanceof OutputError;
+export function isRecordFault(error: unknown): error is TickflowError & { code: RecordErrorCode } {
+  return isRecordError(error);
 }
 
 function encodeAll<E>(out: readonly OutputRecord[], encode: (out: OutputRecord) => E): E[] {
@@ -57,8 +48,9 @@ function encodeAll<E>(out: readonly OutputRecord[], encode: (out: OutputRecord) 
     try {
       encoded.push(encode(o));
     } catch (error) {
-      if (error instanceof TickflowError) throw error;
-      throw new OutputError(o.topic, (error as Error).message);
+      if (isRecordError(error)) throw error;
+      // The input that produced an output that cannot be encoded for its topic is at fault.
+      throw new TickflowError('INVALID_OUTPUT', `an output to ${o.topic} cannot be encoded: ${(error as Error).message.slice(0, 500)}`);
     }
   }
   return encoded;
@@ -89,7 +81,7 @@ function contextOf(stage: Stage, base: Omit<StageContext, 'store'>, stores: Stor
   };
 }
 
-/** The whole batch at once; throws a RecordError or OutputError when a record must be isolated. */
+/** The whole batch at once; throws a record-kind TickflowError when a record must be isolated. */
 export function processBatchOnce<In, E>(stage: Stage<In>, batch: readonly InputRecord<In>[], stores: Stores, base: Omit<StageContext, 'store'>, encode: (out: OutputRecord) => E): Guarded<E> {
   const result = stage.process(batch, contextOf(stage as Stage, base, stores, false));
   return { encoded: encodeAll(result.out, encode), out: result.out, failed: result.failed, stores, isolated: false };

@@ -1,15 +1,14 @@
 import type { Batch, Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import { CompressionTypes } from 'kafkajs';
 import type { Admin } from 'kafkajs';
-import { TickflowError } from './errors';
+import { TickflowError, isTickflowError } from './errors';
 import type { Logger } from './log';
 import { logger } from './log';
 import type { StateEntry } from '../../schemas/types.generated';
 import { dlqTopicOf } from '../../topics/catalog';
 import { coPartitionedAssigner } from './assigner';
-import { TimeoutError, backoffMs, bounded } from './bounded';
+import { backoffMs, bounded } from './bounded';
 import type { AvroCodec } from './codec';
-import { DecodeError } from './codec';
 import { deadLetterOf } from './dead-letters';
 import { reportFailure, reportOk } from './dependencies';
 import type { Stores } from './guarded';
@@ -198,7 +197,7 @@ class SendList {
 const OUTAGE_ERRORS = new Set(['KafkaJSConnectionError', 'KafkaJSConnectionClosedError', 'KafkaJSRequestTimeoutError', 'KafkaJSNumberOfRetriesExceeded', 'KafkaJSBrokerNotFound', 'KafkaJSTimeout']);
 
 function kafkaFailure(error: unknown): boolean {
-  return error instanceof TimeoutError || OUTAGE_ERRORS.has((error as Error)?.name ?? '');
+  return isTickflowError(error, 'TIMEOUT') || OUTAGE_ERRORS.has((error as Error)?.name ?? '');
 }
 
 export class Runner {
@@ -619,8 +618,8 @@ export class Runner {
       try {
         decoded.push({ topic, partition: batch.partition, offset: message.offset, key: recordKey, value: await this.codec.decode(topic, message.value) });
       } catch (error) {
-        if (!(error instanceof DecodeError)) throw error;
-        failed.push({ input: { topic, partition: batch.partition, offset: message.offset, key: recordKey, value: message }, code: error.code, message: error.message });
+        if (!isTickflowError(error, 'DECODE_ERROR')) throw error;
+        failed.push({ input: { topic, partition: batch.partition, offset: message.offset, key: recordKey, value: message }, code: 'DECODE_ERROR', message: error.message });
       }
     }
     await handler(decoded, failed, payload, at);

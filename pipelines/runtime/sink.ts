@@ -28,9 +28,3 @@ export interface SinkWriter<V = unknown> {
   close?(): Promise<void>;
 }
 
-export class StoppingError extends Error {
-  constructor() {
-    super('stopping');
-    this.name = 'StoppingError';
-  }
-}

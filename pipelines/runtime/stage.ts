@@ -1,3 +1,4 @@
+import type { RecordErrorCode } from './errors';
 import type { Logger } from './log';
 
 /**
@@ -23,7 +24,7 @@ export interface OutputRecord {
 /** A record the stage rejects: the runtime sends it to `<input topic>.dlq` with its origin. */
 export interface FailedRecord {
   readonly input: InputRecord;
-  readonly code: string;
+  readonly code: RecordErrorCode;
   readonly message: string;
 }
 
@@ -87,18 +88,4 @@ export interface Stage<In = unknown> {
    */
   readonly stateTtlMs?: number;
   expire?(store: string, key: string, value: unknown, ctx: StageContext): OutputRecord[];
-}
-
-/**
- * A record-level rejection a stage or parser throws; `code` is typed and lands in the dead letter.
- * Anything else thrown from a stage is a bug (a broken invariant) and stops the stage loudly.
- */
-export class RecordError extends Error {
-  constructor(
-    readonly code: 'PARSE_ERROR' | 'INVALID_VALUE' | 'UNKNOWN_FORMAT' | 'DECODE_ERROR' | 'INVALID_OUTPUT',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'RecordError';
-  }
 }

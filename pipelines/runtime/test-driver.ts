@@ -1,11 +1,11 @@
 import { logger } from './log';
-import { avroType } from '../../schemas/avro';
 import { topicSpec } from '../../topics/catalog';
 import type { Stores } from './guarded';
 import { isRecordFault, processBatchOnce, processRecordByRecord } from './guarded';
 import type { Clock, InputRecord, OutputRecord, Stage, StageResult } from './stage';
 import { systemClock } from './stage';
 import { TransactionalStore } from './store';
+import { avroType } from './avro';
 
 /**
  * Runs a stage in-process with no broker: for unit tests now and backtests later. Records get

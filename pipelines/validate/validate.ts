@@ -1,3 +1,4 @@
+import type { SignalRejectCode } from '../../schemas/signals';
 import type { Candidate, Signal } from '../../schemas/types.generated';
 import { instrumentRef, sessionOpen } from '../../connectors/reference/instruments';
 import type { ConfigOf, ConfigSchema } from '../runtime/config';
@@ -54,7 +55,7 @@ export function validateStage(config: ValidateConfig): Stage<Candidate> {
         const cooldownKey = `${c.strategy}|${c.instrumentId}|${c.interval}|${c.side}`;
         const last = get(cooldownKey);
         const session = instrumentRef(c.instrumentId).session;
-        let reject: { code: string; detail: string } | undefined;
+        let reject: { code: SignalRejectCode; detail: string } | undefined;
         if (now - c.tsEvent > config.maxAgeMs * 1000) {
           reject = { code: 'STALE', detail: `${((now - c.tsEvent) / 1e6).toFixed(3)} s old by the ${config.clock} clock (limit ${config.maxAgeMs / 1000} s)` };
         } else if (!(c.confidence >= config.minConfidence)) {
