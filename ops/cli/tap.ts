@@ -3,7 +3,7 @@ import type { Kafka } from 'kafkajs';
 import { AvroCodec } from '../../pipelines/runtime/codec';
 import { readToEnd } from '../../pipelines/runtime/read-to-end';
 import { DLQ_SUFFIX, topicSpec } from '../../topics/catalog';
-import { TickflowError } from '../../pipelines/runtime/errors';
+import { TickflowError, isRecordError } from '../../pipelines/runtime/errors';
 
 /** JSON for decoded Avro values: Decimals as exact strings, bytes as text when printable else base64. */
 export function toJson(value: unknown): string {
@@ -117,7 +117,8 @@ export async function collectTopic<V = unknown>(kafka: Kafka, topic: string, tim
       try {
         value = await codec.decode<V>(schemaTopic, message.value);
       } catch (error) {
-        if (error instanceof TickflowError) throw error;
+        // A record that does not decode is skipped; the registry being down is not a record's fault.
+        if (!isRecordError(error)) throw error;
         return;
       }
       records.push({ partition, offset: message.offset, key: message.key ? message.key.toString('utf8') : null, value });

@@ -7,6 +7,10 @@ import { RuntimeMetrics } from '../../pipelines/runtime/metrics';
 import { dependenciesDown, dependencyStates } from '../../pipelines/runtime/dependencies';
 import { Runner } from '../../pipelines/runtime/runner';
 import { RUNNABLES, runnableNames } from '../../pipelines/registry';
+import type { SinkWriter } from '../../pipelines/runtime/sink';
+import type { Stage } from '../../pipelines/runtime/stage';
+import type { Plan } from '../../pipelines/runtime/topology';
+import { planTopology } from '../../pipelines/runtime/topology';
 import { TickflowError } from '../../pipelines/runtime/errors';
 import { logger } from '../../pipelines/runtime/log';
 
@@ -29,6 +33,8 @@ export interface PipelineOptions {
   onFatal?: (error: Error) => void;
   /** Prefix of every topic and group (an isolated namespace for experiments and tests; the prefixed topics must exist). */
   topicPrefix?: string;
+  /** Fuse stages into chains where the plan allows (pipelines/runtime/topology.ts); default true. */
+  fuse?: boolean;
 }
 
 /** A process's set of runners, sharing one Avro codec and one metrics registry. */
@@ -43,16 +49,35 @@ export class Pipeline {
     private readonly options: PipelineOptions = {},
   ) {}
 
-  async start(names: string[]): Promise<void> {
+  /** The plan for `names` (stages and sinks) with their settings: which stages fuse, which hops remain. */
+  plan(names: string[]): { plan: Plan; sinks: Map<string, SinkWriter> } {
     for (const [owner] of this.options.settings ?? []) {
       if (!names.includes(owner)) throw new TickflowError('USAGE', `--set names '${owner}', which is not among the stages being run (${names.join(', ')})`, 'check the spelling, or add it to --stages');
     }
+    const stages: Stage[] = [];
+    const sinks = new Map<string, SinkWriter>();
     for (const name of names) {
       const runnable = RUNNABLES[name];
       const values = this.options.settings?.get(name) ?? {};
       parseConfig(name, runnable.config, values);
-      const runnerOptions = { metrics: this.metrics, sessionTimeoutMs: this.options.sessionTimeoutMs, onFatal: this.options.onFatal, topicPrefix: this.options.topicPrefix };
-      const runner = runnable.kind === 'stage' ? Runner.forStage(this.kafka, this.codec, runnable.create(values), runnerOptions) : Runner.forSink(this.kafka, this.codec, runnable.create(values), runnerOptions);
+      if (runnable.kind === 'stage') stages.push(runnable.create(values));
+      else sinks.set(name, runnable.create(values));
+    }
+    const sinkList = [...sinks].map(([name, sink]) => ({ name, inputs: sink.inputs }));
+    return { plan: planTopology(stages, sinkList, this.options.fuse ?? true), sinks };
+  }
+
+  async start(names: string[]): Promise<void> {
+    const { plan, sinks } = this.plan(names);
+    const runnerOptions = { metrics: this.metrics, sessionTimeoutMs: this.options.sessionTimeoutMs, onFatal: this.options.onFatal, topicPrefix: this.options.topicPrefix };
+    for (const chain of plan.chains) {
+      if (chain.stages.length > 1) log.info(`fused ${chain.stages.map((s) => s.name).join(' -> ')} (tickflow run --explain shows why; --no-fuse runs them apart)`);
+      const runner = Runner.forChain(this.kafka, this.codec, chain.stages, runnerOptions);
+      await runner.start();
+      this.runners.push(runner);
+    }
+    for (const sink of sinks.values()) {
+      const runner = Runner.forSink(this.kafka, this.codec, sink, runnerOptions);
       await runner.start();
       this.runners.push(runner);
     }

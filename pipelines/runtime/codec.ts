@@ -124,6 +124,14 @@ export class AvroCodec {
     return Buffer.concat([header, body]);
   }
 
+  /**
+   * Decodes bytes this codec encoded for `topic` (writer schema = reader schema): a fused chain hands
+   * its intermediate records on exactly as a consumer of the topic would read them.
+   */
+  decodeOwn<T>(topic: string, buffer: Buffer): T {
+    return avroType(this.schemaOf(topic)).fromBuffer(buffer.subarray(5)) as T;
+  }
+
   private resolver(topic: string, id: number): Promise<avro.Resolver> {
     const key = `${topic}#${id}`;
     let resolver = this.resolvers.get(key);

@@ -48,8 +48,9 @@ function encodeAll<E>(out: readonly OutputRecord[], encode: (out: OutputRecord) 
     try {
       encoded.push(encode(o));
     } catch (error) {
-      if (isRecordError(error)) throw error;
-      // The input that produced an output that cannot be encoded for its topic is at fault.
+      // A bug (an undeclared topic, an unprepared schema) stops the stage; an output the schema
+      // refuses is the fault of the input that produced it.
+      if (error instanceof TickflowError && !isRecordError(error)) throw error;
       throw new TickflowError('INVALID_OUTPUT', `an output to ${o.topic} cannot be encoded: ${(error as Error).message.slice(0, 500)}`);
     }
   }

@@ -29,6 +29,7 @@ export class RuntimeMetrics {
   readonly phaseSeconds: client.Histogram<'stage' | 'phase'>;
   readonly fetchSeconds: client.Histogram<'stage'>;
   readonly stateExpired: client.Counter<'stage' | 'store'>;
+  readonly foreignRecords: client.Counter<'stage' | 'topic'>;
   readonly changelogBytes: client.Counter<'stage' | 'store'>;
 
   constructor() {
@@ -55,6 +56,7 @@ export class RuntimeMetrics {
     this.phaseSeconds = new client.Histogram({ name: 'tickflow_batch_phase_seconds', help: 'time a batch spent in each phase (decode, fence, restore, process, begin transaction, transactional send, send offsets, commit, write, offset commit, heartbeat, ...)', labelNames: ['stage', 'phase'], buckets: phaseBuckets, registers: r });
     this.fetchSeconds = new client.Histogram({ name: 'tickflow_fetch_seconds', help: 'duration of each fetch (includes the broker-side wait for data, up to the fetch wait of 1 s)', labelNames: ['stage'], buckets: phaseBuckets, registers: r });
     this.changelogBytes = new client.Counter({ name: 'tickflow_changelog_bytes_total', help: 'bytes of state changes written to changelogs (keys and encoded values, before compression)', labelNames: ['stage', 'store'], registers: r });
+    this.foreignRecords = new client.Counter({ name: 'tickflow_fused_foreign_records_total', help: 'offsets written to a fused chain\'s intermediate topic by something other than the chain: the fused stage does not read them (run it unfused, --no-fuse, if something else must feed it)', labelNames: ['stage', 'topic'], registers: r });
     this.stateExpired = new client.Counter({ name: 'tickflow_state_expired_total', help: 'state keys deleted because they were not written for the stage\'s stateTtlMs', labelNames: ['stage', 'store'], registers: r });
     new client.Gauge({
       name: 'tickflow_dependency_up',

@@ -55,9 +55,17 @@ export class Watchdog {
     return this.now() - this.lastProgress;
   }
 
-  /** A description of what is pending when nothing moved for `limitMs`; undefined otherwise. */
+  /**
+   * A description of what is pending when nothing moved for `limitMs`, or when one batch has been
+   * in the same phase that long (other partitions' progress must not hide a stuck one); undefined
+   * otherwise.
+   */
   stalled(limitMs: number): string | undefined {
     const now = this.now();
+    const stuck = [...this.batches].filter(([, { since }]) => now - since >= limitMs);
+    if (stuck.length > 0 && now - this.lastProgress < limitMs) {
+      return stuck.map(([k, { phase, since }]) => `batch of ${k} in '${phase}' for ${((now - since) / 1000).toFixed(0)} s`).join('; ');
+    }
     if (now - this.lastProgress < limitMs) return undefined;
     const parts: string[] = [];
     for (const [nodeId, since] of this.fetches) parts.push(`fetch from broker ${nodeId} pending ${((now - since) / 1000).toFixed(0)} s`);

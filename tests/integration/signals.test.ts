@@ -49,7 +49,9 @@ describe('signals: designed bars -> score -> validate -> QuestDB signals (real s
   });
 
   beforeAll(async () => {
-    t = await startTestPipeline('test-signals', ['score', 'validate', 'sink-questdb'], { validate: { clock: 'event' } });
+    // The test writes candidates straight to validate's input, which fused behind score takes only
+    // from score in memory: run the two apart (tests/integration/fused.test.ts covers them fused).
+    t = await startTestPipeline('test-signals', ['score', 'validate', 'sink-questdb'], { validate: { clock: 'event' } }, { fuse: false });
     const bars: Bar[] = [...designedBars(ids.ema, SERIES.emaCross), ...designedBars(ids.reversion, SERIES.reversion), ...designedBars(ids.breakout, SERIES.breakout, BREAKOUT_VOLUMES.confirmed)];
     await send('md.bars.v1', t.codec, bars.map((b) => ({ key: b.instrumentId, value: b })));
     // Straight to validate: a confident candidate, then one 30 s older (stale by the event clock).

@@ -11,6 +11,8 @@
  *   a batch of <topic> (logical name), the process logs `fault: frozen before committing ...` and
  *   stops itself (SIGSTOP) with the transaction open; SIGCONT resumes it into the commit.
  * - TICKFLOW_TEST_STATE_TTL_MS / TICKFLOW_TEST_EXPIRY_SWEEP_MS: state expiry settings.
+ * - TICKFLOW_TEST_NO_FUSE=1: every stage runs on its own (by default stages fuse as `tickflow run` fuses them).
+ * - TICKFLOW_TEST_SETTINGS: JSON of settings per stage, e.g. {"validate":{"clock":"event"}}.
  * A fatal error (fencing) is logged and exits 1; SIGTERM stops cleanly and exits 0.
  */
 import { createKafka } from '../../pipelines/runtime/kafka';
@@ -20,6 +22,7 @@ import { RuntimeMetrics } from '../../pipelines/runtime/metrics';
 import type { RunnerOptions } from '../../pipelines/runtime/runner';
 import { Runner } from '../../pipelines/runtime/runner';
 import { RUNNABLES } from '../../pipelines/registry';
+import { planTopology } from '../../pipelines/runtime/topology';
 
 const log = logger('fault-run');
 
@@ -59,10 +62,23 @@ async function main(): Promise<void> {
     },
   };
   const runners: Runner[] = [];
-  for (const name of stages.split(',')) {
+  const given = JSON.parse(process.env.TICKFLOW_TEST_SETTINGS ?? '{}') as Record<string, Record<string, string>>;
+  const created = stages.split(',').map((name) => {
     const runnable = RUNNABLES[name];
-    const settings: Record<string, string> = ttl && runnable.kind === 'stage' && 'stateTtlMs' in runnable.config ? { stateTtlMs: ttl } : {};
-    const runner = runnable.kind === 'stage' ? Runner.forStage(kafka, codec, runnable.create(settings), options) : Runner.forSink(kafka, codec, runnable.create(settings), options);
+    const settings: Record<string, string> = { ...(ttl && runnable.kind === 'stage' && 'stateTtlMs' in runnable.config ? { stateTtlMs: ttl } : {}), ...given[name] };
+    return runnable.kind === 'stage' ? { kind: 'stage' as const, stage: runnable.create(settings) } : { kind: 'sink' as const, sink: runnable.create(settings) };
+  });
+  const stageList = created.flatMap((c) => (c.kind === 'stage' ? [c.stage] : []));
+  const plan = planTopology(stageList, [], process.env.TICKFLOW_TEST_NO_FUSE !== '1');
+  for (const chain of plan.chains) {
+    if (chain.stages.length > 1) log.info(`fused ${chain.stages.map((s) => s.name).join(' -> ')}`);
+    const runner = Runner.forChain(kafka, codec, chain.stages, options);
+    await runner.start();
+    runners.push(runner);
+  }
+  for (const c of created) {
+    if (c.kind !== 'sink') continue;
+    const runner = Runner.forSink(kafka, codec, c.sink, options);
     await runner.start();
     runners.push(runner);
   }

@@ -14,12 +14,13 @@ export interface TestPipeline {
   stop(): Promise<void>;
 }
 
-export async function startTestPipeline(clientId: string, stages: readonly string[], settings: Record<string, Record<string, string>> = {}): Promise<TestPipeline> {
+/** `fuse: false` runs every stage on its own (a test that writes into a fused chain's intermediate topic needs that). */
+export async function startTestPipeline(clientId: string, stages: readonly string[], settings: Record<string, Record<string, string>> = {}, options: { fuse?: boolean } = {}): Promise<TestPipeline> {
   const kafka = createKafka(clientId);
   const admin = kafka.admin();
   await admin.connect();
   const codec = new AvroCodec();
-  const pipeline = new Pipeline(kafka, codec, { settings: new Map(Object.entries(settings)) });
+  const pipeline = new Pipeline(kafka, codec, { settings: new Map(Object.entries(settings)), fuse: options.fuse });
   await pipeline.start([...stages]);
   return {
     kafka,
