@@ -3,7 +3,7 @@ import { parseCommand, usageText } from './args';
 import { COMMAND_DEFS, SCHEMA_COMMANDS, TOPIC_COMMANDS } from './commands';
 import { STACK_SPECS, runStack } from './stack-commands';
 import { TickflowError, describeError } from '../../pipelines/runtime/errors';
-import { parseLogLevel, setLogLevel } from '../../pipelines/runtime/log';
+import { exitAfterLogs, parseLogLevel, setLogLevel } from '../../pipelines/runtime/log';
 
 /**
  * The `tickflow` CLI. Each command is a spec (flags, positionals, usage) and a handler; parsing is
@@ -81,14 +81,15 @@ export async function main(argv: string[]): Promise<number> {
 export function runCli(argv: string[]): void {
   main(argv).then(
     (code) => {
-      // Exit explicitly: client libraries may keep timers alive after a command is done.
-      process.stdout.write('', () => process.exit(code));
+      // Exit explicitly: client libraries may keep timers alive after a command is done. Output
+      // and log lines still queued for a pipe go first.
+      process.stdout.write('', () => exitAfterLogs(code));
     },
     (error: unknown) => {
       process.stderr.write(`tickflow: ${describeError(error)}\n`);
       if (!(error instanceof TickflowError) && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
       const code = error instanceof TickflowError && error.code === 'USAGE' ? 2 : 1;
-      process.stderr.write('', () => process.exit(code));
+      exitAfterLogs(code);
     },
   );
 }

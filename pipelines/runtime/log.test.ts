@@ -123,3 +123,39 @@ describe('readableLog', () => {
     expect(lines.slice(2)).toEqual(['{"some":"other json"}', fromPretty, '']);
   });
 });
+
+describe('exitAfterLogs', () => {
+  let exit: jest.SpyInstance;
+  const write = process.stderr.write;
+  let drained: (() => void) | undefined;
+  beforeEach(() => {
+    jest.useFakeTimers();
+    exit = jest.spyOn(process, 'exit').mockImplementation((() => undefined) as never);
+    // A pipe whose reader is behind: the drain callback comes when the test says so.
+    process.stderr.write = ((_chunk: unknown, callback?: () => void) => {
+      drained = callback;
+      return false;
+    }) as typeof process.stderr.write;
+  });
+  afterEach(() => {
+    process.stderr.write = write;
+    jest.clearAllTimers();
+    jest.useRealTimers();
+    exit.mockRestore();
+  });
+
+  it('exits once the queued lines have left', () => {
+    load({}).exitAfterLogs(3);
+    expect(exit).not.toHaveBeenCalled();
+    drained?.();
+    expect(exit).toHaveBeenCalledWith(3);
+  });
+
+  it('exits after a second when nothing reads them', () => {
+    load({}).exitAfterLogs(1);
+    jest.advanceTimersByTime(999);
+    expect(exit).not.toHaveBeenCalled();
+    jest.advanceTimersByTime(1);
+    expect(exit).toHaveBeenCalledWith(1);
+  });
+});

@@ -5,7 +5,7 @@ import { prettyFactory } from 'pino-pretty';
  * Logging through pino. Every line goes to stderr (stdout carries command output such as
  * `tickflow tap --json`) through process.stderr.write, before the logging call returns: to a file
  * or a terminal the line is written by then, so it survives a `process.exit` or SIGSTOP right
- * after; to a pipe whose reader is behind it is queued, as it always was.
+ * after; to a pipe whose reader is behind it is queued, so code that exits uses `exitAfterLogs`.
  *
  * Format, from TICKFLOW_LOG_FORMAT:
  * - `json`: one object per line, `{"level":"info","ts":"<ISO time>","component":"...",...fields,"message":"..."}`
@@ -122,6 +122,17 @@ export function logger(component: string): Logger {
     warn: (m, f) => emit('warn', m, f),
     error: (m, f) => emit('error', m, f),
   };
+}
+
+/**
+ * Exits with `code` once the lines logged so far have left the process: at once for a file or a
+ * terminal, when a pipe's reader has taken them otherwise, and after a second at the latest (a
+ * reader that stopped reading cannot keep the process alive).
+ */
+export function exitAfterLogs(code: number): void {
+  const exit = (): never => process.exit(code);
+  setTimeout(exit, 1000);
+  process.stderr.write('', exit);
 }
 
 let plain: ((line: string) => string) | undefined;
