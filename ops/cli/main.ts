@@ -26,7 +26,7 @@ export function helpText(): string {
   const lines = ['tickflow: market-data stream processing on Kafka, QuestDB and a schema registry', '', 'commands:'];
   for (const group of Object.values(GROUPS)) for (const command of Object.values(group)) lines.push(`  tickflow ${command.spec.usage}`);
   for (const command of Object.values(COMMANDS)) lines.push(`  tickflow ${command.spec.usage}`);
-  lines.push('', 'global: --log-level debug|info|warn|error (or TICKFLOW_LOG_LEVEL)');
+  lines.push('', 'global: --log-level debug|info|warn|error (or TICKFLOW_LOG_LEVEL); logs go to stderr, TICKFLOW_LOG_FORMAT=json|pretty (default: pretty on a terminal, JSON otherwise)');
   return lines.join('\n');
 }
 
