@@ -15,7 +15,7 @@ import { TOPICS, dlqTopicOf } from '../../topics/catalog';
 import { clusterBrokers, createNamespace } from '../topics/apply';
 import { REPO_ROOT, tickflowHome } from '../../pipelines/runtime/settings';
 import { TickflowError } from '../../pipelines/runtime/errors';
-import { logger } from '../../pipelines/runtime/log';
+import { logger, readableLog } from '../../pipelines/runtime/log';
 
 const log = logger('bench');
 
@@ -111,7 +111,7 @@ export async function benchSoak(kafka: Kafka, admin: Admin, options: SoakOptions
     let port: number | undefined;
     for (let i = 0; i < 600 && !port; i++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
-      port = Number(/metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(fs.readFileSync(logFile, 'utf8'))?.[1]) || undefined;
+      port = Number(/metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(readableLog(fs.readFileSync(logFile, 'utf8')))?.[1]) || undefined;
     }
     if (!port) throw new TickflowError('START_FAILED', `the pipeline did not start; see ${logFile}`, 'check `tickflow stack status`');
     const metrics = async (): Promise<string> => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();

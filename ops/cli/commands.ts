@@ -17,7 +17,7 @@ import { benchRestore, benchSoak, formatSoak, writeSoak } from '../bench/soak';
 import { loadSettings } from '../../pipelines/runtime/settings';
 import { TickflowError } from '../../pipelines/runtime/errors';
 import { createKafka, ensureKafkaReachable } from '../../pipelines/runtime/kafka';
-import { logger } from '../../pipelines/runtime/log';
+import { exitAfterLogs, logger } from '../../pipelines/runtime/log';
 import { Pipeline, parseStageList } from '../run/pipeline';
 import { parseSetFlags } from '../../pipelines/runtime/config';
 import { runnableNames } from '../../pipelines/registry';
@@ -381,7 +381,7 @@ export const COMMAND_DEFS: Record<string, CommandDef> = {
         topicPrefix: namespace,
         onFatal: (error) => {
           log.error(`stopping: a consumer failed for good (${error.message}); restart the process once the cause is fixed`);
-          void pipeline.stop().finally(() => process.exit(1));
+          void pipeline.stop().finally(() => exitAfterLogs(1));
         },
       });
       // A stop request during start-up still stops cleanly.
@@ -392,7 +392,7 @@ export const COMMAND_DEFS: Record<string, CommandDef> = {
         // The batch in flight finishes and commits; past 9 s, exit anyway (nothing uncommitted is lost).
         setTimeout(() => {
           log.error('shutdown took over 9 s; exiting without waiting further');
-          process.exit(1);
+          exitAfterLogs(1);
         }, 9000).unref();
         stopRequested?.();
       };

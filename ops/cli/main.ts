@@ -3,7 +3,7 @@ import { parseCommand, usageText } from './args';
 import { COMMAND_DEFS, SCHEMA_COMMANDS, TOPIC_COMMANDS } from './commands';
 import { STACK_SPECS, runStack } from './stack-commands';
 import { TickflowError, describeError } from '../../pipelines/runtime/errors';
-import { parseLogLevel, setLogLevel } from '../../pipelines/runtime/log';
+import { exitAfterLogs, parseLogLevel, setLogLevel } from '../../pipelines/runtime/log';
 
 /**
  * The `tickflow` CLI. Each command is a spec (flags, positionals, usage) and a handler; parsing is
@@ -26,7 +26,7 @@ export function helpText(): string {
   const lines = ['tickflow: market-data stream processing on Kafka, QuestDB and a schema registry', '', 'commands:'];
   for (const group of Object.values(GROUPS)) for (const command of Object.values(group)) lines.push(`  tickflow ${command.spec.usage}`);
   for (const command of Object.values(COMMANDS)) lines.push(`  tickflow ${command.spec.usage}`);
-  lines.push('', 'global: --log-level debug|info|warn|error (or TICKFLOW_LOG_LEVEL)');
+  lines.push('', 'global: --log-level debug|info|warn|error (or TICKFLOW_LOG_LEVEL); logs go to stderr, TICKFLOW_LOG_FORMAT=json|pretty (default: pretty on a terminal, JSON otherwise)');
   return lines.join('\n');
 }
 
@@ -81,14 +81,15 @@ export async function main(argv: string[]): Promise<number> {
 export function runCli(argv: string[]): void {
   main(argv).then(
     (code) => {
-      // Exit explicitly: client libraries may keep timers alive after a command is done.
-      process.stdout.write('', () => process.exit(code));
+      // Exit explicitly: client libraries may keep timers alive after a command is done. Output
+      // and log lines still queued for a pipe go first.
+      process.stdout.write('', () => exitAfterLogs(code));
     },
     (error: unknown) => {
       process.stderr.write(`tickflow: ${describeError(error)}\n`);
       if (!(error instanceof TickflowError) && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
       const code = error instanceof TickflowError && error.code === 'USAGE' ? 2 : 1;
-      process.stderr.write('', () => process.exit(code));
+      exitAfterLogs(code);
     },
   );
 }

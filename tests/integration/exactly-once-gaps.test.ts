@@ -10,6 +10,7 @@ import { applyTopics } from '../../ops/topics/apply';
 import { aggregateStage, AGGREGATE_CONFIG } from '../../pipelines/aggregate/aggregate';
 import { AvroCodec } from '../../pipelines/runtime/codec';
 import { parseConfig } from '../../pipelines/runtime/config';
+import { readableLog } from '../../pipelines/runtime/log';
 import { RuntimeMetrics } from '../../pipelines/runtime/metrics';
 import { Runner } from '../../pipelines/runtime/runner';
 import { StageDriver } from '../../pipelines/runtime/test-driver';
@@ -45,7 +46,8 @@ function startFaultRun(stages: string, namespace: string, env: Record<string, st
   return { log, exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))), kill: (signal) => child.kill(signal) };
 }
 
-const logOf = (child: Child): string => fs.readFileSync(child.log, 'utf8');
+/** The child's log as a person reads it (it logs JSON lines to its file). */
+const logOf = (child: Child): string => readableLog(fs.readFileSync(child.log, 'utf8'));
 
 /** Publishes records to several topics of a namespace, in transactions of `chunk`, at `rate` records/s. */
 async function publish(kafka: Kafka, codec: AvroCodec, namespace: string, records: readonly { topic: string; key: string; value: unknown }[], rate: number, chunk = 500): Promise<void> {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { TickflowError } from '../../pipelines/runtime/errors';
 import { createKafka, ensureKafkaReachable } from '../../pipelines/runtime/kafka';
+import { readableLog } from '../../pipelines/runtime/log';
 import { unique } from '../support/helpers';
 import type { SecureBroker } from '../support/secure-broker';
 import { startSecureBroker } from '../support/secure-broker';
@@ -165,7 +166,7 @@ describe('secure Kafka: SCRAM, TLS and mutual TLS through createKafka configured
     expect(await roundTrip('sasl-ssl')).toEqual(EXPECTED);
   }, 60_000);
 
-  /** Runs `fn`, capturing stderr (tickflow's and kafkajs' log lines), and returns its error and the log. */
+  /** Runs `fn`, capturing stderr (tickflow's and kafkajs' log lines), and returns its error and the log as a person reads it (JSON lines unescaped). */
   async function failure(fn: () => Promise<unknown>): Promise<{ error: unknown; log: string; ms: number }> {
     const chunks: string[] = [];
     const write = process.stderr.write.bind(process.stderr);
@@ -176,9 +177,9 @@ describe('secure Kafka: SCRAM, TLS and mutual TLS through createKafka configured
     const started = Date.now();
     try {
       await fn();
-      return { error: undefined, log: chunks.join(''), ms: Date.now() - started };
+      return { error: undefined, log: readableLog(chunks.join('')), ms: Date.now() - started };
     } catch (error) {
-      return { error, log: chunks.join(''), ms: Date.now() - started };
+      return { error, log: readableLog(chunks.join('')), ms: Date.now() - started };
     } finally {
       process.stderr.write = write;
     }

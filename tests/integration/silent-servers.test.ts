@@ -8,7 +8,7 @@ import { createKafka } from '../../pipelines/runtime/kafka';
 import { AvroCodec } from '../../pipelines/runtime/codec';
 import { unique } from '../support/helpers';
 import type { RunProcess } from '../support/runtime-harness';
-import { dropNamespace, killRun, runningVolumeArgs, volumeNamespace, metricSum, metricsPort, publishTrades, runMetrics, sleep, startRun, volumeRows, waitFor, waitForVolumeRows } from '../support/runtime-harness';
+import { dropNamespace, killRun, runningVolumeArgs, volumeNamespace, metricSum, metricsPort, publishTrades, runLog, runMetrics, sleep, startRun, volumeRows, waitFor, waitForVolumeRows } from '../support/runtime-harness';
 
 /**
  * A server that stops answering (SIGSTOP: its port still accepts connections, nothing answers, as
@@ -83,13 +83,13 @@ describe('servers that stop answering', () => {
       expect(metricSum(metrics, 'tickflow_dependency_up', 'dependency="questdb"')).toBe(0);
       expect(metricSum(metrics, 'tickflow_dependency_failures_total', 'dependency="questdb"')).toBeGreaterThan(0);
       expect(metricSum(metrics, 'tickflow_paused_partitions')).toBeGreaterThanOrEqual(1);
-      expect(fs.readFileSync(run.logFile, 'utf8')).toMatch(/questdb is not answering/);
+      expect(runLog(run)).toMatch(/questdb is not answering/);
       wake();
       wake = undefined;
       await publishing;
       await waitForVolumeRows(prefix, total, 180_000);
       await waitFor('QuestDB to count as up again', async () => (await ready(run)).status === 200, 60_000, 1000);
-      expect(fs.readFileSync(run.logFile, 'utf8')).toMatch(/questdb answers again after/);
+      expect(runLog(run)).toMatch(/questdb answers again after/);
       expect(await volumeRows(prefix)).toBe(total);
       expect(metricSum(await runMetrics(run), 'tickflow_dead_letters_total', 'stage="sink-questdb"')).toBe(0);
     } finally {

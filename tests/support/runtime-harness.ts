@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Kafka, Message, Producer } from 'kafkajs';
 import { scalar, waitForWalApplied } from '../../connectors/questdb/sql';
 import { REPO_ROOT } from '../../pipelines/runtime/settings';
+import { readableLog } from '../../pipelines/runtime/log';
 import { collectTopic } from '../../ops/cli/tap';
 import { clusterBrokers, createNamespace } from '../../ops/topics/apply';
 import { unique } from './helpers';
@@ -219,9 +220,14 @@ export function rssMb(pid: number): number {
   return match ? Number(match[1]) / 1024 : 0;
 }
 
+/** The run's log so far, as a person reads it (the process logs JSON lines to its file). */
+export function runLog(run: RunProcess): string {
+  return readableLog(fs.readFileSync(run.logFile, 'utf8'));
+}
+
 /** The run's metrics port (it binds port 0 and logs the port); undefined until it has. */
 export function metricsPort(run: RunProcess): number | undefined {
-  const port = /metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(fs.readFileSync(run.logFile, 'utf8'))?.[1];
+  const port = /metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(runLog(run))?.[1];
   return port ? Number(port) : undefined;
 }
 
