@@ -11,6 +11,7 @@ import { AGGREGATE_CONFIG, aggregateStage } from '../../pipelines/aggregate/aggr
 import { avroType } from '../../pipelines/runtime/avro';
 import { AvroCodec } from '../../pipelines/runtime/codec';
 import { parseConfig } from '../../pipelines/runtime/config';
+import { readableLog } from '../../pipelines/runtime/log';
 import { REPO_ROOT } from '../../pipelines/runtime/settings';
 import type { OutputRecord } from '../../pipelines/runtime/stage';
 import { StageDriver } from '../../pipelines/runtime/test-driver';
@@ -70,7 +71,7 @@ function startFaultRun(namespace: string, env: Record<string, string>, label: st
   return { log, exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))), kill: (signal) => child.kill(signal) };
 }
 
-const logOf = (child: Child): string => fs.readFileSync(child.log, 'utf8');
+const logOf = (child: Child): string => readableLog(fs.readFileSync(child.log, 'utf8'));
 
 async function publish(kafka: Kafka, codec: AvroCodec, namespace: string, records: readonly { topic: string; key: string; value: unknown }[], rate: number, chunk = 500): Promise<void> {
   const producer = kafka.producer({ transactionalId: `tickflow.test.fused.${process.pid}.${Date.now()}`, idempotent: true, maxInFlightRequests: 1 });
