@@ -1,120 +1,134 @@
-import type { CommandDef, Parsed } from '../args';
+import type { CommandDef, FlagSpec, Parsed } from '../args';
 import { positiveInt } from '../args';
-import { BINANCE_DEFAULTS, BinanceFeed } from '../../../connectors/binance/feed';
-import { MAX_BOOK_FRAME_LEVELS } from '../../../connectors/binance/messages';
-import { rawPublisher } from '../../../connectors/file-replay/replay';
-import { refreshedOf, throttledBody } from '../../../connectors/rest-poller/alphavantage';
-import { RestPoller } from '../../../connectors/rest-poller/poller';
+import type { FeedSecret, LiveFeedDefinition, RunningFeed } from '../../../connectors/registry';
+import { FEEDS } from '../../../connectors/registry';
 import { AvroCodec } from '../../../pipelines/runtime/codec';
+import type { FieldSpec } from '../../../pipelines/runtime/config';
+import { parseConfig } from '../../../pipelines/runtime/config';
 import { TickflowError } from '../../../pipelines/runtime/errors';
 import { createKafka, ensureKafkaReachable } from '../../../pipelines/runtime/kafka';
 import { logger } from '../../../pipelines/runtime/log';
+import type { SettingName } from '../../../pipelines/runtime/settings';
 import { loadSettings } from '../../../pipelines/runtime/settings';
 
 const log = logger('cli');
 
-/**
- * `tickflow feed alphavantage`: polls FX rates into md.raw.rest.v1 until Ctrl-C. The API key comes
- * from ALPHAVANTAGE_API_KEY, ALPHAVANTAGE_API_KEY_FILE or the config file, never from a flag: every
- * user on the machine can read a command line (`ps`).
- */
-async function pollAlphaVantage(p: Parsed): Promise<number> {
-  const apikey = loadSettings().get('ALPHAVANTAGE_API_KEY')?.value;
-  if (!apikey) {
-    throw new TickflowError(
-      'CONFIG',
-      'tickflow feed alphavantage needs an API key; it reads it only from the environment or the config file ' +
-        '(a command-line flag would show it to every user in `ps`)',
-      'set ALPHAVANTAGE_API_KEY, or ALPHAVANTAGE_API_KEY_FILE to a file holding the key, or put ' +
-        'ALPHAVANTAGE_API_KEY=... into the file named by TICKFLOW_CONFIG_FILE ' +
-        '(free keys: https://www.alphavantage.co/support/#api-key)',
-    );
+/** The feeds `tickflow feed` runs: the live ones of connectors/registry.ts, in its order. */
+const LIVE: Readonly<Record<string, LiveFeedDefinition>> = Object.fromEntries(Object.entries(FEEDS).flatMap(([name, feed]) => (feed.kind === 'live' ? [[name, feed] as const] : [])));
+
+/** How a flag's text becomes the value its setting reads, by the setting's type. */
+const READ_FLAG: Readonly<Record<FieldSpec['type'], (flag: string, text: string) => unknown>> = {
+  number: (flag, text) => positiveInt(flag, text),
+  list: (_flag, text) => text.split(',').map((s) => s.trim()).filter(Boolean),
+  string: (_flag, text) => text,
+  boolean: () => true,
+};
+
+function defaultText(spec: FieldSpec): string {
+  const value = spec.type === 'list' ? spec.default.join(',') : spec.type === 'boolean' ? '' : String(spec.default);
+  return value === '' ? '' : ` (default ${value})`;
+}
+
+function usageOf(name: string, feed: LiveFeedDefinition): string {
+  const flags = Object.entries(feed.flags).map(([flag, f]) => (f.required ? `--${flag} ${f.placeholder}` : `[--${flag} ${f.placeholder}]`));
+  const secrets = feed.secrets.map((s) => ` (${s.what}: ${s.setting} or ${s.setting}_FILE)`).join('');
+  return `feed ${name} ${flags.join(' ')}${secrets}`;
+}
+
+/** Every live feed's flags, described from its settings; a flag two feeds share lists both. */
+function flagSpecs(): Record<string, FlagSpec> {
+  const specs: Record<string, FlagSpec> = {};
+  for (const [name, feed] of Object.entries(LIVE)) {
+    for (const [flag, f] of Object.entries(feed.flags)) {
+      const setting = feed.config[f.setting];
+      const type = setting.type === 'boolean' ? 'boolean' : 'string';
+      const description = `${name}: ${setting.description}${defaultText(setting)}`;
+      const shared = specs[flag];
+      if (shared && shared.type !== type) throw new TickflowError('INVARIANT', `--${flag} is a ${shared.type} flag of one feed and a ${type} flag of ${name}`, 'give one of them another flag name in connectors/registry.ts');
+      specs[flag] = shared ? { type, description: `${shared.description}; ${description}` } : { type, description, ...(setting.type === 'string' && setting.choices ? { choices: setting.choices } : {}) };
+    }
   }
-  const pairs = String(p.flags.pairs ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  const bad = pairs.filter((pair) => !/^[A-Z]{3}\/[A-Z]{3}$/.test(pair));
-  if (pairs.length === 0 || bad.length > 0) throw new TickflowError('USAGE', `--pairs: ${bad.join(', ') || 'none given'}`, 'for example --pairs USD/JPY,EUR/USD');
-  const base = String(p.flags.url ?? 'https://www.alphavantage.co');
-  await ensureKafkaReachable();
-  const publisher = await rawPublisher(createKafka('tickflow-feed-alphavantage'), new AvroCodec(), 'md.raw.rest.v1');
-  const poller = new RestPoller({
-    targets: pairs.map((pair) => {
-      const [from, to] = pair.split('/');
-      return { key: `ALPHAVANTAGE:${pair}`, url: `${base}/query?function=CURRENCY_EXCHANGE_RATE&from_currency=${from}&to_currency=${to}&apikey=${encodeURIComponent(apikey)}` };
-    }),
-    format: 'alphavantage-fx',
-    source: 'alphavantage',
-    intervalMs: positiveInt('interval-ms', p.flags['interval-ms'], 60_000) as number,
-    maxRequests: positiveInt('max-requests', p.flags['max-requests'], 5) as number,
-    windowMs: positiveInt('window-ms', p.flags['window-ms'], 60_000) as number,
-    backoffBaseMs: 1000,
-    backoffMaxMs: 60_000,
-    maxAttempts: 6,
-    versionOf: refreshedOf,
-    throttled: throttledBody,
-    publish: (records) => publisher.publish(records),
-  });
-  return runFeed('alphavantage poller', poller, publisher, 30_000, 'md.raw.rest.v1');
+  return specs;
 }
 
-/** `--depth`: book levels a side the Binance feed publishes, at most what a book frame may hold. */
-function depthLevels(flag: Parsed['flags'][string]): number {
-  const depth = positiveInt('depth', flag, BINANCE_DEFAULTS.depthLevels) as number;
-  if (depth > MAX_BOOK_FRAME_LEVELS) throw new TickflowError('USAGE', `--depth ${depth} is more levels than a published book may hold (${MAX_BOOK_FRAME_LEVELS})`, `use --depth ${MAX_BOOK_FRAME_LEVELS} or less`);
-  return depth;
+/**
+ * A feed's secrets, from the environment, `<NAME>_FILE` or the config file only: a flag would show
+ * them to every user in `ps`.
+ */
+function readSecrets(name: string, secrets: readonly FeedSecret[]): Partial<Record<SettingName, string>> {
+  if (secrets.length === 0) return {};
+  const settings = loadSettings();
+  const values: Partial<Record<SettingName, string>> = {};
+  for (const { setting, what, hint } of secrets) {
+    const value = settings.get(setting)?.value;
+    if (!value) {
+      const article = /^[aeiou]/i.test(what) ? 'an' : 'a';
+      const noun = what.split(' ').pop();
+      throw new TickflowError(
+        'CONFIG',
+        `tickflow feed ${name} needs ${article} ${what}; it reads it only from the environment or the config file ` +
+          '(a command-line flag would show it to every user in `ps`)',
+        `set ${setting}, or ${setting}_FILE to a file holding the ${noun}, or put ` +
+          `${setting}=... into the file named by TICKFLOW_CONFIG_FILE${hint ? ` (${hint})` : ''}`,
+      );
+    }
+    values[setting] = value;
+  }
+  return values;
 }
 
-/** Runs a live feed until SIGINT/SIGTERM, logging its health every `reportMs`; then stops it and flushes its publisher. */
-async function runFeed(name: string, feed: { start(): void; stop(): Promise<void>; health(): { published: number } }, publisher: { close(): Promise<void> }, reportMs: number, topic: string): Promise<number> {
+/**
+ * The feed's settings from its flags, in flag order: each given flag is read by its setting's type
+ * and checked (a missing required one, and each flag's own check, are USAGE errors naming the flag);
+ * parseConfig then validates them against the feed's schema.
+ */
+function settingsFromFlags(feed: LiveFeedDefinition, flags: Parsed['flags']): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const [flag, f] of Object.entries(feed.flags)) {
+    const spec = feed.config[f.setting];
+    const given = flags[flag];
+    const value = given === undefined ? spec.default : READ_FLAG[spec.type](flag, String(given));
+    if (f.required && (value === '' || (Array.isArray(value) && value.length === 0))) throw new TickflowError('USAGE', `--${flag}: none given`, `for example --${flag} ${f.placeholder}`);
+    f.check?.(value, flag);
+    if (given !== undefined) values[f.setting] = spec.type === 'number' ? String(value) : String(given);
+  }
+  return values;
+}
+
+/** Runs a live feed until SIGINT/SIGTERM, logging its health; then stops it (which flushes its producer). */
+async function runUntilSignal(healthLog: LiveFeedDefinition['healthLog'], feed: RunningFeed): Promise<number> {
   feed.start();
-  const report = setInterval(() => log.info(`${name} health: ${JSON.stringify(feed.health())}`), reportMs);
+  const report = setInterval(() => log.info(`${healthLog.label} health: ${JSON.stringify(feed.health())}`), healthLog.everyMs);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
   });
   clearInterval(report);
   await feed.stop();
-  await publisher.close();
-  process.stdout.write(`stopped; ${feed.health().published} records published to ${topic}\n`);
+  process.stdout.write(`stopped; ${feed.health().published} records published to ${feed.topic}\n`);
   return 0;
 }
 
-/** `tickflow feed <name>`: a live feed into its raw topic until Ctrl-C. */
+/** `tickflow feed <name>`: a live feed of connectors/registry.ts into its raw topic until Ctrl-C. */
 export const FEED_COMMAND: CommandDef = {
   spec: {
-    usage:
-      'feed binance [--symbols btcusdt,ethusdt] [--ws URL] [--rest URL] [--depth N] | ' +
-      'feed alphavantage --pairs USD/JPY,EUR/USD [--url URL] [--interval-ms N] [--max-requests N] [--window-ms N] ' +
-      '(API key: ALPHAVANTAGE_API_KEY or ALPHAVANTAGE_API_KEY_FILE)',
+    usage: Object.entries(LIVE)
+      .map(([name, feed]) => usageOf(name, feed))
+      .join(' | '),
     positionals: [1, 1],
-    flags: {
-      pairs: { type: 'string', description: 'alphavantage: FX pairs to poll, e.g. USD/JPY,EUR/USD' },
-      url: { type: 'string', description: 'alphavantage: API base (default https://www.alphavantage.co)' },
-      'interval-ms': { type: 'string', description: 'alphavantage: poll each pair this often (default 60000)' },
-      'max-requests': { type: 'string', description: 'alphavantage: at most this many requests per window (default 5)' },
-      'window-ms': { type: 'string', description: 'alphavantage: the rate-limit window (default 60000)' },
-      symbols: { type: 'string', description: 'lower-case Binance spot symbols (default btcusdt)' },
-      ws: { type: 'string', description: `websocket base (default ${BINANCE_DEFAULTS.wsUrl})` },
-      rest: { type: 'string', description: `REST base for depth snapshots (default ${BINANCE_DEFAULTS.restUrl})` },
-      depth: { type: 'string', description: `book levels published per side (default ${BINANCE_DEFAULTS.depthLevels})` },
-    },
+    flags: flagSpecs(),
   },
   run: async (p) => {
-    if (p.positionals[0] === 'alphavantage') return pollAlphaVantage(p);
-    if (p.positionals[0] !== 'binance') throw new TickflowError('USAGE', `unknown feed '${p.positionals[0]}'`, 'use tickflow feed binance or tickflow feed alphavantage (file feeds: tickflow replay; synthetic: tickflow synth)');
-    const symbols = String(p.flags.symbols ?? 'btcusdt').split(',').map((s) => s.trim()).filter(Boolean);
-    const bad = symbols.filter((s) => !/^[a-z0-9]+$/.test(s));
-    if (bad.length > 0) throw new TickflowError('USAGE', `--symbols: ${bad.join(', ')} not lower-case Binance symbols`, 'for example --symbols btcusdt,ethusdt');
+    const name = p.positionals[0];
+    const feed = Object.hasOwn(LIVE, name) ? LIVE[name] : undefined;
+    if (!feed) {
+      const feeds = Object.keys(LIVE).map((n) => `tickflow feed ${n}`);
+      throw new TickflowError('USAGE', `unknown feed '${name}'`, `use ${feeds.join(' or ')} (file feeds: tickflow replay; synthetic: tickflow synth)`);
+    }
+    const secrets = readSecrets(name, feed.secrets);
+    const config = parseConfig(name, feed.config, settingsFromFlags(feed, p.flags));
     await ensureKafkaReachable();
-    const kafka = createKafka('tickflow-feed-binance');
-    const publisher = await rawPublisher(kafka, new AvroCodec(), 'md.raw.binance.v1');
-    const feed = new BinanceFeed({
-      ...BINANCE_DEFAULTS,
-      symbols,
-      wsUrl: String(p.flags.ws ?? BINANCE_DEFAULTS.wsUrl),
-      restUrl: String(p.flags.rest ?? BINANCE_DEFAULTS.restUrl),
-      depthLevels: depthLevels(p.flags.depth),
-      publish: (records) => publisher.publish(records),
-    });
-    return runFeed('binance feed', feed, publisher, 10_000, 'md.raw.binance.v1');
+    const running = await feed.create(config, { kafka: createKafka(`tickflow-feed-${name}`), codec: new AvroCodec(), secrets });
+    return runUntilSignal(feed.healthLog, running);
   },
 };

@@ -1,13 +1,19 @@
 import path from 'node:path';
 import type { CommandDef } from '../args';
 import { positiveInt } from '../args';
-import { parseSpeed, replayFile } from '../../../connectors/file-replay/replay';
+import { parseSpeed } from '../../../connectors/file-replay/replay';
 import { formatNames } from '../../../connectors/formats';
+import { FILE_REPLAY_FEED } from '../../../connectors/registry';
 import { AvroCodec } from '../../../pipelines/runtime/codec';
+import { parseConfig } from '../../../pipelines/runtime/config';
 import { TickflowError } from '../../../pipelines/runtime/errors';
 import { createKafka, ensureKafkaReachable } from '../../../pipelines/runtime/kafka';
 
-/** `tickflow replay FILE --format F`: publishes a recorded file as raw records; exit 1 when stopped before its end. */
+/**
+ * `tickflow replay FILE --format F`: publishes a recorded file as raw records (the `file-replay` feed
+ * of connectors/registry.ts); exit 1 when stopped before its end. Its flags are checked here, naming
+ * the flag, then become the feed's settings.
+ */
 export const REPLAY_COMMAND: CommandDef = {
   spec: {
     usage: `replay FILE --format ${formatNames().join('|')} [--speed max|1x|Nx] [--restart] [--max-line-bytes N]`,
@@ -21,21 +27,23 @@ export const REPLAY_COMMAND: CommandDef = {
   },
   run: async (p) => {
     if (!p.flags.format) throw new TickflowError('USAGE', 'tickflow replay needs --format', `use --format ${formatNames().join('|')}`);
-    const speed = parseSpeed(String(p.flags.speed ?? 'max'));
+    parseSpeed(String(p.flags.speed ?? 'max'));
     await ensureKafkaReachable();
     const kafka = createKafka('tickflow-replay');
-    // Ctrl-C stops after what was read so far is acknowledged; the checkpoint lets a rerun continue.
-    const controller = new AbortController();
-    process.once('SIGINT', () => controller.abort());
-    process.once('SIGTERM', () => controller.abort());
-    const result = await replayFile(kafka, new AvroCodec(), {
+    const maxLineBytes = positiveInt('max-line-bytes', p.flags['max-line-bytes']);
+    const config = parseConfig('file-replay', FILE_REPLAY_FEED.config, {
       file: path.resolve(p.positionals[0]),
       format: String(p.flags.format),
-      speed,
-      restart: Boolean(p.flags.restart),
-      maxLineBytes: positiveInt('max-line-bytes', p.flags['max-line-bytes']),
-      signal: controller.signal,
+      speed: String(p.flags.speed ?? 'max'),
+      restart: String(Boolean(p.flags.restart)),
+      ...(maxLineBytes === undefined ? {} : { maxLineBytes: String(maxLineBytes) }),
     });
+    const feed = await FILE_REPLAY_FEED.create(config, { kafka, codec: new AvroCodec(), secrets: {} });
+    // Ctrl-C stops after what was read so far is acknowledged; the checkpoint lets a rerun continue.
+    process.once('SIGINT', () => void feed.stop());
+    process.once('SIGTERM', () => void feed.stop());
+    feed.start();
+    const result = await feed.done;
     const letters = result.deadLetters > 0 ? `; ${result.deadLetters} over-long lines to ${result.topic}.dlq` : '';
     const resumed = result.resumedAfterLine !== null ? ` (resumed after line ${result.resumedAfterLine})` : '';
     process.stdout.write(`replayed ${result.published} records from ${p.positionals[0]} to ${result.topic} in ${result.seconds.toFixed(1)} s${resumed}${letters}\n`);
