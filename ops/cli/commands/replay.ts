@@ -27,6 +27,7 @@ export const REPLAY_COMMAND: CommandDef = {
   },
   run: async (p) => {
     if (!p.flags.format) throw new TickflowError('USAGE', 'tickflow replay needs --format', `use --format ${formatNames().join('|')}`);
+    // A bad --speed fails before connecting; the feed then reads the speed from its settings.
     parseSpeed(String(p.flags.speed ?? 'max'));
     await ensureKafkaReachable();
     const kafka = createKafka('tickflow-replay');
