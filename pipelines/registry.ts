@@ -15,11 +15,18 @@ import type { Stage } from './runtime/stage';
 
 /**
  * Everything `tickflow run --stages` can start, by name, with its config schema. Register new
- * stages and sinks here, explicitly (no import side effects).
+ * stages and sinks here, explicitly (no import side effects); this is the one list of their names:
+ * the CLI, the demo, the benchmarks and the catalog checks take them from here.
  */
-export type Runnable =
-  | { kind: 'stage'; description: string; config: ConfigSchema; create(values: Readonly<Record<string, string>>): Stage }
-  | { kind: 'sink'; description: string; config: ConfigSchema; create(values: Readonly<Record<string, string>>): SinkWriter };
+export type Runnable = (
+  | { kind: 'stage'; create(values: Readonly<Record<string, string>>): Stage }
+  | { kind: 'sink'; create(values: Readonly<Record<string, string>>): SinkWriter }
+) & {
+  description: string;
+  config: ConfigSchema;
+  /** A reference stage that shows the runtime at work, not part of the market-data pipeline (the demo leaves it out). */
+  example?: boolean;
+};
 
 const SINK_QUESTDB_CONFIG = {
   topics: { type: 'list', default: SINK_TOPICS, description: 'topics to write into their QuestDB tables' },
@@ -68,7 +75,7 @@ function stage<S extends ConfigSchema>(name: string, description: string, config
 
 export const RUNNABLES: Readonly<Record<string, Runnable>> = {
   normalize: stage('normalize', 'vendor records to canonical trades, quotes and books, through the quality rules (findings on md.quality.v1)', NORMALIZE_CONFIG, (v) => normalizeStage(parseConfig('normalize', NORMALIZE_CONFIG, v)) as Stage, true),
-  'running-volume': stage('running-volume', 'cumulative volume per instrument (the runtime reference stateful stage)', {}, () => runningVolumeStage as Stage, true),
+  'running-volume': { ...stage('running-volume', 'cumulative volume per instrument (the runtime reference stateful stage)', {}, () => runningVolumeStage as Stage, true), example: true },
   features: stage('features', 'spread, mid, microprice and imbalances from quotes and book snapshots', FEATURES_CONFIG, (v) => featuresStage(parseConfig('features', FEATURES_CONFIG, v)) as Stage, false),
   aggregate: stage('aggregate', 'event-time OHLCV bars per instrument (1s, 1m, 5m), with late-data revisions', AGGREGATE_CONFIG, (v) => aggregateStage(parseConfig('aggregate', AGGREGATE_CONFIG, v)) as Stage, true),
   score: stage('score', 'indicators and strategies on final bars: indicator features and candidate signals', SCORE_CONFIG, (v) => scoreStage(parseConfig('score', SCORE_CONFIG, v)) as Stage, true),
@@ -89,18 +96,16 @@ export const RUNNABLES: Readonly<Record<string, Runnable>> = {
   },
 };
 
-/** Stages by name, for code that needs the stage definitions (catalog checks, docs). */
-export const STAGES: Readonly<Record<string, Stage>> = {
-  normalize: normalizeStage(parseConfig('normalize', NORMALIZE_CONFIG, {})) as Stage,
-  'running-volume': runningVolumeStage as Stage,
-  aggregate: aggregateStage(parseConfig('aggregate', AGGREGATE_CONFIG, {})) as Stage,
-  features: featuresStage(parseConfig('features', FEATURES_CONFIG, {})) as Stage,
-  score: scoreStage(parseConfig('score', SCORE_CONFIG, {})) as Stage,
-  validate: validateStage(parseConfig('validate', VALIDATE_CONFIG, {})) as Stage,
-  flow: flowStage(parseConfig('flow', FLOW_CONFIG, {})) as Stage,
-  correlate: correlateStage(parseConfig('correlate', CORRELATE_CONFIG, {})) as Stage,
-};
+/** Stages by name with their default settings, for code that needs the stage definitions (catalog checks, docs). */
+export const STAGES: Readonly<Record<string, Stage>> = Object.fromEntries(
+  Object.entries(RUNNABLES).flatMap(([name, runnable]) => (runnable.kind === 'stage' ? [[name, runnable.create({})] as const] : [])),
+);
 
 export function runnableNames(): string[] {
   return Object.keys(RUNNABLES);
+}
+
+/** The market-data pipeline: every stage and sink but the examples (what `tickflow demo` runs). */
+export function pipelineNames(): string[] {
+  return runnableNames().filter((name) => !RUNNABLES[name].example);
 }

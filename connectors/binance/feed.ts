@@ -1,10 +1,11 @@
 import WebSocket from 'ws';
 import type { RawRecord } from '../../schemas/types.generated';
+import type { ConfigSchema } from '../../pipelines/runtime/config';
 import { logger } from '../../pipelines/runtime/log';
 import type { RawOut } from '../file-replay/replay';
 import { backoffMs, boundedGet, retryAfterMs } from '../rest-poller/limits';
 import type { DepthUpdate, LocalBook } from './messages';
-import { applyDepth, bookFromSnapshot, topOf } from './messages';
+import { MAX_BOOK_FRAME_LEVELS, applyDepth, bookFromSnapshot, topOf } from './messages';
 import { TickflowError, isTickflowError } from '../../pipelines/runtime/errors';
 
 const log = logger('binance');
@@ -86,6 +87,17 @@ export const BINANCE_DEFAULTS = {
   silenceMs: 30_000,
   maxFrameBytes: 4 * 1024 * 1024,
 };
+
+/** The settings `tickflow feed binance` takes (connectors/registry.ts); the others stay at BINANCE_DEFAULTS. */
+export const BINANCE_CONFIG = {
+  symbols: { type: 'list', default: ['btcusdt'], description: 'lower-case Binance spot symbols' },
+  wsUrl: { type: 'string', default: BINANCE_DEFAULTS.wsUrl, description: 'websocket base' },
+  restUrl: { type: 'string', default: BINANCE_DEFAULTS.restUrl, description: 'REST base for depth snapshots' },
+  depthLevels: { type: 'number', default: BINANCE_DEFAULTS.depthLevels, integer: true, min: 1, max: MAX_BOOK_FRAME_LEVELS, description: 'book levels published per side' },
+} as const satisfies ConfigSchema;
+
+/** Lower-case Binance spot symbols, as the stream names take them. */
+export const BINANCE_SYMBOL = /^[a-z0-9]+$/;
 
 /** A snapshot of 5000 levels a side is about 0.5 MB; anything much larger is not a depth snapshot. */
 const MAX_SNAPSHOT_BYTES = 16 * 1024 * 1024;

@@ -7,6 +7,7 @@ import { endpoints, tickflowHome } from '../../pipelines/runtime/settings';
 import { TickflowError } from '../../pipelines/runtime/errors';
 import { logger } from '../../pipelines/runtime/log';
 import type { AvroCodec } from '../../pipelines/runtime/codec';
+import type { ConfigSchema } from '../../pipelines/runtime/config';
 import { dlqTopicOf } from '../../topics/catalog';
 import { FORMATS, formatNames } from '../formats';
 
@@ -66,6 +67,15 @@ const MAX_SEND_BYTES = 1_000_000;
 export const DEFAULT_MAX_LINE_BYTES = 900_000;
 /** How much of an over-long line its dead letter keeps. */
 export const DEAD_LETTER_HEAD_BYTES = 64 * 1024;
+
+/** The settings of a file replay as a feed (`tickflow replay`, connectors/registry.ts). */
+export const FILE_REPLAY_CONFIG = {
+  file: { type: 'string', default: '', description: 'the recorded file' },
+  format: { type: 'string', default: '', choices: formatNames(), description: 'the file format' },
+  speed: { type: 'string', default: 'max', description: 'max, or pace by exchange time: 1x, 10x, ...' },
+  restart: { type: 'boolean', default: false, description: 'publish from the first line, ignoring the checkpoint of an interrupted replay of the file' },
+  maxLineBytes: { type: 'number', default: DEFAULT_MAX_LINE_BYTES, integer: true, min: 1, description: "longest line published; longer lines go to the raw topic's .dlq" },
+} as const satisfies ConfigSchema;
 
 /** A raw record ready to publish, with what pacing needs. */
 export interface RawOut {

@@ -2,14 +2,47 @@ import fs from 'node:fs';
 import type { Kafka } from 'kafkajs';
 import type { RawRecord } from '../../schemas/types.generated';
 import type { AvroCodec } from '../../pipelines/runtime/codec';
+import type { ConfigOf, ConfigSchema } from '../../pipelines/runtime/config';
 import type { RawOut, Speed } from '../file-replay/replay';
 import { publishRaw } from '../file-replay/replay';
 import { FORMATS } from '../formats';
 import type { MarketEvent, MarketOptions } from './market';
-import { syntheticMarket } from './market';
+import { MARKET_DEFAULTS, syntheticMarket } from './market';
 
 const FORMAT = 'tickflow-ndjson';
 export const SYNTHETIC_SOURCE = 'synthetic';
+
+/** The settings of the synthetic market as a feed (`tickflow synth`, connectors/registry.ts). */
+export const SYNTHETIC_CONFIG = {
+  count: { type: 'number', default: 10_000, integer: true, min: 1, description: 'trades and quotes to generate (heartbeats come on top)' },
+  eventsPerSecond: { type: 'number', default: MARKET_DEFAULTS.eventsPerSecond, integer: true, min: 1, description: 'events per second of exchange time over all instruments' },
+  instruments: { type: 'number', default: MARKET_DEFAULTS.instruments, integer: true, min: 1, description: 'instruments' },
+  seed: { type: 'number', default: MARKET_DEFAULTS.seed, integer: true, min: 1, description: 'the same seed gives the same stream' },
+  faults: { type: 'number', default: 0, min: 0, max: 0.1, description: 'probability per event of each injected fault kind' },
+  speed: { type: 'string', default: '1x', description: 'publish pace: 1x (real time at eventsPerSecond), Nx, or max' },
+  start: { type: 'string', default: '', description: 'exchange time of the first event, ISO 8601 (empty: now, to the second)' },
+  venue: { type: 'string', default: MARKET_DEFAULTS.venue, choices: ['SYN', 'SYN-EQ'], description: 'SYN is always open; SYN-EQ trades US equity hours' },
+  prefix: { type: 'string', default: MARKET_DEFAULTS.prefix, description: 'symbol prefix: symbols are <prefix>0, <prefix>1, ...' },
+} as const satisfies ConfigSchema;
+
+export type SyntheticConfig = ConfigOf<typeof SYNTHETIC_CONFIG>;
+
+/** The market the settings describe; an empty `start` is `nowMs` to the second. Throws RangeError for a `start` that is not a time. */
+export function marketOf(config: SyntheticConfig, nowMs: number): MarketOptions {
+  const startMs = config.start === '' ? Math.floor(nowMs / 1000) * 1000 : Date.parse(config.start);
+  if (!Number.isFinite(startMs)) throw new RangeError(`start '${config.start}' is not an ISO 8601 time`);
+  const p = config.faults;
+  return {
+    ...MARKET_DEFAULTS,
+    seed: config.seed,
+    instruments: config.instruments,
+    eventsPerSecond: config.eventsPerSecond,
+    venue: config.venue,
+    prefix: config.prefix,
+    startMicros: startMs * 1000,
+    faults: { badPrint: p, nonPositive: p, crossed: p, locked: p, duplicate: p, outOfOrder: p, gap: p },
+  };
+}
 
 /** The raw record of the i-th generated line: origin `synthetic:<seed>:<i>` is stable across runs. */
 export function syntheticRaw(options: Pick<MarketOptions, 'seed'>, event: MarketEvent, i: number): RawRecord {

@@ -43,4 +43,21 @@ describe('CLI argument handling', () => {
     expect((error as TickflowError).fix).toMatch(/host:port/);
     expect(() => endpoints({ TICKFLOW_QUESTDB_URL: 'ftp://x' })).toThrow(/not an http\(s\) URL/);
   });
+
+  it('run --explain prints the plan without a cluster: the fused chain, and no chain with --no-fuse', async () => {
+    const written: string[] = [];
+    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      expect(await main(['run', '--explain', '--stages', 'aggregate,score,validate,sink-questdb'])).toBe(0);
+      expect(written.join('')).toContain('aggregate -> score -> validate: FUSED');
+      written.length = 0;
+      expect(await main(['run', '--explain', '--no-fuse', '--stages', 'aggregate,score'])).toBe(0);
+      expect(written.join('')).toContain('aggregate -> score via md.bars.v1: fusing is off (--no-fuse)');
+    } finally {
+      spy.mockRestore();
+    }
+  });
 });

@@ -22,6 +22,19 @@ export interface Parsed {
   positionals: string[];
 }
 
+/** A command: how its arguments parse, and what it does with them; resolves to the exit code. */
+export interface CommandDef {
+  spec: CommandSpec;
+  run(parsed: Parsed): Promise<number>;
+}
+
+/** A command made of sub-commands (`tickflow topics apply`), each looked up by name. */
+export interface CommandGroup {
+  subcommands: Readonly<Record<string, CommandDef>>;
+}
+
+export type Command = CommandDef | CommandGroup;
+
 export function usageText(_name: string, spec: CommandSpec): string {
   const lines = [`usage: tickflow ${spec.usage}`];
   for (const [flag, f] of Object.entries(spec.flags)) {

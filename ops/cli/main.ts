@@ -1,31 +1,25 @@
-import type { CommandSpec } from './args';
+import type { Command, CommandDef } from './args';
 import { parseCommand, usageText } from './args';
-import { COMMAND_DEFS, SCHEMA_COMMANDS, TOPIC_COMMANDS } from './commands';
-import { STACK_SPECS, runStack } from './stack-commands';
+import { COMMANDS } from './command-list';
 import { TickflowError, describeError } from '../../pipelines/runtime/errors';
 import { exitAfterLogs, parseLogLevel, setLogLevel } from '../../pipelines/runtime/log';
 
-/**
- * The `tickflow` CLI. Each command is a spec (flags, positionals, usage) and a handler; parsing is
- * strict, so a typo gets a usage message instead of being ignored.
- */
-interface Command {
-  spec: CommandSpec;
-  run(parsed: ReturnType<typeof parseCommand>): Promise<number>;
+// The `tickflow` CLI. Each command is a spec (flags, positionals, usage) and a handler, looked up by
+// name in command-list.ts; parsing is strict, so a typo gets a usage message instead of being ignored.
+
+/** The entry of `record` named `name`, never one inherited from Object.prototype. */
+function lookup<T>(record: Readonly<Record<string, T>>, name: string): T | undefined {
+  return Object.hasOwn(record, name) ? record[name] : undefined;
 }
 
-const GROUPS: Record<string, Record<string, Command>> = {
-  stack: Object.fromEntries(Object.entries(STACK_SPECS).map(([sub, spec]) => [sub, { spec, run: (p) => runStack(sub, p) }])),
-  topics: TOPIC_COMMANDS,
-  schemas: SCHEMA_COMMANDS,
-};
-
-const COMMANDS: Record<string, Command> = COMMAND_DEFS;
+function isGroup(command: Command): command is Extract<Command, { subcommands: unknown }> {
+  return 'subcommands' in command;
+}
 
 export function helpText(): string {
   const lines = ['tickflow: market-data stream processing on Kafka, QuestDB and a schema registry', '', 'commands:'];
-  for (const group of Object.values(GROUPS)) for (const command of Object.values(group)) lines.push(`  tickflow ${command.spec.usage}`);
-  for (const command of Object.values(COMMANDS)) lines.push(`  tickflow ${command.spec.usage}`);
+  const defs = Object.values(COMMANDS).flatMap((command) => (isGroup(command) ? Object.values(command.subcommands) : [command]));
+  for (const command of defs) lines.push(`  tickflow ${command.spec.usage}`);
   lines.push('', 'global: --log-level debug|info|warn|error (or TICKFLOW_LOG_LEVEL); logs go to stderr, TICKFLOW_LOG_FORMAT=json|pretty (default: pretty on a terminal, JSON otherwise)');
   return lines.join('\n');
 }
@@ -55,26 +49,25 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${helpText()}\n`);
     return name ? 0 : 2;
   }
-  const group = GROUPS[name];
-  if (group) {
-    const [sub, ...subArgs] = rest;
-    const command = sub ? group[sub] : undefined;
-    if (!command) {
-      throw new TickflowError('USAGE', sub ? `unknown command 'tickflow ${name} ${sub}'` : `'tickflow ${name}' needs a subcommand`, `use one of: ${Object.keys(group).map((s) => `tickflow ${name} ${s}`).join(', ')}`);
-    }
-    if (subArgs.includes('--help')) {
-      process.stdout.write(`${usageText(`${name} ${sub}`, command.spec)}\n`);
-      return 0;
-    }
-    return command.run(parseCommand(`${name} ${sub}`, command.spec, subArgs));
-  }
-  const command = COMMANDS[name];
+  const command = lookup(COMMANDS, name);
   if (!command) throw new TickflowError('USAGE', `unknown command '${name}'`, `run \`tickflow help\` for the list`);
-  if (rest.includes('--help')) {
+  if (!isGroup(command)) return runCommand(name, command, rest);
+  const [sub, ...subArgs] = rest;
+  const subcommand = sub ? lookup(command.subcommands, sub) : undefined;
+  if (!subcommand) {
+    const names = Object.keys(command.subcommands).map((s) => `tickflow ${name} ${s}`);
+    throw new TickflowError('USAGE', sub ? `unknown command 'tickflow ${name} ${sub}'` : `'tickflow ${name}' needs a subcommand`, `use one of: ${names.join(', ')}`);
+  }
+  return runCommand(`${name} ${sub}`, subcommand, subArgs);
+}
+
+/** `--help` anywhere among a command's arguments prints its usage instead of running it. */
+async function runCommand(name: string, command: CommandDef, args: string[]): Promise<number> {
+  if (args.includes('--help')) {
     process.stdout.write(`${usageText(name, command.spec)}\n`);
     return 0;
   }
-  return command.run(parseCommand(name, command.spec, rest));
+  return command.run(parseCommand(name, command.spec, args));
 }
 
 /** Runs the CLI and exits the process with its status; the package bin calls this. */
@@ -96,4 +89,3 @@ export function runCli(argv: string[]): void {
 
 if (require.main === module) runCli(process.argv.slice(2));
 
-export { COMMANDS, GROUPS };

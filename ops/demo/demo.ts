@@ -8,6 +8,7 @@ import { AvroCodec } from '../../pipelines/runtime/codec';
 import { REPO_ROOT, endpoints } from '../../pipelines/runtime/settings';
 import { createKafka } from '../../pipelines/runtime/kafka';
 import { logger } from '../../pipelines/runtime/log';
+import { pipelineNames } from '../../pipelines/registry';
 import { Pipeline } from '../run/pipeline';
 import { registerCatalog } from '../schemas/registry';
 import { stackUp } from '../stack/stack';
@@ -16,7 +17,7 @@ import { applyTopics, describeChange } from '../topics/apply';
 const log = logger('demo');
 
 const RECORDED_INSTRUMENT = 'BINANCE-FUT:BTCUSDT';
-export const DEMO_STAGES = ['normalize', 'aggregate', 'features', 'flow', 'score', 'correlate', 'validate', 'sink-questdb'];
+export const DEMO_STAGES = pipelineNames();
 
 export const SAMPLE_DIR = path.join(REPO_ROOT, 'connectors', 'tardis', 'fixtures');
 export const SAMPLES = [

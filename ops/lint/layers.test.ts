@@ -27,6 +27,8 @@ const UPWARD: [string, string][] = [
   ['pipelines/aggregate/aggregate.ts', '../../ops/run/pipeline'],
   ['pipelines/indicators/flow.ts', '../score/score'],
   ['pipelines/normalize/normalize.ts', '../registry'],
+  ['connectors/binance/feed.ts', '../registry'],
+  ['connectors/registry.ts', '../ops/cli/args'],
 ];
 const SIDEWAYS: [string, string, string][] = [
   ['pipelines/score/score.ts', '../aggregate/bars', 'a stage never imports another stage'],
@@ -42,6 +44,9 @@ const ALLOWED: [string, string][] = [
   ['pipelines/runtime/store.ts', '../../topics/catalog'],
   ['pipelines/registry.ts', './normalize/normalize'],
   ['ops/cli/main.ts', '../../pipelines/registry'],
+  ['connectors/registry.ts', './binance/feed'],
+  ['connectors/registry.ts', './formats'],
+  ['ops/cli/commands/feed.ts', '../../../connectors/registry'],
   ['pipelines/normalize/normalize.test.ts', '../../ops/run/pipeline'],
 ];
 

@@ -1,20 +1,9 @@
 import fs from 'node:fs';
 import { spawn } from 'node:child_process';
-import type { CommandSpec, Parsed } from './args';
-import { TickflowError } from '../../pipelines/runtime/errors';
-import type { BrokerCount } from '../stack/stack';
-import { logFiles, stackDown, stackStatus, stackUp } from '../stack/stack';
-
-export const STACK_SPECS: Record<string, CommandSpec> = {
-  up: { usage: 'stack up [--brokers 1|3]', positionals: [0, 0], flags: { brokers: { type: 'string', choices: ['1', '3'], description: 'Kafka nodes to run on this machine (default: as created before, else 1)' } } },
-  down: { usage: 'stack down [--purge]', positionals: [0, 0], flags: { purge: { type: 'boolean', description: 'also delete the data and logs (downloads are kept)' } } },
-  status: { usage: 'stack status [--json]', positionals: [0, 0], flags: { json: { type: 'boolean', description: 'print JSON' } } },
-  logs: {
-    usage: 'stack logs [COMPONENT] [--lines N] [--follow]',
-    positionals: [0, 1],
-    flags: { lines: { type: 'string', description: 'lines per log (default 50)' }, follow: { type: 'boolean', short: 'f', description: 'keep printing new lines' } },
-  },
-};
+import type { CommandDef } from '../args';
+import { TickflowError } from '../../../pipelines/runtime/errors';
+import type { BrokerCount } from '../../stack/stack';
+import { logFiles, stackDown, stackStatus, stackUp } from '../../stack/stack';
 
 export async function printStatus(json = false): Promise<void> {
   const rows = await stackStatus();
@@ -27,9 +16,11 @@ export async function printStatus(json = false): Promise<void> {
   }
 }
 
-export async function runStack(sub: string, parsed: Parsed): Promise<number> {
-  switch (sub) {
-    case 'up': {
+/** `tickflow stack up|down|status|logs`: the local Kafka, QuestDB and schema registry. */
+export const STACK_COMMANDS: Readonly<Record<string, CommandDef>> = {
+  up: {
+    spec: { usage: 'stack up [--brokers 1|3]', positionals: [0, 0], flags: { brokers: { type: 'string', choices: ['1', '3'], description: 'Kafka nodes to run on this machine (default: as created before, else 1)' } } },
+    run: async (parsed) => {
       const brokers = parsed.flags.brokers === undefined ? undefined : (Number(parsed.flags.brokers) as BrokerCount);
       const started = Date.now();
       const result = await stackUp({ brokers });
@@ -39,18 +30,32 @@ export async function runStack(sub: string, parsed: Parsed): Promise<number> {
       if (result.external.length) process.stdout.write(`left alone (environment): ${result.external.join(', ')}\n`);
       await printStatus();
       return 0;
-    }
-    case 'down': {
+    },
+  },
+  down: {
+    spec: { usage: 'stack down [--purge]', positionals: [0, 0], flags: { purge: { type: 'boolean', description: 'also delete the data and logs (downloads are kept)' } } },
+    run: async (parsed) => {
       const stopped = await stackDown({ purge: Boolean(parsed.flags.purge) });
       process.stdout.write(stopped.length ? `stopped ${stopped.join(', ')}\n` : 'nothing was running\n');
       return 0;
-    }
-    case 'status': {
+    },
+  },
+  status: {
+    spec: { usage: 'stack status [--json]', positionals: [0, 0], flags: { json: { type: 'boolean', description: 'print JSON' } } },
+    // Exit 3 when a component is not running, so scripts can wait on it.
+    run: async (parsed) => {
       await printStatus(Boolean(parsed.flags.json));
       const rows = await stackStatus();
       return rows.every((r) => r.state === 'running' || r.state === 'external') ? 0 : 3;
-    }
-    case 'logs': {
+    },
+  },
+  logs: {
+    spec: {
+      usage: 'stack logs [COMPONENT] [--lines N] [--follow]',
+      positionals: [0, 1],
+      flags: { lines: { type: 'string', description: 'lines per log (default 50)' }, follow: { type: 'boolean', short: 'f', description: 'keep printing new lines' } },
+    },
+    run: async (parsed) => {
       const files = logFiles(parsed.positionals[0]);
       if (files.length === 0) {
         process.stdout.write('no logs yet: run `tickflow stack up` first\n');
@@ -68,8 +73,6 @@ export async function runStack(sub: string, parsed: Parsed): Promise<number> {
         process.stdout.write(`==> ${name} (${file}) <==\n${text.slice(-lines - 1).join('\n')}\n`);
       }
       return 0;
-    }
-    default:
-      throw new TickflowError('USAGE', `unknown command 'stack ${sub}'`, 'use tickflow stack up|down|status|logs');
-  }
-}
+    },
+  },
+};
