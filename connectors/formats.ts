@@ -11,7 +11,10 @@ import { truefxCsv, truefxQuotes } from './truefx/formats';
  * (the `format` field of each raw record). Add a connector's formats here, explicitly.
  */
 
-/** A source's liveness signal for one instrument: it has delivered the instrument's events up to `tsEvent` (normalize adds the trade count). */
+/**
+ * A source's liveness signal for one instrument: it has delivered the instrument's events up to `tsEvent` (normalize
+ * adds the trade count).
+ */
 export type SourceHeartbeat = Omit<Heartbeat, 'trades'>;
 
 /**
@@ -30,7 +33,10 @@ export interface LineFormat {
   readonly description: string;
   /** The exact first line of a file, or null when the format has none. */
   readonly header: string | null;
-  /** Vendor instrument key and times of a line of `file` (its base name), for keying and pacing a replay (NaN when unreadable; normalize rejects it). */
+  /**
+   * Vendor instrument key and times of a line of `file` (its base name), for keying and pacing a replay (NaN when
+   * unreadable; normalize rejects it).
+   */
   locate(line: string, file: string): { key: string | null; tsEvent: number; tsRecv: number };
   /** Throws TickflowError when the record is not valid. */
   parse(raw: RawRecord): Canonical;
@@ -46,7 +52,11 @@ function csv(format: CsvFormat): LineFormat {
       // Never throws and never costs more than the parser would: an absurd line is left for normalize to reject.
       if (line.length > MAX_PAYLOAD_LENGTH) return { key: null, tsEvent: Number.NaN, tsRecv: Number.NaN };
       const fields = line.split(',', format.fieldCount + 1);
-      return { key: fields.length >= 2 ? format.vendorKey(fields) : null, tsEvent: format.eventTimeMicros(fields), tsRecv: format.recvTimeMicros(fields) };
+      return {
+        key: fields.length >= 2 ? format.vendorKey(fields) : null,
+        tsEvent: format.eventTimeMicros(fields),
+        tsRecv: format.recvTimeMicros(fields),
+      };
     },
     parse: (raw) => ({ kind: format.kind, value: format.parse(raw) }) as Canonical,
   };

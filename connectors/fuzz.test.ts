@@ -28,7 +28,10 @@ const RECV = 1_700_000_000_000_500;
 const HOSTILE_RECV = [0, 1, -1, 9e15, MAX_TIMESTAMP_MICROS, MIN_TIMESTAMP_MICROS - 1];
 
 const fixture = (...parts: string[]): string[] =>
-  fs.readFileSync(path.join(__dirname, ...parts), 'utf8').trim().split('\n');
+  fs
+    .readFileSync(path.join(__dirname, ...parts), 'utf8')
+    .trim()
+    .split('\n');
 const TRADES = fixture('tardis', 'fixtures', 'binance-futures-btcusdt-trades-2020-02-22.csv').slice(1, 201);
 const QUOTES = fixture('tardis', 'fixtures', 'binance-futures-btcusdt-quotes-2020-02-22.csv').slice(1, 201);
 const BOOKS = fixture('tardis', 'fixtures', 'binance-futures-btcusdt-book25-2020-09-01.csv').slice(1);
@@ -52,7 +55,10 @@ function binanceSeeds(): { trades: string[]; books: string[]; heartbeats: string
     return JSON.stringify({ symbol: 'BTCUSDT', E, lastUpdateId: 7_000_000 + i, bids: side(2), asks: side(0) });
   });
   // Frames of the local book as the feed makes them: a snapshot, then diffs, then the top levels.
-  const bids: [string, string][] = [['0.0024', '10'], ['0.0023', '5']];
+  const bids: [string, string][] = [
+    ['0.0024', '10'],
+    ['0.0023', '5'],
+  ];
   let book = bookFromSnapshot({ lastUpdateId: 160, bids, asks: [['0.0026', '9']] });
   for (let u = 161; u < 171; u++) {
     const E = 1672515782000 + u;
@@ -116,25 +122,111 @@ const SEED_TOKENS = ALL_SEEDS.map((line) => line.split(/[,{}[\]":\s]+/).filter(B
 
 /** Replacements for a number: hostile magnitudes, forms that are not decimals, unit mistakes, and calendar edges. */
 const NUMBERS = [
-  '1e9000000000000000', '1e-9000000000000000', '1e99999999', '-1e99999999', '9'.repeat(70), '9'.repeat(27),
-  `0.${'0'.repeat(12)}1`, '1e26', '1e-13', '1e25', '1e-12', '99999999999999999999999999.999999999999',
-  '-99999999999999999999999999.999999999999', '-1', '-0', '0', '0.0', '+1', '1.', '.5', '.', '-', '', 'e', '1e', '1e+',
-  'NaN', 'Infinity', '-Infinity', '1e-7', '0x10', '0b1', '1_000', '1,5', ' 1', '1 ', '١٢٣', '９',
-  '9007199254740993', '9007199254740991', '9e15', '8.64e15', '4102444800000000', '4102444799999999',
-  '315532800000000', '315532799999999', '1700000000', '1700000000000', '1700000000000000000', '1.5',
-  'null', 'true', '"1"', '[]', '{}',
+  '1e9000000000000000',
+  '1e-9000000000000000',
+  '1e99999999',
+  '-1e99999999',
+  '9'.repeat(70),
+  '9'.repeat(27),
+  `0.${'0'.repeat(12)}1`,
+  '1e26',
+  '1e-13',
+  '1e25',
+  '1e-12',
+  '99999999999999999999999999.999999999999',
+  '-99999999999999999999999999.999999999999',
+  '-1',
+  '-0',
+  '0',
+  '0.0',
+  '+1',
+  '1.',
+  '.5',
+  '.',
+  '-',
+  '',
+  'e',
+  '1e',
+  '1e+',
+  'NaN',
+  'Infinity',
+  '-Infinity',
+  '1e-7',
+  '0x10',
+  '0b1',
+  '1_000',
+  '1,5',
+  ' 1',
+  '1 ',
+  '١٢٣',
+  '９',
+  '9007199254740993',
+  '9007199254740991',
+  '9e15',
+  '8.64e15',
+  '4102444800000000',
+  '4102444799999999',
+  '315532800000000',
+  '315532799999999',
+  '1700000000',
+  '1700000000000',
+  '1700000000000000000',
+  '1.5',
+  'null',
+  'true',
+  '"1"',
+  '[]',
+  '{}',
 ];
 const YEARS = ['13', '013', '0013', '0999', '1900', '1969', '1970', '1979', '1980', '2099', '2100', '9999', '0000'];
 const MONTHS_DAYS = ['00', '13', '32', '29', '30', '31', '99', '1', '001'];
 const TIMES = ['24:00:00', '99:00:00', '23:60:00', '23:61:00', '23:59:60', '00:00:00', '23:59:59', '9:00:00', '12:00'];
 const OFFSETS = ['+99:00', '+14:00', '+14:01', '-14:00', '-12:00', '+05:60', '+0100', 'Z', 'z', '+00:00:00', ''];
 const ODD = [
-  '\u0000', '\n', '\r', '\t', '\u007f', '\u0085', '\u00a0', '\u200b', '\u202e', '\ud800', '\udc00', '\ud83d\ude00',
-  'ß', 'ﬀ', 'İ', ':', '/', ',', '"', '\\', '{', '}', '[', ']', '\\u0000', '\\ud800',
+  '\u0000',
+  '\n',
+  '\r',
+  '\t',
+  '\u007f',
+  '\u0085',
+  '\u00a0',
+  '\u200b',
+  '\u202e',
+  '\ud800',
+  '\udc00',
+  '\ud83d\ude00',
+  'ß',
+  'ﬀ',
+  'İ',
+  ':',
+  '/',
+  ',',
+  '"',
+  '\\',
+  '{',
+  '}',
+  '[',
+  ']',
+  '\\u0000',
+  '\\ud800',
 ];
 const JSON_VALUES = [
-  'null', 'true', 'false', '[]', '{}', '""', '"x"', '0', '-1', '1.5', '1e400', '[["1","2"]]', '[[1,2]]', '{"a":[1]}',
-  '"1e9000000000000000"', '[null]',
+  'null',
+  'true',
+  'false',
+  '[]',
+  '{}',
+  '""',
+  '"x"',
+  '0',
+  '-1',
+  '1.5',
+  '1e400',
+  '[["1","2"]]',
+  '[[1,2]]',
+  '{"a":[1]}',
+  '"1e9000000000000000"',
+  '[null]',
 ];
 const NUMBER = /-?\d+(\.\d+)?([eE][+-]?\d+)?/g;
 const JSON_VALUE = /(?<=:\s*)("([^"\\]|\\.)*"|-?\d[\d.eE+-]*|true|false|null|\[[^\]]*\])/g;
@@ -174,7 +266,8 @@ function mutateTime(random: Random, line: string): string {
       return replaceOne(random, line, /\d{2}:\d{2}:\d{2}/g, () => pick(random, TIMES));
     case 3:
       return replaceOne(random, line, /[+-]\d{2}:\d{2}(?=,)/g, () => pick(random, OFFSETS));
-    default: { // yyyyMMdd of TrueFX's own format
+    default: {
+      // yyyyMMdd of TrueFX's own format
       const date = (): string => [YEARS, MONTHS_DAYS, MONTHS_DAYS].map((l) => pick(random, l)).join('');
       return replaceOne(random, line, /\d{8}(?= )/g, date);
     }
@@ -185,11 +278,13 @@ function mutateTime(random: Random, line: string): string {
 function mutate(random: Random, line: string): string {
   const at = int(random, line.length + 1);
   switch (int(random, 16)) {
-    case 0: { // flip a character: printable, or any UTF-16 code unit
+    case 0: {
+      // flip a character: printable, or any UTF-16 code unit
       const char = String.fromCharCode(random() < 0.5 ? 32 + int(random, 95) : int(random, 0x10000));
       return line.slice(0, at) + char + line.slice(at + 1);
     }
-    case 1: { // insert characters
+    case 1: {
+      // insert characters
       const chars = Array.from({ length: 1 + int(random, 4) }, () => String.fromCharCode(32 + int(random, 95)));
       return line.slice(0, at) + chars.join('') + line.slice(at);
     }
@@ -202,14 +297,16 @@ function mutate(random: Random, line: string): string {
       );
     case 5:
       return mutateTime(random, line);
-    case 6: { // drop or duplicate a column (a JSON member, roughly, in JSON)
+    case 6: {
+      // drop or duplicate a column (a JSON member, roughly, in JSON)
       const parts = line.split(',');
       const i = int(random, parts.length);
       if (random() < 0.5) parts.splice(i, 1);
       else parts.splice(i, 0, parts[i]);
       return parts.join(',');
     }
-    case 7: { // swap a column with one of another line, of any format
+    case 7: {
+      // swap a column with one of another line, of any format
       const parts = line.split(',');
       parts[int(random, parts.length)] = pick(random, pick(random, SEED_COLUMNS));
       return parts.join(',');
@@ -218,13 +315,15 @@ function mutate(random: Random, line: string): string {
       return line.slice(0, at) + pick(random, ODD) + line.slice(at + (random() < 0.5 ? 1 : 0));
     case 9: // truncation
       return line.slice(0, at);
-    case 10: { // a long repeat of a slice, up to about 100 KB
+    case 10: {
+      // a long repeat of a slice, up to about 100 KB
       const slice = line.slice(at, at + 1 + int(random, 20)) || 'x';
       return line.slice(0, at) + slice.repeat(1 + int(random, random() < 0.1 ? 5000 : 50)) + line.slice(at);
     }
     case 11: // a JSON value of the wrong type
       return replaceOne(random, line, JSON_VALUE, () => pick(random, JSON_VALUES));
-    case 12: { // nesting: the whole line, or one value
+    case 12: {
+      // nesting: the whole line, or one value
       const depth = pick(random, [2, 5, 9, 50, 1000, 20_000]);
       if (random() < 0.3) return nested(depth, line);
       return replaceOne(random, line, JSON_SCALAR, (v) => nested(depth, v));
@@ -296,52 +395,56 @@ function parseTimed(parse: (raw: RawRecord) => Canonical, raw: RawRecord): Outco
 
 describe('every format against 100,000 mutated lines', () => {
   const name = '%s: a Canonical that encodes or a TickflowError, within 10 ms; locate never throws';
-  it.each(Object.keys(FORMATS))(name, (format) => {
-    const { format: parser, source } = FORMATS[format];
-    const seeds = SEEDS[format];
-    if (!seeds || seeds.length === 0) throw new Error(`no seed lines for ${format}: add them to SEEDS`);
-    const random = rng(0x7ea0 + format.length * 131 + format.charCodeAt(0));
-    const file = format === 'truefx-quotes' ? TRUEFX_EXPORT : `${format}.log`;
-    const failures: string[] = [];
-    const f: Figures = { lines: 0, accepted: 0, rejected: 0, maxMs: 0 };
-    figures[format] = f;
-    // The seeds themselves first: they must all parse.
-    for (let i = 0; i < seeds.length + MUTATIONS_PER_FORMAT && failures.length < 5; i++) {
-      const mutated = i >= seeds.length;
-      let line = mutated ? pick(random, seeds) : seeds[i];
-      if (mutated) for (let m = 1 + int(random, 3); m > 0; m--) line = mutate(random, line);
-      // Now and then a line past the payload bound (last: mutating it further would only cost time).
-      if (mutated && random() < 0.001) line += line.slice(0, 50).repeat(Math.ceil(MAX_PAYLOAD_LENGTH / 50));
-      const tsRecv = mutated && random() < 0.01 ? pick(random, HOSTILE_RECV) : RECV;
-      const raw: RawRecord = { source, format, tsRecv, origin: `${file}:${i + 2}`, sequence: i + 2, payload: line };
-      let outcome = parseTimed(parser.parse, raw);
-      // A garbage collection or the scheduler can stop any one call for milliseconds, but a slow parse
-      // is slow every time: one over 0.5 ms is timed twice more and the fastest counts.
-      for (let retry = 0; retry < 2 && outcome.ms > 0.5; retry++) {
-        const again = parseTimed(parser.parse, raw);
-        if (again.ms < outcome.ms) outcome = again;
+  it.each(Object.keys(FORMATS))(
+    name,
+    (format) => {
+      const { format: parser, source } = FORMATS[format];
+      const seeds = SEEDS[format];
+      if (!seeds || seeds.length === 0) throw new Error(`no seed lines for ${format}: add them to SEEDS`);
+      const random = rng(0x7ea0 + format.length * 131 + format.charCodeAt(0));
+      const file = format === 'truefx-quotes' ? TRUEFX_EXPORT : `${format}.log`;
+      const failures: string[] = [];
+      const f: Figures = { lines: 0, accepted: 0, rejected: 0, maxMs: 0 };
+      figures[format] = f;
+      // The seeds themselves first: they must all parse.
+      for (let i = 0; i < seeds.length + MUTATIONS_PER_FORMAT && failures.length < 5; i++) {
+        const mutated = i >= seeds.length;
+        let line = mutated ? pick(random, seeds) : seeds[i];
+        if (mutated) for (let m = 1 + int(random, 3); m > 0; m--) line = mutate(random, line);
+        // Now and then a line past the payload bound (last: mutating it further would only cost time).
+        if (mutated && random() < 0.001) line += line.slice(0, 50).repeat(Math.ceil(MAX_PAYLOAD_LENGTH / 50));
+        const tsRecv = mutated && random() < 0.01 ? pick(random, HOSTILE_RECV) : RECV;
+        const raw: RawRecord = { source, format, tsRecv, origin: `${file}:${i + 2}`, sequence: i + 2, payload: line };
+        let outcome = parseTimed(parser.parse, raw);
+        // A garbage collection or the scheduler can stop any one call for milliseconds, but a slow parse
+        // is slow every time: one over 0.5 ms is timed twice more and the fastest counts.
+        for (let retry = 0; retry < 2 && outcome.ms > 0.5; retry++) {
+          const again = parseTimed(parser.parse, raw);
+          if (again.ms < outcome.ms) outcome = again;
+        }
+        f.lines += 1;
+        f.maxMs = Math.max(f.maxMs, outcome.ms);
+        if (outcome.ms > MAX_PARSE_MS) failures.push(`parse took ${outcome.ms.toFixed(1)} ms: ${shownLine(line)}`);
+        if (outcome.parsed) {
+          f.accepted += 1;
+          const problem = problemOf(outcome.parsed);
+          if (problem) failures.push(`accepted, but ${problem}: ${shownLine(line)}`);
+        } else if (isRecordError(outcome.error)) {
+          f.rejected += 1;
+          if (!mutated) failures.push(`a seed line was rejected (${outcome.error.message}): ${shownLine(line)}`);
+        } else {
+          failures.push(`threw ${String(outcome.error).slice(0, 300)}: ${shownLine(line)}`);
+        }
+        try {
+          parser.locate(line, file);
+        } catch (error) {
+          failures.push(`locate threw ${String(error).slice(0, 300)}: ${shownLine(line)}`);
+        }
       }
-      f.lines += 1;
-      f.maxMs = Math.max(f.maxMs, outcome.ms);
-      if (outcome.ms > MAX_PARSE_MS) failures.push(`parse took ${outcome.ms.toFixed(1)} ms: ${shownLine(line)}`);
-      if (outcome.parsed) {
-        f.accepted += 1;
-        const problem = problemOf(outcome.parsed);
-        if (problem) failures.push(`accepted, but ${problem}: ${shownLine(line)}`);
-      } else if (isRecordError(outcome.error)) {
-        f.rejected += 1;
-        if (!mutated) failures.push(`a seed line was rejected (${outcome.error.message}): ${shownLine(line)}`);
-      } else {
-        failures.push(`threw ${String(outcome.error).slice(0, 300)}: ${shownLine(line)}`);
-      }
-      try {
-        parser.locate(line, file);
-      } catch (error) {
-        failures.push(`locate threw ${String(error).slice(0, 300)}: ${shownLine(line)}`);
-      }
-    }
-    if (failures.length > 0) throw new Error(`${format}:\n${failures.join('\n')}`);
-  }, 120_000);
+      if (failures.length > 0) throw new Error(`${format}:\n${failures.join('\n')}`);
+    },
+    120_000,
+  );
 
   it('the Binance local book takes any snapshot and update: a result or a TickflowError', () => {
     const random = rng(0xb00c);
@@ -371,7 +474,7 @@ describe('every format against 100,000 mutated lines', () => {
         topOf(book, int(random, 50));
         results += 1;
       } catch (error) {
-        if (!(isRecordError(error))) throw new Error(`threw ${String(error)}`);
+        if (!isRecordError(error)) throw new Error(`threw ${String(error)}`);
         errors += 1;
       }
     }

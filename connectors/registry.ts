@@ -42,7 +42,10 @@ export interface FiniteFeed<R> extends RunningFeed {
 export interface FeedDeps {
   readonly kafka: Kafka;
   readonly codec: AvroCodec;
-  /** The feed's `secrets`, by setting name, resolved by the caller from the environment, `<NAME>_FILE` or the config file. */
+  /**
+   * The feed's `secrets`, by setting name, resolved by the caller from the environment, `<NAME>_FILE` or the config
+   * file.
+   */
   readonly secrets: Readonly<Partial<Record<SettingName, string>>>;
 }
 
@@ -69,7 +72,10 @@ export interface FeedFlag<K extends string = string, V = unknown> {
   readonly placeholder: string;
   /** The setting may not be empty: `--pairs: none given`. */
   readonly required?: boolean;
-  /** Checks the value as the setting reads it (the default when the flag is absent); throws a USAGE error naming `--<flag>`. */
+  /**
+   * Checks the value as the setting reads it (the default when the flag is absent); throws a USAGE error naming
+   * `--<flag>`.
+   */
   check?(value: V, flag: string): void;
 }
 
@@ -109,23 +115,47 @@ async function creating<F>(name: string, make: () => Promise<F>): Promise<F> {
   try {
     return await make();
   } catch (error) {
-    if (error instanceof RangeError) throw new TickflowError('CONFIG', `${name}: ${error.message}`, `check the settings of the ${name} feed (connectors/registry.ts)`);
+    if (error instanceof RangeError)
+      throw new TickflowError(
+        'CONFIG',
+        `${name}: ${error.message}`,
+        `check the settings of the ${name} feed (connectors/registry.ts)`,
+      );
     throw error;
   }
 }
 
-function live<S extends ConfigSchema>(name: string, definition: Omit<LiveFeedDefinition<S>, 'kind'>): LiveFeedDefinition {
-  const erased = { ...definition, kind: 'live', create: (config: ConfigOf<S>, deps: FeedDeps) => creating(name, () => definition.create(config, deps)) };
+function live<S extends ConfigSchema>(
+  name: string,
+  definition: Omit<LiveFeedDefinition<S>, 'kind'>,
+): LiveFeedDefinition {
+  const erased = {
+    ...definition,
+    kind: 'live',
+    create: (config: ConfigOf<S>, deps: FeedDeps) => creating(name, () => definition.create(config, deps)),
+  };
   // Settings are typed per feed; the record holds them erased (CLI code reads them through the schema).
   return erased as unknown as LiveFeedDefinition;
 }
 
-function finite<S extends ConfigSchema, R>(name: string, definition: Omit<FiniteFeedDefinition<S, R>, 'kind'>): FiniteFeedDefinition<S, R> {
-  return { ...definition, kind: 'finite', create: (config, deps) => creating(name, () => definition.create(config, deps)) };
+function finite<S extends ConfigSchema, R>(
+  name: string,
+  definition: Omit<FiniteFeedDefinition<S, R>, 'kind'>,
+): FiniteFeedDefinition<S, R> {
+  return {
+    ...definition,
+    kind: 'finite',
+    create: (config, deps) => creating(name, () => definition.create(config, deps)),
+  };
 }
 
 /** A live transport and the producer it publishes through: stopping the feed flushes it, then closes the producer. */
-async function publishing(kafka: Kafka, codec: AvroCodec, topic: string, make: (publish: (records: RawOut[]) => Promise<void>) => Omit<RunningFeed, 'topic'>): Promise<RunningFeed> {
+async function publishing(
+  kafka: Kafka,
+  codec: AvroCodec,
+  topic: string,
+  make: (publish: (records: RawOut[]) => Promise<void>) => Omit<RunningFeed, 'topic'>,
+): Promise<RunningFeed> {
   const publisher = await rawPublisher(kafka, codec, topic);
   let feed: Omit<RunningFeed, 'topic'>;
   try {
@@ -146,11 +176,18 @@ async function publishing(kafka: Kafka, codec: AvroCodec, topic: string, make: (
 }
 
 /** A finite run as a feed: `start` begins it, `stop` aborts it (it publishes what it read) and waits for it to end. */
-function finiteRun<R>(topic: string, run: (signal: AbortSignal) => Promise<R>, published: (result: R) => number): FiniteFeed<R> {
+function finiteRun<R>(
+  topic: string,
+  run: (signal: AbortSignal) => Promise<R>,
+  published: (result: R) => number,
+): FiniteFeed<R> {
   const halt = new AbortController();
   let state: 'ready' | 'running' | 'done' | 'failed' = 'ready';
   let result: R | undefined;
-  let settle: { resolve(result: R): void; reject(error: unknown): void } = { resolve: () => undefined, reject: () => undefined };
+  let settle: { resolve(result: R): void; reject(error: unknown): void } = {
+    resolve: () => undefined,
+    reject: () => undefined,
+  };
   const done = new Promise<R>((resolve, reject) => (settle = { resolve, reject }));
   // A caller that only stops the feed must not meet an unhandled rejection; awaiting `done` still throws.
   done.catch(() => undefined);
@@ -191,7 +228,11 @@ export const SYNTHETIC_FEED = finite('synthetic', {
   create: async (config, deps) => {
     const speed = parseSpeed(config.speed);
     const market = marketOf(config, Date.now());
-    return finiteRun(FORMATS['tickflow-ndjson'].rawTopic, (signal) => publishMarket(deps.kafka, deps.codec, market, config.count, speed, signal), (r) => r.published);
+    return finiteRun(
+      FORMATS['tickflow-ndjson'].rawTopic,
+      (signal) => publishMarket(deps.kafka, deps.codec, market, config.count, speed, signal),
+      (r) => r.published,
+    );
   },
 });
 
@@ -203,14 +244,22 @@ export const FILE_REPLAY_FEED = finite('file-replay', {
     const source = Object.hasOwn(FORMATS, config.format) ? FORMATS[config.format] : undefined;
     if (!source) throw usage(`unknown format '${config.format}'`, `use --format ${formatNames().join('|')}`);
     const replay = (signal: AbortSignal): Promise<ReplayResult> =>
-      replayFile(deps.kafka, deps.codec, { file: config.file, format: config.format, speed, restart: config.restart, maxLineBytes: config.maxLineBytes, signal });
+      replayFile(deps.kafka, deps.codec, {
+        file: config.file,
+        format: config.format,
+        speed,
+        restart: config.restart,
+        maxLineBytes: config.maxLineBytes,
+        signal,
+      });
     return finiteRun(source.rawTopic, replay, (r) => r.published);
   },
 });
 
 export const FEEDS: Readonly<Record<string, FeedDefinition>> = {
   binance: live('binance', {
-    description: 'Binance spot trades and diff-depth books over one websocket, with REST snapshots and sequence checks; reconnects by itself',
+    description:
+      'Binance spot trades and diff-depth books over one websocket, with REST snapshots and sequence checks; reconnects by itself',
     config: BINANCE_CONFIG,
     flags: {
       symbols: {
@@ -218,7 +267,11 @@ export const FEEDS: Readonly<Record<string, FeedDefinition>> = {
         placeholder: 'btcusdt,ethusdt',
         check: (symbols, flag) => {
           const bad = symbols.filter((s) => !BINANCE_SYMBOL.test(s));
-          if (bad.length > 0) throw usage(`--${flag}: ${bad.join(', ')} not lower-case Binance symbols`, 'for example --symbols btcusdt,ethusdt');
+          if (bad.length > 0)
+            throw usage(
+              `--${flag}: ${bad.join(', ')} not lower-case Binance symbols`,
+              'for example --symbols btcusdt,ethusdt',
+            );
         },
       },
       ws: { setting: 'wsUrl', placeholder: 'URL' },
@@ -227,14 +280,31 @@ export const FEEDS: Readonly<Record<string, FeedDefinition>> = {
         setting: 'depthLevels',
         placeholder: 'N',
         check: (depth, flag) => {
-          if (depth > MAX_BOOK_FRAME_LEVELS) throw usage(`--${flag} ${depth} is more levels than a published book may hold (${MAX_BOOK_FRAME_LEVELS})`, `use --${flag} ${MAX_BOOK_FRAME_LEVELS} or less`);
+          if (depth > MAX_BOOK_FRAME_LEVELS)
+            throw usage(
+              `--${flag} ${depth} is more levels than a published book may hold (${MAX_BOOK_FRAME_LEVELS})`,
+              `use --${flag} ${MAX_BOOK_FRAME_LEVELS} or less`,
+            );
         },
       },
     },
     secrets: [],
     healthLog: { label: 'binance feed', everyMs: 10_000 },
     create: (config, deps) =>
-      publishing(deps.kafka, deps.codec, FORMATS['binance-trade'].rawTopic, (publish) => new BinanceFeed({ ...BINANCE_DEFAULTS, symbols: config.symbols, wsUrl: config.wsUrl, restUrl: config.restUrl, depthLevels: config.depthLevels, publish })),
+      publishing(
+        deps.kafka,
+        deps.codec,
+        FORMATS['binance-trade'].rawTopic,
+        (publish) =>
+          new BinanceFeed({
+            ...BINANCE_DEFAULTS,
+            symbols: config.symbols,
+            wsUrl: config.wsUrl,
+            restUrl: config.restUrl,
+            depthLevels: config.depthLevels,
+            publish,
+          }),
+      ),
   }),
   alphavantage: live('alphavantage', {
     description: "Alpha Vantage FX rates (CURRENCY_EXCHANGE_RATE) polled per pair within the vendor's rate limit",
@@ -254,12 +324,25 @@ export const FEEDS: Readonly<Record<string, FeedDefinition>> = {
       'max-requests': { setting: 'maxRequests', placeholder: 'N' },
       'window-ms': { setting: 'windowMs', placeholder: 'N' },
     },
-    secrets: [{ setting: 'ALPHAVANTAGE_API_KEY', what: 'API key', hint: 'free keys: https://www.alphavantage.co/support/#api-key' }],
+    secrets: [
+      {
+        setting: 'ALPHAVANTAGE_API_KEY',
+        what: 'API key',
+        hint: 'free keys: https://www.alphavantage.co/support/#api-key',
+      },
+    ],
     healthLog: { label: 'alphavantage poller', everyMs: 30_000 },
     create: (config, deps) => {
       const apikey = deps.secrets.ALPHAVANTAGE_API_KEY;
-      if (!apikey) throw new TickflowError('INVARIANT', 'the alphavantage feed was created without its API key', 'resolve FeedDefinition.secrets before create');
-      return publishing(deps.kafka, deps.codec, FORMATS['alphavantage-fx'].rawTopic, (publish) => alphaVantagePoller(config, apikey, publish));
+      if (!apikey)
+        throw new TickflowError(
+          'INVARIANT',
+          'the alphavantage feed was created without its API key',
+          'resolve FeedDefinition.secrets before create',
+        );
+      return publishing(deps.kafka, deps.codec, FORMATS['alphavantage-fx'].rawTopic, (publish) =>
+        alphaVantagePoller(config, apikey, publish),
+      );
     },
   }),
   synthetic: SYNTHETIC_FEED as FiniteFeedDefinition,

@@ -10,7 +10,7 @@ function recordError(fn: () => unknown): TickflowError {
   } catch (error) {
     thrown = error;
   }
-  if (!(isRecordError(thrown))) throw new Error(`expected a TickflowError, got ${String(thrown)}`);
+  if (!isRecordError(thrown)) throw new Error(`expected a TickflowError, got ${String(thrown)}`);
   expect(thrown.code).toBe('PARSE_ERROR');
   return thrown;
 }

@@ -54,7 +54,9 @@ const OFFSET = /^([+-])(\d{2}):(\d{2})$/;
 /** The widest UTC offsets in use: -12:00 (Baker Island) to +14:00 (Line Islands). */
 const MAX_OFFSET_MINUTES = 14 * 60;
 
-/** The number a calendar field holds (`pattern`, `min` to `max`); TickflowError naming `field` and the part otherwise. */
+/**
+ * The number a calendar field holds (`pattern`, `min` to `max`); TickflowError naming `field` and the part otherwise.
+ */
 function part(text: string, name: string, pattern: RegExp, min: number, max: number, field: string): number {
   const value = text.length <= 4 && pattern.test(text) ? Number(text) : Number.NaN;
   if (!(value >= min && value <= max)) {

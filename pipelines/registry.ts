@@ -24,7 +24,9 @@ export type Runnable = (
 ) & {
   description: string;
   config: ConfigSchema;
-  /** A reference stage that shows the runtime at work, not part of the market-data pipeline (the demo leaves it out). */
+  /**
+   * A reference stage that shows the runtime at work, not part of the market-data pipeline (the demo leaves it out).
+   */
   example?: boolean;
 };
 
@@ -42,7 +44,8 @@ export const STATE_CONFIG = {
     min: 1000,
     max: 365 * DAY_MS,
     integer: true,
-    description: 'expire the state of an instrument (a store key) not written for this long (wall clock), with a tombstone in the changelog',
+    description:
+      'expire the state of an instrument (a store key) not written for this long (wall clock), with a tombstone in the changelog',
   },
 } as const satisfies ConfigSchema;
 
@@ -51,7 +54,13 @@ export const STATE_CONFIG = {
  * the state settings. A factory's CONFIG error (a setting that cannot work) is re-raised naming
  * the stage.
  */
-function stage<S extends ConfigSchema>(name: string, description: string, config: S, make: (values: Readonly<Record<string, string>>) => Stage, stateful: boolean): Runnable {
+function stage<S extends ConfigSchema>(
+  name: string,
+  description: string,
+  config: S,
+  make: (values: Readonly<Record<string, string>>) => Stage,
+  stateful: boolean,
+): Runnable {
   const schema: ConfigSchema = stateful ? { ...config, ...STATE_CONFIG } : config;
   return {
     kind: 'stage',
@@ -63,7 +72,12 @@ function stage<S extends ConfigSchema>(name: string, description: string, config
       try {
         created = make(own);
       } catch (error) {
-        if (isTickflowError(error, 'CONFIG')) throw new TickflowError('CONFIG', `${name}: ${error.message}`, error.fix ?? `check the --set ${name}.* values (tickflow run --help; pipelines/${name}/README.md)`);
+        if (isTickflowError(error, 'CONFIG'))
+          throw new TickflowError(
+            'CONFIG',
+            `${name}: ${error.message}`,
+            error.fix ?? `check the --set ${name}.* values (tickflow run --help; pipelines/${name}/README.md)`,
+          );
         throw error;
       }
       if (!stateful) return created;
@@ -74,13 +88,58 @@ function stage<S extends ConfigSchema>(name: string, description: string, config
 }
 
 export const RUNNABLES: Readonly<Record<string, Runnable>> = {
-  normalize: stage('normalize', 'vendor records to canonical trades, quotes and books, through the quality rules (findings on md.quality.v1)', NORMALIZE_CONFIG, (v) => normalizeStage(parseConfig('normalize', NORMALIZE_CONFIG, v)) as Stage, true),
-  'running-volume': { ...stage('running-volume', 'cumulative volume per instrument (the runtime reference stateful stage)', {}, () => runningVolumeStage as Stage, true), example: true },
-  features: stage('features', 'spread, mid, microprice and imbalances from quotes and book snapshots', FEATURES_CONFIG, (v) => featuresStage(parseConfig('features', FEATURES_CONFIG, v)) as Stage, false),
-  aggregate: stage('aggregate', 'event-time OHLCV bars per instrument (1s, 1m, 5m), with late-data revisions', AGGREGATE_CONFIG, (v) => aggregateStage(parseConfig('aggregate', AGGREGATE_CONFIG, v)) as Stage, true),
-  score: stage('score', 'indicators and strategies on final bars: indicator features and candidate signals', SCORE_CONFIG, (v) => scoreStage(parseConfig('score', SCORE_CONFIG, v)) as Stage, true),
-  flow: stage('flow', 'order-flow analytics from every quote and trade: order-flow imbalance, VPIN, sweeps', FLOW_CONFIG, (v) => flowStage(parseConfig('flow', FLOW_CONFIG, v)) as Stage, true),
-  correlate: stage('correlate', 'rolling correlation of configured instrument pairs from their bar returns', CORRELATE_CONFIG, (v) => correlateStage(parseConfig('correlate', CORRELATE_CONFIG, v)) as Stage, true),
+  normalize: stage(
+    'normalize',
+    'vendor records to canonical trades, quotes and books, through the quality rules (findings on md.quality.v1)',
+    NORMALIZE_CONFIG,
+    (v) => normalizeStage(parseConfig('normalize', NORMALIZE_CONFIG, v)) as Stage,
+    true,
+  ),
+  'running-volume': {
+    ...stage(
+      'running-volume',
+      'cumulative volume per instrument (the runtime reference stateful stage)',
+      {},
+      () => runningVolumeStage as Stage,
+      true,
+    ),
+    example: true,
+  },
+  features: stage(
+    'features',
+    'spread, mid, microprice and imbalances from quotes and book snapshots',
+    FEATURES_CONFIG,
+    (v) => featuresStage(parseConfig('features', FEATURES_CONFIG, v)) as Stage,
+    false,
+  ),
+  aggregate: stage(
+    'aggregate',
+    'event-time OHLCV bars per instrument (1s, 1m, 5m), with late-data revisions',
+    AGGREGATE_CONFIG,
+    (v) => aggregateStage(parseConfig('aggregate', AGGREGATE_CONFIG, v)) as Stage,
+    true,
+  ),
+  score: stage(
+    'score',
+    'indicators and strategies on final bars: indicator features and candidate signals',
+    SCORE_CONFIG,
+    (v) => scoreStage(parseConfig('score', SCORE_CONFIG, v)) as Stage,
+    true,
+  ),
+  flow: stage(
+    'flow',
+    'order-flow analytics from every quote and trade: order-flow imbalance, VPIN, sweeps',
+    FLOW_CONFIG,
+    (v) => flowStage(parseConfig('flow', FLOW_CONFIG, v)) as Stage,
+    true,
+  ),
+  correlate: stage(
+    'correlate',
+    'rolling correlation of configured instrument pairs from their bar returns',
+    CORRELATE_CONFIG,
+    (v) => correlateStage(parseConfig('correlate', CORRELATE_CONFIG, v)) as Stage,
+    true,
+  ),
   validate: stage(
     'validate',
     'the gate before risk: rejects stale, low-confidence, out-of-session and duplicate candidates with reasons; emits signals',
@@ -98,7 +157,9 @@ export const RUNNABLES: Readonly<Record<string, Runnable>> = {
 
 /** Stages by name with their default settings, for code that needs the stage definitions (catalog checks, docs). */
 export const STAGES: Readonly<Record<string, Stage>> = Object.fromEntries(
-  Object.entries(RUNNABLES).flatMap(([name, runnable]) => (runnable.kind === 'stage' ? [[name, runnable.create({})] as const] : [])),
+  Object.entries(RUNNABLES).flatMap(([name, runnable]) =>
+    runnable.kind === 'stage' ? [[name, runnable.create({})] as const] : [],
+  ),
 );
 
 export function runnableNames(): string[] {

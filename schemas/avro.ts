@@ -24,7 +24,10 @@ export type SchemaName = keyof typeof SCHEMA_FILES;
 
 /** The .avsc files live in the source tree; compiled code finds them from dist/ too. */
 export function schemaDir(): string {
-  const here = path.basename(path.resolve(__dirname, '..')) === 'dist' ? path.resolve(__dirname, '..', '..', 'schemas') : __dirname;
+  const here =
+    path.basename(path.resolve(__dirname, '..')) === 'dist'
+      ? path.resolve(__dirname, '..', '..', 'schemas')
+      : __dirname;
   return here;
 }
 

@@ -5,7 +5,12 @@ import DecimalJs from 'decimal.js';
  * half-even rounding, so arithmetic on Avro decimal(38, s) values never rounds silently.
  * Construct from strings (or other Decimals), never from floats.
  */
-export const Decimal = DecimalJs.clone({ precision: 60, rounding: DecimalJs.ROUND_HALF_EVEN, toExpNeg: -40, toExpPos: 40 });
+export const Decimal = DecimalJs.clone({
+  precision: 60,
+  rounding: DecimalJs.ROUND_HALF_EVEN,
+  toExpNeg: -40,
+  toExpPos: 40,
+});
 export type Decimal = InstanceType<typeof Decimal>;
 
 /**
@@ -92,7 +97,12 @@ function shownDecimal(value: Decimal): string {
  * What keeps `value` from fitting decimal(precision, scale) without rounding, or undefined when
  * nothing does; the answer is a whole sentence about `what`.
  */
-export function decimalFitProblem(value: Decimal, precision: number, scale: number, what = 'value'): string | undefined {
+export function decimalFitProblem(
+  value: Decimal,
+  precision: number,
+  scale: number,
+  what = 'value',
+): string | undefined {
   if (!value.isFinite()) return `${what} ${value.toString()} is not finite`;
   const places = value.decimalPlaces();
   if (places > scale) return `${what} ${shownDecimal(value)} has ${places} decimal places; the schema allows ${scale}`;
@@ -108,7 +118,8 @@ export function decimalFitProblem(value: Decimal, precision: number, scale: numb
 export function decimalFromUnscaled(unscaled: bigint, scale: number): Decimal {
   const negative = unscaled < 0n;
   const digits = (negative ? -unscaled : unscaled).toString().padStart(scale + 1, '0');
-  const text = scale === 0 ? digits : `${digits.slice(0, digits.length - scale)}.${digits.slice(digits.length - scale)}`;
+  const text =
+    scale === 0 ? digits : `${digits.slice(0, digits.length - scale)}.${digits.slice(digits.length - scale)}`;
   return new Decimal(`${negative ? '-' : ''}${text}`);
 }
 

@@ -9,4 +9,3 @@ export function intervalMicros(text: string): number | undefined {
   // Buckets must tile a day, so that every instrument's buckets line up with the clock.
   return UNITS.d % micros === 0 || micros % UNITS.d === 0 ? micros : undefined;
 }
-

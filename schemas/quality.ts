@@ -34,7 +34,13 @@ export interface Finding {
 }
 
 /** A finding as the md.quality.v1 record; `origin` locates the record (raw origin, or topic[partition]@offset). */
-export function qualityEvent(stage: string, kind: string, record: { instrumentId: string; venue: string; symbol: string; source: string; tsEvent: number; tsRecv: number }, finding: Finding, origin: string): QualityEvent {
+export function qualityEvent(
+  stage: string,
+  kind: string,
+  record: { instrumentId: string; venue: string; symbol: string; source: string; tsEvent: number; tsRecv: number },
+  finding: Finding,
+  origin: string,
+): QualityEvent {
   return {
     instrumentId: record.instrumentId,
     venue: record.venue,

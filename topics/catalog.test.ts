@@ -6,11 +6,13 @@ import { changelogTopic } from './catalog';
 
 describe('topic catalog', () => {
   it('names topics <domain>.<entity>.v<N> or, as DESIGN.md has signals.v1, <entity>.v<N> (plus .dlq twins)', () => {
-    for (const t of TOPICS) expect(t.name).toMatch(/^([a-z]+(\.[a-z0-9-]+)*\.v\d+(\.dlq)?|[a-z0-9-]+\.[a-z0-9-]+\.changelog)$/);
+    for (const t of TOPICS)
+      expect(t.name).toMatch(/^([a-z]+(\.[a-z0-9-]+)*\.v\d+(\.dlq)?|[a-z0-9-]+\.[a-z0-9-]+\.changelog)$/);
   });
 
   it('has a .dlq twin for every topic a stage consumes', () => {
-    for (const stage of Object.values(STAGES)) for (const input of stage.inputs) expect(topicSpec(dlqTopicOf(input))?.valueSchema).toBe('dead-letter');
+    for (const stage of Object.values(STAGES))
+      for (const input of stage.inputs) expect(topicSpec(dlqTopicOf(input))?.valueSchema).toBe('dead-letter');
   });
 
   it('declares every topic a stage produces, with a schema file', () => {

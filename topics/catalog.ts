@@ -30,7 +30,17 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** The compacted changelog of a stage's store, partitioned like the stage's inputs (the runtime writes it). */
 function changelog(stage: string, store: string, partitions: number, key: string, description: string): TopicSpec {
-  return { name: changelogTopic(stage, store), partitions, cleanup: 'compact', retentionMs: -1, key, valueSchema: 'state-entry', producer: `${stage} (state store \`${store}\`)`, dlq: false, description };
+  return {
+    name: changelogTopic(stage, store),
+    partitions,
+    cleanup: 'compact',
+    retentionMs: -1,
+    key,
+    valueSchema: 'state-entry',
+    producer: `${stage} (state store \`${store}\`)`,
+    dlq: false,
+    description,
+  };
 }
 
 const BASE: readonly TopicSpec[] = [
@@ -65,7 +75,7 @@ const BASE: readonly TopicSpec[] = [
     valueSchema: 'raw-record',
     producer: 'connectors/binance (live websocket feed)',
     dlq: true,
-    description: 'Binance trade frames, the connector\'s local books and its heartbeats',
+    description: "Binance trade frames, the connector's local books and its heartbeats",
   },
   {
     name: 'md.raw.rest.v1',
@@ -131,7 +141,8 @@ const BASE: readonly TopicSpec[] = [
     valueSchema: 'heartbeat',
     producer: 'normalize',
     dlq: true,
-    description: 'source heartbeats per instrument with the count of trades before them; aggregate closes quiet instruments\' bars with them',
+    description:
+      "source heartbeats per instrument with the count of trades before them; aggregate closes quiet instruments' bars with them",
   },
   {
     name: 'md.quality.v1',
@@ -142,7 +153,8 @@ const BASE: readonly TopicSpec[] = [
     valueSchema: 'quality-event',
     producer: 'normalize (quality rules), aggregate (late trades)',
     dlq: true,
-    description: 'data-quality findings: flagged records (withheld from trades, quotes, books and bars) and stream findings (gaps, stale feeds)',
+    description:
+      'data-quality findings: flagged records (withheld from trades, quotes, books and bars) and stream findings (gaps, stale feeds)',
   },
   {
     name: 'md.bars.v1',
@@ -164,7 +176,8 @@ const BASE: readonly TopicSpec[] = [
     valueSchema: 'feature',
     producer: 'features, score, flow',
     dlq: true,
-    description: 'named analytics per instrument, one record per value: spread, mid, microprice, imbalances (features) and indicators on final bars (score)',
+    description:
+      'named analytics per instrument, one record per value: spread, mid, microprice, imbalances (features) and indicators on final bars (score)',
   },
   {
     name: 'md.returns.v1',
@@ -175,7 +188,8 @@ const BASE: readonly TopicSpec[] = [
     valueSchema: 'bar-return',
     producer: 'score',
     dlq: true,
-    description: 'log returns of final bars, keyed by interval so every instrument of an interval meets in one partition (cross-instrument analytics: correlate)',
+    description:
+      'log returns of final bars, keyed by interval so every instrument of an interval meets in one partition (cross-instrument analytics: correlate)',
   },
   {
     name: 'strategy.candidates.v1',
@@ -208,7 +222,8 @@ const BASE: readonly TopicSpec[] = [
     valueSchema: 'signal',
     producer: 'validate',
     dlq: true,
-    description: 'candidates validate rejected (stale, low confidence, outside the session, duplicate in the cooldown), with the reason',
+    description:
+      'candidates validate rejected (stale, low confidence, outside the session, duplicate in the cooldown), with the reason',
   },
   {
     name: 'md.volume.v1',
@@ -221,13 +236,55 @@ const BASE: readonly TopicSpec[] = [
     dlq: true,
     description: 'cumulative volume per instrument, one record per trade (the runtime reference stage)',
   },
-  changelog('aggregate', 'bars', 3, 'instrumentId (store key)', 'changelog of the aggregate stage state (open bars and watermark per instrument). Partitioned like md.trades.v1'),
-  changelog('normalize', 'quality', 3, 'instrumentId (store key)', 'changelog of the quality-rule state per instrument (newest times, recent trade ids, price window, sequence). Partitioned like the raw topics'),
-  changelog('score', 'indicators', 3, 'instrumentId|interval (store key)', 'changelog of the score stage state: indicator snapshots and the last bar per instrument and interval. Partitioned like md.bars.v1'),
-  changelog('flow', 'flow', 3, 'instrumentId (store key)', 'changelog of the flow stage: order-flow imbalance, VPIN and sweep state per instrument. Partitioned like md.trades.v1 and md.quotes.v1'),
-  changelog('correlate', 'pairs', 1, 'pair (store key)', 'changelog of the correlate stage: aligned return windows per instrument pair. Partitioned like md.returns.v1'),
-  changelog('validate', 'signals', 3, 'strategy|instrumentId|interval|side, or clock|instrumentId (store key)', 'changelog of the validate stage state: the last accepted signal per strategy, instrument, interval and side, and the event clock per instrument'),
-  changelog('running-volume', 'totals', 3, 'instrumentId (store key)', 'changelog of the running-volume stage state; restores it on restart or rebalance. Partitioned like md.trades.v1'),
+  changelog(
+    'aggregate',
+    'bars',
+    3,
+    'instrumentId (store key)',
+    'changelog of the aggregate stage state (open bars and watermark per instrument). Partitioned like md.trades.v1',
+  ),
+  changelog(
+    'normalize',
+    'quality',
+    3,
+    'instrumentId (store key)',
+    'changelog of the quality-rule state per instrument (newest times, recent trade ids, price window, sequence). Partitioned like the raw topics',
+  ),
+  changelog(
+    'score',
+    'indicators',
+    3,
+    'instrumentId|interval (store key)',
+    'changelog of the score stage state: indicator snapshots and the last bar per instrument and interval. Partitioned like md.bars.v1',
+  ),
+  changelog(
+    'flow',
+    'flow',
+    3,
+    'instrumentId (store key)',
+    'changelog of the flow stage: order-flow imbalance, VPIN and sweep state per instrument. Partitioned like md.trades.v1 and md.quotes.v1',
+  ),
+  changelog(
+    'correlate',
+    'pairs',
+    1,
+    'pair (store key)',
+    'changelog of the correlate stage: aligned return windows per instrument pair. Partitioned like md.returns.v1',
+  ),
+  changelog(
+    'validate',
+    'signals',
+    3,
+    'strategy|instrumentId|interval|side, or clock|instrumentId (store key)',
+    'changelog of the validate stage state: the last accepted signal per strategy, instrument, interval and side, and the event clock per instrument',
+  ),
+  changelog(
+    'running-volume',
+    'totals',
+    3,
+    'instrumentId (store key)',
+    'changelog of the running-volume stage state; restores it on restart or rebalance. Partitioned like md.trades.v1',
+  ),
 ];
 
 export const DLQ_SUFFIX = '.dlq';

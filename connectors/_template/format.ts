@@ -33,7 +33,10 @@ import { checkedMillis, pacingMicros } from '../time';
 import { TickflowError } from '../../pipelines/runtime/errors';
 
 // A Map, not an object literal: a lookup of 'constructor' must find nothing.
-const SIDES: ReadonlyMap<string, Trade['side']> = new Map([['buy', 'BUY'], ['sell', 'SELL']]);
+const SIDES: ReadonlyMap<string, Trade['side']> = new Map([
+  ['buy', 'BUY'],
+  ['sell', 'SELL'],
+]);
 
 /** Microseconds of a millisecond time column, in the range of connectors/time.ts. */
 function millis(text: string): number {

@@ -113,26 +113,30 @@ describe('Binance feed: bad frames', () => {
 });
 
 describe('Binance feed: snapshot refusals', () => {
-  it.each([418, 429])('waits out Retry-After on %i, shows the ban, keeps the newest updates, syncs', async (status) => {
-    const refusals = { status, count: 1, retryAfterS: 2 };
-    const stream = { trades: 800, framesPerTick: 2, tickMs: 5, snapshotRefusals: refusals };
-    const r = await run(stream, { maxBufferedUpdates: 50 });
-    await until('the first snapshot refusal', () => r.feed.health().snapshotFailures === 1);
-    await until('the sync buffer to overflow', () => r.feed.health().bufferDropped > 0);
-    const banned = r.feed.health();
-    expect(banned.bannedUntil).not.toBeNull();
-    expect(banned.books[SYMBOL]).toBe('syncing');
-    expect(banned.buffered).toBe(50);
-    expect(banned.bufferDropped).toBeGreaterThan(0);
-    await until('the book to sync', () => r.feed.health().books[SYMBOL] === 'synced');
-    const times = r.server.snapshotRequestTimes;
-    expect(times.length).toBe(2);
-    expect(times[1] - times[0]).toBeGreaterThanOrEqual(1990);
-    await finish(r);
-    expect(r.feed.health().bannedUntil).toBeNull();
-    expect(tradeIds(r.published)).toEqual(r.server.sentTradeIds);
-    expectTrueBook(r);
-  }, 60_000);
+  it.each([418, 429])(
+    'waits out Retry-After on %i, shows the ban, keeps the newest updates, syncs',
+    async (status) => {
+      const refusals = { status, count: 1, retryAfterS: 2 };
+      const stream = { trades: 800, framesPerTick: 2, tickMs: 5, snapshotRefusals: refusals };
+      const r = await run(stream, { maxBufferedUpdates: 50 });
+      await until('the first snapshot refusal', () => r.feed.health().snapshotFailures === 1);
+      await until('the sync buffer to overflow', () => r.feed.health().bufferDropped > 0);
+      const banned = r.feed.health();
+      expect(banned.bannedUntil).not.toBeNull();
+      expect(banned.books[SYMBOL]).toBe('syncing');
+      expect(banned.buffered).toBe(50);
+      expect(banned.bufferDropped).toBeGreaterThan(0);
+      await until('the book to sync', () => r.feed.health().books[SYMBOL] === 'synced');
+      const times = r.server.snapshotRequestTimes;
+      expect(times.length).toBe(2);
+      expect(times[1] - times[0]).toBeGreaterThanOrEqual(1990);
+      await finish(r);
+      expect(r.feed.health().bannedUntil).toBeNull();
+      expect(tradeIds(r.published)).toEqual(r.server.sentTradeIds);
+      expectTrueBook(r);
+    },
+    60_000,
+  );
 
   it('backs off a failing snapshot exponentially, whatever the depth stream does', async () => {
     const r = await run(

@@ -93,7 +93,14 @@ export const BINANCE_CONFIG = {
   symbols: { type: 'list', default: ['btcusdt'], description: 'lower-case Binance spot symbols' },
   wsUrl: { type: 'string', default: BINANCE_DEFAULTS.wsUrl, description: 'websocket base' },
   restUrl: { type: 'string', default: BINANCE_DEFAULTS.restUrl, description: 'REST base for depth snapshots' },
-  depthLevels: { type: 'number', default: BINANCE_DEFAULTS.depthLevels, integer: true, min: 1, max: MAX_BOOK_FRAME_LEVELS, description: 'book levels published per side' },
+  depthLevels: {
+    type: 'number',
+    default: BINANCE_DEFAULTS.depthLevels,
+    integer: true,
+    min: 1,
+    max: MAX_BOOK_FRAME_LEVELS,
+    description: 'book levels published per side',
+  },
 } as const satisfies ConfigSchema;
 
 /** Lower-case Binance spot symbols, as the stream names take them. */
@@ -260,8 +267,12 @@ export class BinanceFeed {
     this.ws?.terminate();
     // Publish what is queued, but not forever: with Kafka down the queue would never drain.
     const deadline = Date.now() + STOP_FLUSH_MS;
-    while ((this.queue.length > 0 || this.flushing) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-    if (this.queue.length > 0) log.warn(`stopped with ${this.queue.length} records unpublished after ${STOP_FLUSH_MS / 1000} s (is Kafka reachable?)`);
+    while ((this.queue.length > 0 || this.flushing) && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    if (this.queue.length > 0)
+      log.warn(
+        `stopped with ${this.queue.length} records unpublished after ${STOP_FLUSH_MS / 1000} s (is Kafka reachable?)`,
+      );
   }
 
   private connect(): void {
@@ -584,9 +595,13 @@ export class BinanceFeed {
         const header = response.headers.get('retry-after');
         refusal = { status: response.status, retryAfter: retryAfterMs(header, Date.now()) ?? 0 };
         const meaning = response.status === 418 ? 'IP banned' : 'too many requests';
-        throw new TickflowError('RATE_LIMITED', `HTTP ${response.status} (${meaning}), Retry-After ${header ?? 'not given'}`);
+        throw new TickflowError(
+          'RATE_LIMITED',
+          `HTTP ${response.status} (${meaning}), Retry-After ${header ?? 'not given'}`,
+        );
       }
-      if (!response.ok) throw new TickflowError('BAD_RESPONSE', `HTTP ${response.status} ${response.body.slice(0, 120)}`);
+      if (!response.ok)
+        throw new TickflowError('BAD_RESPONSE', `HTTP ${response.status} ${response.body.slice(0, 120)}`);
       let snapshot: unknown;
       try {
         snapshot = JSON.parse(response.body);
@@ -603,7 +618,11 @@ export class BinanceFeed {
       const delay = Math.max(refusal?.retryAfter ?? 0, backoff);
       // The limits are per IP: every symbol's snapshot (and a reconnect) waits, not only this one.
       if (refusal) this.ban(refusal.status, delay);
-      const kind = isTickflowError(error, 'TIMEOUT') ? ' (timeout)' : isTickflowError(error, 'RESPONSE_TOO_LARGE') ? ' (too-large)' : '';
+      const kind = isTickflowError(error, 'TIMEOUT')
+        ? ' (timeout)'
+        : isTickflowError(error, 'RESPONSE_TOO_LARGE')
+          ? ' (too-large)'
+          : '';
       const retry = `retrying in ${Math.round(delay)} ms (failure ${failures})`;
       log.warn(`${symbol}: depth snapshot failed${kind}: ${(error as Error).message}; ${retry}`);
       this.scheduleSnapshot(symbol, sync, delay);

@@ -10,10 +10,12 @@ import { TickflowError } from '../../pipelines/runtime/errors';
  * Binance spot market streams, as documented (https://developers.binance.com/docs/binance-spot-api-docs/web-socket-streams):
  * pure parsers and the local order book. Instrument ids are `BINANCE:<SYMBOL>`.
  *
- * - Trade stream `<symbol>@trade`: `{"e":"trade","E":ms,"s":"BTCUSDT","t":id,"p":"price","q":"qty","T":ms,"m":buyerIsMaker}`.
+ * - Trade stream `<symbol>@trade`:
+ * `{"e":"trade","E":ms,"s":"BTCUSDT","t":id,"p":"price","q":"qty","T":ms,"m":buyerIsMaker}`.
  *   `m` true means the buyer was the maker, so the aggressor sold. Trade ids are consecutive per
  *   symbol, so they are the record's sequence (normalize reports gaps).
- * - Diff depth stream `<symbol>@depth@100ms`: `{"e":"depthUpdate","E":ms,"s":..,"U":first,"u":final,"b":[[p,q]],"a":[[p,q]]}`;
+ * - Diff depth stream `<symbol>@depth@100ms`:
+ * `{"e":"depthUpdate","E":ms,"s":..,"U":first,"u":final,"b":[[p,q]],"a":[[p,q]]}`;
  *   a quantity of 0 removes the level. A local book starts from a REST snapshot
  *   (`GET /api/v3/depth?symbol=..&limit=..` -> `{"lastUpdateId":..,"bids":..,"asks":..}`): drop buffered
  *   events with `u` <= lastUpdateId; the first applied one must have `U` <= lastUpdateId + 1 <= `u`;
@@ -147,7 +149,13 @@ export function parseHeartbeat(raw: RawRecord): Canonical {
   return { kind: 'heartbeat', value: { instrumentId, venue: VENUE, symbol, source: raw.source, tsEvent, tsRecv } };
 }
 
-function jsonFormat(name: string, description: string, parse: (raw: RawRecord) => Canonical, symbolField: string, timeField: string): LineFormat {
+function jsonFormat(
+  name: string,
+  description: string,
+  parse: (raw: RawRecord) => Canonical,
+  symbolField: string,
+  timeField: string,
+): LineFormat {
   return {
     name,
     description,
@@ -172,9 +180,27 @@ function jsonFormat(name: string, description: string, parse: (raw: RawRecord) =
   };
 }
 
-export const binanceTrade = jsonFormat('binance-trade', 'Binance <symbol>@trade frames, verbatim', parseTrade, 's', 'T');
-export const binanceBook = jsonFormat('binance-book', "the Binance connector's local book after an update: symbol, E, lastUpdateId, bids, asks", parseBook, 'symbol', 'E');
-export const binanceHeartbeat = jsonFormat('binance-heartbeat', 'the Binance connector heartbeat per symbol: symbol, E', parseHeartbeat, 'symbol', 'E');
+export const binanceTrade = jsonFormat(
+  'binance-trade',
+  'Binance <symbol>@trade frames, verbatim',
+  parseTrade,
+  's',
+  'T',
+);
+export const binanceBook = jsonFormat(
+  'binance-book',
+  "the Binance connector's local book after an update: symbol, E, lastUpdateId, bids, asks",
+  parseBook,
+  'symbol',
+  'E',
+);
+export const binanceHeartbeat = jsonFormat(
+  'binance-heartbeat',
+  'the Binance connector heartbeat per symbol: symbol, E',
+  parseHeartbeat,
+  'symbol',
+  'E',
+);
 
 /** A local order book: price text -> quantity text per side, and the last update id applied. */
 export interface LocalBook {
@@ -223,7 +249,9 @@ function comparePrices(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** The levels of a side, best first; TickflowError for a key that is not canonical (a LocalBook may be made by hand). */
+/**
+ * The levels of a side, best first; TickflowError for a key that is not canonical (a LocalBook may be made by hand).
+ */
 function sortedLevels(side: ReadonlyMap<string, string>, descending: boolean, what: string): [string, string][] {
   const levels = [...side.entries()];
   for (const [price] of levels) {
@@ -263,9 +291,7 @@ export function bookFromSnapshot(snapshot: DepthSnapshot, maxLevels = MAX_LOCAL_
 }
 
 export type DepthResult =
-  | { kind: 'applied'; book: LocalBook }
-  | { kind: 'stale' }
-  | { kind: 'gap'; expected: number; got: number };
+  { kind: 'applied'; book: LocalBook } | { kind: 'stale' } | { kind: 'gap'; expected: number; got: number };
 
 /**
  * Applies one diff. `first`: the first update after the snapshot (checked against it; older ones

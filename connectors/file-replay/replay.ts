@@ -20,7 +20,11 @@ export function parseSpeed(text: string): Speed {
   if (text === 'max') return { kind: 'max' };
   const match = /^(\d+(?:\.\d+)?)x$/.exec(text);
   if (match && Number(match[1]) > 0) return { kind: 'factor', factor: Number(match[1]) };
-  throw new TickflowError('USAGE', `--speed '${text}' is not max or a multiplier such as 1x or 10x`, 'use --speed max, --speed 1x (real time) or --speed 60x');
+  throw new TickflowError(
+    'USAGE',
+    `--speed '${text}' is not max or a multiplier such as 1x or 10x`,
+    'use --speed max, --speed 1x (real time) or --speed 60x',
+  );
 }
 
 export interface ReplayResult {
@@ -73,8 +77,18 @@ export const FILE_REPLAY_CONFIG = {
   file: { type: 'string', default: '', description: 'the recorded file' },
   format: { type: 'string', default: '', choices: formatNames(), description: 'the file format' },
   speed: { type: 'string', default: 'max', description: 'max, or pace by exchange time: 1x, 10x, ...' },
-  restart: { type: 'boolean', default: false, description: 'publish from the first line, ignoring the checkpoint of an interrupted replay of the file' },
-  maxLineBytes: { type: 'number', default: DEFAULT_MAX_LINE_BYTES, integer: true, min: 1, description: "longest line published; longer lines go to the raw topic's .dlq" },
+  restart: {
+    type: 'boolean',
+    default: false,
+    description: 'publish from the first line, ignoring the checkpoint of an interrupted replay of the file',
+  },
+  maxLineBytes: {
+    type: 'number',
+    default: DEFAULT_MAX_LINE_BYTES,
+    integer: true,
+    min: 1,
+    description: "longest line published; longer lines go to the raw topic's .dlq",
+  },
 } as const satisfies ConfigSchema;
 
 /** A raw record ready to publish, with what pacing needs. */
@@ -111,14 +125,21 @@ export async function publishRaw(
     describe?: () => string;
     signal?: AbortSignal;
     onAcked?: (last: SourceOut) => void;
-    /** Prefix of the physical topics (an isolated namespace, as RunnerOptions.topicPrefix); `topic` stays the catalog name. */
+    /**
+     * Prefix of the physical topics (an isolated namespace, as RunnerOptions.topicPrefix); `topic` stays the catalog
+     * name.
+     */
     namespace?: string;
   },
 ): Promise<{ published: number; deadLetters: number; seconds: number }> {
   await codec.prepare([topic, dlqTopicOf(topic)]);
   const schemaDlq = dlqTopicOf(topic);
   const namespace = options.namespace ?? '';
-  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const producer: Producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+  });
   await producer.connect();
   const started = Date.now();
   let published = 0;
@@ -337,7 +358,13 @@ export function checkpointPath(key: CheckpointKey, dir = checkpointDir()): strin
     .update(JSON.stringify([key.file, key.size, key.mtimeMs, key.format, key.topic, [...key.brokers].sort()]))
     .digest('hex')
     .slice(0, 24);
-  return path.join(dir, `${path.basename(key.file).replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 80)}.${id}.json`);
+  return path.join(
+    dir,
+    `${path
+      .basename(key.file)
+      .replace(/[^A-Za-z0-9._-]/g, '_')
+      .slice(0, 80)}.${id}.json`,
+  );
 }
 
 /** The checkpoint of `key`, or undefined when there is none; a TickflowError when it cannot be read. */
@@ -417,8 +444,14 @@ export function deleteOutdatedCheckpoints(key: CheckpointKey, dir = checkpointDi
  */
 export async function replayFile(kafka: Kafka, codec: AvroCodec, options: ReplayOptions): Promise<ReplayResult> {
   const entry = FORMATS[options.format];
-  if (!entry) throw new TickflowError('USAGE', `unknown format '${options.format}'`, `use --format ${formatNames().join('|')}`);
-  if (!fs.existsSync(options.file)) throw new TickflowError('BAD_INPUT_FILE', `no file at ${options.file}`, 'check the path (relative paths are from the current directory)');
+  if (!entry)
+    throw new TickflowError('USAGE', `unknown format '${options.format}'`, `use --format ${formatNames().join('|')}`);
+  if (!fs.existsSync(options.file))
+    throw new TickflowError(
+      'BAD_INPUT_FILE',
+      `no file at ${options.file}`,
+      'check the path (relative paths are from the current directory)',
+    );
   const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
   if (!Number.isSafeInteger(maxLineBytes) || maxLineBytes < 1) {
     const problem = `the longest line must be a positive number of bytes, not ${maxLineBytes}`;
@@ -587,13 +620,23 @@ export async function replayFile(kafka: Kafka, codec: AvroCodec, options: Replay
  * most MAX_SEND_BYTES, so a large call is not refused as one oversized batch) and resolves once
  * all are acknowledged.
  */
-export async function rawPublisher(kafka: Kafka, codec: AvroCodec, topic: string): Promise<{ publish(records: RawOut[]): Promise<void>; close(): Promise<void> }> {
+export async function rawPublisher(
+  kafka: Kafka,
+  codec: AvroCodec,
+  topic: string,
+): Promise<{ publish(records: RawOut[]): Promise<void>; close(): Promise<void> }> {
   await codec.prepare([topic]);
-  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const producer: Producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+  });
   await producer.connect();
   return {
     publish: async (records) => {
-      const messages: Message[] = await Promise.all(records.map(async (r) => ({ key: r.key, value: await codec.encode(topic, r.raw) })));
+      const messages: Message[] = await Promise.all(
+        records.map(async (r) => ({ key: r.key, value: await codec.encode(topic, r.raw) })),
+      );
       // In order, one send at a time: the idempotent producer keeps them in that order.
       let send: Message[] = [];
       let bytes = 0;

@@ -16,7 +16,10 @@ const log = logger('sink-questdb');
 /** Every topic that has a QuestDB table. */
 export const SINK_TOPICS: readonly string[] = (TABLES as unknown as TableSpec<unknown>[]).map((t) => t.topic);
 
-export async function ensureTables(tables: readonly TableSpec<unknown>[] = TABLES as unknown as TableSpec<unknown>[], suffix = ''): Promise<void> {
+export async function ensureTables(
+  tables: readonly TableSpec<unknown>[] = TABLES as unknown as TableSpec<unknown>[],
+  suffix = '',
+): Promise<void> {
   for (const table of tables) {
     await sql(table.ddl(`${table.name}${suffix}`));
     for (const statement of table.upgrade?.(`${table.name}${suffix}`) ?? []) await sql(statement);
@@ -32,7 +35,11 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 function linesOf(sender: Sender): Buffer {
   const buffer = (sender as unknown as { buffer?: { toBufferNew?(): Buffer | null } }).buffer;
   if (typeof buffer?.toBufferNew !== 'function') {
-    throw new TickflowError('INVARIANT', 'the installed @questdb/nodejs-client has no Sender buffer to read rows from', 'install the version package.json pins (npm ci)');
+    throw new TickflowError(
+      'INVARIANT',
+      'the installed @questdb/nodejs-client has no Sender buffer to read rows from',
+      'install the version package.json pins (npm ci)',
+    );
   }
   return buffer.toBufferNew() ?? Buffer.alloc(0);
 }
@@ -55,9 +62,16 @@ export function rejectionOf(error: Error): { line?: number; reason: string } | u
   } catch {
     /* not JSON: judged by the status alone */
   }
-  const lineError = status === '500' && /failed to parse line protocol/.test(parsed.message ?? '') && /errno: -1\b/.test(parsed.message ?? '') && Number.isInteger(parsed.line);
+  const lineError =
+    status === '500' &&
+    /failed to parse line protocol/.test(parsed.message ?? '') &&
+    /errno: -1\b/.test(parsed.message ?? '') &&
+    Number.isInteger(parsed.line);
   if (status !== '400' && status !== '413' && !lineError) return undefined;
-  return { line: status !== '413' && Number.isInteger(parsed.line) ? parsed.line : undefined, reason: (parsed.message ?? body).slice(0, 1000) };
+  return {
+    line: status !== '413' && Number.isInteger(parsed.line) ? parsed.line : undefined,
+    reason: (parsed.message ?? body).slice(0, 1000),
+  };
 }
 
 /** The QuestDB client can hang in flush() on a dead server; a bounded flush is an ordinary failure. */
@@ -84,12 +98,20 @@ export class QuestDbSink implements SinkWriter {
     private readonly tableSuffix = '',
   ) {
     const unknown = topics.filter((t) => !tableForTopic(t));
-    if (unknown.length > 0) throw new TickflowError('CONFIG', `sink-questdb has no table for ${unknown.join(', ')}`, `sink-questdb.topics takes any of ${SINK_TOPICS.join(', ')}`);
+    if (unknown.length > 0)
+      throw new TickflowError(
+        'CONFIG',
+        `sink-questdb has no table for ${unknown.join(', ')}`,
+        `sink-questdb.topics takes any of ${SINK_TOPICS.join(', ')}`,
+      );
     this.inputs = topics;
   }
 
   async open(): Promise<void> {
-    await ensureTables(this.inputs.map((t) => tableForTopic(t) as TableSpec<unknown>), this.tableSuffix);
+    await ensureTables(
+      this.inputs.map((t) => tableForTopic(t) as TableSpec<unknown>),
+      this.tableSuffix,
+    );
   }
 
   private readonly security = httpSecurity('questdb');
@@ -98,7 +120,9 @@ export class QuestDbSink implements SinkWriter {
     const url = new URL(this.baseUrl);
     // The Sender only encodes rows (protocol_version=3: DECIMAL columns, binary doubles); `post`
     // sends them, so the client's own transport (and its retries) is never used.
-    return Sender.fromConfig(`${url.protocol === 'https:' ? 'https' : 'http'}::addr=${url.host};auto_flush=off;protocol_version=3${questdbSenderConfig(this.baseUrl)}`);
+    return Sender.fromConfig(
+      `${url.protocol === 'https:' ? 'https' : 'http'}::addr=${url.host};auto_flush=off;protocol_version=3${questdbSenderConfig(this.baseUrl)}`,
+    );
   }
 
   async write(batch: readonly InputRecord[], hooks: SinkHooks): Promise<{ failed: FailedRecord[] }> {
@@ -113,7 +137,11 @@ export class QuestDbSink implements SinkWriter {
       const outcome = await this.writeOnce(slot, part);
       if (outcome.kind === 'invalid') {
         // A value the table cannot hold is a bad record, not an outage: dead-letter it.
-        failed.push({ input: outcome.record, code: 'INVALID_VALUE', message: `cannot write to ${this.tableOf(outcome.record)}: ${outcome.reason}` });
+        failed.push({
+          input: outcome.record,
+          code: 'INVALID_VALUE',
+          message: `cannot write to ${this.tableOf(outcome.record)}: ${outcome.reason}`,
+        });
         parts[0] = part.filter((r) => r !== outcome.record);
         if (parts[0].length === 0) parts.shift();
         continue;
@@ -133,15 +161,30 @@ export class QuestDbSink implements SinkWriter {
       }
       reportOk('questdb');
       const { rows, line, reason } = outcome;
-      const named = line !== undefined && line >= 1 && line <= rows.length ? rows[line - 1] : rows.length === 1 ? rows[0] : undefined;
+      const named =
+        line !== undefined && line >= 1 && line <= rows.length
+          ? rows[line - 1]
+          : rows.length === 1
+            ? rows[0]
+            : undefined;
       if (named) {
-        failed.push({ input: named, code: 'REJECTED_BY_STORE', message: `QuestDB rejected the row for ${this.tableOf(named)}: ${reason}` });
+        failed.push({
+          input: named,
+          code: 'REJECTED_BY_STORE',
+          message: `QuestDB rejected the row for ${this.tableOf(named)}: ${reason}`,
+        });
         parts[0] = part.filter((r) => r !== named);
       } else {
         // No line named (or a request too large): halves, each its own request (DEDUP makes the
         // rows of a half already written harmless if the batch is redone).
         const rest = part.filter((r) => !rows.includes(r));
-        parts.splice(0, 1, rows.slice(0, rows.length >> 1), rows.slice(rows.length >> 1), ...(rest.length > 0 ? [rest] : []));
+        parts.splice(
+          0,
+          1,
+          rows.slice(0, rows.length >> 1),
+          rows.slice(rows.length >> 1),
+          ...(rest.length > 0 ? [rest] : []),
+        );
       }
       while (parts.length > 0 && parts[0].length === 0) parts.shift();
     }
@@ -178,10 +221,16 @@ export class QuestDbSink implements SinkWriter {
     const rows: InputRecord[] = [];
     for (const record of records) {
       const table = tableForTopic(record.topic);
-      if (!table) throw new TickflowError('INVARIANT', `no QuestDB table for topic ${record.topic}`, 'sink-questdb.topics must name topics with a table');
+      if (!table)
+        throw new TickflowError(
+          'INVARIANT',
+          `no QuestDB table for topic ${record.topic}`,
+          'sink-questdb.topics must name topics with a table',
+        );
       try {
         const ts = table.ts(record.value);
-        if (!Number.isSafeInteger(ts) || ts < 0) throw new TickflowError('INVALID_VALUE', `its timestamp ${ts} is not a time from 1970 on in microseconds`);
+        if (!Number.isSafeInteger(ts) || ts < 0)
+          throw new TickflowError('INVALID_VALUE', `its timestamp ${ts} is not a time from 1970 on in microseconds`);
         sender.table(`${table.name}${this.tableSuffix}`);
         table.row(sender, record.value);
         await sender.at(BigInt(ts), 'us');
@@ -210,7 +259,11 @@ export class QuestDbSink implements SinkWriter {
   private async post(lines: Buffer): Promise<void> {
     const controller = new AbortController();
     const response = await bounded(
-      serviceFetch(this.security, `${this.baseUrl}/write?precision=n`, { method: 'POST', body: lines, signal: controller.signal }),
+      serviceFetch(this.security, `${this.baseUrl}/write?precision=n`, {
+        method: 'POST',
+        body: lines,
+        signal: controller.signal,
+      }),
       'QuestDB write',
       FLUSH_TIMEOUT_MS,
     ).catch((error: Error) => {
@@ -218,14 +271,19 @@ export class QuestDbSink implements SinkWriter {
       throw error;
     });
     if (response.status === 204 || response.status === 200) return;
-    throw new TickflowError('BAD_RESPONSE', `HTTP request failed, statusCode=${response.status}, error=${(await response.text()).slice(0, 4000)}`);
+    throw new TickflowError(
+      'BAD_RESPONSE',
+      `HTTP request failed, statusCode=${response.status}, error=${(await response.text()).slice(0, 4000)}`,
+    );
   }
 
   /** Capped, jittered exponential backoff, waited in short steps (heartbeats; a stop is noticed). */
   private async backoff(attempt: number, error: Error, hooks: SinkHooks): Promise<void> {
     hooks.stalled(true);
     const delay = Math.min(10_000, 250 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random() / 2);
-    log.warn(`QuestDB write failed (attempt ${attempt}); partition paused, retrying in ${Math.round(delay)} ms: ${error.message}`);
+    log.warn(
+      `QuestDB write failed (attempt ${attempt}); partition paused, retrying in ${Math.round(delay)} ms: ${error.message}`,
+    );
     const until = Date.now() + delay;
     while (Date.now() < until) {
       if (hooks.stopping()) throw new TickflowError('STOPPING', 'stopping');

@@ -1,4 +1,15 @@
-import type { Bar, BookSnapshot, Feature, Heartbeat, PriceLevel, QualityEvent, Quote, RunningVolume, Signal, Trade } from '../../schemas/types.generated';
+import type {
+  Bar,
+  BookSnapshot,
+  Feature,
+  Heartbeat,
+  PriceLevel,
+  QualityEvent,
+  Quote,
+  RunningVolume,
+  Signal,
+  Trade,
+} from '../../schemas/types.generated';
 import type { Sender } from '@questdb/nodejs-client';
 
 /**
@@ -15,14 +26,20 @@ export interface TableSpec<V> {
   ddl(name: string): string;
   /** Statements that bring a table made by an earlier version to this shape (idempotent). */
   upgrade?(name: string): string[];
-  /** Writes the columns of one row (after the caller's `table()`); the caller sets the designated timestamp from `ts`. */
+  /**
+   * Writes the columns of one row (after the caller's `table()`); the caller sets the designated timestamp from `ts`.
+   */
   row(sender: Sender, value: V): void;
   ts(value: V): number;
 }
 
 /** Every market table's leading symbols (ILP wants symbols before the other columns). */
 function identity(sender: Sender, r: { instrumentId: string; venue: string; symbol: string; source: string }): Sender {
-  return sender.symbol('instrument_id', r.instrumentId).symbol('venue', r.venue).symbol('symbol', r.symbol).symbol('source', r.source);
+  return sender
+    .symbol('instrument_id', r.instrumentId)
+    .symbol('venue', r.venue)
+    .symbol('symbol', r.symbol)
+    .symbol('source', r.source);
 }
 
 function levels(list: readonly PriceLevel[]): string {
@@ -38,7 +55,11 @@ export const TRADES: TableSpec<Trade> = {
   ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, instrument_id, trade_id)`,
   row(sender, t) {
     identity(sender, t).symbol('side', t.side);
-    sender.stringColumn('trade_id', t.tradeId).decimalColumnText('price', t.price.toFixed()).decimalColumnText('size', t.size.toFixed()).timestampColumn('ts_recv', BigInt(t.tsRecv), 'us');
+    sender
+      .stringColumn('trade_id', t.tradeId)
+      .decimalColumnText('price', t.price.toFixed())
+      .decimalColumnText('size', t.size.toFixed())
+      .timestampColumn('ts_recv', BigInt(t.tsRecv), 'us');
   },
   ts: (t) => t.tsEvent,
 };
@@ -53,10 +74,17 @@ export const QUOTES: TableSpec<Quote> = {
     bid_price ${PRICE}, bid_size ${PRICE}, ask_price ${PRICE}, ask_size ${PRICE}, ts_recv TIMESTAMP, sequence LONG
   ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, instrument_id, ts_recv, sequence)`,
   // A table made before `sequence` existed gets the column and the key.
-  upgrade: (name) => [`ALTER TABLE ${name} ADD COLUMN IF NOT EXISTS sequence LONG`, `ALTER TABLE ${name} DEDUP ENABLE UPSERT KEYS(ts, instrument_id, ts_recv, sequence)`],
+  upgrade: (name) => [
+    `ALTER TABLE ${name} ADD COLUMN IF NOT EXISTS sequence LONG`,
+    `ALTER TABLE ${name} DEDUP ENABLE UPSERT KEYS(ts, instrument_id, ts_recv, sequence)`,
+  ],
   row(sender, q) {
     identity(sender, q);
-    sender.decimalColumnText('bid_price', q.bidPrice.toFixed()).decimalColumnText('bid_size', q.bidSize.toFixed()).decimalColumnText('ask_price', q.askPrice.toFixed()).decimalColumnText('ask_size', q.askSize.toFixed());
+    sender
+      .decimalColumnText('bid_price', q.bidPrice.toFixed())
+      .decimalColumnText('bid_size', q.bidSize.toFixed())
+      .decimalColumnText('ask_price', q.askPrice.toFixed())
+      .decimalColumnText('ask_size', q.askSize.toFixed());
     sender.timestampColumn('ts_recv', BigInt(q.tsRecv), 'us');
     if (q.sequence !== null) sender.intColumn('sequence', q.sequence);
   },
@@ -71,12 +99,19 @@ export const BOOK: TableSpec<BookSnapshot> = {
     best_bid ${PRICE}, best_ask ${PRICE}, bid_levels INT, ask_levels INT, bids VARCHAR, asks VARCHAR, ts_recv TIMESTAMP, sequence LONG
   ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, instrument_id, ts_recv, sequence)`,
   // Snapshots of one instrument may share both times; `sequence` (update id, file line) tells them apart.
-  upgrade: (name) => [`ALTER TABLE ${name} ADD COLUMN IF NOT EXISTS sequence LONG`, `ALTER TABLE ${name} DEDUP ENABLE UPSERT KEYS(ts, instrument_id, ts_recv, sequence)`],
+  upgrade: (name) => [
+    `ALTER TABLE ${name} ADD COLUMN IF NOT EXISTS sequence LONG`,
+    `ALTER TABLE ${name} DEDUP ENABLE UPSERT KEYS(ts, instrument_id, ts_recv, sequence)`,
+  ],
   row(sender, b) {
     identity(sender, b);
     if (b.bids.length > 0) sender.decimalColumnText('best_bid', b.bids[0].price.toFixed());
     if (b.asks.length > 0) sender.decimalColumnText('best_ask', b.asks[0].price.toFixed());
-    sender.intColumn('bid_levels', b.bids.length).intColumn('ask_levels', b.asks.length).stringColumn('bids', levels(b.bids)).stringColumn('asks', levels(b.asks));
+    sender
+      .intColumn('bid_levels', b.bids.length)
+      .intColumn('ask_levels', b.asks.length)
+      .stringColumn('bids', levels(b.bids))
+      .stringColumn('asks', levels(b.asks));
     sender.timestampColumn('ts_recv', BigInt(b.tsRecv), 'us');
     if (b.sequence !== null) sender.intColumn('sequence', b.sequence);
   },
@@ -92,7 +127,11 @@ export const RUNNING_VOLUME: TableSpec<RunningVolume> = {
   ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, instrument_id, trade_id)`,
   row(sender, v) {
     identity(sender, v);
-    sender.stringColumn('trade_id', v.tradeId).intColumn('trade_count', v.tradeCount).decimalColumnText('volume', v.volume.toFixed()).decimalColumnText('last_price', v.lastPrice.toFixed());
+    sender
+      .stringColumn('trade_id', v.tradeId)
+      .intColumn('trade_count', v.tradeCount)
+      .decimalColumnText('volume', v.volume.toFixed())
+      .decimalColumnText('last_price', v.lastPrice.toFixed());
     sender.timestampColumn('ts_recv', BigInt(v.tsRecv), 'us');
   },
   ts: (v) => v.tsEvent,
@@ -111,7 +150,11 @@ export const BARS: TableSpec<Bar> = {
   upgrade: (name) => [`ALTER TABLE ${name} ADD COLUMN IF NOT EXISTS ts_end TIMESTAMP`],
   row(sender, b) {
     identity(sender, b).symbol('interval', b.interval);
-    sender.decimalColumnText('open', b.open.toFixed()).decimalColumnText('high', b.high.toFixed()).decimalColumnText('low', b.low.toFixed()).decimalColumnText('close', b.close.toFixed());
+    sender
+      .decimalColumnText('open', b.open.toFixed())
+      .decimalColumnText('high', b.high.toFixed())
+      .decimalColumnText('low', b.low.toFixed())
+      .decimalColumnText('close', b.close.toFixed());
     sender.decimalColumnText('volume', b.volume.toFixed()).decimalColumnText('vwap', b.vwap.toFixed());
     sender.intColumn('trade_count', b.tradeCount).intColumn('revision', b.revision).booleanColumn('final', b.final);
     sender.timestampColumn('ts_event', BigInt(b.tsEvent), 'us').timestampColumn('ts_recv', BigInt(b.tsRecv), 'us');
@@ -130,7 +173,10 @@ export const FEATURES: TableSpec<Feature> = {
   ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, instrument_id, basis, feature, ts_recv, event_id)`,
   // Quotes and trades share milliseconds (TrueFX, busy venues): `event_id` (the quote's or book's sequence,
   // the trade's id) keeps the features of each; bar features have none (one per bar).
-  upgrade: (name) => [`ALTER TABLE ${name} ADD COLUMN IF NOT EXISTS event_id VARCHAR`, `ALTER TABLE ${name} DEDUP ENABLE UPSERT KEYS(ts, instrument_id, basis, feature, ts_recv, event_id)`],
+  upgrade: (name) => [
+    `ALTER TABLE ${name} ADD COLUMN IF NOT EXISTS event_id VARCHAR`,
+    `ALTER TABLE ${name} DEDUP ENABLE UPSERT KEYS(ts, instrument_id, basis, feature, ts_recv, event_id)`,
+  ],
   row(sender, f) {
     identity(sender, f).symbol('basis', f.basis).symbol('feature', f.name);
     sender.floatColumn('value', f.value);
@@ -151,7 +197,12 @@ export const QUALITY_EVENTS: TableSpec<QualityEvent> = {
   ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, instrument_id, rule, origin)`,
   row(sender, q) {
     identity(sender, q).symbol('rule', q.rule);
-    sender.symbol('kind', q.kind).symbol('stage', q.stage).booleanColumn('flagged', q.flagged).stringColumn('detail', q.detail).stringColumn('origin', q.origin);
+    sender
+      .symbol('kind', q.kind)
+      .symbol('stage', q.stage)
+      .booleanColumn('flagged', q.flagged)
+      .stringColumn('detail', q.detail)
+      .stringColumn('origin', q.origin);
     if (q.record !== null) sender.stringColumn('record', q.record);
     sender.timestampColumn('ts_recv', BigInt(q.tsRecv), 'us');
   },
@@ -186,12 +237,25 @@ function signalsFrom(topic: string): TableSpec<Signal> {
       id VARCHAR, bar_start TIMESTAMP, bar_revision INT, ts_recv TIMESTAMP, ts_validated TIMESTAMP
     ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, id)`,
     row(sender, s) {
-      identity(sender, s).symbol('strategy', s.strategy).symbol('interval', s.interval).symbol('side', s.side).symbol('status', s.status);
+      identity(sender, s)
+        .symbol('strategy', s.strategy)
+        .symbol('interval', s.interval)
+        .symbol('side', s.side)
+        .symbol('status', s.status);
       if (s.rejectCode !== null) sender.symbol('reject_code', s.rejectCode);
-      sender.floatColumn('confidence', s.confidence).decimalColumnText('price', s.price.toFixed()).stringColumn('reason', s.reason);
+      sender
+        .floatColumn('confidence', s.confidence)
+        .decimalColumnText('price', s.price.toFixed())
+        .stringColumn('reason', s.reason);
       if (s.rejectDetail !== null) sender.stringColumn('reject_detail', s.rejectDetail);
-      sender.stringColumn('features', JSON.stringify(s.features)).stringColumn('id', s.id).timestampColumn('bar_start', BigInt(s.barStart), 'us').intColumn('bar_revision', s.barRevision);
-      sender.timestampColumn('ts_recv', BigInt(s.tsRecv), 'us').timestampColumn('ts_validated', BigInt(s.tsValidated), 'us');
+      sender
+        .stringColumn('features', JSON.stringify(s.features))
+        .stringColumn('id', s.id)
+        .timestampColumn('bar_start', BigInt(s.barStart), 'us')
+        .intColumn('bar_revision', s.barRevision);
+      sender
+        .timestampColumn('ts_recv', BigInt(s.tsRecv), 'us')
+        .timestampColumn('ts_validated', BigInt(s.tsValidated), 'us');
     },
     ts: (s) => s.tsEvent,
   };
@@ -200,7 +264,18 @@ function signalsFrom(topic: string): TableSpec<Signal> {
 export const SIGNALS = signalsFrom('signals.v1');
 export const REJECTED_SIGNALS = signalsFrom('signals.rejected.v1');
 
-export const TABLES: readonly TableSpec<never>[] = [TRADES, QUOTES, BOOK, BARS, FEATURES, QUALITY_EVENTS, HEARTBEATS, SIGNALS, REJECTED_SIGNALS, RUNNING_VOLUME] as unknown as TableSpec<never>[];
+export const TABLES: readonly TableSpec<never>[] = [
+  TRADES,
+  QUOTES,
+  BOOK,
+  BARS,
+  FEATURES,
+  QUALITY_EVENTS,
+  HEARTBEATS,
+  SIGNALS,
+  REJECTED_SIGNALS,
+  RUNNING_VOLUME,
+] as unknown as TableSpec<never>[];
 
 export function tableForTopic(topic: string): TableSpec<unknown> | undefined {
   return (TABLES as unknown as TableSpec<unknown>[]).find((t) => t.topic === topic);

@@ -119,18 +119,18 @@ const US_EQUITY_HOURS: SessionHours = {
 const WEEKDAYS: readonly Weekday[] = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri'];
 
 const NYSE_SOURCES: readonly string[] = [
-  'NYSE Group press release "NYSE Group Announces 2022, 2023 and 2024 Holiday and Early Closings Calendar", '
-    + 'Business Wire, 2021-12-27 (2024 dates)',
-  'NYSE Group press release "NYSE Group Announces 2025, 2026 and 2027 Holiday and Early Closings Calendar", '
-    + 'Business Wire, 2024-11-08 (2025-2027 dates; early closes at 1:00 p.m., late trading sessions to 5:00 p.m. ET)',
-  'NYSE Group press release "NYSE Group Announces 2026, 2027 and 2028 Holiday and Early Closings Calendar", '
-    + '2025-12-23 (2026-2027 dates unchanged)',
-  'NYSE Group and Nasdaq announcements of 2024-12-30: all U.S. equity and options markets closed on 2025-01-09, '
-    + 'the National Day of Mourning for President Jimmy Carter',
-  'hours: core 09:30-16:00 ET; NYSE Arca also trades 04:00-09:30 and 16:00-20:00 ET (moneymorning.com, '
-    + '"New York Stock Exchange (NYSE) Holiday Calendar", 2012; the schedule at nyse.com/markets/hours-calendars)',
-  'Christmas Eve early closes: 2025-12-24 as the NYSE site stated it (quoted by NDTV Profit, 2025-12-24); '
-    + '2026-12-24 from the early-close footnote on Christmas 2026 in the 2024-11-08 and 2025-12-23 releases',
+  'NYSE Group press release "NYSE Group Announces 2022, 2023 and 2024 Holiday and Early Closings Calendar", ' +
+    'Business Wire, 2021-12-27 (2024 dates)',
+  'NYSE Group press release "NYSE Group Announces 2025, 2026 and 2027 Holiday and Early Closings Calendar", ' +
+    'Business Wire, 2024-11-08 (2025-2027 dates; early closes at 1:00 p.m., late trading sessions to 5:00 p.m. ET)',
+  'NYSE Group press release "NYSE Group Announces 2026, 2027 and 2028 Holiday and Early Closings Calendar", ' +
+    '2025-12-23 (2026-2027 dates unchanged)',
+  'NYSE Group and Nasdaq announcements of 2024-12-30: all U.S. equity and options markets closed on 2025-01-09, ' +
+    'the National Day of Mourning for President Jimmy Carter',
+  'hours: core 09:30-16:00 ET; NYSE Arca also trades 04:00-09:30 and 16:00-20:00 ET (moneymorning.com, ' +
+    '"New York Stock Exchange (NYSE) Holiday Calendar", 2012; the schedule at nyse.com/markets/hours-calendars)',
+  'Christmas Eve early closes: 2025-12-24 as the NYSE site stated it (quoted by NDTV Profit, 2025-12-24); ' +
+    '2026-12-24 from the early-close footnote on Christmas 2026 in the 2024-11-08 and 2025-12-23 releases',
 ];
 
 export const XNYS_DATA: CalendarData = {
@@ -160,8 +160,8 @@ export const XNAS_DATA: CalendarData = {
   earlyCloses: NYSE_EARLY_CLOSES,
   sources: [
     ...NYSE_SOURCES,
-    'Nasdaq follows the NYSE holiday schedule (AARP, "Stock Market Holidays", 2024; Nasdaq closed its U.S. '
-      + 'markets on 2025-01-09 too); Nasdaq publishes it at nasdaqtrader.com (trader.aspx?id=calendar)',
+    'Nasdaq follows the NYSE holiday schedule (AARP, "Stock Market Holidays", 2024; Nasdaq closed its U.S. ' +
+      'markets on 2025-01-09 too); Nasdaq publishes it at nasdaqtrader.com (trader.aspx?id=calendar)',
   ],
 };
 

@@ -334,7 +334,7 @@ describe('performance (printed, not asserted)', () => {
     const stream = new Float64Array(n).map((_, i) => at('2024-03-11 13:30') + i * 1000);
     // Random times over the four years of data: every call lands on another day.
     let seed = 42;
-    const random = (): number => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const random = (): number => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
     const scattered = new Float64Array(n).map(() => at('2024-01-01 00:00') + Math.floor(random() * 4 * 365 * DAY));
     const lines = [
       time('phaseAt XNYS, stream', stream, (ts) => phaseAt(XNYS, ts)),

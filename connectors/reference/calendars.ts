@@ -332,7 +332,10 @@ class SessionCalendar implements Calendar {
       };
       this.ordered([open, times.close, times.postClose, dayStart + DAY_MINUTES], `early close ${date}`);
       if (this.holidays.has(date)) {
-        throw new TickflowError('INVARIANT', `calendar data: ${data.name} ${date} is both a holiday and an early close`);
+        throw new TickflowError(
+          'INVARIANT',
+          `calendar data: ${data.name} ${date} is both a holiday and an early close`,
+        );
       }
       early.set(date, times);
     }
@@ -453,7 +456,8 @@ class SessionCalendar implements Calendar {
 
   private checkDate(date: string, what: string): void {
     const n = dayNumberOf(date);
-    if (n === undefined) throw new TickflowError('INVARIANT', `calendar data: ${this.name} ${what} '${date}' is not a date YYYY-MM-DD`);
+    if (n === undefined)
+      throw new TickflowError('INVARIANT', `calendar data: ${this.name} ${what} '${date}' is not a date YYYY-MM-DD`);
     if (!this.tradingDays.has(weekdayOf(n))) {
       throw new TickflowError('INVARIANT', `calendar data: ${this.name} ${what} ${date} is not a trading weekday`);
     }

@@ -8,7 +8,13 @@ export const ALPHAVANTAGE_CONFIG = {
   pairs: { type: 'list', default: [], description: 'FX pairs to poll, e.g. USD/JPY,EUR/USD' },
   url: { type: 'string', default: 'https://www.alphavantage.co', description: 'API base' },
   intervalMs: { type: 'number', default: 60_000, integer: true, min: 1, description: 'poll each pair this often' },
-  maxRequests: { type: 'number', default: 5, integer: true, min: 1, description: 'at most this many requests per window' },
+  maxRequests: {
+    type: 'number',
+    default: 5,
+    integer: true,
+    min: 1,
+    description: 'at most this many requests per window',
+  },
   windowMs: { type: 'number', default: 60_000, integer: true, min: 1, description: 'the rate-limit window' },
 } as const satisfies ConfigSchema;
 
@@ -22,11 +28,18 @@ export const FX_PAIR = /^[A-Z]{3}\/[A-Z]{3}$/;
  * format `alphavantage-fx`), within the configured rate limit. `apikey` goes only into the request
  * URLs (the records' origin masks it).
  */
-export function alphaVantagePoller(config: AlphaVantageConfig, apikey: string, publish: (records: RawOut[]) => Promise<void>): RestPoller {
+export function alphaVantagePoller(
+  config: AlphaVantageConfig,
+  apikey: string,
+  publish: (records: RawOut[]) => Promise<void>,
+): RestPoller {
   return new RestPoller({
     targets: config.pairs.map((pair) => {
       const [from, to] = pair.split('/');
-      return { key: `ALPHAVANTAGE:${pair}`, url: `${config.url}/query?function=CURRENCY_EXCHANGE_RATE&from_currency=${from}&to_currency=${to}&apikey=${encodeURIComponent(apikey)}` };
+      return {
+        key: `ALPHAVANTAGE:${pair}`,
+        url: `${config.url}/query?function=CURRENCY_EXCHANGE_RATE&from_currency=${from}&to_currency=${to}&apikey=${encodeURIComponent(apikey)}`,
+      };
     }),
     format: 'alphavantage-fx',
     source: 'alphavantage',

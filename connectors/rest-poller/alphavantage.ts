@@ -6,7 +6,8 @@ import { checkedMicros, utcMicros } from '../time';
 import { TickflowError } from '../../pipelines/runtime/errors';
 
 /**
- * Alpha Vantage's realtime FX rate (`GET /query?function=CURRENCY_EXCHANGE_RATE&from_currency=USD&to_currency=JPY&apikey=..`),
+ * Alpha Vantage's realtime FX rate (`GET
+ * /query?function=CURRENCY_EXCHANGE_RATE&from_currency=USD&to_currency=JPY&apikey=..`),
  * as documented: `{"Realtime Currency Exchange Rate": {"1. From_Currency Code": "USD", ...,
  * "3. To_Currency Code": "JPY", "5. Exchange Rate": "157.407", "6. Last Refreshed": "2024-05-29 20:12:01",
  * "7. Time Zone": "UTC", "8. Bid Price": "157.404", "9. Ask Price": "157.413"}}`. Prices are strings

@@ -6,7 +6,14 @@ import { alphaVantageFx, throttledBody } from './alphavantage';
 function fakeTimer(): Timer & { slept: number[] } {
   let now = 0;
   const slept: number[] = [];
-  return { slept, now: () => now, sleep: async (ms) => { slept.push(ms); now += ms; } };
+  return {
+    slept,
+    now: () => now,
+    sleep: async (ms) => {
+      slept.push(ms);
+      now += ms;
+    },
+  };
 }
 
 describe('REST poller pacing', () => {
@@ -54,18 +61,39 @@ describe('REST poller pacing', () => {
 });
 
 describe('Alpha Vantage FX', () => {
-  const body = JSON.stringify({ 'Realtime Currency Exchange Rate': { '1. From_Currency Code': 'USD', '3. To_Currency Code': 'JPY', '5. Exchange Rate': '157.40700000', '6. Last Refreshed': '2024-05-29 20:12:01', '7. Time Zone': 'UTC', '8. Bid Price': '157.40400000', '9. Ask Price': '157.41300000' } });
+  const body = JSON.stringify({
+    'Realtime Currency Exchange Rate': {
+      '1. From_Currency Code': 'USD',
+      '3. To_Currency Code': 'JPY',
+      '5. Exchange Rate': '157.40700000',
+      '6. Last Refreshed': '2024-05-29 20:12:01',
+      '7. Time Zone': 'UTC',
+      '8. Bid Price': '157.40400000',
+      '9. Ask Price': '157.41300000',
+    },
+  });
   it('parses the documented body exactly', () => {
     const tsRecv = Date.UTC(2024, 4, 29, 20, 12, 2) * 1000;
     const raw = { source: 'alphavantage', format: 'alphavantage-fx', tsRecv, origin: 'x', sequence: 7, payload: body };
     const parsed = alphaVantageFx.parse(raw);
     if (parsed.kind !== 'quote') throw new Error(parsed.kind);
     const q = parsed.value;
-    expect([q.instrumentId, q.tsEvent, q.bidPrice.toFixed(), q.askPrice.toFixed(), q.bidSize.toFixed(), q.sequence]).toEqual(['ALPHAVANTAGE:USD/JPY', Date.UTC(2024, 4, 29, 20, 12, 1) * 1000, '157.404', '157.413', '0', 7]);
+    expect([
+      q.instrumentId,
+      q.tsEvent,
+      q.bidPrice.toFixed(),
+      q.askPrice.toFixed(),
+      q.bidSize.toFixed(),
+      q.sequence,
+    ]).toEqual(['ALPHAVANTAGE:USD/JPY', Date.UTC(2024, 4, 29, 20, 12, 1) * 1000, '157.404', '157.413', '0', 7]);
   });
 
   it('recognises its throttle note', () => {
-    expect(throttledBody('{"Note": "Thank you for using Alpha Vantage! Our standard API call frequency is 5 calls per minute"}')).toBe(true);
+    expect(
+      throttledBody(
+        '{"Note": "Thank you for using Alpha Vantage! Our standard API call frequency is 5 calls per minute"}',
+      ),
+    ).toBe(true);
     expect(throttledBody(body)).toBe(false);
   });
 });

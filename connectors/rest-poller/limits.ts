@@ -34,7 +34,8 @@ export class SlidingWindowLimiter {
     readonly windowMs: number,
     private readonly timer: Timer = realTimer,
   ) {
-    if (!(max >= 1) || !(windowMs > 0)) throw new TickflowError('CONFIG', `rate limit: ${max} requests per ${windowMs} ms is not a limit`);
+    if (!(max >= 1) || !(windowMs > 0))
+      throw new TickflowError('CONFIG', `rate limit: ${max} requests per ${windowMs} ms is not a limit`);
   }
 
   /** How long until one more request fits (0: now). */
@@ -130,7 +131,12 @@ export async function boundedGet(
     if (isTickflowError(error, 'TIMEOUT') || isTickflowError(error, 'RESPONSE_TOO_LARGE')) throw error;
     // undici says only "fetch failed"; the cause says why (refused, reset, DNS).
     const cause = (error as Error & { cause?: Error }).cause;
-    throw new TickflowError('NOT_REACHABLE', cause?.message ? `${(error as Error).message}: ${cause.message}` : (error as Error).message, undefined, { cause: error });
+    throw new TickflowError(
+      'NOT_REACHABLE',
+      cause?.message ? `${(error as Error).message}: ${cause.message}` : (error as Error).message,
+      undefined,
+      { cause: error },
+    );
   } finally {
     clearTimeout(timer);
     options.signal?.removeEventListener('abort', onAbort);

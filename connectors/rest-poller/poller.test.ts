@@ -82,10 +82,15 @@ describe('REST poller: every request is bounded in time and size', () => {
     const url = await server.listen();
     const published: RawOut[] = [];
     let failures = 2;
-    const poller = pollerOf(url, 'CHF', async (records) => {
-      if (failures-- > 0) throw new Error('Kafka is down');
-      published.push(...records);
-    }, { intervalMs: 60_000 });
+    const poller = pollerOf(
+      url,
+      'CHF',
+      async (records) => {
+        if (failures-- > 0) throw new Error('Kafka is down');
+        published.push(...records);
+      },
+      { intervalMs: 60_000 },
+    );
     poller.start();
     await until('the quote published', () => published.length === 1);
     await poller.stop();

@@ -173,7 +173,9 @@ export class RestPoller {
     }
     if (!this.stopped) {
       this.stats.gaveUp += 1;
-      log.warn(`${target.key}: no answer after ${this.options.maxAttempts} attempts; polling again in ${this.options.intervalMs} ms`);
+      log.warn(
+        `${target.key}: no answer after ${this.options.maxAttempts} attempts; polling again in ${this.options.intervalMs} ms`,
+      );
     }
   }
 
@@ -203,7 +205,14 @@ export class RestPoller {
       return;
     }
     this.sequence += 1;
-    const raw: RawRecord = { source: this.options.source, format: this.options.format, tsRecv: this.timer.now() * 1000, origin: `${target.url.replace(/([?&](apikey|token)=)[^&]*/gi, '$1***')}#${this.sequence}`, sequence: this.sequence, payload: body };
+    const raw: RawRecord = {
+      source: this.options.source,
+      format: this.options.format,
+      tsRecv: this.timer.now() * 1000,
+      origin: `${target.url.replace(/([?&](apikey|token)=)[^&]*/gi, '$1***')}#${this.sequence}`,
+      sequence: this.sequence,
+      payload: body,
+    };
     for (let attempt = 0; ; attempt++) {
       try {
         await this.options.publish([{ key: target.key, tsEvent: Number.NaN, raw }]);

@@ -35,7 +35,15 @@ export interface FaultRates {
   gap: number;
 }
 
-export const NO_FAULTS: FaultRates = { badPrint: 0, nonPositive: 0, crossed: 0, locked: 0, duplicate: 0, outOfOrder: 0, gap: 0 };
+export const NO_FAULTS: FaultRates = {
+  badPrint: 0,
+  nonPositive: 0,
+  crossed: 0,
+  locked: 0,
+  duplicate: 0,
+  outOfOrder: 0,
+  gap: 0,
+};
 
 export interface MarketOptions {
   seed: number;
@@ -118,23 +126,42 @@ export function* syntheticMarket(options: MarketOptions, count: number): Generat
     silent: false,
     stale: false,
   }));
-  const identity = (w: InstrumentWalk, ts: number) => ({ venue: options.venue, symbol: w.symbol, tsEvent: ts, tsRecv: ts + 150 + Math.floor(random() * 300) });
+  const identity = (w: InstrumentWalk, ts: number) => ({
+    venue: options.venue,
+    symbol: w.symbol,
+    tsEvent: ts,
+    tsRecv: ts + 150 + Math.floor(random() * 300),
+  });
   const key = (w: InstrumentWalk): string => `${options.venue}:${w.symbol}`;
   for (let i = 0; i < count; i++) {
     const ts = Math.round(options.startMicros + i * stepMicros);
     const sinceStartMs = (ts - options.startMicros) / 1000;
     for (const [n, w] of walks.entries()) {
-      w.silent = options.silences.some((s) => s.instrument === n && sinceStartMs >= s.fromMs && sinceStartMs < s.fromMs + s.durationMs);
+      w.silent = options.silences.some(
+        (s) => s.instrument === n && sinceStartMs >= s.fromMs && sinceStartMs < s.fromMs + s.durationMs,
+      );
       while (w.nextHeartbeat <= ts) {
         const at = w.nextHeartbeat;
         const expected: Rule[] = [];
         if (w.lastUpdate === undefined) w.lastUpdate = at;
-        else if (!w.stale && at - w.lastUpdate > options.staleAfterMs * 1000 && sessionOpen(instrumentRef(key(w)).session, at)) {
+        else if (
+          !w.stale &&
+          at - w.lastUpdate > options.staleAfterMs * 1000 &&
+          sessionOpen(instrumentRef(key(w)).session, at)
+        ) {
           w.stale = true;
           expected.push('STALE_FEED');
         }
         const id = identity(w, at);
-        yield { kind: 'heartbeat', key: key(w), tsEvent: at, tsRecv: id.tsRecv, line: JSON.stringify({ type: 'heartbeat', ...id }), expected, flagged: false };
+        yield {
+          kind: 'heartbeat',
+          key: key(w),
+          tsEvent: at,
+          tsRecv: id.tsRecv,
+          line: JSON.stringify({ type: 'heartbeat', ...id }),
+          expected,
+          flagged: false,
+        };
         w.nextHeartbeat += options.heartbeatMs * 1000;
       }
     }
@@ -164,11 +191,20 @@ export function* syntheticMarket(options: MarketOptions, count: number): Generat
     if (fault === 'duplicate' && !recentTrade) fault = undefined;
     if ((fault === 'badPrint' || fault === 'outOfOrder') && (w.trades < 20 || !recentTrade)) fault = undefined;
     if ((fault === 'crossed' || fault === 'locked') && !isQuote) fault = undefined;
-    if ((fault === 'badPrint' || fault === 'nonPositive' || fault === 'duplicate' || fault === 'outOfOrder') && isQuote) fault = undefined;
+    if ((fault === 'badPrint' || fault === 'nonPositive' || fault === 'duplicate' || fault === 'outOfOrder') && isQuote)
+      fault = undefined;
 
     if (fault === 'duplicate' && recentTrade) {
       touch(recentTrade.tsEvent);
-      yield { kind: 'trade', key: key(w), tsEvent: recentTrade.tsEvent, tsRecv: ts + 150, line: recentTrade.line, expected: [...resumed, 'DUPLICATE_TRADE'], flagged: true };
+      yield {
+        kind: 'trade',
+        key: key(w),
+        tsEvent: recentTrade.tsEvent,
+        tsRecv: ts + 150,
+        line: recentTrade.line,
+        expected: [...resumed, 'DUPLICATE_TRADE'],
+        flagged: true,
+      };
       continue;
     }
     const expected: Rule[] = [...resumed];
@@ -182,11 +218,28 @@ export function* syntheticMarket(options: MarketOptions, count: number): Generat
       let ask = bid + spread;
       if (fault === 'crossed') [bid, ask] = [ask, bid];
       if (fault === 'locked') ask = bid;
-      if (fault === 'crossed' || fault === 'locked') expected.push(fault === 'crossed' ? 'CROSSED_QUOTE' : 'LOCKED_QUOTE');
+      if (fault === 'crossed' || fault === 'locked')
+        expected.push(fault === 'crossed' ? 'CROSSED_QUOTE' : 'LOCKED_QUOTE');
       const id = identity(w, ts);
-      const line = JSON.stringify({ type: 'quote', ...id, bidPrice: price(bid), bidSize: (1 + Math.floor(random() * 5000)) / 1000 + '', askPrice: price(ask), askSize: (1 + Math.floor(random() * 5000)) / 1000 + '', seq: w.seq });
+      const line = JSON.stringify({
+        type: 'quote',
+        ...id,
+        bidPrice: price(bid),
+        bidSize: (1 + Math.floor(random() * 5000)) / 1000 + '',
+        askPrice: price(ask),
+        askSize: (1 + Math.floor(random() * 5000)) / 1000 + '',
+        seq: w.seq,
+      });
       touch(ts);
-      yield { kind: 'quote', key: key(w), tsEvent: ts, tsRecv: id.tsRecv, line, expected, flagged: fault === 'crossed' || fault === 'locked' };
+      yield {
+        kind: 'quote',
+        key: key(w),
+        tsEvent: ts,
+        tsRecv: id.tsRecv,
+        line,
+        expected,
+        flagged: fault === 'crossed' || fault === 'locked',
+      };
       continue;
     }
     const buy = random() < 0.5;
@@ -207,7 +260,15 @@ export function* syntheticMarket(options: MarketOptions, count: number): Generat
       expected.push('OUT_OF_ORDER');
     }
     const id = identity(w, tradeTs);
-    const line = JSON.stringify({ type: 'trade', ...id, price: price(tradeTicks), size, side: buy ? 'BUY' : 'SELL', tradeId: `${w.symbol}-${w.seq}`, seq: w.seq });
+    const line = JSON.stringify({
+      type: 'trade',
+      ...id,
+      price: price(tradeTicks),
+      size,
+      side: buy ? 'BUY' : 'SELL',
+      tradeId: `${w.symbol}-${w.seq}`,
+      seq: w.seq,
+    });
     const flagged = fault === 'badPrint' || fault === 'nonPositive' || fault === 'outOfOrder';
     if (!flagged) {
       w.trades += 1;
@@ -222,13 +283,31 @@ export function* syntheticMarket(options: MarketOptions, count: number): Generat
  * `count` clean trades of the synthetic market (no quotes, no faults), as canonical records: the
  * load of `tickflow bench`. Exchange time advances `1 / eventsPerSecond` per trade (default 1 ms).
  */
-export function marketTrades(options: Pick<MarketOptions, 'seed' | 'instruments' | 'prefix' | 'startMicros'> & { eventsPerSecond?: number }, count: number): Trade[] {
-  const market: MarketOptions = { ...MARKET_DEFAULTS, eventsPerSecond: 1000, ...options, quoteShare: 0, faults: NO_FAULTS, silences: [], heartbeatMs: 3_600_000 };
+export function marketTrades(
+  options: Pick<MarketOptions, 'seed' | 'instruments' | 'prefix' | 'startMicros'> & { eventsPerSecond?: number },
+  count: number,
+): Trade[] {
+  const market: MarketOptions = {
+    ...MARKET_DEFAULTS,
+    eventsPerSecond: 1000,
+    ...options,
+    quoteShare: 0,
+    faults: NO_FAULTS,
+    silences: [],
+    heartbeatMs: 3_600_000,
+  };
   const trades: Trade[] = [];
   let i = 0;
   for (const event of syntheticMarket(market, Number.MAX_SAFE_INTEGER)) {
     if (event.kind !== 'trade') continue;
-    const parsed = tickflowNdjson.parse({ source: 'synthetic', format: 'tickflow-ndjson', tsRecv: event.tsRecv, origin: `synthetic:${options.seed}:${i}`, sequence: i, payload: event.line });
+    const parsed = tickflowNdjson.parse({
+      source: 'synthetic',
+      format: 'tickflow-ndjson',
+      tsRecv: event.tsRecv,
+      origin: `synthetic:${options.seed}:${i}`,
+      sequence: i,
+      payload: event.line,
+    });
     trades.push(parsed.value as Trade);
     i += 1;
     if (trades.length === count) break;

@@ -5,12 +5,25 @@ import { tardisBookSnapshot25, tardisQuotes, tardisTrades } from './formats';
 import type { BookSnapshot } from '../../schemas/types.generated';
 import { TickflowError } from '../../pipelines/runtime/errors';
 
-const raw = (format: string, payload: string): RawRecord => ({ source: 'tardis-file', format, tsRecv: 0, origin: 'test', sequence: 1, payload });
-const fixture = (name: string): string[] => fs.readFileSync(path.join(__dirname, 'fixtures', name), 'utf8').trim().split('\n');
+const raw = (format: string, payload: string): RawRecord => ({
+  source: 'tardis-file',
+  format,
+  tsRecv: 0,
+  origin: 'test',
+  sequence: 1,
+  payload,
+});
+const fixture = (name: string): string[] =>
+  fs
+    .readFileSync(path.join(__dirname, 'fixtures', name), 'utf8')
+    .trim()
+    .split('\n');
 
 describe('Tardis CSV parsers', () => {
   it('parses a trade exactly, keeping exchange and receive time', () => {
-    const t = tardisTrades.parse(raw('tardis-trades', 'binance-futures,BTCUSDT,1582329602111000,1582329602418379,42377944,buy,9682,0.132')) as Trade;
+    const t = tardisTrades.parse(
+      raw('tardis-trades', 'binance-futures,BTCUSDT,1582329602111000,1582329602418379,42377944,buy,9682,0.132'),
+    ) as Trade;
     expect(t.instrumentId).toBe('BINANCE-FUT:BTCUSDT');
     expect(t.venue).toBe('BINANCE-FUT');
     expect(t.tsEvent).toBe(1582329602111000);
@@ -22,8 +35,15 @@ describe('Tardis CSV parsers', () => {
   });
 
   it('parses a quote', () => {
-    const q = tardisQuotes.parse(raw('tardis-quotes', 'binance-futures,BTCUSDT,1582329601096000,1582329603502092,0.84,9682,9681.92,0.67')) as Quote;
-    expect([q.bidPrice, q.bidSize, q.askPrice, q.askSize].map((d) => d.toFixed())).toEqual(['9681.92', '0.67', '9682', '0.84']);
+    const q = tardisQuotes.parse(
+      raw('tardis-quotes', 'binance-futures,BTCUSDT,1582329601096000,1582329603502092,0.84,9682,9681.92,0.67'),
+    ) as Quote;
+    expect([q.bidPrice, q.bidSize, q.askPrice, q.askSize].map((d) => d.toFixed())).toEqual([
+      '9681.92',
+      '0.67',
+      '9682',
+      '0.84',
+    ]);
   });
 
   it('parses every line of the recorded trades file, summing to exactly 4024.301', () => {
@@ -31,7 +51,9 @@ describe('Tardis CSV parsers', () => {
     expect(header).toBe(tardisTrades.header);
     const trades = lines.map((l) => tardisTrades.parse(raw('tardis-trades', l)) as Trade);
     expect(trades).toHaveLength(9999);
-    expect(trades.reduce((acc, t) => acc.plus(t.size), trades[0].size.minus(trades[0].size)).toFixed()).toBe('4024.301');
+    expect(trades.reduce((acc, t) => acc.plus(t.size), trades[0].size.minus(trades[0].size)).toFixed()).toBe(
+      '4024.301',
+    );
   });
 
   it('parses the 25-level book snapshots, best level first', () => {

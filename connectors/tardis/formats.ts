@@ -220,7 +220,11 @@ const TARDIS_COLUMNS: Pick<CsvFormat, 'vendorKey' | 'eventTimeMicros' | 'recvTim
   recvTimeMicros: (f) => columnMicros(f[3]),
 };
 
-const SIDES: ReadonlyMap<string, Trade['side']> = new Map([['buy', 'BUY'], ['sell', 'SELL'], ['unknown', 'UNKNOWN']]);
+const SIDES: ReadonlyMap<string, Trade['side']> = new Map([
+  ['buy', 'BUY'],
+  ['sell', 'SELL'],
+  ['unknown', 'UNKNOWN'],
+]);
 
 export const tardisTrades: CsvFormat = {
   name: 'tardis-trades',
@@ -281,13 +285,15 @@ const BOOK_LEVELS = 25;
 
 function bookHeader(): string {
   const columns = ['exchange', 'symbol', 'timestamp', 'local_timestamp'];
-  for (let i = 0; i < BOOK_LEVELS; i++) columns.push(`asks[${i}].price`, `asks[${i}].amount`, `bids[${i}].price`, `bids[${i}].amount`);
+  for (let i = 0; i < BOOK_LEVELS; i++)
+    columns.push(`asks[${i}].price`, `asks[${i}].amount`, `bids[${i}].price`, `bids[${i}].amount`);
   return columns.join(',');
 }
 
 export const tardisBookSnapshot25: CsvFormat = {
   name: 'tardis-book-snapshot-25',
-  description: 'Tardis CSV book_snapshot_25: exchange,symbol,timestamp,local_timestamp, then asks[i].price,asks[i].amount,bids[i].price,bids[i].amount for i = 0..24',
+  description:
+    'Tardis CSV book_snapshot_25: exchange,symbol,timestamp,local_timestamp, then asks[i].price,asks[i].amount,bids[i].price,bids[i].amount for i = 0..24',
   header: bookHeader(),
   fieldCount: 4 + 4 * BOOK_LEVELS,
   kind: 'book',
@@ -313,7 +319,17 @@ export const tardisBookSnapshot25: CsvFormat = {
       }
     }
     const { venue, symbol, instrumentId } = identity(f);
-    const book: BookSnapshot = { venue, symbol, instrumentId, source: raw.source, tsEvent: micros(f[2], 'timestamp'), tsRecv: micros(f[3], 'local_timestamp'), bids, asks, sequence: raw.sequence };
+    const book: BookSnapshot = {
+      venue,
+      symbol,
+      instrumentId,
+      source: raw.source,
+      tsEvent: micros(f[2], 'timestamp'),
+      tsRecv: micros(f[3], 'local_timestamp'),
+      bids,
+      asks,
+      sequence: raw.sequence,
+    };
     return book;
   },
 };

@@ -9,10 +9,10 @@ const VENUES: Readonly<Record<string, string>> = {
   'binance-us': 'BINANCE-US',
   bitmex: 'BITMEX',
   deribit: 'DERIBIT',
-  'coinbase': 'COINBASE',
-  'bybit': 'BYBIT',
+  coinbase: 'COINBASE',
+  bybit: 'BYBIT',
   'okex-swap': 'OKX-SWAP',
-  'kraken': 'KRAKEN',
+  kraken: 'KRAKEN',
 };
 
 export function venueOf(exchange: string): string {

@@ -57,7 +57,7 @@ function sequenceOf(o: Json): number | undefined {
 
 export const tickflowNdjson: LineFormat = {
   name: 'tickflow-ndjson',
-  description: "tickflow NDJSON: one object per line, type trade | quote | heartbeat, decimals as strings",
+  description: 'tickflow NDJSON: one object per line, type trade | quote | heartbeat, decimals as strings',
   header: null,
   locate(line) {
     // Only what replay needs to key and pace the line (a key of valid identifiers, times in range,
@@ -96,7 +96,14 @@ export const tickflowNdjson: LineFormat = {
       }
       case 'quote': {
         const sequence = sequenceOf(o);
-        const quote: Quote = { ...identity(o, raw), bidPrice: exact(o, 'bidPrice'), bidSize: exact(o, 'bidSize'), askPrice: exact(o, 'askPrice'), askSize: exact(o, 'askSize'), sequence: sequence ?? raw.sequence };
+        const quote: Quote = {
+          ...identity(o, raw),
+          bidPrice: exact(o, 'bidPrice'),
+          bidSize: exact(o, 'bidSize'),
+          askPrice: exact(o, 'askPrice'),
+          askSize: exact(o, 'askSize'),
+          sequence: sequence ?? raw.sequence,
+        };
         return { kind: 'quote', value: quote, sequence };
       }
       case 'heartbeat':

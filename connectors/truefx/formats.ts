@@ -27,13 +27,35 @@ function pairOf(text: string): string {
 }
 
 /** ISO 4217 codes of the currencies TrueFX quotes. */
-const CURRENCIES = new Set(['AUD', 'CAD', 'CHF', 'EUR', 'GBP', 'HKD', 'JPY', 'MXN', 'NOK', 'NZD', 'PLN', 'SEK', 'SGD', 'TRY', 'USD', 'ZAR', 'CNH', 'DKK', 'CZK', 'HUF']);
+const CURRENCIES = new Set([
+  'AUD',
+  'CAD',
+  'CHF',
+  'EUR',
+  'GBP',
+  'HKD',
+  'JPY',
+  'MXN',
+  'NOK',
+  'NZD',
+  'PLN',
+  'SEK',
+  'SGD',
+  'TRY',
+  'USD',
+  'ZAR',
+  'CNH',
+  'DKK',
+  'CZK',
+  'HUF',
+]);
 
 /** `USD/JPY` from a file name holding `usdjpy` (any case) as a separate word. */
 export function pairFromFileName(name: string): string | undefined {
   for (const word of name.split(/[^A-Za-z]+/)) {
     const upper = word.toUpperCase();
-    if (upper.length === 6 && CURRENCIES.has(upper.slice(0, 3)) && CURRENCIES.has(upper.slice(3))) return `${upper.slice(0, 3)}/${upper.slice(3)}`;
+    if (upper.length === 6 && CURRENCIES.has(upper.slice(0, 3)) && CURRENCIES.has(upper.slice(3)))
+      return `${upper.slice(0, 3)}/${upper.slice(3)}`;
   }
   return undefined;
 }
@@ -118,14 +140,18 @@ function pairOfOrigin(origin: string): string {
   const pair = pairFromFileName(origin);
   if (!pair) {
     const hint = 'name the file like truefx-usdjpy-2013-01.csv';
-    throw new TickflowError('PARSE_ERROR', `no currency pair in the file name of '${boundedText(origin, 120)}': ${hint}`);
+    throw new TickflowError(
+      'PARSE_ERROR',
+      `no currency pair in the file name of '${boundedText(origin, 120)}': ${hint}`,
+    );
   }
   return pair;
 }
 
 export const truefxQuotes: LineFormat = {
   name: 'truefx-quotes',
-  description: 'TrueFX quotes export with header timestamp,bid,ask (ISO-8601 times); the pair from the file name, e.g. truefx-usdjpy-quotes-2013-01.csv',
+  description:
+    'TrueFX quotes export with header timestamp,bid,ask (ISO-8601 times); the pair from the file name, e.g. truefx-usdjpy-quotes-2013-01.csv',
   header: 'timestamp,bid,ask',
   locate(line, file) {
     const pair = pairFromFileName(file);

@@ -26,7 +26,8 @@ import { changelogTopic } from '../../topics/catalog';
 const log = logger('bench');
 
 /**
- * `tickflow bench runtime`: synthetic market trades (connectors/synthetic/market.ts, as Tardis CSV lines in raw records) through normalize
+ * `tickflow bench runtime`: synthetic market trades (connectors/synthetic/market.ts, as Tardis CSV lines in raw
+ * records) through normalize
  * and the QuestDB sink, against baselines measured in the same run on the same messages: a raw
  * kafkajs consume-and-produce with no stage logic, and the raw QuestDB client writing the same rows.
  * Every phase runs in its own topic namespace (`bench.<id>.<phase>.`) and writes `*_bench` tables,
@@ -51,13 +52,32 @@ export interface BenchFigures {
   sinkRowsPerSecond: number;
   rawQuestdbRowsPerSecond: number;
   cpuSecondsPer1000: { rawPassthrough: number; pipelineExactlyOnce: number };
-  latencyAtRate: { rate: number; records: number; p50Ms: number; p99Ms: number; p999Ms: number; maxMs: number; meanPhaseMs: Record<string, Record<string, number>> };
+  latencyAtRate: {
+    rate: number;
+    records: number;
+    p50Ms: number;
+    p99Ms: number;
+    p999Ms: number;
+    maxMs: number;
+    meanPhaseMs: Record<string, Record<string, number>>;
+  };
   peakRssMb: number;
-  ratios: { pipelineVsRawPassthrough: number; normalizeHopVsRawPassthrough: number; sinkVsRawQuestdb: number; exactlyOnceVsAtLeastOnce: number };
+  ratios: {
+    pipelineVsRawPassthrough: number;
+    normalizeHopVsRawPassthrough: number;
+    sinkVsRawQuestdb: number;
+    exactlyOnceVsAtLeastOnce: number;
+  };
 }
 
 const NORMALIZE = normalizeStage(parseConfig('normalize', NORMALIZE_CONFIG, {}));
-const NORMALIZE_TOPICS = [...NORMALIZE.inputs, ...NORMALIZE.inputs.map(dlqTopicOf), ...NORMALIZE.outputs, 'md.trades.v1.dlq', ...(NORMALIZE.stores ?? []).map((s) => changelogTopic(NORMALIZE.name, s))];
+const NORMALIZE_TOPICS = [
+  ...NORMALIZE.inputs,
+  ...NORMALIZE.inputs.map(dlqTopicOf),
+  ...NORMALIZE.outputs,
+  'md.trades.v1.dlq',
+  ...(NORMALIZE.stores ?? []).map((s) => changelogTopic(NORMALIZE.name, s)),
+];
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -79,14 +99,30 @@ class RssSampler {
 
 /** A synthetic trade as a Tardis trades CSV line with local_timestamp `recvMicros`. */
 function tardisLine(t: Trade, recvMicros: number): string {
-  return ['bench', t.symbol, t.tsEvent, recvMicros, t.tradeId, t.side.toLowerCase(), t.price.toFixed(), t.size.toFixed()].join(',');
+  return [
+    'bench',
+    t.symbol,
+    t.tsEvent,
+    recvMicros,
+    t.tradeId,
+    t.side.toLowerCase(),
+    t.price.toFixed(),
+    t.size.toFixed(),
+  ].join(',');
 }
 
 /** Synthetic trades as raw Tardis CSV records; `recvMicros(i)` sets local_timestamp (the latency origin). */
 async function rawMessages(codec: AvroCodec, trades: Trade[], recvMicros: (i: number) => number): Promise<Message[]> {
   return Promise.all(
     trades.map(async (t, i) => {
-      const raw: RawRecord = { source: 'bench', format: 'tardis-trades', tsRecv: recvMicros(i), origin: `bench:${i}`, sequence: i, payload: tardisLine(t, recvMicros(i)) };
+      const raw: RawRecord = {
+        source: 'bench',
+        format: 'tardis-trades',
+        tsRecv: recvMicros(i),
+        origin: `bench:${i}`,
+        sequence: i,
+        payload: tardisLine(t, recvMicros(i)),
+      };
       return { key: `bench:${t.symbol}`, value: await codec.encode('md.raw.tardis.v1', raw) };
     }),
   );
@@ -95,7 +131,8 @@ async function rawMessages(codec: AvroCodec, trades: Trade[], recvMicros: (i: nu
 async function produceAll(kafka: Kafka, topic: string, messages: Message[]): Promise<void> {
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
-  for (let i = 0; i < messages.length; i += 5000) await producer.send({ topic, messages: messages.slice(i, i + 5000), acks: -1 });
+  for (let i = 0; i < messages.length; i += 5000)
+    await producer.send({ topic, messages: messages.slice(i, i + 5000), acks: -1 });
   await producer.disconnect();
 }
 
@@ -113,12 +150,21 @@ async function waitCount(what: string, count: () => number, target: number, time
 }
 
 /** Raw kafkajs consume-and-produce of the same messages, no decode, no logic. */
-async function rawPassthrough(kafka: Kafka, prefix: string, n: number): Promise<{ perSecond: number; cpuPer1000: number }> {
+async function rawPassthrough(
+  kafka: Kafka,
+  prefix: string,
+  n: number,
+): Promise<{ perSecond: number; cpuPer1000: number }> {
   const source = `${prefix}md.raw.tardis.v1`;
   const target = `${prefix}md.trades.v1`;
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
-  const consumer = kafka.consumer({ groupId: `${prefix}raw`, maxBytesPerPartition: 524_288, maxBytes: 4_194_304, maxWaitTimeInMs: 250 });
+  const consumer = kafka.consumer({
+    groupId: `${prefix}raw`,
+    maxBytesPerPartition: 524_288,
+    maxBytes: 4_194_304,
+    maxWaitTimeInMs: 250,
+  });
   await consumer.connect();
   await consumer.subscribe({ topic: source, fromBeginning: true });
   let forwarded = 0;
@@ -127,8 +173,14 @@ async function rawPassthrough(kafka: Kafka, prefix: string, n: number): Promise<
   await consumer.run({
     autoCommit: false,
     eachBatch: async ({ batch }) => {
-      await producer.send({ topic: target, messages: batch.messages.map((m) => ({ key: m.key, value: m.value })), acks: -1 });
-      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }]);
+      await producer.send({
+        topic: target,
+        messages: batch.messages.map((m) => ({ key: m.key, value: m.value })),
+        acks: -1,
+      });
+      await consumer.commitOffsets([
+        { topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() },
+      ]);
       forwarded += batch.messages.length;
     },
   });
@@ -140,10 +192,23 @@ async function rawPassthrough(kafka: Kafka, prefix: string, n: number): Promise<
   return { perSecond: n / seconds, cpuPer1000: ((used.user + used.system) / 1e6 / n) * 1000 };
 }
 
-async function pipeline(kafka: Kafka, codec: AvroCodec, prefix: string, n: number, delivery: 'exactly-once' | 'at-least-once', onRow?: (r: InputRecord, now: number) => void, metrics?: RuntimeMetrics): Promise<{ runners: Runner[]; rows: () => number; normalized: () => number; ready: Promise<void> }> {
+async function pipeline(
+  kafka: Kafka,
+  codec: AvroCodec,
+  prefix: string,
+  n: number,
+  delivery: 'exactly-once' | 'at-least-once',
+  onRow?: (r: InputRecord, now: number) => void,
+  metrics?: RuntimeMetrics,
+): Promise<{ runners: Runner[]; rows: () => number; normalized: () => number; ready: Promise<void> }> {
   let rows = 0;
   let normalized = 0;
-  const normalize = Runner.forStage(kafka, codec, NORMALIZE, { topicPrefix: prefix, delivery, metrics, onCommitted: (r) => (normalized += r.length) });
+  const normalize = Runner.forStage(kafka, codec, NORMALIZE, {
+    topicPrefix: prefix,
+    delivery,
+    metrics,
+    onCommitted: (r) => (normalized += r.length),
+  });
   const sink = Runner.forSink(kafka, codec, new QuestDbSink(['md.trades.v1'], endpoints().questdbUrl, '_bench'), {
     topicPrefix: prefix,
     metrics,
@@ -164,25 +229,46 @@ async function pipeline(kafka: Kafka, codec: AvroCodec, prefix: string, n: numbe
   return { runners: [normalize, sink], rows: () => rows, normalized: () => normalized, ready };
 }
 
-async function pipelineThroughput(kafka: Kafka, codec: AvroCodec, prefix: string, messages: Message[], delivery: 'exactly-once' | 'at-least-once'): Promise<{ perSecond: number; stagePerSecond: number; cpuPer1000: number }> {
+async function pipelineThroughput(
+  kafka: Kafka,
+  codec: AvroCodec,
+  prefix: string,
+  messages: Message[],
+  delivery: 'exactly-once' | 'at-least-once',
+): Promise<{ perSecond: number; stagePerSecond: number; cpuPer1000: number }> {
   await produceAll(kafka, `${prefix}md.raw.tardis.v1`, messages);
   const cpu = process.cpuUsage();
   const started = Date.now();
   const p = await pipeline(kafka, codec, prefix, messages.length, delivery);
   let stageSeconds = 0;
-  const stageDone = waitCount(`normalize (${delivery})`, p.normalized, messages.length).then(() => (stageSeconds = (Date.now() - started) / 1000));
+  const stageDone = waitCount(`normalize (${delivery})`, p.normalized, messages.length).then(
+    () => (stageSeconds = (Date.now() - started) / 1000),
+  );
   await waitCount(`pipeline (${delivery})`, p.rows, messages.length);
   await stageDone;
   const seconds = (Date.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
   for (const r of p.runners) await r.stop();
-  return { perSecond: messages.length / seconds, stagePerSecond: messages.length / stageSeconds, cpuPer1000: ((used.user + used.system) / 1e6 / messages.length) * 1000 };
+  return {
+    perSecond: messages.length / seconds,
+    stagePerSecond: messages.length / stageSeconds,
+    cpuPer1000: ((used.user + used.system) / 1e6 / messages.length) * 1000,
+  };
 }
 
 /** The sink alone over trades already on a topic, then the raw QuestDB client writing the same rows. */
-async function sinkVsRaw(kafka: Kafka, codec: AvroCodec, prefix: string, trades: Trade[]): Promise<{ sink: number; raw: number }> {
+async function sinkVsRaw(
+  kafka: Kafka,
+  codec: AvroCodec,
+  prefix: string,
+  trades: Trade[],
+): Promise<{ sink: number; raw: number }> {
   let rows = 0;
-  const sink = Runner.forSink(kafka, codec, new QuestDbSink(['md.trades.v1'], endpoints().questdbUrl, '_bench'), { topicPrefix: prefix, groupId: `${prefix}sink-only`, onCommitted: (r) => (rows += r.length) });
+  const sink = Runner.forSink(kafka, codec, new QuestDbSink(['md.trades.v1'], endpoints().questdbUrl, '_bench'), {
+    topicPrefix: prefix,
+    groupId: `${prefix}sink-only`,
+    onCommitted: (r) => (rows += r.length),
+  });
   const started = Date.now();
   await sink.start();
   await waitCount('sink alone', () => rows, trades.length);
@@ -191,7 +277,9 @@ async function sinkVsRaw(kafka: Kafka, codec: AvroCodec, prefix: string, trades:
 
   await ensureTables([TRADES as unknown as TableSpec<unknown>], '_rawbench');
   const url = new URL(endpoints().questdbUrl);
-  const sender = await Sender.fromConfig(`${url.protocol === 'https:' ? 'https' : 'http'}::addr=${url.host};auto_flush=off;protocol_version=3${questdbSenderConfig(endpoints().questdbUrl)}`);
+  const sender = await Sender.fromConfig(
+    `${url.protocol === 'https:' ? 'https' : 'http'}::addr=${url.host};auto_flush=off;protocol_version=3${questdbSenderConfig(endpoints().questdbUrl)}`,
+  );
   const rawStarted = Date.now();
   for (let i = 0; i < trades.length; i += 2000) {
     for (const t of trades.slice(i, i + 2000)) {
@@ -206,17 +294,39 @@ async function sinkVsRaw(kafka: Kafka, codec: AvroCodec, prefix: string, trades:
   return { sink: trades.length / sinkSeconds, raw: trades.length / rawSeconds };
 }
 
-async function latencyAtRate(kafka: Kafka, codec: AvroCodec, prefix: string, options: BenchOptions): Promise<BenchFigures['latencyAtRate']> {
+async function latencyAtRate(
+  kafka: Kafka,
+  codec: AvroCodec,
+  prefix: string,
+  options: BenchOptions,
+): Promise<BenchFigures['latencyAtRate']> {
   const count = options.latencyRate * options.latencySeconds;
   // Exchange times at the send rate, a second before each record's intended send time (its receive
   // time below): never in the future of receipt, which normalize flags (FUTURE_TIMESTAMP).
   const startMs = Date.now() + 2500;
-  const trades = marketTrades({ seed: 99, instruments: options.instruments, prefix: 'L', eventsPerSecond: options.latencyRate, startMicros: (startMs - 1000) * 1000 }, count);
+  const trades = marketTrades(
+    {
+      seed: 99,
+      instruments: options.instruments,
+      prefix: 'L',
+      eventsPerSecond: options.latencyRate,
+      startMicros: (startMs - 1000) * 1000,
+    },
+    count,
+  );
   const latencies: number[] = [];
   const metrics = new RuntimeMetrics();
-  const p = await pipeline(kafka, codec, prefix, count, 'exactly-once', (r, now) => {
-    latencies.push(now - (r.value as Trade).tsRecv / 1000);
-  }, metrics);
+  const p = await pipeline(
+    kafka,
+    codec,
+    prefix,
+    count,
+    'exactly-once',
+    (r, now) => {
+      latencies.push(now - (r.value as Trade).tsRecv / 1000);
+    },
+    metrics,
+  );
   await p.ready;
   await new Promise((resolve) => setTimeout(resolve, 2000));
   // The load generator must not be the bottleneck, and must keep the records in order (normalize
@@ -226,7 +336,9 @@ async function latencyAtRate(kafka: Kafka, codec: AvroCodec, prefix: string, opt
   const producer = kafka.producer({ maxInFlightRequests: 1 });
   await producer.connect();
   const start = Math.max(startMs, Date.now() + 200);
-  const messages = await rawMessages(codec, trades, (i) => Math.round((start + (i * 1000) / options.latencyRate) * 1000));
+  const messages = await rawMessages(codec, trades, (i) =>
+    Math.round((start + (i * 1000) / options.latencyRate) * 1000),
+  );
   let due: typeof messages = [];
   let sending: Promise<void> | undefined;
   const pump = async (): Promise<void> => {
@@ -251,7 +363,15 @@ async function latencyAtRate(kafka: Kafka, codec: AvroCodec, prefix: string, opt
   await waitCount('latency phase', p.rows, count);
   for (const r of p.runners) await r.stop();
   latencies.sort((a, b) => a - b);
-  return { rate: options.latencyRate, records: count, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), p999Ms: percentile(latencies, 99.9), maxMs: latencies[latencies.length - 1], meanPhaseMs: await meanPhases(metrics) };
+  return {
+    rate: options.latencyRate,
+    records: count,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    p999Ms: percentile(latencies, 99.9),
+    maxMs: latencies[latencies.length - 1],
+    meanPhaseMs: await meanPhases(metrics),
+  };
 }
 
 /** Mean milliseconds per batch phase (and per fetch), per stage: where a record's latency goes. */
@@ -264,8 +384,10 @@ async function meanPhases(metrics: RuntimeMetrics): Promise<Record<string, Recor
     if (kind.endsWith('_count')) entry.count = value;
     sums.set(k, entry);
   };
-  for (const v of (await metrics.phaseSeconds.get()).values) add(String(v.labels.stage), String(v.labels.phase), v.metricName ?? '', v.value);
-  for (const v of (await metrics.fetchSeconds.get()).values) add(String(v.labels.stage), 'fetch', v.metricName ?? '', v.value);
+  for (const v of (await metrics.phaseSeconds.get()).values)
+    add(String(v.labels.stage), String(v.labels.phase), v.metricName ?? '', v.value);
+  for (const v of (await metrics.fetchSeconds.get()).values)
+    add(String(v.labels.stage), 'fetch', v.metricName ?? '', v.value);
   const result: Record<string, Record<string, number>> = {};
   for (const [k, { sum, count }] of sums) {
     if (count === 0) continue;
@@ -281,16 +403,30 @@ export async function benchRuntime(kafka: Kafka, options: BenchOptions): Promise
   await admin.connect();
   const brokers = (await admin.describeCluster()).brokers.length;
   const id = randomBytes(3).toString('hex');
-  const prefixes = { raw: `bench.${id}.raw.`, alo: `bench.${id}.alo.`, eos: `bench.${id}.eos.`, latency: `bench.${id}.latency.` };
+  const prefixes = {
+    raw: `bench.${id}.raw.`,
+    alo: `bench.${id}.alo.`,
+    eos: `bench.${id}.eos.`,
+    latency: `bench.${id}.latency.`,
+  };
   const created: string[] = [];
   const rss = new RssSampler();
   rss.start();
   try {
-    for (const prefix of Object.values(prefixes)) created.push(...(await createNamespace(admin, prefix, NORMALIZE_TOPICS, brokers)));
+    for (const prefix of Object.values(prefixes))
+      created.push(...(await createNamespace(admin, prefix, NORMALIZE_TOPICS, brokers)));
     await ensureTables([TRADES as unknown as TableSpec<unknown>], '_bench');
     // A recorded past, as a replay: exchange and receive times end a minute before now (1,000 events/s
     // of exchange time), so normalize's FUTURE_TIMESTAMP rule never applies.
-    const trades = marketTrades({ seed: 1, instruments: options.instruments, prefix: 'B', startMicros: (Date.now() - (options.records / 1000) * 1000 - 60_000) * 1000 }, options.records);
+    const trades = marketTrades(
+      {
+        seed: 1,
+        instruments: options.instruments,
+        prefix: 'B',
+        startMicros: (Date.now() - (options.records / 1000) * 1000 - 60_000) * 1000,
+      },
+      options.records,
+    );
     const messages = await rawMessages(codec, trades, (i) => trades[i].tsRecv);
     log.info(`bench ${id}: ${options.records} records over ${options.instruments} instruments`);
 
@@ -301,7 +437,17 @@ export async function benchRuntime(kafka: Kafka, options: BenchOptions): Promise
     log.info(`pipeline at-least-once: ${Math.round(alo.perSecond)} records/s`);
     const eos = await pipelineThroughput(kafka, codec, prefixes.eos, messages, 'exactly-once');
     log.info(`pipeline exactly-once: ${Math.round(eos.perSecond)} records/s`);
-    const normalized = trades.map((t) => tardisTrades.parse({ source: 'bench', format: 'tardis-trades', tsRecv: t.tsRecv, origin: '', sequence: 0, payload: tardisLine(t, t.tsRecv) }) as Trade);
+    const normalized = trades.map(
+      (t) =>
+        tardisTrades.parse({
+          source: 'bench',
+          format: 'tardis-trades',
+          tsRecv: t.tsRecv,
+          origin: '',
+          sequence: 0,
+          payload: tardisLine(t, t.tsRecv),
+        }) as Trade,
+    );
     const sink = await sinkVsRaw(kafka, codec, prefixes.eos, normalized);
     log.info(`sink ${Math.round(sink.sink)} rows/s, raw QuestDB client ${Math.round(sink.raw)} rows/s`);
     const latency = await latencyAtRate(kafka, codec, prefixes.latency, options);
@@ -318,15 +464,23 @@ export async function benchRuntime(kafka: Kafka, options: BenchOptions): Promise
       cpuSecondsPer1000: { rawPassthrough: raw.cpuPer1000, pipelineExactlyOnce: eos.cpuPer1000 },
       latencyAtRate: latency,
       peakRssMb: rss.peak / 1024 / 1024,
-      ratios: { pipelineVsRawPassthrough: eos.perSecond / raw.perSecond, normalizeHopVsRawPassthrough: eos.stagePerSecond / raw.perSecond, sinkVsRawQuestdb: sink.sink / sink.raw, exactlyOnceVsAtLeastOnce: eos.perSecond / alo.perSecond },
+      ratios: {
+        pipelineVsRawPassthrough: eos.perSecond / raw.perSecond,
+        normalizeHopVsRawPassthrough: eos.stagePerSecond / raw.perSecond,
+        sinkVsRawQuestdb: sink.sink / sink.raw,
+        exactlyOnceVsAtLeastOnce: eos.perSecond / alo.perSecond,
+      },
     };
   } finally {
     rss.stop();
-    await admin.deleteTopics({ topics: created }).catch((error: Error) => log.warn(`could not delete bench topics: ${error.message}`));
+    await admin
+      .deleteTopics({ topics: created })
+      .catch((error: Error) => log.warn(`could not delete bench topics: ${error.message}`));
     const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.includes(`bench.${id}.`));
     if (groups.length) await admin.deleteGroups(groups).catch(() => undefined);
     await admin.disconnect();
-    for (const table of ['trades_bench', 'trades_rawbench']) await sql(`DROP TABLE IF EXISTS ${table}`).catch(() => undefined);
+    for (const table of ['trades_bench', 'trades_rawbench'])
+      await sql(`DROP TABLE IF EXISTS ${table}`).catch(() => undefined);
   }
 }
 
@@ -346,7 +500,12 @@ export function formatFigures(runs: BenchFigures[]): string {
     `  QuestDB sink alone             ${Math.round(m((b) => b.sinkRowsPerSecond))} rows/s`,
     `  raw QuestDB client             ${Math.round(m((b) => b.rawQuestdbRowsPerSecond))} rows/s`,
     `  end-to-end latency at ${runs[0].latencyAtRate.rate}/s (intended send -> QuestDB ack): p50 ${m((b) => b.latencyAtRate.p50Ms).toFixed(0)} ms, p99 ${m((b) => b.latencyAtRate.p99Ms).toFixed(0)} ms, p99.9 ${m((b) => b.latencyAtRate.p999Ms).toFixed(0)} ms`,
-    ...Object.entries(runs[Math.floor(runs.length / 2)].latencyAtRate.meanPhaseMs ?? {}).map(([stage, phases]) => `    mean ms per batch phase, ${stage}: ${Object.entries(phases).map(([p, ms]) => `${p} ${ms}`).join(', ')}`),
+    ...Object.entries(runs[Math.floor(runs.length / 2)].latencyAtRate.meanPhaseMs ?? {}).map(
+      ([stage, phases]) =>
+        `    mean ms per batch phase, ${stage}: ${Object.entries(phases)
+          .map(([p, ms]) => `${p} ${ms}`)
+          .join(', ')}`,
+    ),
     `  peak RSS                       ${m((b) => b.peakRssMb).toFixed(0)} MB`,
     'ratios (each measured within one run, then the median):',
     `  pipeline / raw passthrough     ${m((b) => b.ratios.pipelineVsRawPassthrough).toFixed(2)}   (target >= 0.5; two hops plus QuestDB against one hop)`,

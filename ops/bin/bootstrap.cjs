@@ -61,7 +61,11 @@ function ensureBuild() {
   );
   if (mtime(stamp) >= sources) return;
   console.error('tickflow: compiling TypeScript ...');
-  run(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], 'TypeScript build (typecheck)');
+  run(
+    process.execPath,
+    [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'],
+    'TypeScript build (typecheck)',
+  );
   // tsc leaves the stamp untouched when nothing changed; touch it so the next run skips the check.
   const now = new Date();
   fs.utimesSync(stamp, now, now);
@@ -82,11 +86,23 @@ function main() {
   if (command === 'start') return exec(process.execPath, [cli, 'demo', ...rest]);
   if (command === 'test') {
     run(process.execPath, [path.join(root, 'node_modules', 'eslint', 'bin', 'eslint.js'), '.'], 'lint (eslint)');
-    console.error('tickflow: typecheck and lint passed; running jest (unit and integration tests against the real stack) ...');
+    console.error(
+      'tickflow: typecheck and lint passed; running jest (unit and integration tests against the real stack) ...',
+    );
     const report = path.join(root, '.tickflow', 'jest-report.json');
     fs.mkdirSync(path.dirname(report), { recursive: true });
     fs.rmSync(report, { force: true });
-    const jest = spawnSync(process.execPath, [path.join(root, 'node_modules', 'jest', 'bin', 'jest.js'), '--runInBand', '--json', `--outputFile=${report}`, ...rest], { cwd: root, stdio: 'inherit' });
+    const jest = spawnSync(
+      process.execPath,
+      [
+        path.join(root, 'node_modules', 'jest', 'bin', 'jest.js'),
+        '--runInBand',
+        '--json',
+        `--outputFile=${report}`,
+        ...rest,
+      ],
+      { cwd: root, stdio: 'inherit' },
+    );
     // A plain closing line that any CI can read, whatever the runner prints.
     try {
       const result = JSON.parse(fs.readFileSync(report, 'utf8'));

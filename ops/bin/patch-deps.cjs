@@ -28,7 +28,9 @@ function apply({ pkg, version, file, patch, originalSha256 }) {
   const pkgDir = path.join(root, 'node_modules', pkg);
   const installed = JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8')).version;
   if (installed !== version) {
-    throw new Error(`${pkg} ${installed} is installed, the patch ${patch} is for ${version}: port the patch (or drop it if ${installed} fixed the bug), then update ops/bin/patch-deps.cjs`);
+    throw new Error(
+      `${pkg} ${installed} is installed, the patch ${patch} is for ${version}: port the patch (or drop it if ${installed} fixed the bug), then update ops/bin/patch-deps.cjs`,
+    );
   }
   const target = path.join(pkgDir, file);
   const wanted = fs.readFileSync(path.join(root, patch));
@@ -36,7 +38,9 @@ function apply({ pkg, version, file, patch, originalSha256 }) {
   if (current.equals(wanted)) return false;
   // An earlier version of the same patch (same first line, which names tickflow) is replaced too.
   if (sha256(current) !== originalSha256 && firstLine(current) !== firstLine(wanted)) {
-    throw new Error(`node_modules/${pkg}/${file} is neither the ${pkg} ${version} original nor tickflow's patch: reinstall with \`rm -rf node_modules && npm ci\``);
+    throw new Error(
+      `node_modules/${pkg}/${file} is neither the ${pkg} ${version} original nor tickflow's patch: reinstall with \`rm -rf node_modules && npm ci\``,
+    );
   }
   fs.writeFileSync(target, wanted);
   return true;

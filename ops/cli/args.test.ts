@@ -5,7 +5,14 @@ import { parseSpeed } from '../../connectors/file-replay/replay';
 import { endpoints } from '../../pipelines/runtime/settings';
 
 describe('CLI argument handling', () => {
-  const spec = { usage: 'x [--n N]', positionals: [0, 1] as [number, number], flags: { n: { type: 'string' as const, description: 'n' }, mode: { type: 'string' as const, choices: ['a', 'b'], description: 'm' } } };
+  const spec = {
+    usage: 'x [--n N]',
+    positionals: [0, 1] as [number, number],
+    flags: {
+      n: { type: 'string' as const, description: 'n' },
+      mode: { type: 'string' as const, choices: ['a', 'b'], description: 'm' },
+    },
+  };
 
   it('rejects unknown flags with the usage', () => {
     expect(() => parseCommand('x', spec, ['--nope'])).toThrow(/Unknown option '--nope'/);

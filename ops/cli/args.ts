@@ -44,7 +44,10 @@ export function usageText(_name: string, spec: CommandSpec): string {
   return lines.join('\n');
 }
 
-/** Parses argv strictly: an unknown flag, a missing value or a bad choice is a usage error that says what to type instead. */
+/**
+ * Parses argv strictly: an unknown flag, a missing value or a bad choice is a usage error that says what to type
+ * instead.
+ */
 export function parseCommand(name: string, spec: CommandSpec, argv: string[]): Parsed {
   let parsed;
   try {
@@ -52,29 +55,57 @@ export function parseCommand(name: string, spec: CommandSpec, argv: string[]): P
       args: argv,
       strict: true,
       allowPositionals: true,
-      options: Object.fromEntries(Object.entries(spec.flags).map(([flag, f]) => [flag, { type: f.type, ...(f.short ? { short: f.short } : {}), ...(f.multiple ? { multiple: true } : {}) }])),
+      options: Object.fromEntries(
+        Object.entries(spec.flags).map(([flag, f]) => [
+          flag,
+          { type: f.type, ...(f.short ? { short: f.short } : {}), ...(f.multiple ? { multiple: true } : {}) },
+        ]),
+      ),
     });
   } catch (error) {
-    throw new TickflowError('USAGE', `tickflow ${name}: ${(error as Error).message.split('\n')[0]}`, usageText(name, spec));
+    throw new TickflowError(
+      'USAGE',
+      `tickflow ${name}: ${(error as Error).message.split('\n')[0]}`,
+      usageText(name, spec),
+    );
   }
   for (const [flag, f] of Object.entries(spec.flags)) {
     const value = parsed.values[flag];
     if (f.choices && typeof value === 'string' && !f.choices.includes(value)) {
-      throw new TickflowError('USAGE', `tickflow ${name}: --${flag} must be one of ${f.choices.join(', ')}, not '${value}'`, usageText(name, spec));
+      throw new TickflowError(
+        'USAGE',
+        `tickflow ${name}: --${flag} must be one of ${f.choices.join(', ')}, not '${value}'`,
+        usageText(name, spec),
+      );
     }
   }
   const [min, max] = spec.positionals;
   if (parsed.positionals.length < min || parsed.positionals.length > max) {
-    throw new TickflowError('USAGE', `tickflow ${name}: expected ${min === max ? min : `${min} to ${max}`} argument(s), got ${parsed.positionals.length}`, usageText(name, spec));
+    throw new TickflowError(
+      'USAGE',
+      `tickflow ${name}: expected ${min === max ? min : `${min} to ${max}`} argument(s), got ${parsed.positionals.length}`,
+      usageText(name, spec),
+    );
   }
-  return { flags: parsed.values as Record<string, string | boolean | string[] | undefined>, positionals: parsed.positionals };
+  return {
+    flags: parsed.values as Record<string, string | boolean | string[] | undefined>,
+    positionals: parsed.positionals,
+  };
 }
 
-export function positiveInt(name: string, value: string | boolean | string[] | undefined, fallback?: number): number | undefined {
+export function positiveInt(
+  name: string,
+  value: string | boolean | string[] | undefined,
+  fallback?: number,
+): number | undefined {
   if (value === undefined) return fallback;
   const n = Number(value);
   if (typeof value !== 'string' || !Number.isInteger(n) || n <= 0) {
-    throw new TickflowError('USAGE', `--${name} must be a positive whole number, not '${String(value)}'`, `for example --${name} 10`);
+    throw new TickflowError(
+      'USAGE',
+      `--${name} must be a positive whole number, not '${String(value)}'`,
+      `for example --${name} 10`,
+    );
   }
   return n;
 }

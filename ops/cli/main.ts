@@ -18,9 +18,14 @@ function isGroup(command: Command): command is Extract<Command, { subcommands: u
 
 export function helpText(): string {
   const lines = ['tickflow: market-data stream processing on Kafka, QuestDB and a schema registry', '', 'commands:'];
-  const defs = Object.values(COMMANDS).flatMap((command) => (isGroup(command) ? Object.values(command.subcommands) : [command]));
+  const defs = Object.values(COMMANDS).flatMap((command) =>
+    isGroup(command) ? Object.values(command.subcommands) : [command],
+  );
   for (const command of defs) lines.push(`  tickflow ${command.spec.usage}`);
-  lines.push('', 'global: --log-level debug|info|warn|error (or TICKFLOW_LOG_LEVEL); logs go to stderr, TICKFLOW_LOG_FORMAT=json|pretty (default: pretty on a terminal, JSON otherwise)');
+  lines.push(
+    '',
+    'global: --log-level debug|info|warn|error (or TICKFLOW_LOG_LEVEL); logs go to stderr, TICKFLOW_LOG_FORMAT=json|pretty (default: pretty on a terminal, JSON otherwise)',
+  );
   return lines.join('\n');
 }
 
@@ -56,7 +61,11 @@ export async function main(argv: string[]): Promise<number> {
   const subcommand = sub ? lookup(command.subcommands, sub) : undefined;
   if (!subcommand) {
     const names = Object.keys(command.subcommands).map((s) => `tickflow ${name} ${s}`);
-    throw new TickflowError('USAGE', sub ? `unknown command 'tickflow ${name} ${sub}'` : `'tickflow ${name}' needs a subcommand`, `use one of: ${names.join(', ')}`);
+    throw new TickflowError(
+      'USAGE',
+      sub ? `unknown command 'tickflow ${name} ${sub}'` : `'tickflow ${name}' needs a subcommand`,
+      `use one of: ${names.join(', ')}`,
+    );
   }
   return runCommand(`${name} ${sub}`, subcommand, subArgs);
 }
@@ -80,7 +89,8 @@ export function runCli(argv: string[]): void {
     },
     (error: unknown) => {
       process.stderr.write(`tickflow: ${describeError(error)}\n`);
-      if (!(error instanceof TickflowError) && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+      if (!(error instanceof TickflowError) && error instanceof Error && error.stack)
+        process.stderr.write(`${error.stack}\n`);
       const code = error instanceof TickflowError && error.code === 'USAGE' ? 2 : 1;
       exitAfterLogs(code);
     },
@@ -88,4 +98,3 @@ export function runCli(argv: string[]): void {
 }
 
 if (require.main === module) runCli(process.argv.slice(2));
-

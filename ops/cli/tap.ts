@@ -8,7 +8,12 @@ import { TickflowError, isRecordError } from '../../pipelines/runtime/errors';
 /** JSON for decoded Avro values: Decimals as exact strings, bytes as text when printable else base64. */
 export function toJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => {
-    if (v && typeof v === 'object' && (v as { type?: string }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data)) {
+    if (
+      v &&
+      typeof v === 'object' &&
+      (v as { type?: string }).type === 'Buffer' &&
+      Array.isArray((v as { data?: unknown }).data)
+    ) {
       return bytesText(Buffer.from((v as { data: number[] }).data));
     }
     return v;
@@ -35,11 +40,17 @@ export interface TapOptions {
  */
 export async function tap(kafka: Kafka, options: TapOptions): Promise<number> {
   const spec = topicSpec(options.topic);
-  if (!spec) throw new TickflowError('USAGE', `topic ${options.topic} is not in the catalog`, 'see `tickflow topics list`');
+  if (!spec)
+    throw new TickflowError('USAGE', `topic ${options.topic} is not in the catalog`, 'see `tickflow topics list`');
   const codec = new AvroCodec();
   const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
   const groupId = `tickflow.tap.${randomUUID()}`;
-  const consumer = kafka.consumer({ groupId, readUncommitted: false, allowAutoTopicCreation: false, maxWaitTimeInMs: 200 });
+  const consumer = kafka.consumer({
+    groupId,
+    readUncommitted: false,
+    allowAutoTopicCreation: false,
+    maxWaitTimeInMs: 200,
+  });
   let seen = 0;
   let finish: () => void = () => undefined;
   const done = new Promise<void>((resolve) => {
@@ -57,7 +68,8 @@ export async function tap(kafka: Kafka, options: TapOptions): Promise<number> {
         let value: unknown;
         try {
           value = await codec.decode(options.topic, message.value);
-          if (options.topic.endsWith(DLQ_SUFFIX)) value = await explainDeadLetter(codec, value as Record<string, unknown>);
+          if (options.topic.endsWith(DLQ_SUFFIX))
+            value = await explainDeadLetter(codec, value as Record<string, unknown>);
         } catch (error) {
           value = { undecodable: (error as Error).message, bytes: message.value ? bytesText(message.value) : null };
         }
@@ -106,7 +118,12 @@ export interface Collected<V = unknown> {
  * the read. `schemaTopic`: the catalog topic whose schema applies, when `topic` is a prefixed copy
  * (RunnerOptions.topicPrefix).
  */
-export async function collectTopic<V = unknown>(kafka: Kafka, topic: string, timeoutMs = 60_000, schemaTopic = topic): Promise<Collected<V>[]> {
+export async function collectTopic<V = unknown>(
+  kafka: Kafka,
+  topic: string,
+  timeoutMs = 60_000,
+  schemaTopic = topic,
+): Promise<Collected<V>[]> {
   const codec = new AvroCodec();
   const records: Collected<V>[] = [];
   await readToEnd(
@@ -121,7 +138,12 @@ export async function collectTopic<V = unknown>(kafka: Kafka, topic: string, tim
         if (!isRecordError(error)) throw error;
         return;
       }
-      records.push({ partition, offset: message.offset, key: message.key ? message.key.toString('utf8') : null, value });
+      records.push({
+        partition,
+        offset: message.offset,
+        key: message.key ? message.key.toString('utf8') : null,
+        value,
+      });
     },
     { timeoutMs },
   );

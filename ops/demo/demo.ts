@@ -24,7 +24,10 @@ export const SAMPLES = [
   { file: path.join(SAMPLE_DIR, 'binance-futures-btcusdt-trades-2020-02-22.csv'), format: 'tardis-trades' },
   { file: path.join(SAMPLE_DIR, 'binance-futures-btcusdt-quotes-2020-02-22.csv'), format: 'tardis-quotes' },
   { file: path.join(SAMPLE_DIR, 'binance-futures-btcusdt-book25-2020-09-01.csv'), format: 'tardis-book-snapshot-25' },
-  { file: path.join(REPO_ROOT, 'connectors', 'truefx', 'fixtures', 'truefx-usdjpy-quotes-2013-01.csv'), format: 'truefx-quotes' },
+  {
+    file: path.join(REPO_ROOT, 'connectors', 'truefx', 'fixtures', 'truefx-usdjpy-quotes-2013-01.csv'),
+    format: 'truefx-quotes',
+  },
 ];
 
 /** Brings up everything the pipeline needs: stack, topics, schemas. Idempotent. */
@@ -43,7 +46,10 @@ export async function prepare(): Promise<void> {
   log.info(`schemas: ${registered.length} subjects registered (BACKWARD)`);
 }
 
-/** The demo's synthetic burst: 40,000 events over the last hour of exchange time (60 one-minute bars), with a few of every fault. */
+/**
+ * The demo's synthetic burst: 40,000 events over the last hour of exchange time (60 one-minute bars), with a few of
+ * every fault.
+ */
 export function demoMarket(nowMicros: number): { options: MarketOptions; count: number } {
   const count = 40_000;
   const eventsPerSecond = count / 3600;
@@ -51,32 +57,54 @@ export function demoMarket(nowMicros: number): { options: MarketOptions; count: 
   const options: MarketOptions = {
     ...MARKET_DEFAULTS,
     seed: 2024,
-    // Instruments new to every run, so a run's hour never overlaps an earlier run's (normalize would rightly flag it out of order).
+    // Instruments new to every run, so a run's hour never overlaps an earlier run's (normalize would rightly flag it
+    // out of order).
     prefix: `D${Math.floor(nowMicros / 60e6).toString(36)}-`,
     eventsPerSecond,
     startMicros: Math.floor(nowMicros / 60e6) * 60e6 - 3600e6,
-    faults: { badPrint: faults, nonPositive: faults, crossed: faults, locked: faults, duplicate: faults, outOfOrder: faults, gap: faults },
+    faults: {
+      badPrint: faults,
+      nonPositive: faults,
+      crossed: faults,
+      locked: faults,
+      duplicate: faults,
+      outOfOrder: faults,
+      gap: faults,
+    },
     silences: [{ instrument: 1, fromMs: 1_800_000, durationMs: 60_000 }],
   };
   return { options, count };
 }
 
 function signalCounts(dataset: unknown[][]): string {
-  return dataset.map(([status, code, n]) => `${String(status)}${code ? ` ${String(code)}` : ''} ${String(n)}`).join(', ') || 'none';
+  return (
+    dataset.map(([status, code, n]) => `${String(status)}${code ? ` ${String(code)}` : ''} ${String(n)}`).join(', ') ||
+    'none'
+  );
 }
 
 export async function summary(synthetic?: { instrumentIds: readonly string[] }): Promise<string> {
   await waitForWalApplied(['trades', 'quotes', 'book', 'bars', 'features', 'quality_events', 'signals']);
   const recorded = `instrument_id = '${RECORDED_INSTRUMENT}'`;
-  const trades = await sql(`SELECT count() AS rows, sum(size) AS volume, min(ts) AS first, max(ts) AS last FROM trades WHERE ${recorded}`);
+  const trades = await sql(
+    `SELECT count() AS rows, sum(size) AS volume, min(ts) AS first, max(ts) AS last FROM trades WHERE ${recorded}`,
+  );
   const quotes = await scalar(`SELECT count() FROM quotes WHERE ${recorded}`);
   const book = await scalar(`SELECT count() FROM book WHERE ${recorded}`);
-  const features = await sql(`SELECT basis, count() AS n FROM features WHERE ${recorded} GROUP BY basis ORDER BY basis`);
-  const bars = await sql(`SELECT interval, count() AS n, sum(CASE WHEN final THEN 1 ELSE 0 END) AS final FROM bars WHERE ${recorded} GROUP BY interval ORDER BY interval`);
-  const recordedSignals = await sql(`SELECT status, coalesce(reject_code, '') AS code, count() AS n FROM signals WHERE ${recorded} GROUP BY status, code ORDER BY status, code`);
+  const features = await sql(
+    `SELECT basis, count() AS n FROM features WHERE ${recorded} GROUP BY basis ORDER BY basis`,
+  );
+  const bars = await sql(
+    `SELECT interval, count() AS n, sum(CASE WHEN final THEN 1 ELSE 0 END) AS final FROM bars WHERE ${recorded} GROUP BY interval ORDER BY interval`,
+  );
+  const recordedSignals = await sql(
+    `SELECT status, coalesce(reject_code, '') AS code, count() AS n FROM signals WHERE ${recorded} GROUP BY status, code ORDER BY status, code`,
+  );
   const [rows, volume, first, last] = trades.dataset[0] ?? [];
   const fx = await scalar("SELECT count() FROM quotes WHERE instrument_id = 'TRUEFX:USD/JPY'");
-  const fxFindings = await sql("SELECT rule, count() FROM quality_events WHERE instrument_id = 'TRUEFX:USD/JPY' GROUP BY rule ORDER BY rule");
+  const fxFindings = await sql(
+    "SELECT rule, count() FROM quality_events WHERE instrument_id = 'TRUEFX:USD/JPY' GROUP BY rule ORDER BY rule",
+  );
   const lines = [
     '',
     'tickflow demo: recorded Binance Futures BTCUSDT data went file -> Kafka -> normalize -> aggregate, features, flow -> score, correlate -> validate -> QuestDB',
@@ -93,10 +121,16 @@ export async function summary(synthetic?: { instrumentIds: readonly string[] }):
     const synTrades = await scalar(`SELECT count() FROM trades WHERE ${since}`);
     const synQuotes = await scalar(`SELECT count() FROM quotes WHERE ${since}`);
     const synBars = await scalar(`SELECT count() FROM bars WHERE ${since} AND interval = '1s'`);
-    const quality = await sql(`SELECT rule, count() AS n FROM quality_events WHERE ${since} GROUP BY rule ORDER BY rule`);
-    const signals = await sql(`SELECT status, coalesce(reject_code, '') AS code, count() AS n FROM signals WHERE ${since} GROUP BY status, code ORDER BY status, code`);
+    const quality = await sql(
+      `SELECT rule, count() AS n FROM quality_events WHERE ${since} GROUP BY rule ORDER BY rule`,
+    );
+    const signals = await sql(
+      `SELECT status, coalesce(reject_code, '') AS code, count() AS n FROM signals WHERE ${since} GROUP BY status, code ORDER BY status, code`,
+    );
     const features = await scalar(`SELECT count() FROM features WHERE ${since} AND basis = '1m'`);
-    const correlations = await sql(`SELECT instrument_id, basis, last(value) FROM features WHERE ${since} AND feature = 'corr_30' GROUP BY instrument_id, basis LIMIT 1`);
+    const correlations = await sql(
+      `SELECT instrument_id, basis, last(value) FROM features WHERE ${since} AND feature = 'corr_30' GROUP BY instrument_id, basis LIMIT 1`,
+    );
     lines.push(
       `and a synthetic market with injected faults (tickflow synth), this run:`,
       `  trades  ${synTrades} clean rows, quotes ${synQuotes}, 1s bars ${synBars}, indicator values ${features}`,
@@ -114,8 +148,8 @@ export async function summary(synthetic?: { instrumentIds: readonly string[] }):
     '  sample SQL        SELECT ts, count(), sum(size), min(price), max(price) FROM trades SAMPLE BY 1m;',
     "  bars              SELECT ts, open, high, low, close, volume, vwap, trade_count FROM bars WHERE interval = '1m';",
     '  tap a topic       npx tickflow tap md.trades.v1 --from-beginning --max 3',
-    "  quality findings  SELECT ts, instrument_id, rule, detail FROM quality_events ORDER BY ts DESC LIMIT 20;",
-    "  signals           SELECT ts, instrument_id, strategy, side, confidence, status, reject_code, reason FROM signals ORDER BY ts DESC;",
+    '  quality findings  SELECT ts, instrument_id, rule, detail FROM quality_events ORDER BY ts DESC LIMIT 20;',
+    '  signals           SELECT ts, instrument_id, strategy, side, confidence, status, reject_code, reason FROM signals ORDER BY ts DESC;',
     '  dead letters      npx tickflow tap md.raw.tardis.v1.dlq --from-beginning',
     '  stack             npx tickflow stack status   (stop it with: npx tickflow stack down)',
     '',
@@ -152,9 +186,12 @@ export async function demo(options: { untilIdle: boolean; syntheticRate?: number
   };
   try {
     await pipeline.start(DEMO_STAGES);
-    for (const sample of SAMPLES) await replayFile(kafka, codec, { file: sample.file, format: sample.format, speed: { kind: 'max' } });
+    for (const sample of SAMPLES)
+      await replayFile(kafka, codec, { file: sample.file, format: sample.format, speed: { kind: 'max' } });
     const synthetic = await publishMarket(kafka, codec, market.options, market.count, { kind: 'max' });
-    log.info(`synthetic market: ${synthetic.published} records; they must cause ${[...synthetic.expected].map(([rule, n]) => `${rule} ${n}`).join(', ')}`);
+    log.info(
+      `synthetic market: ${synthetic.published} records; they must cause ${[...synthetic.expected].map(([rule, n]) => `${rule} ${n}`).join(', ')}`,
+    );
     await pipeline.waitUntilIdle(admin);
     process.stdout.write(await summary({ instrumentIds: marketInstrumentIds(market.options) }));
   } catch (error) {
@@ -171,9 +208,18 @@ export async function demo(options: { untilIdle: boolean; syntheticRate?: number
   if (options.syntheticRate) {
     const rate = options.syntheticRate;
     const nowMicros = Date.now() * 1000;
-    const liveMarket: MarketOptions = { ...market.options, seed: 2025, prefix: `L${Math.floor(nowMicros / 60e6).toString(36)}-`, eventsPerSecond: rate, startMicros: nowMicros, silences: [] };
+    const liveMarket: MarketOptions = {
+      ...market.options,
+      seed: 2025,
+      prefix: `L${Math.floor(nowMicros / 60e6).toString(36)}-`,
+      eventsPerSecond: rate,
+      startMicros: nowMicros,
+      silences: [],
+    };
     streaming = publishMarket(kafka, codec, liveMarket, rate * 86_400, { kind: 'factor', factor: 1 }, live.signal);
-    process.stdout.write(`a live synthetic market streams ${rate} events/s on ${marketInstrumentIds(liveMarket).join(', ')}\n`);
+    process.stdout.write(
+      `a live synthetic market streams ${rate} events/s on ${marketInstrumentIds(liveMarket).join(', ')}\n`,
+    );
   }
   process.stdout.write('the pipeline keeps running; press Ctrl-C to stop it\n');
   await new Promise<void>((resolve) => {

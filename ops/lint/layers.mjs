@@ -33,7 +33,8 @@ export const LAYERS = [
   { name: 'ops', rank: 7, match: [/^ops\//] },
 ];
 
-const ORDER = 'schemas <- topics <- pipelines/runtime <- formats and reference data <- stage libraries (pipelines/indicators) <- stages, connectors <- registries <- ops';
+const ORDER =
+  'schemas <- topics <- pipelines/runtime <- formats and reference data <- stage libraries (pipelines/indicators) <- stages, connectors <- registries <- ops';
 
 function layerOf(file) {
   return LAYERS.find((layer) => layer.match.some((re) => re.test(file)));
@@ -59,17 +60,33 @@ export const layersRule = {
     if (!from) return {};
     const check = (node, spec) => {
       if (typeof spec !== 'string' || !spec.startsWith('.')) return;
-      const target = path.relative(root, path.resolve(path.dirname(context.filename), spec)).split(path.sep).join('/');
+      const target = path
+        .relative(root, path.resolve(path.dirname(context.filename), spec))
+        .split(path.sep)
+        .join('/');
       const candidates = [`${target}.ts`, `${target}/index.ts`, target];
       const to = candidates.map(layerOf).find(Boolean);
       if (!to) return;
       const where = `${file} (${from.name}) imports ${target} (${to.name})`;
       if (to.rank > from.rank) {
-        context.report({ node, message: `${where}: imports point one way only, ${ORDER}. Move what both need below both.` });
+        context.report({
+          node,
+          message: `${where}: imports point one way only, ${ORDER}. Move what both need below both.`,
+        });
       } else if (to.rank === from.rank && from.name !== to.name) {
-        context.report({ node, message: `${where}: stages and connectors do not import each other; move what both need below both (${ORDER}).` });
-      } else if (from.sideways === 'folder' && to.name === from.name && stageFolder(file) !== stageFolder(target + '/')) {
-        context.report({ node, message: `${where}: a stage never imports another stage; move what two stages share below both (a stage library, topics/ or schemas/).` });
+        context.report({
+          node,
+          message: `${where}: stages and connectors do not import each other; move what both need below both (${ORDER}).`,
+        });
+      } else if (
+        from.sideways === 'folder' &&
+        to.name === from.name &&
+        stageFolder(file) !== stageFolder(target + '/')
+      ) {
+        context.report({
+          node,
+          message: `${where}: a stage never imports another stage; move what two stages share below both (a stage library, topics/ or schemas/).`,
+        });
       }
     };
     return {
@@ -78,7 +95,12 @@ export const layersRule = {
       ExportAllDeclaration: (node) => check(node.source, node.source.value),
       ImportExpression: (node) => node.source.type === 'Literal' && check(node.source, node.source.value),
       CallExpression: (node) => {
-        if (node.callee.type === 'Identifier' && node.callee.name === 'require' && node.arguments[0]?.type === 'Literal') check(node.arguments[0], node.arguments[0].value);
+        if (
+          node.callee.type === 'Identifier' &&
+          node.callee.name === 'require' &&
+          node.arguments[0]?.type === 'Literal'
+        )
+          check(node.arguments[0], node.arguments[0].value);
       },
     };
   },

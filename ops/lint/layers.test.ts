@@ -32,8 +32,16 @@ const UPWARD: [string, string][] = [
 ];
 const SIDEWAYS: [string, string, string][] = [
   ['pipelines/score/score.ts', '../aggregate/bars', 'a stage never imports another stage'],
-  ['pipelines/aggregate/aggregate.ts', '../../connectors/questdb/sink', 'stages and connectors do not import each other'],
-  ['connectors/synthetic/market.ts', '../../pipelines/normalize/quality', 'stages and connectors do not import each other'],
+  [
+    'pipelines/aggregate/aggregate.ts',
+    '../../connectors/questdb/sink',
+    'stages and connectors do not import each other',
+  ],
+  [
+    'connectors/synthetic/market.ts',
+    '../../pipelines/normalize/quality',
+    'stages and connectors do not import each other',
+  ],
 ];
 const ALLOWED: [string, string][] = [
   ['pipelines/normalize/normalize.ts', '../../connectors/formats'],
@@ -54,7 +62,10 @@ let results: Map<string, string[]>;
 
 beforeAll(() => {
   const cases = [...UPWARD, ...SIDEWAYS.map(([f, s]) => [f, s]), ...ALLOWED];
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', LINT_CASES, JSON.stringify(cases)], { cwd: ROOT, encoding: 'utf8' });
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', LINT_CASES, JSON.stringify(cases)], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
   const messages = JSON.parse(out) as string[][];
   results = new Map(cases.map(([f, s], i) => [`${f} ${s}`, messages[i]]));
 }, 60_000);

@@ -18,10 +18,17 @@ const log = logger('pipeline');
 
 export function parseStageList(text: string | undefined): string[] {
   if (!text) return runnableNames();
-  const names = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = names.filter((n) => !runnableNames().includes(n));
   if (unknown.length > 0 || names.length === 0) {
-    throw new TickflowError('USAGE', `unknown stage(s): ${unknown.join(', ') || '(none given)'}`, `use --stages with any of: ${runnableNames().join(', ')}`);
+    throw new TickflowError(
+      'USAGE',
+      `unknown stage(s): ${unknown.join(', ') || '(none given)'}`,
+      `use --stages with any of: ${runnableNames().join(', ')}`,
+    );
   }
   return names;
 }
@@ -31,7 +38,9 @@ export interface PipelineOptions {
   settings?: Map<string, Record<string, string>>;
   sessionTimeoutMs?: number;
   onFatal?: (error: Error) => void;
-  /** Prefix of every topic and group (an isolated namespace for experiments and tests; the prefixed topics must exist). */
+  /**
+   * Prefix of every topic and group (an isolated namespace for experiments and tests; the prefixed topics must exist).
+   */
   topicPrefix?: string;
   /** Fuse stages into chains where the plan allows (pipelines/runtime/topology.ts); default true. */
   fuse?: boolean;
@@ -52,7 +61,12 @@ export class Pipeline {
   /** The plan for `names` (stages and sinks) with their settings: which stages fuse, which hops remain. */
   plan(names: string[]): { plan: Plan; sinks: Map<string, SinkWriter> } {
     for (const [owner] of this.options.settings ?? []) {
-      if (!names.includes(owner)) throw new TickflowError('USAGE', `--set names '${owner}', which is not among the stages being run (${names.join(', ')})`, 'check the spelling, or add it to --stages');
+      if (!names.includes(owner))
+        throw new TickflowError(
+          'USAGE',
+          `--set names '${owner}', which is not among the stages being run (${names.join(', ')})`,
+          'check the spelling, or add it to --stages',
+        );
     }
     const stages: Stage[] = [];
     const sinks = new Map<string, SinkWriter>();
@@ -69,9 +83,17 @@ export class Pipeline {
 
   async start(names: string[]): Promise<void> {
     const { plan, sinks } = this.plan(names);
-    const runnerOptions = { metrics: this.metrics, sessionTimeoutMs: this.options.sessionTimeoutMs, onFatal: this.options.onFatal, topicPrefix: this.options.topicPrefix };
+    const runnerOptions = {
+      metrics: this.metrics,
+      sessionTimeoutMs: this.options.sessionTimeoutMs,
+      onFatal: this.options.onFatal,
+      topicPrefix: this.options.topicPrefix,
+    };
     for (const chain of plan.chains) {
-      if (chain.stages.length > 1) log.info(`fused ${chain.stages.map((s) => s.name).join(' -> ')} (tickflow run --explain shows why; --no-fuse runs them apart)`);
+      if (chain.stages.length > 1)
+        log.info(
+          `fused ${chain.stages.map((s) => s.name).join(' -> ')} (tickflow run --explain shows why; --no-fuse runs them apart)`,
+        );
       const runner = Runner.forChain(this.kafka, this.codec, chain.stages, runnerOptions);
       await runner.start();
       this.runners.push(runner);
@@ -89,8 +111,12 @@ export class Pipeline {
       this.metrics,
       {
         // A server that stopped answering makes the process not ready: its batches cannot complete.
-        ready: () => this.runners.length > 0 && this.runners.every((r) => r.isReady()) && dependenciesDown().length === 0,
-        details: () => ({ runners: Object.fromEntries(this.runners.map((r) => [r.name, r.describe()])), dependencies: dependencyStates() }),
+        ready: () =>
+          this.runners.length > 0 && this.runners.every((r) => r.isReady()) && dependenciesDown().length === 0,
+        details: () => ({
+          runners: Object.fromEntries(this.runners.map((r) => [r.name, r.describe()])),
+          dependencies: dependencyStates(),
+        }),
       },
       port,
     );
@@ -114,11 +140,17 @@ export class Pipeline {
       if (confirmations >= 2) return;
       if (Date.now() - lastReport > 5000) {
         lastReport = Date.now();
-        log.info(`working: ${this.runners.map((r) => `${r.name} in=${r.stats.recordsIn} out=${r.stats.recordsOut} dlq=${r.stats.deadLetters}`).join('; ')}`);
+        log.info(
+          `working: ${this.runners.map((r) => `${r.name} in=${r.stats.recordsIn} out=${r.stats.recordsOut} dlq=${r.stats.deadLetters}`).join('; ')}`,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
-    throw new TickflowError('INVARIANT', 'the pipeline did not become idle in time', 'check `tickflow stack status` and the logs');
+    throw new TickflowError(
+      'INVARIANT',
+      'the pipeline did not become idle in time',
+      'check `tickflow stack status` and the logs',
+    );
   }
 
   async stop(): Promise<void> {

@@ -43,7 +43,17 @@ function tsType(schema: avro.Schema, out: Emitter, namespace?: string): string {
     }
   }
   if (Array.isArray(schema)) return schema.map((s) => tsType(s, out, namespace)).join(' | ');
-  const s = schema as { type: string; logicalType?: string; items?: avro.Schema; values?: avro.Schema; symbols?: string[]; name?: string; namespace?: string; fields?: Field[]; doc?: string };
+  const s = schema as {
+    type: string;
+    logicalType?: string;
+    items?: avro.Schema;
+    values?: avro.Schema;
+    symbols?: string[];
+    name?: string;
+    namespace?: string;
+    fields?: Field[];
+    doc?: string;
+  };
   if (s.logicalType === 'decimal') return 'Decimal';
   if (s.logicalType === 'timestamp-micros') return 'number';
   switch (s.type) {
@@ -53,13 +63,18 @@ function tsType(schema: avro.Schema, out: Emitter, namespace?: string): string {
       return `Readonly<Record<string, ${tsType(s.values as avro.Schema, out, namespace)}>>`;
     case 'enum': {
       const name = typeName(s.name as string);
-      out.declarations.set(name, `${doc(s.doc, '')}export type ${name} = ${(s.symbols ?? []).map((x) => `'${x}'`).join(' | ')};\n`);
+      out.declarations.set(
+        name,
+        `${doc(s.doc, '')}export type ${name} = ${(s.symbols ?? []).map((x) => `'${x}'`).join(' | ')};\n`,
+      );
       return name;
     }
     case 'record': {
       const name = typeName(s.name as string);
       const ns = s.namespace ?? namespace;
-      const fields = (s.fields ?? []).map((f) => `${doc(f.doc, '  ')}  readonly ${f.name}: ${tsType(f.type, out, ns)};`);
+      const fields = (s.fields ?? []).map(
+        (f) => `${doc(f.doc, '  ')}  readonly ${f.name}: ${tsType(f.type, out, ns)};`,
+      );
       out.declarations.set(name, `${doc(s.doc, '')}export interface ${name} {\n${fields.join('\n')}\n}\n`);
       return name;
     }

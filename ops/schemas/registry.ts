@@ -33,7 +33,11 @@ async function call<T>(method: string, url: string, body?: unknown): Promise<{ s
       signal: AbortSignal.timeout(15_000),
     });
   } catch (error) {
-    throw new TickflowError('NOT_REACHABLE', `schema registry at ${url} did not answer: ${(error as Error).message}`, 'run `tickflow stack up`, or set TICKFLOW_SCHEMA_REGISTRY_URL to a running registry');
+    throw new TickflowError(
+      'NOT_REACHABLE',
+      `schema registry at ${url} did not answer: ${(error as Error).message}`,
+      'run `tickflow stack up`, or set TICKFLOW_SCHEMA_REGISTRY_URL to a running registry',
+    );
   }
   if (response.status === 401 || response.status === 403) {
     await response.arrayBuffer();
@@ -78,19 +82,39 @@ export class RegistryAdmin {
   constructor(readonly baseUrl = endpoints().schemaRegistryUrl) {}
 
   async setCompatibility(subject: string, level: 'BACKWARD'): Promise<void> {
-    const { status, json } = await call<{ message?: string }>('PUT', `${this.baseUrl}/config/${encodeURIComponent(subject)}`, { compatibility: level });
-    if (status >= 300) throw new TickflowError('SCHEMA_INVALID', `setting ${level} on ${subject} failed (${status}): ${JSON.stringify(json)}`, 'check the registry log (`tickflow stack logs registry`)');
+    const { status, json } = await call<{ message?: string }>(
+      'PUT',
+      `${this.baseUrl}/config/${encodeURIComponent(subject)}`,
+      { compatibility: level },
+    );
+    if (status >= 300)
+      throw new TickflowError(
+        'SCHEMA_INVALID',
+        `setting ${level} on ${subject} failed (${status}): ${JSON.stringify(json)}`,
+        'check the registry log (`tickflow stack logs registry`)',
+      );
   }
 
   async latest(subject: string): Promise<{ id: number; version: number; schema: string } | undefined> {
-    const { status, json } = await call<{ id: number; version: number; schema: string }>('GET', `${this.baseUrl}/subjects/${encodeURIComponent(subject)}/versions/latest`);
+    const { status, json } = await call<{ id: number; version: number; schema: string }>(
+      'GET',
+      `${this.baseUrl}/subjects/${encodeURIComponent(subject)}/versions/latest`,
+    );
     if (status === 404) return undefined;
-    if (status >= 300) throw new TickflowError('NOT_REACHABLE', `reading ${subject} failed (${status}): ${JSON.stringify(json)}`, 'check the registry log (`tickflow stack logs registry`)');
+    if (status >= 300)
+      throw new TickflowError(
+        'NOT_REACHABLE',
+        `reading ${subject} failed (${status}): ${JSON.stringify(json)}`,
+        'check the registry log (`tickflow stack logs registry`)',
+      );
     return json;
   }
 
   async compatibility(subject: string): Promise<string | undefined> {
-    const { status, json } = await call<{ compatibilityLevel?: string }>('GET', `${this.baseUrl}/config/${encodeURIComponent(subject)}`);
+    const { status, json } = await call<{ compatibilityLevel?: string }>(
+      'GET',
+      `${this.baseUrl}/config/${encodeURIComponent(subject)}`,
+    );
     return status < 300 ? json.compatibilityLevel : undefined;
   }
 
@@ -99,9 +123,18 @@ export class RegistryAdmin {
     const problems = await this.check(subject, schema);
     if (problems.length > 0) throw incompatible(subject, problems);
     await this.setCompatibility(subject, 'BACKWARD');
-    const { status, json } = await call<{ id?: number; message?: string; error_code?: number }>('POST', `${this.baseUrl}/subjects/${encodeURIComponent(subject)}/versions`, { schema: JSON.stringify(schema), schemaType: 'AVRO' });
+    const { status, json } = await call<{ id?: number; message?: string; error_code?: number }>(
+      'POST',
+      `${this.baseUrl}/subjects/${encodeURIComponent(subject)}/versions`,
+      { schema: JSON.stringify(schema), schemaType: 'AVRO' },
+    );
     if (status === 409) throw incompatible(subject, [`the registry refused it as incompatible: ${json.message ?? ''}`]);
-    if (status >= 300 || json.id === undefined) throw new TickflowError('SCHEMA_INVALID', `registering ${subject} failed (${status}): ${JSON.stringify(json)}`, 'fix the schema file named above');
+    if (status >= 300 || json.id === undefined)
+      throw new TickflowError(
+        'SCHEMA_INVALID',
+        `registering ${subject} failed (${status}): ${JSON.stringify(json)}`,
+        'fix the schema file named above',
+      );
     const latest = await this.latest(subject);
     return { subject, id: json.id, version: latest?.version };
   }
@@ -114,10 +147,24 @@ export class RegistryAdmin {
   async check(subject: string, schema: avro.Schema): Promise<string[]> {
     const latest = await this.latest(subject);
     if (!latest) return [];
-    const local = backwardProblems(avroTypeOf(JSON.parse(latest.schema) as avro.Schema), avroTypeOf(schema), typeLabel(schema));
-    const { status, json } = await call<{ is_compatible?: boolean; messages?: string[] }>('POST', `${this.baseUrl}/compatibility/subjects/${encodeURIComponent(subject)}/versions/latest?verbose=true`, { schema: JSON.stringify(schema), schemaType: 'AVRO' });
-    if (status >= 300) throw new TickflowError('NOT_REACHABLE', `compatibility check of ${subject} failed (${status}): ${JSON.stringify(json)}`, 'check the registry log (`tickflow stack logs registry`)');
-    if (json.is_compatible === false) return local.length > 0 ? local : [...(json.messages ?? ['the registry reports it incompatible'])];
+    const local = backwardProblems(
+      avroTypeOf(JSON.parse(latest.schema) as avro.Schema),
+      avroTypeOf(schema),
+      typeLabel(schema),
+    );
+    const { status, json } = await call<{ is_compatible?: boolean; messages?: string[] }>(
+      'POST',
+      `${this.baseUrl}/compatibility/subjects/${encodeURIComponent(subject)}/versions/latest?verbose=true`,
+      { schema: JSON.stringify(schema), schemaType: 'AVRO' },
+    );
+    if (status >= 300)
+      throw new TickflowError(
+        'NOT_REACHABLE',
+        `compatibility check of ${subject} failed (${status}): ${JSON.stringify(json)}`,
+        'check the registry log (`tickflow stack logs registry`)',
+      );
+    if (json.is_compatible === false)
+      return local.length > 0 ? local : [...(json.messages ?? ['the registry reports it incompatible'])];
     return local;
   }
 }
@@ -149,7 +196,8 @@ export function backwardProblems(previous: avro.Type, next: avro.Type, where: st
     for (const field of next.fields) {
       const old = previous.field(field.name) ?? previous.fields.find((f) => field.aliases.includes(f.name));
       if (!old) {
-        if (field.defaultValue() === undefined) problems.push(`field '${where}.${field.name}' was added without a default, so old records cannot fill it`);
+        if (field.defaultValue() === undefined)
+          problems.push(`field '${where}.${field.name}' was added without a default, so old records cannot fill it`);
         continue;
       }
       problems.push(...backwardProblems(old.type, field.type, `${where}.${field.name}`));
@@ -160,7 +208,9 @@ export function backwardProblems(previous: avro.Type, next: avro.Type, where: st
     next.createResolver(previous);
     return [];
   } catch {
-    return [`field '${where}' changed from ${describeType(previous)} to ${describeType(next)}, which cannot read the old values`];
+    return [
+      `field '${where}' changed from ${describeType(previous)} to ${describeType(next)}, which cannot read the old values`,
+    ];
   }
 }
 
@@ -170,11 +220,17 @@ export async function registerCatalog(admin = new RegistryAdmin()): Promise<Regi
   return results;
 }
 
-export async function checkCatalog(admin = new RegistryAdmin()): Promise<{ subject: string; problems: string[]; registered: boolean }[]> {
+export async function checkCatalog(
+  admin = new RegistryAdmin(),
+): Promise<{ subject: string; problems: string[]; registered: boolean }[]> {
   const results = [];
   for (const plan of catalogSubjects()) {
     const latest = await admin.latest(plan.subject);
-    results.push({ subject: plan.subject, registered: latest !== undefined, problems: await admin.check(plan.subject, readSchema(plan.schema)) });
+    results.push({
+      subject: plan.subject,
+      registered: latest !== undefined,
+      problems: await admin.check(plan.subject, readSchema(plan.schema)),
+    });
   }
   return results;
 }

@@ -71,11 +71,17 @@ function mvn(args: string[], cwd: string, what: string): Promise<void> {
     child.on('exit', (code) => {
       clearInterval(heartbeat);
       if (code === 0) {
-        if (downloaded > 0) log.info(`${what}: ${downloaded} files, ${(bytes / 1e6).toFixed(1)} MB downloaded in ${Math.round((Date.now() - started) / 1000)} s`);
+        if (downloaded > 0)
+          log.info(
+            `${what}: ${downloaded} files, ${(bytes / 1e6).toFixed(1)} MB downloaded in ${Math.round((Date.now() - started) / 1000)} s`,
+          );
         resolve();
         return;
       }
-      const errors = output.filter((l) => l.includes('ERROR')).slice(0, 5).join('\n');
+      const errors = output
+        .filter((l) => l.includes('ERROR'))
+        .slice(0, 5)
+        .join('\n');
       reject(
         new TickflowError(
           'DOWNLOAD_FAILED',
@@ -153,13 +159,19 @@ export function libDirs(home: string): { kafka: string; questdb: string; apicuri
   };
 }
 
-export async function installArtifacts(home: string, want: { kafka: boolean; questdb: boolean; registry: boolean }): Promise<Installed> {
+export async function installArtifacts(
+  home: string,
+  want: { kafka: boolean; questdb: boolean; registry: boolean },
+): Promise<Installed> {
   const dirs = libDirs(home);
   const manifest = readManifest();
   if (want.kafka) verifyExisting(dirs.kafka, `Kafka ${VERSIONS.kafka}`, manifest);
   if (want.questdb) verifyExisting(dirs.questdb, `QuestDB ${VERSIONS.questdb}`, manifest);
   if (want.registry) verifyExisting(dirs.apicurio, `Apicurio Registry ${VERSIONS.apicurio}`, manifest);
-  const needed = (want.kafka && !fs.existsSync(path.join(dirs.kafka, '.complete'))) || (want.questdb && !fs.existsSync(path.join(dirs.questdb, '.complete'))) || (want.registry && !fs.existsSync(path.join(dirs.apicurio, '.complete')));
+  const needed =
+    (want.kafka && !fs.existsSync(path.join(dirs.kafka, '.complete'))) ||
+    (want.questdb && !fs.existsSync(path.join(dirs.questdb, '.complete'))) ||
+    (want.registry && !fs.existsSync(path.join(dirs.apicurio, '.complete')));
   if (needed) ensureMaven();
   const work = path.join(home, 'maven');
   fs.mkdirSync(work, { recursive: true });
@@ -171,7 +183,11 @@ export async function installArtifacts(home: string, want: { kafka: boolean; que
   if (want.kafka) {
     jobs.push(() =>
       installDir(dirs.kafka, `Kafka ${VERSIONS.kafka}`, manifest, async (dir) => {
-        await mvn(['-f', pom, `${DEPENDENCY_PLUGIN}:copy-dependencies`, '-DincludeScope=runtime', `-DoutputDirectory=${dir}`], work, `Kafka ${VERSIONS.kafka}`);
+        await mvn(
+          ['-f', pom, `${DEPENDENCY_PLUGIN}:copy-dependencies`, '-DincludeScope=runtime', `-DoutputDirectory=${dir}`],
+          work,
+          `Kafka ${VERSIONS.kafka}`,
+        );
         verifyFiles(dir, path.basename(dirs.kafka), `Kafka ${VERSIONS.kafka}`, manifest);
       }),
     );
@@ -179,7 +195,17 @@ export async function installArtifacts(home: string, want: { kafka: boolean; que
   if (want.questdb) {
     jobs.push(() =>
       installDir(dirs.questdb, `QuestDB ${VERSIONS.questdb}`, manifest, async (dir) => {
-        await mvn(['-f', pom, `${DEPENDENCY_PLUGIN}:copy`, `-Dartifact=org.questdb:questdb:${VERSIONS.questdb}`, `-DoutputDirectory=${dir}`], work, `QuestDB ${VERSIONS.questdb}`);
+        await mvn(
+          [
+            '-f',
+            pom,
+            `${DEPENDENCY_PLUGIN}:copy`,
+            `-Dartifact=org.questdb:questdb:${VERSIONS.questdb}`,
+            `-DoutputDirectory=${dir}`,
+          ],
+          work,
+          `QuestDB ${VERSIONS.questdb}`,
+        );
         verifyFiles(dir, path.basename(dirs.questdb), `QuestDB ${VERSIONS.questdb}`, manifest);
       }),
     );
@@ -187,13 +213,28 @@ export async function installArtifacts(home: string, want: { kafka: boolean; que
   if (want.registry) {
     jobs.push(() =>
       installDir(dirs.apicurio, `Apicurio Registry ${VERSIONS.apicurio}`, manifest, async (dir) => {
-        await mvn(['-f', pom, `${DEPENDENCY_PLUGIN}:copy`, `-Dartifact=io.apicurio:apicurio-registry-app:${VERSIONS.apicurio}:tar.gz:all`, `-DoutputDirectory=${dir}`], work, `Apicurio Registry ${VERSIONS.apicurio}`);
+        await mvn(
+          [
+            '-f',
+            pom,
+            `${DEPENDENCY_PLUGIN}:copy`,
+            `-Dartifact=io.apicurio:apicurio-registry-app:${VERSIONS.apicurio}:tar.gz:all`,
+            `-DoutputDirectory=${dir}`,
+          ],
+          work,
+          `Apicurio Registry ${VERSIONS.apicurio}`,
+        );
         // Checked before unpacking: nothing from an archive that is not the pinned one is ever written out.
         const what = `Apicurio Registry ${VERSIONS.apicurio}`;
         verifyFiles(dir, path.basename(dirs.apicurio), what, manifest, [apicurioArchive()]);
         const archive = path.join(dir, apicurioArchive());
         const untar = spawnSync('tar', ['xzf', archive, '-C', dir], { encoding: 'utf8' });
-        if (untar.status !== 0) throw new TickflowError('DOWNLOAD_FAILED', `could not unpack ${archive}: ${untar.stderr}`, 'delete the file and run `tickflow stack up` again');
+        if (untar.status !== 0)
+          throw new TickflowError(
+            'DOWNLOAD_FAILED',
+            `could not unpack ${archive}: ${untar.stderr}`,
+            'delete the file and run `tickflow stack up` again',
+          );
         fs.rmSync(archive);
       }),
     );

@@ -60,7 +60,10 @@ export function findJava(min: number, purpose: string, alternative: string): Jav
   const installs = javaInstalls();
   const match = installs.find((j) => j.major >= min);
   if (match) return match;
-  const seen = installs.length > 0 ? `found ${installs.map((j) => `Java ${j.major} (${j.bin})`).join(', ')}` : 'found no Java at all';
+  const seen =
+    installs.length > 0
+      ? `found ${installs.map((j) => `Java ${j.major} (${j.bin})`).join(', ')}`
+      : 'found no Java at all';
   throw new TickflowError(
     'JAVA_MISSING',
     `${purpose} needs Java ${min} or newer; ${seen}`,

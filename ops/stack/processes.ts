@@ -44,11 +44,20 @@ export function runningPid(proc: ManagedProcess): number | undefined {
   return undefined;
 }
 
-export function startDetached(proc: ManagedProcess, command: string, args: string[], cwd: string, env?: NodeJS.ProcessEnv): number {
+export function startDetached(
+  proc: ManagedProcess,
+  command: string,
+  args: string[],
+  cwd: string,
+  env?: NodeJS.ProcessEnv,
+): number {
   fs.mkdirSync(path.dirname(proc.logFile), { recursive: true });
   fs.mkdirSync(path.dirname(proc.pidFile), { recursive: true });
   const log = fs.openSync(proc.logFile, 'a');
-  fs.writeSync(log, `\n==== tickflow: starting ${proc.name} at ${new Date().toISOString()}\n==== ${command} ${args.join(' ')}\n`);
+  fs.writeSync(
+    log,
+    `\n==== tickflow: starting ${proc.name} at ${new Date().toISOString()}\n==== ${command} ${args.join(' ')}\n`,
+  );
   const child = spawn(command, args, { cwd, detached: true, stdio: ['ignore', log, log], env: env ?? process.env });
   fs.closeSync(log);
   if (child.pid === undefined) throw new Error(`could not start ${proc.name}: ${command}`);
@@ -94,7 +103,10 @@ export async function stopProcess(proc: ManagedProcess, graceMs: number): Promis
 export function tail(file: string, lines: number): string {
   try {
     const text = fs.readFileSync(file, 'utf8');
-    return text.split('\n').slice(-lines - 1).join('\n');
+    return text
+      .split('\n')
+      .slice(-lines - 1)
+      .join('\n');
   } catch {
     return '(no log yet)';
   }

@@ -29,7 +29,10 @@ export function kafkaNodePorts(node: number): { broker: number; controller: numb
 
 export function kafkaServerProperties(node: number, brokers: number, dataDir: string): string {
   const { broker, controller } = kafkaNodePorts(node);
-  const voters = Array.from({ length: brokers }, (_, i) => `${i + 1}@127.0.0.1:${kafkaNodePorts(i + 1).controller}`).join(',');
+  const voters = Array.from(
+    { length: brokers },
+    (_, i) => `${i + 1}@127.0.0.1:${kafkaNodePorts(i + 1).controller}`,
+  ).join(',');
   const replication = brokers >= 3 ? 3 : 1;
   const minIsr = brokers >= 3 ? 2 : 1;
   return [
@@ -81,7 +84,14 @@ export const KAFKA_LOG4J = [
   '',
 ].join('\n');
 
-export function kafkaSpec(node: number, brokers: number, home: string, classpath: string, java: JavaInstall, heapMb: number): ServerSpec {
+export function kafkaSpec(
+  node: number,
+  brokers: number,
+  home: string,
+  classpath: string,
+  java: JavaInstall,
+  heapMb: number,
+): ServerSpec {
   const name = `kafka-${node}`;
   const dir = path.join(home, 'data', name);
   const configDir = path.join(home, 'config');
@@ -172,7 +182,21 @@ export function questdbSpec(home: string, jar: string, java: JavaInstall): Serve
           '',
         ].join('\n'),
       );
-      return ['-Xms256m', '-Xmx1g', '-XX:+UseParallelGC', '-XX:ParallelGCThreads=1', '-XX:CICompilerCount=2', '--add-exports', 'java.base/jdk.internal.math=io.questdb', '-p', jar, '-m', 'io.questdb/io.questdb.ServerMain', '-d', root];
+      return [
+        '-Xms256m',
+        '-Xmx1g',
+        '-XX:+UseParallelGC',
+        '-XX:ParallelGCThreads=1',
+        '-XX:CICompilerCount=2',
+        '--add-exports',
+        'java.base/jdk.internal.math=io.questdb',
+        '-p',
+        jar,
+        '-m',
+        'io.questdb/io.questdb.ServerMain',
+        '-d',
+        root,
+      ];
     },
   };
 }

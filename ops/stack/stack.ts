@@ -36,7 +36,13 @@ export interface StackPaths {
 }
 
 export function stackPaths(home = tickflowHome()): StackPaths {
-  return { home, state: path.join(home, 'stack.json'), run: path.join(home, 'run'), logs: path.join(home, 'logs'), data: path.join(home, 'data') };
+  return {
+    home,
+    state: path.join(home, 'stack.json'),
+    run: path.join(home, 'run'),
+    logs: path.join(home, 'logs'),
+    data: path.join(home, 'data'),
+  };
 }
 
 function managed(paths: StackPaths, name: string): ManagedProcess {
@@ -82,10 +88,19 @@ async function ready(spec: ServerSpec, since: number): Promise<boolean> {
     return text.includes('Kafka Server started');
   }
   if (spec.name === 'questdb') return (await httpStatus(`http://127.0.0.1:${LOCAL_PORTS.questdbHttp}/ping`)) === 204;
-  return (await httpStatus(`http://127.0.0.1:${LOCAL_PORTS.registryHttp}/apis/ccompat/v7/subjects`)) === 200 && (await httpStatus(`http://127.0.0.1:${LOCAL_PORTS.registryManagement}/health/ready`)) === 200;
+  return (
+    (await httpStatus(`http://127.0.0.1:${LOCAL_PORTS.registryHttp}/apis/ccompat/v7/subjects`)) === 200 &&
+    (await httpStatus(`http://127.0.0.1:${LOCAL_PORTS.registryManagement}/health/ready`)) === 200
+  );
 }
 
-async function waitReady(spec: ServerSpec, proc: ManagedProcess, pid: number, since: number, timeoutMs: number): Promise<void> {
+async function waitReady(
+  spec: ServerSpec,
+  proc: ManagedProcess,
+  pid: number,
+  since: number,
+  timeoutMs: number,
+): Promise<void> {
   const started = Date.now();
   let lastNotice = started;
   while (Date.now() - started < timeoutMs) {
@@ -95,7 +110,11 @@ async function waitReady(spec: ServerSpec, proc: ManagedProcess, pid: number, si
     }
     if (!isAlive(pid)) {
       fs.rmSync(proc.pidFile, { force: true });
-      throw new TickflowError('START_FAILED', `${spec.label} exited during start-up. Last lines of ${proc.logFile}:\n${tail(proc.logFile, 25)}`, `read ${proc.logFile}; if the data is damaged, \`tickflow stack down --purge\` starts afresh`);
+      throw new TickflowError(
+        'START_FAILED',
+        `${spec.label} exited during start-up. Last lines of ${proc.logFile}:\n${tail(proc.logFile, 25)}`,
+        `read ${proc.logFile}; if the data is damaged, \`tickflow stack down --purge\` starts afresh`,
+      );
     }
     if (Date.now() - lastNotice > 10_000) {
       lastNotice = Date.now();
@@ -103,7 +122,11 @@ async function waitReady(spec: ServerSpec, proc: ManagedProcess, pid: number, si
     }
     await sleep(250);
   }
-  throw new TickflowError('START_FAILED', `${spec.label} did not become ready within ${timeoutMs / 1000} s. Last lines of ${proc.logFile}:\n${tail(proc.logFile, 25)}`, `read ${proc.logFile}; the machine may be overloaded, try \`tickflow stack up\` again`);
+  throw new TickflowError(
+    'START_FAILED',
+    `${spec.label} did not become ready within ${timeoutMs / 1000} s. Last lines of ${proc.logFile}:\n${tail(proc.logFile, 25)}`,
+    `read ${proc.logFile}; the machine may be overloaded, try \`tickflow stack up\` again`,
+  );
 }
 
 export interface UpOptions {
@@ -129,7 +152,8 @@ export async function stackUp(options: UpOptions): Promise<UpResult> {
   const want = { kafka: !env.external.kafka, questdb: !env.external.questdb, registry: !env.external.schemaRegistry };
   if (env.external.kafka) result.external.push(`Kafka (TICKFLOW_KAFKA_BROKERS=${env.kafkaBrokers.join(',')})`);
   if (env.external.questdb) result.external.push(`QuestDB (TICKFLOW_QUESTDB_URL=${env.questdbUrl})`);
-  if (env.external.schemaRegistry) result.external.push(`schema registry (TICKFLOW_SCHEMA_REGISTRY_URL=${env.schemaRegistryUrl})`);
+  if (env.external.schemaRegistry)
+    result.external.push(`schema registry (TICKFLOW_SCHEMA_REGISTRY_URL=${env.schemaRegistryUrl})`);
 
   const previous = readState(paths);
   const brokers: BrokerCount = options.brokers ?? previous?.brokers ?? 1;
@@ -142,9 +166,19 @@ export async function stackUp(options: UpOptions): Promise<UpResult> {
     );
   }
 
-  const javaKafka = want.kafka ? findJava(MIN_JAVA.kafka, `Kafka ${VERSIONS.kafka}`, 'point TICKFLOW_KAFKA_BROKERS at an existing Kafka') : undefined;
-  const javaQuestdb = want.questdb ? findJava(MIN_JAVA.questdb, `QuestDB ${VERSIONS.questdb}`, 'point TICKFLOW_QUESTDB_URL at an existing QuestDB') : undefined;
-  const javaRegistry = want.registry ? findJava(MIN_JAVA.registry, `Apicurio Registry ${VERSIONS.apicurio}`, 'point TICKFLOW_SCHEMA_REGISTRY_URL at an existing Confluent-compatible registry') : undefined;
+  const javaKafka = want.kafka
+    ? findJava(MIN_JAVA.kafka, `Kafka ${VERSIONS.kafka}`, 'point TICKFLOW_KAFKA_BROKERS at an existing Kafka')
+    : undefined;
+  const javaQuestdb = want.questdb
+    ? findJava(MIN_JAVA.questdb, `QuestDB ${VERSIONS.questdb}`, 'point TICKFLOW_QUESTDB_URL at an existing QuestDB')
+    : undefined;
+  const javaRegistry = want.registry
+    ? findJava(
+        MIN_JAVA.registry,
+        `Apicurio Registry ${VERSIONS.apicurio}`,
+        'point TICKFLOW_SCHEMA_REGISTRY_URL at an existing Confluent-compatible registry',
+      )
+    : undefined;
 
   const installed = await installArtifacts(paths.home, want);
   const state: StackState = previous ?? { brokers, clusterId: newClusterId(), versions: VERSIONS };
@@ -156,7 +190,8 @@ export async function stackUp(options: UpOptions): Promise<UpResult> {
   const specs: ServerSpec[] = [];
   if (javaKafka) {
     const heap = brokers === 1 ? 1024 : 512;
-    for (let node = 1; node <= brokers; node++) specs.push(kafkaSpec(node, brokers, paths.home, installed.kafkaClasspath, javaKafka, heap));
+    for (let node = 1; node <= brokers; node++)
+      specs.push(kafkaSpec(node, brokers, paths.home, installed.kafkaClasspath, javaKafka, heap));
   }
   if (javaQuestdb) specs.push(questdbSpec(paths.home, installed.questdbJar, javaQuestdb));
   if (javaRegistry) specs.push(registrySpec(paths.home, installed.apicurioDir, javaRegistry));
@@ -188,9 +223,15 @@ export async function stackUp(options: UpOptions): Promise<UpResult> {
     const args = spec.prepare();
     if (spec.name.startsWith('kafka-')) {
       const properties = path.join(paths.home, 'config', `${spec.name}.properties`);
-      const format = spawnSync(spec.java.bin, kafkaFormatArgs(installed.kafkaClasspath, state.clusterId, properties), { encoding: 'utf8' });
+      const format = spawnSync(spec.java.bin, kafkaFormatArgs(installed.kafkaClasspath, state.clusterId, properties), {
+        encoding: 'utf8',
+      });
       if (format.status !== 0) {
-        throw new TickflowError('START_FAILED', `formatting the storage of ${spec.label} failed:\n${format.stdout}\n${format.stderr}`, 'run `tickflow stack down --purge` and try again');
+        throw new TickflowError(
+          'START_FAILED',
+          `formatting the storage of ${spec.label} failed:\n${format.stdout}\n${format.stderr}`,
+          'run `tickflow stack down --purge` and try again',
+        );
       }
     }
     const since = fs.existsSync(proc.logFile) ? fs.statSync(proc.logFile).size : 0;
@@ -245,10 +286,15 @@ async function checkExternal(env: ReturnType<typeof endpoints>): Promise<void> {
   if (env.external.kafka) {
     const [host, port] = env.kafkaBrokers[0].split(':');
     if (!(await portInUse(Number(port), host))) {
-      throw new TickflowError('NOT_REACHABLE', `TICKFLOW_KAFKA_BROKERS=${env.kafkaBrokers.join(',')}: nothing listens on ${env.kafkaBrokers[0]}`, 'start that Kafka, fix the list, or unset TICKFLOW_KAFKA_BROKERS to use the local stack');
+      throw new TickflowError(
+        'NOT_REACHABLE',
+        `TICKFLOW_KAFKA_BROKERS=${env.kafkaBrokers.join(',')}: nothing listens on ${env.kafkaBrokers[0]}`,
+        'start that Kafka, fix the list, or unset TICKFLOW_KAFKA_BROKERS to use the local stack',
+      );
     }
     if (kafkaSecurity().protocol !== 'PLAINTEXT') {
-      // Loaded only here: pipelines/runtime/kafka.ts insists on the patched kafkajs, which `stack up` itself does not need.
+      // Loaded only here: pipelines/runtime/kafka.ts insists on the patched kafkajs, which `stack up` itself does not
+      // need.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { ensureKafkaReachable } = require('../../pipelines/runtime/kafka') as typeof KafkaModule;
       await ensureKafkaReachable(env.kafkaBrokers);
@@ -271,7 +317,8 @@ export async function stackDown(options: { purge: boolean }): Promise<string[]> 
     }),
   );
   if (options.purge) {
-    for (const dir of [paths.data, paths.logs, paths.run, path.join(paths.home, 'config')]) fs.rmSync(dir, { recursive: true, force: true });
+    for (const dir of [paths.data, paths.logs, paths.run, path.join(paths.home, 'config')])
+      fs.rmSync(dir, { recursive: true, force: true });
     fs.rmSync(paths.state, { force: true });
     log.info(`purged data and logs under ${paths.home} (downloads in ${path.join(paths.home, 'lib')} kept)`);
   }
@@ -293,13 +340,24 @@ export async function stackStatus(): Promise<ComponentStatus[]> {
   const rows: ComponentStatus[] = [];
   if (env.external.kafka) {
     const [host, port] = env.kafkaBrokers[0].split(':');
-    rows.push({ component: 'kafka', state: (await portInUse(Number(port), host)) ? 'external' : 'unreachable', address: env.kafkaBrokers.join(','), detail: 'TICKFLOW_KAFKA_BROKERS' });
+    rows.push({
+      component: 'kafka',
+      state: (await portInUse(Number(port), host)) ? 'external' : 'unreachable',
+      address: env.kafkaBrokers.join(','),
+      detail: 'TICKFLOW_KAFKA_BROKERS',
+    });
   } else {
     for (let node = 1; node <= (state?.brokers ?? 1); node++) {
       const pid = runningPid(managed(paths, `kafka-${node}`));
       const port = kafkaNodePorts(node).broker;
       const up = pid !== undefined && (await portInUse(port));
-      rows.push({ component: `kafka-${node}`, state: up ? 'running' : pid ? 'unreachable' : 'stopped', address: `127.0.0.1:${port}`, pid, detail: `Kafka ${VERSIONS.kafka}` });
+      rows.push({
+        component: `kafka-${node}`,
+        state: up ? 'running' : pid ? 'unreachable' : 'stopped',
+        address: `127.0.0.1:${port}`,
+        pid,
+        detail: `Kafka ${VERSIONS.kafka}`,
+      });
     }
   }
   if (env.external.questdb) {
@@ -309,7 +367,13 @@ export async function stackStatus(): Promise<ComponentStatus[]> {
   } else {
     const pid = runningPid(managed(paths, 'questdb'));
     const up = pid !== undefined && (await httpStatus(`${env.questdbUrl}/ping`)) === 204;
-    rows.push({ component: 'questdb', state: up ? 'running' : pid ? 'unreachable' : 'stopped', address: `${env.questdbUrl} (console), pg 127.0.0.1:8812`, pid, detail: `QuestDB ${VERSIONS.questdb}` });
+    rows.push({
+      component: 'questdb',
+      state: up ? 'running' : pid ? 'unreachable' : 'stopped',
+      address: `${env.questdbUrl} (console), pg 127.0.0.1:8812`,
+      pid,
+      detail: `QuestDB ${VERSIONS.questdb}`,
+    });
   }
   if (env.external.schemaRegistry) {
     const subjects = await httpStatus(`${env.schemaRegistryUrl}/subjects`, httpSecurity('schemaRegistry'));
@@ -318,22 +382,35 @@ export async function stackStatus(): Promise<ComponentStatus[]> {
   } else {
     const pid = runningPid(managed(paths, 'registry'));
     const up = pid !== undefined && (await httpStatus(`${env.schemaRegistryUrl}/subjects`)) === 200;
-    rows.push({ component: 'registry', state: up ? 'running' : pid ? 'unreachable' : 'stopped', address: env.schemaRegistryUrl, pid, detail: `Apicurio Registry ${VERSIONS.apicurio}` });
+    rows.push({
+      component: 'registry',
+      state: up ? 'running' : pid ? 'unreachable' : 'stopped',
+      address: env.schemaRegistryUrl,
+      pid,
+      detail: `Apicurio Registry ${VERSIONS.apicurio}`,
+    });
   }
   return rows;
 }
 
 export function logFiles(component?: string): { name: string; file: string }[] {
   const paths = stackPaths();
-  const names = ['kafka-1', 'kafka-2', 'kafka-3', 'questdb', 'registry'].filter((n) => !component || n === component || (component === 'kafka' && n.startsWith('kafka-')));
+  const names = ['kafka-1', 'kafka-2', 'kafka-3', 'questdb', 'registry'].filter(
+    (n) => !component || n === component || (component === 'kafka' && n.startsWith('kafka-')),
+  );
   if (component && names.length === 0) {
-    throw new TickflowError('USAGE', `no component '${component}'`, 'use one of kafka, kafka-1, kafka-2, kafka-3, questdb, registry');
+    throw new TickflowError(
+      'USAGE',
+      `no component '${component}'`,
+      'use one of kafka, kafka-1, kafka-2, kafka-3, questdb, registry',
+    );
   }
   return names.map((name) => ({ name, file: managed(paths, name).logFile })).filter((l) => fs.existsSync(l.file));
 }
 
 /** Stops one local server (kafka-N, questdb, registry); `stackUp` starts it again. For fault tests. */
 export async function stopComponent(name: string, graceMs = 30_000): Promise<boolean> {
-  if (!STOP_ORDER.includes(name)) throw new TickflowError('USAGE', `no component '${name}'`, `use one of ${STOP_ORDER.join(', ')}`);
+  if (!STOP_ORDER.includes(name))
+    throw new TickflowError('USAGE', `no component '${name}'`, `use one of ${STOP_ORDER.join(', ')}`);
   return stopProcess(managed(stackPaths(), name), graceMs);
 }

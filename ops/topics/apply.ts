@@ -61,26 +61,41 @@ export function partitionRaiseConflict(topic: string, from: number, to: number):
   );
 }
 
-export function plan(catalog: readonly TopicSpec[], state: Map<string, TopicState>, brokers: number, options: { forcePartitions?: boolean } = {}): { changes: Change[]; conflicts: string[] } {
+export function plan(
+  catalog: readonly TopicSpec[],
+  state: Map<string, TopicState>,
+  brokers: number,
+  options: { forcePartitions?: boolean } = {},
+): { changes: Change[]; conflicts: string[] } {
   const changes: Change[] = [];
   const conflicts: string[] = [];
   for (const spec of catalog) {
     const wanted = topicConfigs(spec, brokers);
     const current = state.get(spec.name);
     if (!current) {
-      changes.push({ kind: 'create', topic: spec.name, partitions: spec.partitions, replication: replicationFactor(brokers), configs: wanted });
+      changes.push({
+        kind: 'create',
+        topic: spec.name,
+        partitions: spec.partitions,
+        replication: replicationFactor(brokers),
+        configs: wanted,
+      });
       continue;
     }
     if (current.partitions < spec.partitions) {
       // Dead-letter twins are keyed by the original key but nothing reads them per key.
-      if (options.forcePartitions || spec.name.endsWith(DLQ_SUFFIX)) changes.push({ kind: 'partitions', topic: spec.name, from: current.partitions, to: spec.partitions });
+      if (options.forcePartitions || spec.name.endsWith(DLQ_SUFFIX))
+        changes.push({ kind: 'partitions', topic: spec.name, from: current.partitions, to: spec.partitions });
       else conflicts.push(partitionRaiseConflict(spec.name, current.partitions, spec.partitions));
     }
     if (current.partitions > spec.partitions) {
-      conflicts.push(`${spec.name} has ${current.partitions} partitions, the catalog says ${spec.partitions}; Kafka cannot remove partitions: raise the catalog to ${current.partitions} or recreate the topic`);
+      conflicts.push(
+        `${spec.name} has ${current.partitions} partitions, the catalog says ${spec.partitions}; Kafka cannot remove partitions: raise the catalog to ${current.partitions} or recreate the topic`,
+      );
     }
     const diff: Record<string, { from: string | undefined; to: string }> = {};
-    for (const [key, value] of Object.entries(wanted)) if (current.configs[key] !== value) diff[key] = { from: current.configs[key], to: value };
+    for (const [key, value] of Object.entries(wanted))
+      if (current.configs[key] !== value) diff[key] = { from: current.configs[key], to: value };
     if (Object.keys(diff).length > 0) changes.push({ kind: 'config', topic: spec.name, changes: diff });
   }
   return { changes, conflicts };
@@ -89,22 +104,40 @@ export function plan(catalog: readonly TopicSpec[], state: Map<string, TopicStat
 export function describeChange(change: Change): string {
   switch (change.kind) {
     case 'create':
-      return `create ${change.topic} (${change.partitions} partitions, replication ${change.replication}, ${Object.entries(change.configs).map(([k, v]) => `${k}=${v}`).join(', ')})`;
+      return `create ${change.topic} (${change.partitions} partitions, replication ${change.replication}, ${Object.entries(
+        change.configs,
+      )
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ')})`;
     case 'partitions':
       return `raise ${change.topic} partitions ${change.from} -> ${change.to}`;
     case 'config':
-      return `set ${change.topic} ${Object.entries(change.changes).map(([k, v]) => `${k}: ${v.from ?? '(unset)'} -> ${v.to}`).join(', ')}`;
+      return `set ${change.topic} ${Object.entries(change.changes)
+        .map(([k, v]) => `${k}: ${v.from ?? '(unset)'} -> ${v.to}`)
+        .join(', ')}`;
   }
 }
 
 /** Metadata errors a freshly started or recovering cluster gives for a while; worth another try. */
 function transient(error: unknown): boolean {
   const type = (error as { type?: string }).type ?? '';
-  return ['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'NOT_CONTROLLER', 'REQUEST_TIMED_OUT', 'NOT_LEADER_FOR_PARTITION'].includes(type) || /does not host this topic-partition|leader/i.test((error as Error).message ?? '');
+  return (
+    [
+      'UNKNOWN_TOPIC_OR_PARTITION',
+      'LEADER_NOT_AVAILABLE',
+      'NOT_CONTROLLER',
+      'REQUEST_TIMED_OUT',
+      'NOT_LEADER_FOR_PARTITION',
+    ].includes(type) || /does not host this topic-partition|leader/i.test((error as Error).message ?? '')
+  );
 }
 
 /** Applies the catalog, retrying a few times while the cluster is still settling (new or recovering brokers). */
-export async function applyTopics(admin: Admin, catalog: readonly TopicSpec[] = TOPICS, options: { dryRun?: boolean; forcePartitions?: boolean } = {}): Promise<Change[]> {
+export async function applyTopics(
+  admin: Admin,
+  catalog: readonly TopicSpec[] = TOPICS,
+  options: { dryRun?: boolean; forcePartitions?: boolean } = {},
+): Promise<Change[]> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await applyOnce(admin, catalog, options);
@@ -115,11 +148,23 @@ export async function applyTopics(admin: Admin, catalog: readonly TopicSpec[] = 
   }
 }
 
-async function applyOnce(admin: Admin, catalog: readonly TopicSpec[], options: { dryRun?: boolean; forcePartitions?: boolean }): Promise<Change[]> {
+async function applyOnce(
+  admin: Admin,
+  catalog: readonly TopicSpec[],
+  options: { dryRun?: boolean; forcePartitions?: boolean },
+): Promise<Change[]> {
   const brokers = await clusterBrokers(admin);
-  const state = await readTopics(admin, catalog.map((t) => t.name));
+  const state = await readTopics(
+    admin,
+    catalog.map((t) => t.name),
+  );
   const { changes, conflicts } = plan(catalog, state, brokers, options);
-  if (conflicts.length > 0) throw new TickflowError('TOPIC_CONFLICT', `the cluster differs from the catalog in ways apply cannot fix:\n  ${conflicts.join('\n  ')}`, 'edit topics/catalog.ts or recreate the named topics');
+  if (conflicts.length > 0)
+    throw new TickflowError(
+      'TOPIC_CONFLICT',
+      `the cluster differs from the catalog in ways apply cannot fix:\n  ${conflicts.join('\n  ')}`,
+      'edit topics/catalog.ts or recreate the named topics',
+    );
   if (options.dryRun || changes.length === 0) return changes;
   const creates = changes.filter((c): c is Extract<Change, { kind: 'create' }> => c.kind === 'create');
   if (creates.length > 0) {
@@ -134,7 +179,8 @@ async function applyOnce(admin: Admin, catalog: readonly TopicSpec[], options: {
     });
   }
   const raises = changes.filter((c): c is Extract<Change, { kind: 'partitions' }> => c.kind === 'partitions');
-  if (raises.length > 0) await admin.createPartitions({ topicPartitions: raises.map((c) => ({ topic: c.topic, count: c.to })) });
+  if (raises.length > 0)
+    await admin.createPartitions({ topicPartitions: raises.map((c) => ({ topic: c.topic, count: c.to })) });
   const configs = changes.filter((c): c is Extract<Change, { kind: 'config' }> => c.kind === 'config');
   if (configs.length > 0) {
     // AlterConfigs (non-incremental) replaces a topic's whole dynamic config: send every owned key.
@@ -142,7 +188,11 @@ async function applyOnce(admin: Admin, catalog: readonly TopicSpec[], options: {
       validateOnly: false,
       resources: configs.map((c) => {
         const spec = catalog.find((t) => t.name === c.topic) as TopicSpec;
-        return { type: ConfigResourceTypes.TOPIC, name: c.topic, configEntries: Object.entries(topicConfigs(spec, brokers)).map(([name, value]) => ({ name, value })) };
+        return {
+          type: ConfigResourceTypes.TOPIC,
+          name: c.topic,
+          configEntries: Object.entries(topicConfigs(spec, brokers)).map(([name, value]) => ({ name, value })),
+        };
       }),
     });
   }
@@ -154,7 +204,12 @@ async function applyOnce(admin: Admin, catalog: readonly TopicSpec[], options: {
  * catalog's partitions and configs and a one-hour retention, so that leftovers expire by themselves.
  * Returns the physical names.
  */
-export async function createNamespace(admin: Admin, prefix: string, topics: readonly string[], brokers: number): Promise<string[]> {
+export async function createNamespace(
+  admin: Admin,
+  prefix: string,
+  topics: readonly string[],
+  brokers: number,
+): Promise<string[]> {
   const specs = topics.map((name) => {
     const spec = topicSpec(name);
     if (!spec) throw new TickflowError('CONFIG', `${name} is not in the topic catalog`, 'add it to topics/catalog.ts');
@@ -166,7 +221,9 @@ export async function createNamespace(admin: Admin, prefix: string, topics: read
       topic: `${prefix}${spec.name}`,
       numPartitions: spec.partitions,
       replicationFactor: replicationFactor(brokers),
-      configEntries: Object.entries({ ...topicConfigs(spec, brokers), 'retention.ms': '3600000' }).map(([name, value]) => ({ name, value })),
+      configEntries: Object.entries({ ...topicConfigs(spec, brokers), 'retention.ms': '3600000' }).map(
+        ([name, value]) => ({ name, value }),
+      ),
     })),
   });
   return specs.map((spec) => `${prefix}${spec.name}`);

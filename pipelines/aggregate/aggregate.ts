@@ -11,7 +11,8 @@ import { intervalMicros } from '../../schemas/intervals';
 
 /**
  * aggregate: event-time trade bars per instrument at each configured interval (md.trades.v1 ->
- * md.bars.v1), in buckets by the instrument's calendar (./bars.ts). Per instrument, the watermark is the highest `tsEvent` seen. A bar is emitted
+ * md.bars.v1), in buckets by the instrument's calendar (./bars.ts). Per instrument, the watermark is the highest
+ * `tsEvent` seen. A bar is emitted
  * (revision 0) once the watermark reaches its end; until the watermark passes end + allowed
  * lateness it stays open to late trades, each of which emits the next revision; then it is emitted
  * once more with `final` true (same revision) and forgotten. A trade too late for any of its bars
@@ -26,9 +27,28 @@ import { intervalMicros } from '../../schemas/intervals';
  * State (the open bars and the watermark per instrument) is in the `bars` store.
  */
 export const AGGREGATE_CONFIG = {
-  intervals: { type: 'list', default: ['1s', '1m', '5m'], description: 'bar intervals (Ns, Nm, Nh, Nd that tile a day)' },
-  allowedLatenessMs: { type: 'number', default: 2000, min: 0, max: 86_400_000, integer: true, description: 'how long after its end a bar still takes late trades (event time)' },
-  maxClockSkewMs: { type: 'number', default: 5000, min: 0, max: 86_400_000, integer: true, description: 'a trade or heartbeat whose exchange time is more than this after its receive time is flagged FUTURE_TIMESTAMP and moves no watermark' },
+  intervals: {
+    type: 'list',
+    default: ['1s', '1m', '5m'],
+    description: 'bar intervals (Ns, Nm, Nh, Nd that tile a day)',
+  },
+  allowedLatenessMs: {
+    type: 'number',
+    default: 2000,
+    min: 0,
+    max: 86_400_000,
+    integer: true,
+    description: 'how long after its end a bar still takes late trades (event time)',
+  },
+  maxClockSkewMs: {
+    type: 'number',
+    default: 5000,
+    min: 0,
+    max: 86_400_000,
+    integer: true,
+    description:
+      'a trade or heartbeat whose exchange time is more than this after its receive time is flagged FUTURE_TIMESTAMP and moves no watermark',
+  },
 } as const satisfies ConfigSchema;
 
 export type AggregateConfig = ConfigOf<typeof AGGREGATE_CONFIG>;
@@ -40,7 +60,12 @@ const HEARTBEATS_INPUT = 'md.heartbeats.v1';
 export function aggregateStage(config: AggregateConfig): Stage<Trade | Heartbeat> {
   const intervals = config.intervals.map((text) => {
     const micros = intervalMicros(text);
-    if (micros === undefined) throw new TickflowError('CONFIG', `aggregate.intervals: '${text}' is not an interval that tiles a day`, 'use e.g. --set aggregate.intervals=1s,15s,1m,5m,1h,1d');
+    if (micros === undefined)
+      throw new TickflowError(
+        'CONFIG',
+        `aggregate.intervals: '${text}' is not an interval that tiles a day`,
+        'use e.g. --set aggregate.intervals=1s,15s,1m,5m,1h,1d',
+      );
     return { text, micros };
   });
   const lateness = config.allowedLatenessMs * 1000;
@@ -50,12 +75,18 @@ export function aggregateStage(config: AggregateConfig): Stage<Trade | Heartbeat
    * Moves the instrument's watermark to `watermark` over `bars` (the open bars, with any new trade
    * added): emits a bar whose end it reached (revision 0) and a bar past its lateness as final.
    */
-  const advance = (state: InstrumentBars, bars: readonly BarState[], watermark: number, emit: (state: InstrumentBars, bar: BarState, final: boolean) => void): InstrumentBars => {
+  const advance = (
+    state: InstrumentBars,
+    bars: readonly BarState[],
+    watermark: number,
+    emit: (state: InstrumentBars, bar: BarState, final: boolean) => void,
+  ): InstrumentBars => {
     const open: BarState[] = [];
     const next: InstrumentBars = { ...state, watermark, bars: open };
     for (const bar of bars) {
       // A bar of an interval no longer configured (state from an earlier config) ends at once.
-      const end = intervalMicros(bar.interval) !== undefined && config.intervals.includes(bar.interval) ? barEnd(bar) : bar.start;
+      const end =
+        intervalMicros(bar.interval) !== undefined && config.intervals.includes(bar.interval) ? barEnd(bar) : bar.start;
       const final = end + lateness <= watermark;
       if (bar.revision < 0 && end <= watermark) {
         const emitted = { ...bar, revision: 0 };
@@ -71,7 +102,10 @@ export function aggregateStage(config: AggregateConfig): Stage<Trade | Heartbeat
   };
 
   /** Applies a waiting heartbeat once every trade normalize sent before it has been received. */
-  const applyPending = (state: InstrumentBars, emit: (state: InstrumentBars, bar: BarState, final: boolean) => void): InstrumentBars => {
+  const applyPending = (
+    state: InstrumentBars,
+    emit: (state: InstrumentBars, bar: BarState, final: boolean) => void,
+  ): InstrumentBars => {
     if (!state.pending || (state.trades ?? 0) < state.pending.trades) return state;
     const { pending, ...rest } = state;
     return pending.ts > state.watermark ? advance(rest, state.bars, pending.ts, emit) : rest;
@@ -80,7 +114,17 @@ export function aggregateStage(config: AggregateConfig): Stage<Trade | Heartbeat
   const future = (record: Trade | Heartbeat, kind: string, input: InputRecord): OutputRecord | undefined => {
     if (record.tsEvent <= record.tsRecv + skew) return undefined;
     const detail = `exchange time ${record.tsEvent} is ${((record.tsEvent - record.tsRecv) / 1e6).toFixed(3)} s after its receive time ${record.tsRecv} (limit ${config.maxClockSkewMs / 1000} s): it moves no watermark`;
-    return { topic: QUALITY_TOPIC, key: record.instrumentId, value: qualityEvent('aggregate', kind, record, { rule: 'FUTURE_TIMESTAMP', flagged: true, detail }, `${input.topic}[${input.partition}]@${input.offset}`) };
+    return {
+      topic: QUALITY_TOPIC,
+      key: record.instrumentId,
+      value: qualityEvent(
+        'aggregate',
+        kind,
+        record,
+        { rule: 'FUTURE_TIMESTAMP', flagged: true, detail },
+        `${input.topic}[${input.partition}]@${input.offset}`,
+      ),
+    };
   };
 
   return {
@@ -107,7 +151,14 @@ export function aggregateStage(config: AggregateConfig): Stage<Trade | Heartbeat
             out.push(flagged);
             continue;
           }
-          const state: InstrumentBars = known ?? { venue: h.venue, symbol: h.symbol, source: h.source, watermark: Number.MIN_SAFE_INTEGER, bars: [], trades: 0 };
+          const state: InstrumentBars = known ?? {
+            venue: h.venue,
+            symbol: h.symbol,
+            source: h.source,
+            watermark: Number.MIN_SAFE_INTEGER,
+            bars: [],
+            trades: 0,
+          };
           // The newest heartbeat is the one worth waiting for: it closes at least what an older one would.
           changed.set(id, applyPending({ ...state, pending: { ts: h.tsEvent, trades: h.trades } }, emit));
           continue;
@@ -115,7 +166,11 @@ export function aggregateStage(config: AggregateConfig): Stage<Trade | Heartbeat
         const t = input.value as Trade;
         const received = (known?.trades ?? 0) + 1;
         if (!t.price.isPositive() || t.price.isZero() || !t.size.isPositive() || t.size.isZero()) {
-          failed.push({ input, code: 'INVALID_VALUE', message: `trade ${t.tradeId} of ${t.instrumentId} has price ${t.price.toFixed()} and size ${t.size.toFixed()}; both must be positive` });
+          failed.push({
+            input,
+            code: 'INVALID_VALUE',
+            message: `trade ${t.tradeId} of ${t.instrumentId} has price ${t.price.toFixed()} and size ${t.size.toFixed()}; both must be positive`,
+          });
           if (known) changed.set(id, applyPending({ ...known, trades: received }, emit));
           continue;
         }
@@ -125,7 +180,16 @@ export function aggregateStage(config: AggregateConfig): Stage<Trade | Heartbeat
           if (known) changed.set(id, applyPending({ ...known, trades: received }, emit));
           continue;
         }
-        const state: InstrumentBars = { ...(known ?? { venue: t.venue, symbol: t.symbol, source: t.source, watermark: Number.MIN_SAFE_INTEGER, bars: [] }), trades: received };
+        const state: InstrumentBars = {
+          ...(known ?? {
+            venue: t.venue,
+            symbol: t.symbol,
+            source: t.source,
+            watermark: Number.MIN_SAFE_INTEGER,
+            bars: [],
+          }),
+          trades: received,
+        };
         const calendar = calendarOf(id);
         const buckets = intervals.map(({ text, micros }) => ({ text, ...bucketOf(calendar, micros, t.tsEvent) }));
         // The earliest-closing bucket decides: a trade is late for all its bars or for none, so the
@@ -133,7 +197,17 @@ export function aggregateStage(config: AggregateConfig): Stage<Trade | Heartbeat
         const firstEnd = Math.min(...buckets.map((b) => b.end));
         if (firstEnd + lateness <= state.watermark) {
           const detail = `trade ${t.tradeId} at ${t.tsEvent} arrived after its bars were final (watermark ${state.watermark}, allowed lateness ${config.allowedLatenessMs} ms)`;
-          out.push({ topic: QUALITY_TOPIC, key: id, value: qualityEvent('aggregate', 'trade', t, { rule: 'LATE_TRADE', flagged: true, detail }, `${input.topic}[${input.partition}]@${input.offset}`) });
+          out.push({
+            topic: QUALITY_TOPIC,
+            key: id,
+            value: qualityEvent(
+              'aggregate',
+              'trade',
+              t,
+              { rule: 'LATE_TRADE', flagged: true, detail },
+              `${input.topic}[${input.partition}]@${input.offset}`,
+            ),
+          });
           changed.set(id, applyPending(state, emit));
           continue;
         }
@@ -149,7 +223,12 @@ export function aggregateStage(config: AggregateConfig): Stage<Trade | Heartbeat
           if (i >= 0) bars[i] = after;
           else bars.push(after);
         }
-        const next = advance({ ...state, venue: t.venue, symbol: t.symbol, source: t.source }, bars, Math.max(state.watermark, t.tsEvent), emit);
+        const next = advance(
+          { ...state, venue: t.venue, symbol: t.symbol, source: t.source },
+          bars,
+          Math.max(state.watermark, t.tsEvent),
+          emit,
+        );
         changed.set(id, applyPending(next, emit));
       }
       for (const [id, state] of changed) store.put(id, state);
@@ -161,7 +240,11 @@ export function aggregateStage(config: AggregateConfig): Stage<Trade | Heartbeat
      */
     expire(_store: string, key: string, value: unknown): OutputRecord[] {
       const state = value as InstrumentBars;
-      return state.bars.map((bar) => ({ topic: BARS_OUTPUT, key, value: toBar(key, state, { ...bar, revision: Math.max(0, bar.revision) }, true) }));
+      return state.bars.map((bar) => ({
+        topic: BARS_OUTPUT,
+        key,
+        value: toBar(key, state, { ...bar, revision: Math.max(0, bar.revision) }, true),
+      }));
     },
   };
 }

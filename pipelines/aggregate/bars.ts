@@ -53,7 +53,22 @@ export function addTrade(bar: BarState | undefined, interval: string, start: num
   const price = t.price.toFixed();
   const pv = t.price.times(t.size);
   if (!bar) {
-    return { interval, start, end, open: price, openTs: t.tsEvent, high: price, low: price, close: price, closeTs: t.tsEvent, closeRecv: t.tsRecv, volume: t.size.toFixed(), pv: pv.toFixed(), count: 1, revision: -1 };
+    return {
+      interval,
+      start,
+      end,
+      open: price,
+      openTs: t.tsEvent,
+      high: price,
+      low: price,
+      close: price,
+      closeTs: t.tsEvent,
+      closeRecv: t.tsRecv,
+      volume: t.size.toFixed(),
+      pv: pv.toFixed(),
+      count: 1,
+      revision: -1,
+    };
   }
   const next = { ...bar };
   if (t.tsEvent < bar.openTs) {

@@ -6,7 +6,17 @@ import { StageDriver } from '../runtime/test-driver';
 import { CORRELATE_CONFIG, correlateStage } from './correlate';
 
 const MINUTE = 60_000_000;
-const ret = (id: string, i: number, logReturn: number): BarReturn => ({ instrumentId: id, venue: id.split(':')[0], symbol: id.split(':')[1], source: 's', interval: '1m', tsStart: i * MINUTE, tsRecv: i * MINUTE, logReturn, close: new Decimal(1) });
+const ret = (id: string, i: number, logReturn: number): BarReturn => ({
+  instrumentId: id,
+  venue: id.split(':')[0],
+  symbol: id.split(':')[1],
+  source: 's',
+  interval: '1m',
+  tsStart: i * MINUTE,
+  tsRecv: i * MINUTE,
+  logReturn,
+  close: new Decimal(1),
+});
 
 /** Pearson's r by the raw-moment formula (not the stage's two-pass one). */
 function pearson(xs: number[], ys: number[]): number {
@@ -35,14 +45,18 @@ describe('correlate stage', () => {
       if (i % 3 !== 2 && i !== 40) records.push(ret('X:B', i, b[i]));
     }
     const stage = correlateStage(parseConfig('correlate', CORRELATE_CONFIG, { pairs: 'X:A~X:B', window: '20' }));
-    const run = (batchSize: number): Feature[] => new StageDriver(stage, { batchSize }).run(records).out.map((o) => o.value as Feature);
+    const run = (batchSize: number): Feature[] =>
+      new StageDriver(stage, { batchSize }).run(records).out.map((o) => o.value as Feature);
     const features = run(1000);
     const aligned = [...Array(80).keys()].filter((i) => i !== 40);
     const forA = features.filter((f) => f.instrumentId === 'X:A');
     expect(forA.length).toBe(aligned.length - 19);
     for (const f of forA) {
       const upTo = aligned.filter((i) => i <= f.tsEvent / MINUTE).slice(-20);
-      const want = pearson(upTo.map((i) => a[i]), upTo.map((i) => b[i]));
+      const want = pearson(
+        upTo.map((i) => a[i]),
+        upTo.map((i) => b[i]),
+      );
       expect(Math.abs(f.value - want) / Math.abs(want)).toBeLessThan(1e-9);
       expect([f.name, f.basis]).toEqual(['corr_20', '1m~X:B']);
     }
@@ -52,6 +66,8 @@ describe('correlate stage', () => {
   });
 
   it('names a malformed pair', () => {
-    expect(() => correlateStage(parseConfig('correlate', CORRELATE_CONFIG, { pairs: 'X:A' }))).toThrow(/'X:A' is not <instrument>~<other instrument>/);
+    expect(() => correlateStage(parseConfig('correlate', CORRELATE_CONFIG, { pairs: 'X:A' }))).toThrow(
+      /'X:A' is not <instrument>~<other instrument>/,
+    );
   });
 });

@@ -15,8 +15,22 @@ import { intervalMicros } from '../../schemas/intervals';
  */
 export const CORRELATE_CONFIG = {
   pairs: { type: 'list', default: [], description: 'instrument pairs A~B, e.g. BINANCE:BTCUSDT~BINANCE:ETHUSDT' },
-  window: { type: 'number', default: 30, min: 2, max: 10_000, integer: true, description: 'aligned returns in the correlation' },
-  alignBars: { type: 'number', default: 5, min: 1, max: 1000, integer: true, description: 'bars a return waits for the other instrument\'s return of the same bar' },
+  window: {
+    type: 'number',
+    default: 30,
+    min: 2,
+    max: 10_000,
+    integer: true,
+    description: 'aligned returns in the correlation',
+  },
+  alignBars: {
+    type: 'number',
+    default: 5,
+    min: 1,
+    max: 1000,
+    integer: true,
+    description: "bars a return waits for the other instrument's return of the same bar",
+  },
 } as const satisfies ConfigSchema;
 
 export type CorrelateConfig = ConfigOf<typeof CORRELATE_CONFIG>;
@@ -30,7 +44,12 @@ interface PairState {
 export function correlateStage(config: CorrelateConfig): Stage<BarReturn> {
   const pairs = config.pairs.map((entry) => {
     const [a, b, extra] = entry.split('~');
-    if (!a || !b || extra !== undefined || a === b) throw new TickflowError('CONFIG', `correlate.pairs: '${entry}' is not <instrument>~<other instrument>`, 'for example --set correlate.pairs=BINANCE:BTCUSDT~BINANCE:ETHUSDT');
+    if (!a || !b || extra !== undefined || a === b)
+      throw new TickflowError(
+        'CONFIG',
+        `correlate.pairs: '${entry}' is not <instrument>~<other instrument>`,
+        'for example --set correlate.pairs=BINANCE:BTCUSDT~BINANCE:ETHUSDT',
+      );
     return { a, b };
   });
   const name = `corr_${config.window}`;
@@ -58,8 +77,23 @@ export function correlateStage(config: CorrelateConfig): Stage<BarReturn> {
             corr.update({ x: slot[0], y: slot[1] });
             const value = corr.value;
             if (value !== undefined) {
-              for (const [id, other] of [[a, b], [b, a]]) {
-                const feature: Feature = { instrumentId: id, venue: id.slice(0, id.indexOf(':')), symbol: id.slice(id.indexOf(':') + 1), source: r.source, tsEvent: r.tsStart, tsRecv: r.tsRecv, basis: `${r.interval}~${other}`, name, value, exact: null, eventId: null };
+              for (const [id, other] of [
+                [a, b],
+                [b, a],
+              ]) {
+                const feature: Feature = {
+                  instrumentId: id,
+                  venue: id.slice(0, id.indexOf(':')),
+                  symbol: id.slice(id.indexOf(':') + 1),
+                  source: r.source,
+                  tsEvent: r.tsStart,
+                  tsRecv: r.tsRecv,
+                  basis: `${r.interval}~${other}`,
+                  name,
+                  value,
+                  exact: null,
+                  eventId: null,
+                };
                 out.push({ topic: 'md.features.v1', key: id, value: feature });
               }
             }

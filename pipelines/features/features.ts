@@ -18,7 +18,14 @@ import { TickflowError, isRecordError } from '../runtime/errors';
  * quality rules are where they get flagged.
  */
 export const FEATURES_CONFIG = {
-  depthLevels: { type: 'number', default: 5, min: 1, max: 1000, integer: true, description: 'book levels per side for imbalance_depth<N>' },
+  depthLevels: {
+    type: 'number',
+    default: 5,
+    min: 1,
+    max: 1000,
+    integer: true,
+    description: 'book levels per side for imbalance_depth<N>',
+  },
 } as const satisfies ConfigSchema;
 
 export type FeaturesConfig = ConfigOf<typeof FEATURES_CONFIG>;
@@ -32,15 +39,38 @@ interface Top {
   askSize: Decimal;
 }
 
-/** What a feature is computed from; `eventId` tells apart events of one instrument at the same times (a quote's or book's sequence). */
-type Source = Pick<Quote, 'instrumentId' | 'venue' | 'symbol' | 'source' | 'tsEvent' | 'tsRecv'> & { readonly eventId: string | null };
+/**
+ * What a feature is computed from; `eventId` tells apart events of one instrument at the same times (a quote's or
+ * book's sequence).
+ */
+type Source = Pick<Quote, 'instrumentId' | 'venue' | 'symbol' | 'source' | 'tsEvent' | 'tsRecv'> & {
+  readonly eventId: string | null;
+};
 
 function eventIdOf(sequence: number | null): string | null {
   return sequence === null ? null : String(sequence);
 }
 
-function feature(s: Source, basis: string, name: string, exact: Decimal | null, value = exact ? exact.toNumber() : NaN): OutputRecord {
-  const record: Feature = { instrumentId: s.instrumentId, venue: s.venue, symbol: s.symbol, source: s.source, tsEvent: s.tsEvent, tsRecv: s.tsRecv, basis, name, value, exact, eventId: s.eventId };
+function feature(
+  s: Source,
+  basis: string,
+  name: string,
+  exact: Decimal | null,
+  value = exact ? exact.toNumber() : NaN,
+): OutputRecord {
+  const record: Feature = {
+    instrumentId: s.instrumentId,
+    venue: s.venue,
+    symbol: s.symbol,
+    source: s.source,
+    tsEvent: s.tsEvent,
+    tsRecv: s.tsRecv,
+    basis,
+    name,
+    value,
+    exact,
+    eventId: s.eventId,
+  };
   return { topic: FEATURES_OUTPUT, key: s.instrumentId, value: record };
 }
 
@@ -50,12 +80,23 @@ function feature(s: Source, basis: string, name: string, exact: Decimal | null, 
  * side sized and the other not.
  */
 export function topFeatures(s: Source, basis: string, t: Top): OutputRecord[] {
-  const prices = [feature(s, basis, 'spread', t.askPrice.minus(t.bidPrice)), feature(s, basis, 'mid', quotientHalfEven(t.bidPrice.plus(t.askPrice), new Decimal(2)))];
+  const prices = [
+    feature(s, basis, 'spread', t.askPrice.minus(t.bidPrice)),
+    feature(s, basis, 'mid', quotientHalfEven(t.bidPrice.plus(t.askPrice), new Decimal(2))),
+  ];
   if (t.bidSize.isZero() && t.askSize.isZero()) return prices;
   const weight = t.bidSize.plus(t.askSize);
-  if (!t.bidSize.isPositive() || !t.askSize.isPositive() || t.bidSize.isZero() || t.askSize.isZero()) throw new TickflowError('INVALID_VALUE', `bid size ${t.bidSize.toFixed()} and ask size ${t.askSize.toFixed()} must both be positive (or both 0: not given)`);
+  if (!t.bidSize.isPositive() || !t.askSize.isPositive() || t.bidSize.isZero() || t.askSize.isZero())
+    throw new TickflowError(
+      'INVALID_VALUE',
+      `bid size ${t.bidSize.toFixed()} and ask size ${t.askSize.toFixed()} must both be positive (or both 0: not given)`,
+    );
   const microprice = quotientHalfEven(t.bidPrice.times(t.askSize).plus(t.askPrice.times(t.bidSize)), weight);
-  return [...prices, feature(s, basis, 'microprice', microprice), feature(s, basis, 'imbalance_l1', null, t.bidSize.minus(t.askSize).div(weight).toNumber())];
+  return [
+    ...prices,
+    feature(s, basis, 'microprice', microprice),
+    feature(s, basis, 'imbalance_l1', null, t.bidSize.minus(t.askSize).div(weight).toNumber()),
+  ];
 }
 
 function depth(levels: readonly PriceLevel[], n: number): Decimal {
@@ -78,16 +119,31 @@ export function featuresStage(config: FeaturesConfig): Stage<Quote | BookSnapsho
             out.push(...topFeatures({ ...q, eventId: eventIdOf(q.sequence) }, 'quote', q));
           } else {
             const b = input.value as BookSnapshot;
-            if (b.bids.length === 0 || b.asks.length === 0) throw new TickflowError('INVALID_VALUE', `the book has ${b.bids.length} bid and ${b.asks.length} ask levels; both sides are needed`);
+            if (b.bids.length === 0 || b.asks.length === 0)
+              throw new TickflowError(
+                'INVALID_VALUE',
+                `the book has ${b.bids.length} bid and ${b.asks.length} ask levels; both sides are needed`,
+              );
             const s: Source = { ...b, eventId: eventIdOf(b.sequence) };
-            out.push(...topFeatures(s, 'book', { bidPrice: b.bids[0].price, bidSize: b.bids[0].size, askPrice: b.asks[0].price, askSize: b.asks[0].size }));
+            out.push(
+              ...topFeatures(s, 'book', {
+                bidPrice: b.bids[0].price,
+                bidSize: b.bids[0].size,
+                askPrice: b.asks[0].price,
+                askSize: b.asks[0].size,
+              }),
+            );
             const bids = depth(b.bids, n);
             const asks = depth(b.asks, n);
             out.push(feature(s, 'book', `imbalance_depth${n}`, null, bids.minus(asks).div(bids.plus(asks)).toNumber()));
           }
         } catch (error) {
-          if (!(isRecordError(error))) throw error;
-          failed.push({ input, code: error.code, message: `${input.topic} record of ${input.value.instrumentId} at ${input.value.tsEvent}: ${error.message}` });
+          if (!isRecordError(error)) throw error;
+          failed.push({
+            input,
+            code: error.code,
+            message: `${input.topic} record of ${input.value.instrumentId} at ${input.value.tsEvent}: ${error.message}`,
+          });
         }
       }
       return { out, failed };

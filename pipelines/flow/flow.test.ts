@@ -6,7 +6,14 @@ import { StageDriver } from '../runtime/test-driver';
 import { FLOW_CONFIG, flowStage } from './flow';
 
 function recorded(): (Trade | Quote)[] {
-  const raw = (format: string, payload: string, i: number) => ({ source: 'test', format, tsRecv: 0, origin: `f:${i}`, sequence: i, payload });
+  const raw = (format: string, payload: string, i: number) => ({
+    source: 'test',
+    format,
+    tsRecv: 0,
+    origin: `f:${i}`,
+    sequence: i,
+    payload,
+  });
   const trades = csvRows(TRADES_FILE).map((r, i) => tardisTrades.parse(raw('tardis-trades', r.join(','), i)) as Trade);
   const quotes = csvRows(QUOTES_FILE).map((r, i) => tardisQuotes.parse(raw('tardis-quotes', r.join(','), i)) as Quote);
   // Interleaved by exchange time, as the two topics would deliver them.
@@ -16,12 +23,21 @@ function recorded(): (Trade | Quote)[] {
 describe('flow stage', () => {
   const records = recorded();
   const run = (batchSize: number): Feature[] =>
-    new StageDriver(flowStage(parseConfig('flow', FLOW_CONFIG, {})), { batchSize, topicOf: (v) => ('tradeId' in v ? 'md.trades.v1' : 'md.quotes.v1') }).run(records).out.map((o) => o.value as Feature);
+    new StageDriver(flowStage(parseConfig('flow', FLOW_CONFIG, {})), {
+      batchSize,
+      topicOf: (v) => ('tradeId' in v ? 'md.trades.v1' : 'md.quotes.v1'),
+    })
+      .run(records)
+      .out.map((o) => o.value as Feature);
 
   it('refuses settings that cannot work before it starts: a bucket volume of 0, windows beyond their bounds', () => {
-    expect(() => parseConfig('flow', FLOW_CONFIG, { vpinBucketVolume: '0' })).toThrow(/flow.vpinBucketVolume: 0 is not above 0/);
+    expect(() => parseConfig('flow', FLOW_CONFIG, { vpinBucketVolume: '0' })).toThrow(
+      /flow.vpinBucketVolume: 0 is not above 0/,
+    );
     expect(() => parseConfig('flow', FLOW_CONFIG, { vpinBucketVolume: '-1' })).toThrow(/is not above 0/);
-    expect(() => parseConfig('flow', FLOW_CONFIG, { ofiWindow: '100000000' })).toThrow(/flow.ofiWindow: 100000000 is above the maximum 10000/);
+    expect(() => parseConfig('flow', FLOW_CONFIG, { ofiWindow: '100000000' })).toThrow(
+      /flow.ofiWindow: 100000000 is above the maximum 10000/,
+    );
   });
 
   it('publishes OFI per quote, VPIN per completed bucket and sweeps, the same whatever the batching', () => {

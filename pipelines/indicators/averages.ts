@@ -19,7 +19,8 @@ export class SMA implements Indicator {
     if (this.window.length > this.period) this.sum -= this.window.shift() as number;
     // Recomputed from the window now and then, so float error from the running sum cannot build up.
     this.updates += 1;
-    if (this.window.length === this.period) this.current = this.updates % 1024 === 0 ? this.recompute() : this.sum / this.period;
+    if (this.window.length === this.period)
+      this.current = this.updates % 1024 === 0 ? this.recompute() : this.sum / this.period;
   }
 
   private recompute(): number {

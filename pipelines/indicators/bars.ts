@@ -73,7 +73,9 @@ export class VwapBands implements Indicator<BarInput, VwapBandsValue> {
   }
 
   restore(state: unknown): void {
-    this.window.items = (state as { items: { close: number; vwap: number; volume: number }[] }).items.map((b) => ({ ...b }));
+    this.window.items = (state as { items: { close: number; vwap: number; volume: number }[] }).items.map((b) => ({
+      ...b,
+    }));
   }
 }
 
@@ -97,7 +99,12 @@ export class DonchianChannel implements Indicator<BarInput, ChannelValue> {
   }
 
   update(bar: BarInput): void {
-    this.current = this.window.full ? { upper: Math.max(...this.window.items.map((b) => b.high)), lower: Math.min(...this.window.items.map((b) => b.low)) } : undefined;
+    this.current = this.window.full
+      ? {
+          upper: Math.max(...this.window.items.map((b) => b.high)),
+          lower: Math.min(...this.window.items.map((b) => b.low)),
+        }
+      : undefined;
     this.window.push({ high: bar.high, low: bar.low });
   }
 
@@ -148,7 +155,11 @@ export class UnusualVolume implements Indicator<BarInput, UnusualVolumeValue> {
     if (this.window.full) {
       const mean = this.window.items.reduce((a, v) => a + v, 0) / this.period;
       const sd = Math.sqrt(this.window.items.reduce((a, v) => a + (v - mean) ** 2, 0) / this.period);
-      this.current = { ratio: mean === 0 ? 0 : bar.volume / mean, zscore: sd === 0 ? 0 : (bar.volume - mean) / sd, mean };
+      this.current = {
+        ratio: mean === 0 ? 0 : bar.volume / mean,
+        zscore: sd === 0 ? 0 : (bar.volume - mean) / sd,
+        mean,
+      };
     }
     this.window.push(bar.volume);
   }
@@ -209,7 +220,8 @@ export class RealizedVolatility implements Indicator<number, VolatilityValue> {
   }
 
   update(close: number): void {
-    if (this.previous !== undefined && this.previous > 0 && close > 0) this.returns.push(Math.log(close / this.previous));
+    if (this.previous !== undefined && this.previous > 0 && close > 0)
+      this.returns.push(Math.log(close / this.previous));
     this.previous = close;
     if (!this.returns.full) return;
     const mean = this.returns.items.reduce((a, v) => a + v, 0) / this.period;
@@ -241,11 +253,21 @@ export class RealizedVolatility implements Indicator<number, VolatilityValue> {
   }
 
   snapshot(): unknown {
-    return { previous: this.previous ?? null, returns: [...this.returns.items], history: [...this.history.items], current: this.current ?? null };
+    return {
+      previous: this.previous ?? null,
+      returns: [...this.returns.items],
+      history: [...this.history.items],
+      current: this.current ?? null,
+    };
   }
 
   restore(state: unknown): void {
-    const s = state as { previous: number | null; returns: number[]; history: number[]; current: VolatilityValue | null };
+    const s = state as {
+      previous: number | null;
+      returns: number[];
+      history: number[];
+      current: VolatilityValue | null;
+    };
     this.previous = s.previous ?? undefined;
     this.returns.items = [...s.returns];
     this.history.items = [...s.history];

@@ -11,12 +11,26 @@ function close(got: number, want: number, what: string, scale = 1e-12): void {
 
 describe('flow indicators', () => {
   it('normalCdf matches published values of the standard normal distribution', () => {
-    for (const [x, want] of [[0, 0.5], [1, 0.8413447460685429], [1.96, 0.9750021048517795], [-1.5, 0.06680720126885807], [3, 0.9986501019683699], [-4, 3.1671241833119863e-5], [-6, 9.86587645037698e-10]]) close(normalCdf(x), want, `Phi(${x})`);
+    for (const [x, want] of [
+      [0, 0.5],
+      [1, 0.8413447460685429],
+      [1.96, 0.9750021048517795],
+      [-1.5, 0.06680720126885807],
+      [3, 0.9986501019683699],
+      [-4, 3.1671241833119863e-5],
+      [-6, 9.86587645037698e-10],
+    ])
+      close(normalCdf(x), want, `Phi(${x})`);
   });
 
-  it('order-flow imbalance equals the paper\'s case-by-case definition on the recorded quotes', () => {
+  it("order-flow imbalance equals the paper's case-by-case definition on the recorded quotes", () => {
     // Cont, Kukanov and Stoikov (2014), eq. 10, in its case form per side.
-    const rows = csvRows(QUOTES_FILE).map((r) => ({ askSize: Number(r[4]), askPrice: Number(r[5]), bidPrice: Number(r[6]), bidSize: Number(r[7]) }));
+    const rows = csvRows(QUOTES_FILE).map((r) => ({
+      askSize: Number(r[4]),
+      askPrice: Number(r[5]),
+      bidPrice: Number(r[6]),
+      bidSize: Number(r[7]),
+    }));
     const e = rows.slice(1).map((q, i) => {
       const p = rows[i];
       const bid = q.bidPrice > p.bidPrice ? q.bidSize : q.bidPrice === p.bidPrice ? q.bidSize - p.bidSize : -p.bidSize;
@@ -30,12 +44,24 @@ describe('flow indicators', () => {
       if (ofi.initialized) got.push(ofi.value as number);
     }
     expect(got).toHaveLength(e.length - 19);
-    got.forEach((g, i) => close(g, e.slice(i, i + 20).reduce((a, v) => a + v, 0), `ofi ${i}`, 1e-3));
+    got.forEach((g, i) =>
+      close(
+        g,
+        e.slice(i, i + 20).reduce((a, v) => a + v, 0),
+        `ofi ${i}`,
+        1e-3,
+      ),
+    );
   });
 
   it('VPIN equals a computation on exact volume units over the recorded trades', () => {
     const rows = csvRows(TRADES_FILE);
-    const trades: TradeInput[] = rows.map((r) => ({ price: Number(r[6]), size: Number(r[7]), side: r[5] === 'buy' ? 1 : -1, tsEvent: Number(r[2]) }));
+    const trades: TradeInput[] = rows.map((r) => ({
+      price: Number(r[6]),
+      size: Number(r[7]),
+      side: r[5] === 'buy' ? 1 : -1,
+      tsEvent: Number(r[2]),
+    }));
     // Reference: volume in exact thousandths; a bucket of 10 BTC is 10,000 of them.
     const bucket = scaled('10') / 1_000_000_000n;
     const closes: number[] = [];
@@ -64,7 +90,8 @@ describe('flow indicators', () => {
       return Math.abs(2 * buy - 1);
     });
     // After n buckets there are n - 1 imbalances; VPIN is the mean of the last 30.
-    const vpinAfter = (n: number): number | undefined => (n - 1 >= 30 ? imbalances.slice(n - 1 - 30, n - 1).reduce((a, v) => a + v, 0) / 30 : undefined);
+    const vpinAfter = (n: number): number | undefined =>
+      n - 1 >= 30 ? imbalances.slice(n - 1 - 30, n - 1).reduce((a, v) => a + v, 0) / 30 : undefined;
     const vpin = new Vpin(10, 30);
     let compared = 0;
     trades.forEach((t, i) => {
@@ -97,13 +124,24 @@ describe('flow indicators', () => {
     }
     // Small trades still step through buckets exactly as before.
     const small = new Vpin(10, 2);
-    for (const [price, size] of [[100, 6], [101, 6], [99, 9], [100, 9]] as const) small.update({ price, size, side: 1, tsEvent: 0 });
+    for (const [price, size] of [
+      [100, 6],
+      [101, 6],
+      [99, 9],
+      [100, 9],
+    ] as const)
+      small.update({ price, size, side: 1, tsEvent: 0 });
     expect((small.value as VpinValue).buckets).toBe(3);
   });
 
   it('detects a sweep once per run, and not when the run pauses, turns back or changes side', () => {
     const ms = 1000;
-    const t = (price: number, side: 1 | -1, at: number, size = 1): TradeInput => ({ price, size, side, tsEvent: at * ms });
+    const t = (price: number, side: 1 | -1, at: number, size = 1): TradeInput => ({
+      price,
+      size,
+      side,
+      tsEvent: at * ms,
+    });
     const sweeps = (trades: TradeInput[]): (SweepValue | undefined)[] => {
       const d = new SweepDetector(50, 3);
       return trades.map((x) => {
@@ -111,10 +149,18 @@ describe('flow indicators', () => {
         return d.value as SweepValue | undefined;
       });
     };
-    expect(sweeps([t(100, 1, 0), t(100, 1, 1, 2), t(100.5, 1, 2), t(101, 1, 3, 3), t(101.5, 1, 4)])).toEqual([undefined, undefined, undefined, { side: 1, levels: 3, volume: 7 }, undefined]);
+    expect(sweeps([t(100, 1, 0), t(100, 1, 1, 2), t(100.5, 1, 2), t(101, 1, 3, 3), t(101.5, 1, 4)])).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      { side: 1, levels: 3, volume: 7 },
+      undefined,
+    ]);
     expect(sweeps([t(100, -1, 0), t(99.5, -1, 10), t(99, -1, 20)]).pop()).toEqual({ side: -1, levels: 3, volume: 3 });
     expect(sweeps([t(100, 1, 0), t(100.5, 1, 100), t(101, 1, 200)]).every((v) => v === undefined)).toBe(true);
-    expect(sweeps([t(100, 1, 0), t(100.5, 1, 1), t(100.2, 1, 2), t(101, 1, 3)]).every((v) => v === undefined)).toBe(true);
+    expect(sweeps([t(100, 1, 0), t(100.5, 1, 1), t(100.2, 1, 2), t(101, 1, 3)]).every((v) => v === undefined)).toBe(
+      true,
+    );
     expect(sweeps([t(100, 1, 0), t(100.5, -1, 1), t(101, 1, 2)]).every((v) => v === undefined)).toBe(true);
   });
 });

@@ -37,7 +37,11 @@ export class OrderFlowImbalance implements Indicator<QuoteInput, number> {
     const p = this.previous;
     this.previous = { bidPrice: q.bidPrice, bidSize: q.bidSize, askPrice: q.askPrice, askSize: q.askSize };
     if (!p) return;
-    const e = (q.bidPrice >= p.bidPrice ? q.bidSize : 0) - (q.bidPrice <= p.bidPrice ? p.bidSize : 0) - (q.askPrice <= p.askPrice ? q.askSize : 0) + (q.askPrice >= p.askPrice ? p.askSize : 0);
+    const e =
+      (q.bidPrice >= p.bidPrice ? q.bidSize : 0) -
+      (q.bidPrice <= p.bidPrice ? p.bidSize : 0) -
+      (q.askPrice <= p.askPrice ? q.askSize : 0) +
+      (q.askPrice >= p.askPrice ? p.askSize : 0);
     this.events.push(e);
     if (this.events.length > this.window) this.events.shift();
   }
@@ -136,7 +140,8 @@ export class Vpin implements Indicator<TradeInput, VpinValue> {
     readonly bucketVolume = 10,
     readonly buckets = 50,
   ) {
-    if (!(bucketVolume > 0)) throw new TickflowError('CONFIG', `vpin: bucketVolume must be positive, got ${bucketVolume}`);
+    if (!(bucketVolume > 0))
+      throw new TickflowError('CONFIG', `vpin: bucketVolume must be positive, got ${bucketVolume}`);
     requirePeriod('vpin', buckets);
   }
 
@@ -223,11 +228,25 @@ export class Vpin implements Indicator<TradeInput, VpinValue> {
   }
 
   snapshot(): unknown {
-    return { filled: this.filled, lastPrice: this.lastPrice ?? null, bucketClose: this.bucketClose ?? null, changes: { ...this.changes }, imbalances: [...this.imbalances], completed: this.completed };
+    return {
+      filled: this.filled,
+      lastPrice: this.lastPrice ?? null,
+      bucketClose: this.bucketClose ?? null,
+      changes: { ...this.changes },
+      imbalances: [...this.imbalances],
+      completed: this.completed,
+    };
   }
 
   restore(state: unknown): void {
-    const s = state as { filled: number; lastPrice: number | null; bucketClose: number | null; changes: { n: number; mean: number; m2: number }; imbalances: number[]; completed: number };
+    const s = state as {
+      filled: number;
+      lastPrice: number | null;
+      bucketClose: number | null;
+      changes: { n: number; mean: number; m2: number };
+      imbalances: number[];
+      completed: number;
+    };
     this.filled = s.filled;
     this.lastPrice = s.lastPrice ?? undefined;
     this.bucketClose = s.bucketClose ?? undefined;
@@ -253,7 +272,8 @@ export interface SweepValue {
  */
 export class SweepDetector implements Indicator<TradeInput, SweepValue> {
   readonly name = 'sweep';
-  private run: { side: 1 | -1; last: number; lastTs: number; levels: number; volume: number; reported: boolean } | undefined;
+  private run:
+    { side: 1 | -1; last: number; lastTs: number; levels: number; volume: number; reported: boolean } | undefined;
   private current: SweepValue | undefined;
 
   constructor(
@@ -266,9 +286,16 @@ export class SweepDetector implements Indicator<TradeInput, SweepValue> {
   update(t: TradeInput): void {
     this.current = undefined;
     const r = this.run;
-    const continues = r !== undefined && t.side === r.side && t.tsEvent - r.lastTs <= this.windowMs * 1000 && (r.side === 1 ? t.price >= r.last : t.price <= r.last);
+    const continues =
+      r !== undefined &&
+      t.side === r.side &&
+      t.tsEvent - r.lastTs <= this.windowMs * 1000 &&
+      (r.side === 1 ? t.price >= r.last : t.price <= r.last);
     if (!continues) {
-      this.run = t.side === 0 ? undefined : { side: t.side, last: t.price, lastTs: t.tsEvent, levels: 1, volume: t.size, reported: false };
+      this.run =
+        t.side === 0
+          ? undefined
+          : { side: t.side, last: t.price, lastTs: t.tsEvent, levels: 1, volume: t.size, reported: false };
     } else {
       r.levels += t.price !== r.last ? 1 : 0;
       r.last = t.price;

@@ -35,5 +35,6 @@ export interface BarInput extends HLC {
 export const MAX_PERIOD = 10_000;
 
 export function requirePeriod(name: string, period: number): void {
-  if (!Number.isInteger(period) || period < 1 || period > MAX_PERIOD) throw new TickflowError('CONFIG', `${name}: period must be a whole number from 1 to ${MAX_PERIOD}, got ${period}`);
+  if (!Number.isInteger(period) || period < 1 || period > MAX_PERIOD)
+    throw new TickflowError('CONFIG', `${name}: period must be a whole number from 1 to ${MAX_PERIOD}, got ${period}`);
 }

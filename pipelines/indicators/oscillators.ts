@@ -3,7 +3,10 @@ import type { HLC, Indicator } from './indicator';
 import { requirePeriod } from './indicator';
 import { TickflowError } from '../runtime/errors';
 
-/** Wilder's RSI: Wilder averages of gains and losses over `period` changes; 100 when there were no losses (50 when nothing moved). */
+/**
+ * Wilder's RSI: Wilder averages of gains and losses over `period` changes; 100 when there were no losses (50 when
+ * nothing moved).
+ */
 export class RSI implements Indicator {
   readonly name = 'rsi';
   private previous: number | undefined;
@@ -74,7 +77,8 @@ export class MACD implements Indicator<number, MacdValue> {
     readonly slow = 26,
     readonly signal = 9,
   ) {
-    if (!(fast < slow)) throw new TickflowError('CONFIG', `macd: the fast period (${fast}) must be shorter than the slow one (${slow})`);
+    if (!(fast < slow))
+      throw new TickflowError('CONFIG', `macd: the fast period (${fast}) must be shorter than the slow one (${slow})`);
     this.fastEma = ema(fast);
     this.slowEma = ema(slow);
     this.signalEma = ema(signal);
@@ -106,7 +110,12 @@ export class MACD implements Indicator<number, MacdValue> {
   }
 
   snapshot(): unknown {
-    return { fast: this.fastEma.snapshot(), slow: this.slowEma.snapshot(), signal: this.signalEma.snapshot(), line: this.line ?? null };
+    return {
+      fast: this.fastEma.snapshot(),
+      slow: this.slowEma.snapshot(),
+      signal: this.signalEma.snapshot(),
+      line: this.line ?? null,
+    };
   }
 
   restore(state: unknown): void {

@@ -8,7 +8,9 @@ export interface PairInput {
   readonly y: number;
 }
 
-/** Pearson correlation of the last `window` pairs (two-pass over the window; undefined while a side has no variance). */
+/**
+ * Pearson correlation of the last `window` pairs (two-pass over the window; undefined while a side has no variance).
+ */
 export class RollingCorrelation implements Indicator<PairInput, number> {
   readonly name = 'corr';
   private xs: number[] = [];

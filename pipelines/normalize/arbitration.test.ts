@@ -13,10 +13,20 @@ const market = { ...MARKET_DEFAULTS, seed: 3, instruments: 1, startMicros: START
 const feeds = { primary: 'feed-a', backup: 'feed-b', backupLag: 3, stalls: [{ fromMs: 30_000, durationMs: 20_000 }] };
 const { events, raw } = redundantRaw(market, 20_000, feeds);
 
-function run(settings: Record<string, string>, records: readonly RawRecord[], batchSize = 500): { trades: Trade[]; findings: QualityEvent[] } {
-  const driver = new StageDriver(normalizeStage(parseConfig('normalize', NORMALIZE_CONFIG, settings)), { topic: 'md.raw.tickflow.v1', batchSize });
+function run(
+  settings: Record<string, string>,
+  records: readonly RawRecord[],
+  batchSize = 500,
+): { trades: Trade[]; findings: QualityEvent[] } {
+  const driver = new StageDriver(normalizeStage(parseConfig('normalize', NORMALIZE_CONFIG, settings)), {
+    topic: 'md.raw.tickflow.v1',
+    batchSize,
+  });
   const out = driver.run(records).out;
-  return { trades: out.filter((o) => o.topic === 'md.trades.v1').map((o) => o.value as Trade), findings: out.filter((o) => o.topic === 'md.quality.v1').map((o) => o.value as QualityEvent) };
+  return {
+    trades: out.filter((o) => o.topic === 'md.trades.v1').map((o) => o.value as Trade),
+    findings: out.filter((o) => o.topic === 'md.quality.v1').map((o) => o.value as QualityEvent),
+  };
 }
 
 describe('multi-source arbitration (normalize)', () => {
@@ -25,7 +35,11 @@ describe('multi-source arbitration (normalize)', () => {
 
   for (const batchSize of [500, 37]) {
     it(`delivers every trade exactly once across a failover and a failback (batches of ${batchSize})`, () => {
-      const { trades, findings } = run(settings, raw.map((r) => r.raw), batchSize);
+      const { trades, findings } = run(
+        settings,
+        raw.map((r) => r.raw),
+        batchSize,
+      );
       expect(trades.map((t) => t.tradeId).sort()).toEqual([...expectedIds].sort());
       expect(new Set(trades.map((t) => t.tradeId)).size).toBe(trades.length);
       // The switches, each reported once, and nothing else (copies are not faults).
@@ -38,14 +52,21 @@ describe('multi-source arbitration (normalize)', () => {
       expect(back.tsEvent).toBeGreaterThanOrEqual(START + 60 * S);
       expect(back.tsEvent).toBeLessThan(START + 60.1 * S);
       // Each record says which source it came from.
-      const sourceAt = (seconds: number): string => (trades.find((t) => t.tsEvent >= START + seconds * S) as Trade).source;
+      const sourceAt = (seconds: number): string =>
+        (trades.find((t) => t.tsEvent >= START + seconds * S) as Trade).source;
       expect([sourceAt(10), sourceAt(40), sourceAt(70)]).toEqual(['feed-a', 'feed-b', 'feed-a']);
     });
   }
 
   it('does not flap: a primary that keeps pausing never gets back', () => {
-    const flappy = redundantRaw(market, 20_000, { ...feeds, stalls: [10, 20, 30, 40, 50, 60, 70, 80, 90].map((s) => ({ fromMs: s * 1000, durationMs: 3000 })) });
-    const { trades, findings } = run(settings, flappy.raw.map((r) => r.raw));
+    const flappy = redundantRaw(market, 20_000, {
+      ...feeds,
+      stalls: [10, 20, 30, 40, 50, 60, 70, 80, 90].map((s) => ({ fromMs: s * 1000, durationMs: 3000 })),
+    });
+    const { trades, findings } = run(
+      settings,
+      flappy.raw.map((r) => r.raw),
+    );
     expect(findings.map((f) => f.rule)).toEqual(['FAILOVER']);
     expect(trades.map((t) => t.tradeId).sort()).toEqual([...expectedIds].sort());
   });

@@ -59,8 +59,14 @@ export function parsePairs(entries: readonly string[]): Map<string, { primary: s
   const pairs = new Map<string, { primary: string; backup: string }>();
   for (const entry of entries) {
     const [primary, backup, extra] = entry.split('>').map((s) => s.trim());
-    if (!primary || !backup || extra !== undefined || primary === backup) throw new TickflowError('CONFIG', `normalize.arbitration: '${entry}' is not <primary source>><backup source>, e.g. binance-ws>tardis-file`);
-    for (const source of [primary, backup]) if (pairs.has(source)) throw new TickflowError('CONFIG', `normalize.arbitration: source '${source}' is in two pairs`);
+    if (!primary || !backup || extra !== undefined || primary === backup)
+      throw new TickflowError(
+        'CONFIG',
+        `normalize.arbitration: '${entry}' is not <primary source>><backup source>, e.g. binance-ws>tardis-file`,
+      );
+    for (const source of [primary, backup])
+      if (pairs.has(source))
+        throw new TickflowError('CONFIG', `normalize.arbitration: source '${source}' is in two pairs`);
     pairs.set(primary, { primary, backup });
     pairs.set(backup, { primary, backup });
   }
@@ -80,12 +86,23 @@ export function emptyArbitration(primary: string): ArbitrationState {
 }
 
 /** `state` is changed in place (the caller stores it in the same batch; see KeyValueStore). */
-export function arbitrate(state: ArbitrationState, raw: RawRecord, tsEvent: number, pair: { primary: string; backup: string }, config: ArbitrationConfig, buffer: StandbyBuffer): Arbitrated {
+export function arbitrate(
+  state: ArbitrationState,
+  raw: RawRecord,
+  tsEvent: number,
+  pair: { primary: string; backup: string },
+  config: ArbitrationConfig,
+  buffer: StandbyBuffer,
+): Arbitrated {
   const failover = config.failoverAfterMs * 1000;
   const source = raw.source;
   const previous = state.lastHeard[source];
   state.lastHeard[source] = Math.max(tsEvent, previous ?? tsEvent);
-  if (source === pair.primary && (previous === undefined || tsEvent - previous > failover || state.primaryHealthySince === null)) state.primaryHealthySince = tsEvent;
+  if (
+    source === pair.primary &&
+    (previous === undefined || tsEvent - previous > failover || state.primaryHealthySince === null)
+  )
+    state.primaryHealthySince = tsEvent;
 
   const findings: Finding[] = [];
   const switchTo = (next: string, finding: Finding): RawRecord[] => {
@@ -93,18 +110,37 @@ export function arbitrate(state: ArbitrationState, raw: RawRecord, tsEvent: numb
     const dropped = state.dropped ?? 0;
     state.active = next;
     state.dropped = 0;
-    const lost = dropped > 0 ? `; ${dropped} older standby record${dropped === 1 ? ' was' : 's were'} dropped by the buffer's bound` : '';
-    findings.push({ ...finding, detail: `${finding.detail}; delivering ${replay.length} buffered record${replay.length === 1 ? '' : 's'} of ${next} first${lost}` });
+    const lost =
+      dropped > 0
+        ? `; ${dropped} older standby record${dropped === 1 ? ' was' : 's were'} dropped by the buffer's bound`
+        : '';
+    findings.push({
+      ...finding,
+      detail: `${finding.detail}; delivering ${replay.length} buffered record${replay.length === 1 ? '' : 's'} of ${next} first${lost}`,
+    });
     return replay;
   };
   let deliver: RawRecord[] = [];
   if (state.active === pair.primary && source === pair.backup) {
     const primaryHeard = state.lastHeard[pair.primary];
     if (primaryHeard === undefined || tsEvent - primaryHeard > failover) {
-      deliver = switchTo(pair.backup, { rule: 'FAILOVER', flagged: false, detail: `${pair.primary} silent for ${primaryHeard === undefined ? 'ever' : `${((tsEvent - primaryHeard) / 1e6).toFixed(3)} s`} (limit ${config.failoverAfterMs / 1000} s): switched to ${pair.backup}` });
+      deliver = switchTo(pair.backup, {
+        rule: 'FAILOVER',
+        flagged: false,
+        detail: `${pair.primary} silent for ${primaryHeard === undefined ? 'ever' : `${((tsEvent - primaryHeard) / 1e6).toFixed(3)} s`} (limit ${config.failoverAfterMs / 1000} s): switched to ${pair.backup}`,
+      });
     }
-  } else if (state.active === pair.backup && source === pair.primary && state.primaryHealthySince !== null && tsEvent - state.primaryHealthySince >= config.failbackAfterMs * 1000) {
-    deliver = switchTo(pair.primary, { rule: 'FAILBACK', flagged: false, detail: `${pair.primary} healthy for ${((tsEvent - state.primaryHealthySince) / 1e6).toFixed(3)} s (window ${config.failbackAfterMs / 1000} s): switched back from ${pair.backup}` });
+  } else if (
+    state.active === pair.backup &&
+    source === pair.primary &&
+    state.primaryHealthySince !== null &&
+    tsEvent - state.primaryHealthySince >= config.failbackAfterMs * 1000
+  ) {
+    deliver = switchTo(pair.primary, {
+      rule: 'FAILBACK',
+      flagged: false,
+      detail: `${pair.primary} healthy for ${((tsEvent - state.primaryHealthySince) / 1e6).toFixed(3)} s (window ${config.failbackAfterMs / 1000} s): switched back from ${pair.backup}`,
+    });
   }
   if (source === state.active) {
     deliver.push(raw);

@@ -63,7 +63,8 @@ export function storedIds(store: KeyValueStore<unknown>, instrument: string, log
   let index = perStore.get(instrument);
   if (!index) {
     index = new Map();
-    for (const [n] of log.chunks) for (const [id, ts, source] of chunks.chunk(n)) index.set(id, { ts, source, chunk: n });
+    for (const [n] of log.chunks)
+      for (const [id, ts, source] of chunks.chunk(n)) index.set(id, { ts, source, chunk: n });
     perStore.set(instrument, index);
   }
   const known = index;
@@ -74,7 +75,11 @@ export function storedIds(store: KeyValueStore<unknown>, instrument: string, log
     seen: (id) => known.get(id)?.ts,
     sourceOf: (id) => known.get(id)?.source,
     add: (id, ts, source) => {
-      const chunk = chunks.append(source === undefined ? [id, ts] : [id, ts, source], ts, id.length + 24 + (source?.length ?? 0));
+      const chunk = chunks.append(
+        source === undefined ? [id, ts] : [id, ts, source],
+        ts,
+        id.length + 24 + (source?.length ?? 0),
+      );
       known.set(id, { ts, source, chunk });
       while (known.size > MAX_IDS && chunks.dropOldest(forget));
     },

@@ -16,27 +16,60 @@ const MINUTE = 60 * S;
 let sequence = 0;
 function line(venue: string, symbol: string, tsEvent: number, fields: Record<string, unknown>): RawRecord {
   sequence += 1;
-  return { source: 'ndjson-file', format: 'tickflow-ndjson', tsRecv: tsEvent + 100, origin: `test:${sequence}`, sequence, payload: JSON.stringify({ venue, symbol, tsEvent, tsRecv: tsEvent + 100, ...fields }) };
+  return {
+    source: 'ndjson-file',
+    format: 'tickflow-ndjson',
+    tsRecv: tsEvent + 100,
+    origin: `test:${sequence}`,
+    sequence,
+    payload: JSON.stringify({ venue, symbol, tsEvent, tsRecv: tsEvent + 100, ...fields }),
+  };
 }
 
 function trade(venue: string, symbol: string, tsEvent: number, price: number): RawRecord {
-  return line(venue, symbol, tsEvent, { type: 'trade', price: price.toFixed(2), size: '1', side: 'BUY', tradeId: `t${sequence + 1}` });
+  return line(venue, symbol, tsEvent, {
+    type: 'trade',
+    price: price.toFixed(2),
+    size: '1',
+    side: 'BUY',
+    tradeId: `t${sequence + 1}`,
+  });
 }
 
 function quote(venue: string, symbol: string, tsEvent: number, bid: number, ask: number): RawRecord {
-  return line(venue, symbol, tsEvent, { type: 'quote', bidPrice: bid.toFixed(2), bidSize: '5', askPrice: ask.toFixed(2), askSize: '5' });
+  return line(venue, symbol, tsEvent, {
+    type: 'quote',
+    bidPrice: bid.toFixed(2),
+    bidSize: '5',
+    askPrice: ask.toFixed(2),
+    askSize: '5',
+  });
 }
 
 /** `count` trades from `start`, `every` apart, wobbling a few cents around `level`. */
-function session(venue: string, symbol: string, start: number, every: number, count: number, level: number): RawRecord[] {
+function session(
+  venue: string,
+  symbol: string,
+  start: number,
+  every: number,
+  count: number,
+  level: number,
+): RawRecord[] {
   return Array.from({ length: count }, (_, i) => trade(venue, symbol, start + i * every, level + ((i * 7) % 5) * 0.01));
 }
 
 function run(records: RawRecord[]): { accepted: Trade[]; outliers: QualityEvent[]; findings: QualityEvent[] } {
-  const driver = new StageDriver(normalizeStage(parseConfig('normalize', NORMALIZE_CONFIG, {})), { topic: 'md.raw.tickflow.v1', batchSize: 97 });
+  const driver = new StageDriver(normalizeStage(parseConfig('normalize', NORMALIZE_CONFIG, {})), {
+    topic: 'md.raw.tickflow.v1',
+    batchSize: 97,
+  });
   const out = driver.run(records).out;
   const findings = out.filter((o) => o.topic === 'md.quality.v1').map((o) => o.value as QualityEvent);
-  return { accepted: out.filter((o) => o.topic === 'md.trades.v1').map((o) => o.value as Trade), outliers: findings.filter((f) => f.rule === 'PRICE_OUTLIER'), findings };
+  return {
+    accepted: out.filter((o) => o.topic === 'md.trades.v1').map((o) => o.value as Trade),
+    outliers: findings.filter((f) => f.rule === 'PRICE_OUTLIER'),
+    findings,
+  };
 }
 
 describe('level shifts are not outliers', () => {
@@ -66,13 +99,18 @@ describe('level shifts are not outliers', () => {
     expect([long.accepted.length, long.outliers.length]).toEqual([240, 0]);
     // A 90-second halt with the same 10% jump: the band still holds pre-halt prices, but the
     // quotes moved with the market and corroborate the new level.
-    const shortAfter = after.map((r, i) => trade('SYN', 'HALT2', t0 + 210 * S + i * S, JSON.parse(r.payload).price * 1));
+    const shortAfter = after.map((r, i) =>
+      trade('SYN', 'HALT2', t0 + 210 * S + i * S, JSON.parse(r.payload).price * 1),
+    );
     const quotes = shortAfter.map((_r, i) => quote('SYN', 'HALT2', t0 + 210 * S + i * S - 200_000, 109.9, 110.2));
     const interleaved = shortAfter.flatMap((r, i) => [quotes[i], r]);
     const short = run([...session('SYN', 'HALT2', t0, S, 120, 100), ...interleaved]);
     expect([short.accepted.length, short.outliers.length]).toEqual([240, 0]);
     // The same without quotes is the one case the band alone cannot tell: it follows after half a window.
-    const bare = run([...session('SYN', 'HALT3', t0, S, 120, 100), ...shortAfter.map((r) => trade('SYN', 'HALT3', JSON.parse(r.payload).tsEvent, JSON.parse(r.payload).price * 1))]);
+    const bare = run([
+      ...session('SYN', 'HALT3', t0, S, 120, 100),
+      ...shortAfter.map((r) => trade('SYN', 'HALT3', JSON.parse(r.payload).tsEvent, JSON.parse(r.payload).price * 1)),
+    ]);
     expect(bare.outliers.length).toBeGreaterThan(0);
     expect(bare.outliers.length).toBeLessThanOrEqual(26);
   });
@@ -98,9 +136,22 @@ describe('level shifts are not outliers', () => {
 describe('one mis-stamped record cannot block an instrument', () => {
   it('flags a trade stamped in the future of its receive time and keeps processing the next ones', () => {
     const t0 = Date.UTC(2024, 0, 3, 12) * 1000;
-    const future = line('SYN', 'FUT', t0 + 5 * S, { type: 'trade', price: '100', size: '1', side: 'BUY', tradeId: 'future' });
-    const stamped = { ...future, payload: future.payload.replace(`"tsEvent":${t0 + 5 * S}`, `"tsEvent":${Date.UTC(2099, 0, 1) * 1000}`) };
-    const { accepted, findings } = run([...session('SYN', 'FUT', t0, S, 5, 100), stamped, ...session('SYN', 'FUT', t0 + 6 * S, S, 5, 100)]);
+    const future = line('SYN', 'FUT', t0 + 5 * S, {
+      type: 'trade',
+      price: '100',
+      size: '1',
+      side: 'BUY',
+      tradeId: 'future',
+    });
+    const stamped = {
+      ...future,
+      payload: future.payload.replace(`"tsEvent":${t0 + 5 * S}`, `"tsEvent":${Date.UTC(2099, 0, 1) * 1000}`),
+    };
+    const { accepted, findings } = run([
+      ...session('SYN', 'FUT', t0, S, 5, 100),
+      stamped,
+      ...session('SYN', 'FUT', t0 + 6 * S, S, 5, 100),
+    ]);
     expect(accepted).toHaveLength(10);
     expect(findings.map((f) => [f.rule, f.flagged])).toEqual([['FUTURE_TIMESTAMP', true]]);
     expect(findings[0].detail).toMatch(/after its receive time/);
@@ -108,7 +159,10 @@ describe('one mis-stamped record cannot block an instrument', () => {
 
   it('flags a record whose receive time is ahead of the processing clock', () => {
     const ahead = systemClock.nowMicros() + 3600 * S;
-    const { accepted, findings } = run([trade('SYN', 'FUT2', ahead, 100), ...session('SYN', 'FUT2', systemClock.nowMicros() - 10 * S, S, 3, 100)]);
+    const { accepted, findings } = run([
+      trade('SYN', 'FUT2', ahead, 100),
+      ...session('SYN', 'FUT2', systemClock.nowMicros() - 10 * S, S, 3, 100),
+    ]);
     expect(accepted).toHaveLength(3);
     expect(findings.map((f) => f.rule)).toEqual(['FUTURE_TIMESTAMP']);
     expect(findings[0].detail).toMatch(/ahead of the processing clock/);

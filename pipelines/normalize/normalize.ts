@@ -6,12 +6,28 @@ import { isRecordError, TickflowError } from '../runtime/errors';
 import type { ConfigOf, ConfigSchema } from '../runtime/config';
 import type { ArbitrationConfig, ArbitrationState, Buffered, StandbyBuffer } from './arbitration';
 import { arbitrate, emptyArbitration, parsePairs } from './arbitration';
-import type { FailedRecord, InputRecord, KeyValueStore, OutputRecord, Stage, StageContext, StageResult } from '../runtime/stage';
+import type {
+  FailedRecord,
+  InputRecord,
+  KeyValueStore,
+  OutputRecord,
+  Stage,
+  StageContext,
+  StageResult,
+} from '../runtime/stage';
 import { ChunkedLog, emptyLog } from './chunked-log';
 import type { IdWindow } from './ids';
 import { storedIds } from './ids';
 import type { Checked, InstrumentQuality, QualityConfig } from './quality';
-import { QUALITY_CONFIG, checkBook, checkHeartbeat, checkQuote, checkTrade, emptyQuality, futureFinding } from './quality';
+import {
+  QUALITY_CONFIG,
+  checkBook,
+  checkHeartbeat,
+  checkQuote,
+  checkTrade,
+  emptyQuality,
+  futureFinding,
+} from './quality';
 import { QUALITY_TOPIC, qualityEvent } from '../../schemas/quality';
 
 /**
@@ -25,20 +41,56 @@ import { QUALITY_TOPIC, qualityEvent } from '../../schemas/quality';
  * (./arbitration.ts): only the active source's records reach the rules and the topics.
  * State: the rules' per-instrument state, that count and the arbitration, in store `quality`.
  */
-export const NORMALIZE_OUTPUTS = { trade: 'md.trades.v1', quote: 'md.quotes.v1', book: 'md.book.v1', heartbeat: 'md.heartbeats.v1' } as const;
+export const NORMALIZE_OUTPUTS = {
+  trade: 'md.trades.v1',
+  quote: 'md.quotes.v1',
+  book: 'md.book.v1',
+  heartbeat: 'md.heartbeats.v1',
+} as const;
 
 export const NORMALIZE_CONFIG = {
   ...QUALITY_CONFIG,
-  arbitration: { type: 'list', default: [], description: 'source pairs <primary>><backup> for the same instruments, e.g. binance-ws>binance-rest: only the active one goes on' },
-  failoverAfterMs: { type: 'number', default: 5000, min: 1, max: 3_600_000, integer: true, description: 'switch to the backup once the primary has been silent this long (exchange time)' },
-  failbackAfterMs: { type: 'number', default: 30_000, min: 0, max: 86_400_000, integer: true, description: 'switch back once the primary has been heard without a pause for this long' },
-  arbitrationBufferMax: { type: 'number', default: 10_000, min: 1, max: 1_000_000, integer: true, description: 'most standby records buffered per arbitrated instrument (the oldest go first; a switch reports how many)' },
+  arbitration: {
+    type: 'list',
+    default: [],
+    description:
+      'source pairs <primary>><backup> for the same instruments, e.g. binance-ws>binance-rest: only the active one goes on',
+  },
+  failoverAfterMs: {
+    type: 'number',
+    default: 5000,
+    min: 1,
+    max: 3_600_000,
+    integer: true,
+    description: 'switch to the backup once the primary has been silent this long (exchange time)',
+  },
+  failbackAfterMs: {
+    type: 'number',
+    default: 30_000,
+    min: 0,
+    max: 86_400_000,
+    integer: true,
+    description: 'switch back once the primary has been heard without a pause for this long',
+  },
+  arbitrationBufferMax: {
+    type: 'number',
+    default: 10_000,
+    min: 1,
+    max: 1_000_000,
+    integer: true,
+    description:
+      'most standby records buffered per arbitrated instrument (the oldest go first; a switch reports how many)',
+  },
 } as const satisfies ConfigSchema;
 export type NormalizeConfig = ConfigOf<typeof NORMALIZE_CONFIG>;
 
 export function parseRaw(raw: RawRecord): Canonical {
   const entry = FORMATS[raw.format];
-  if (!entry) throw new TickflowError('UNKNOWN_FORMAT', `format '${raw.format}' has no parser; known: ${Object.keys(FORMATS).join(', ')}`);
+  if (!entry)
+    throw new TickflowError(
+      'UNKNOWN_FORMAT',
+      `format '${raw.format}' has no parser; known: ${Object.keys(FORMATS).join(', ')}`,
+    );
   return entry.format.parse(raw);
 }
 
@@ -71,11 +123,23 @@ interface NormalizeState extends InstrumentQuality {
 }
 
 /** A state written by an earlier version: its unbounded parts become chunked logs or start afresh. */
-function upgraded(state: NormalizeState & { recentIds?: Record<string, number>; prunedAt?: number }, store: KeyValueStore<unknown>, id: string): NormalizeState {
-  const current = state.ids !== undefined && state.recentIds === undefined && !Array.isArray(state.arbitration?.buffer) && (state.prices.length === 0 || Array.isArray(state.prices[0]));
+function upgraded(
+  state: NormalizeState & { recentIds?: Record<string, number>; prunedAt?: number },
+  store: KeyValueStore<unknown>,
+  id: string,
+): NormalizeState {
+  const current =
+    state.ids !== undefined &&
+    state.recentIds === undefined &&
+    !Array.isArray(state.arbitration?.buffer) &&
+    (state.prices.length === 0 || Array.isArray(state.prices[0]));
   if (current) return state;
   const { recentIds, prunedAt: _prunedAt, ...rest } = state;
-  const next: NormalizeState = { ...rest, ids: rest.ids ?? emptyLog(), prices: rest.prices.length > 0 && !Array.isArray(rest.prices[0]) ? [] : rest.prices };
+  const next: NormalizeState = {
+    ...rest,
+    ids: rest.ids ?? emptyLog(),
+    prices: rest.prices.length > 0 && !Array.isArray(rest.prices[0]) ? [] : rest.prices,
+  };
   const ids = storedIds(store, id, next.ids);
   for (const [tradeId, ts] of Object.entries(recentIds ?? {})) ids.add(tradeId, ts);
   const old = next.arbitration?.buffer as unknown;
@@ -96,9 +160,19 @@ function isCopy(state: NormalizeState, parsed: Canonical, ids: IdWindow): boolea
       return by !== undefined && by !== source;
     }
     case 'quote':
-      return state.quoteSource !== undefined && state.quoteSource !== source && state.lastQuoteTs !== null && parsed.value.tsEvent <= state.lastQuoteTs;
+      return (
+        state.quoteSource !== undefined &&
+        state.quoteSource !== source &&
+        state.lastQuoteTs !== null &&
+        parsed.value.tsEvent <= state.lastQuoteTs
+      );
     case 'book':
-      return state.bookSource !== undefined && state.bookSource !== source && state.lastBookTs !== null && parsed.value.tsEvent <= state.lastBookTs;
+      return (
+        state.bookSource !== undefined &&
+        state.bookSource !== source &&
+        state.lastBookTs !== null &&
+        parsed.value.tsEvent <= state.lastBookTs
+      );
     case 'heartbeat':
       return false;
   }
@@ -126,12 +200,24 @@ export function normalizeStage(config: NormalizeConfig): Stage<RawRecord> {
   try {
     pairs = parsePairs(config.arbitration);
   } catch (error) {
-    throw new TickflowError('CONFIG', (error as Error).message, 'for example --set normalize.arbitration=binance-ws>binance-rest');
+    throw new TickflowError(
+      'CONFIG',
+      (error as Error).message,
+      'for example --set normalize.arbitration=binance-ws>binance-rest',
+    );
   }
   if (config.outlierMinSamples > config.outlierWindow) {
-    throw new TickflowError('CONFIG', `normalize.outlierMinSamples (${config.outlierMinSamples}) is above normalize.outlierWindow (${config.outlierWindow}): the band would never apply`, 'make outlierMinSamples at most outlierWindow');
+    throw new TickflowError(
+      'CONFIG',
+      `normalize.outlierMinSamples (${config.outlierMinSamples}) is above normalize.outlierWindow (${config.outlierWindow}): the band would never apply`,
+      'make outlierMinSamples at most outlierWindow',
+    );
   }
-  const arbitration: ArbitrationConfig = { pairs, failoverAfterMs: config.failoverAfterMs, failbackAfterMs: config.failbackAfterMs };
+  const arbitration: ArbitrationConfig = {
+    pairs,
+    failoverAfterMs: config.failoverAfterMs,
+    failbackAfterMs: config.failbackAfterMs,
+  };
   return {
     name: 'normalize',
     inputs: RAW_TOPICS,
@@ -153,7 +239,9 @@ export function normalizeStage(config: NormalizeConfig): Stage<RawRecord> {
         const stored = store.get(id);
         return stored ? upgraded(stored, raw, id) : emptyQuality();
       };
-      /** Quality rules and emission of one parsed record; `arbitrated`: skip what the other source already delivered. */
+      /**
+       * Quality rules and emission of one parsed record; `arbitrated`: skip what the other source already delivered.
+       */
       const handle = (parsed: Canonical, origin: string, arbitrated: boolean): void => {
         const id = parsed.value.instrumentId;
         const before = stateOf(id);
@@ -172,7 +260,11 @@ export function normalizeStage(config: NormalizeConfig): Stage<RawRecord> {
         }
         changed.set(id, next);
         for (const finding of checked.findings) {
-          out.push({ topic: QUALITY_TOPIC, key: id, value: qualityEvent('normalize', parsed.kind, parsed.value, finding, origin) });
+          out.push({
+            topic: QUALITY_TOPIC,
+            key: id,
+            value: qualityEvent('normalize', parsed.kind, parsed.value, finding, origin),
+          });
         }
         if (parsed.kind === 'heartbeat') {
           const heartbeat: Heartbeat = { ...parsed.value, trades };
@@ -186,14 +278,18 @@ export function normalizeStage(config: NormalizeConfig): Stage<RawRecord> {
         try {
           parsed = parseRaw(input.value);
         } catch (error) {
-          if (!(isRecordError(error))) throw error;
+          if (!isRecordError(error)) throw error;
           failed.push({ input, code: error.code, message: error.message });
           continue;
         }
         // Times first: a mis-stamped record must not reach the arbitration's or the rules' clocks.
         const future = futureFinding(parsed.value, now, config);
         if (future) {
-          out.push({ topic: QUALITY_TOPIC, key: parsed.value.instrumentId, value: qualityEvent('normalize', parsed.kind, parsed.value, future, input.value.origin) });
+          out.push({
+            topic: QUALITY_TOPIC,
+            key: parsed.value.instrumentId,
+            value: qualityEvent('normalize', parsed.kind, parsed.value, future, input.value.origin),
+          });
           continue;
         }
         const pair = arbitration.pairs.get(input.value.source);
@@ -204,9 +300,21 @@ export function normalizeStage(config: NormalizeConfig): Stage<RawRecord> {
         const id = parsed.value.instrumentId;
         const state = stateOf(id);
         const current = state.arbitration ?? emptyArbitration(pair.primary);
-        const result = arbitrate(current, input.value, parsed.value.tsEvent, pair, arbitration, standbyBuffer(raw, id, current, config.arbitrationBufferMax));
+        const result = arbitrate(
+          current,
+          input.value,
+          parsed.value.tsEvent,
+          pair,
+          arbitration,
+          standbyBuffer(raw, id, current, config.arbitrationBufferMax),
+        );
         changed.set(id, { ...state, arbitration: result.state });
-        for (const finding of result.findings) out.push({ topic: QUALITY_TOPIC, key: id, value: qualityEvent('normalize', parsed.kind, parsed.value, finding, input.value.origin) });
+        for (const finding of result.findings)
+          out.push({
+            topic: QUALITY_TOPIC,
+            key: id,
+            value: qualityEvent('normalize', parsed.kind, parsed.value, finding, input.value.origin),
+          });
         // Buffered records parsed when they arrived, so they parse again.
         for (const r of result.deliver) handle(r === input.value ? parsed : parseRaw(r), r.origin, true);
       }

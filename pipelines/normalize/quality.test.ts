@@ -10,33 +10,84 @@ import { QUALITY_CONFIG, emptyQuality, checkHeartbeat, checkQuote, checkTrade, r
 
 const config = parseConfig('normalize', QUALITY_CONFIG, {});
 const S = 1_000_000;
-const trade = (id: number, price: string, ts: number, size = '1'): Trade => ({ instrumentId: 'SYN:A', venue: 'SYN', symbol: 'A', source: 's', tsEvent: ts, tsRecv: ts, price: new Decimal(price), size: new Decimal(size), side: 'BUY', tradeId: String(id) });
-const quote = (bid: string, ask: string, ts: number): Quote => ({ instrumentId: 'SYN:A', venue: 'SYN', symbol: 'A', source: 's', tsEvent: ts, tsRecv: ts, bidPrice: new Decimal(bid), bidSize: new Decimal(1), askPrice: new Decimal(ask), askSize: new Decimal(1), sequence: null });
-const beat = (ts: number): SourceHeartbeat => ({ instrumentId: 'SYN:A', venue: 'SYN', symbol: 'A', source: 's', tsEvent: ts, tsRecv: ts });
+const trade = (id: number, price: string, ts: number, size = '1'): Trade => ({
+  instrumentId: 'SYN:A',
+  venue: 'SYN',
+  symbol: 'A',
+  source: 's',
+  tsEvent: ts,
+  tsRecv: ts,
+  price: new Decimal(price),
+  size: new Decimal(size),
+  side: 'BUY',
+  tradeId: String(id),
+});
+const quote = (bid: string, ask: string, ts: number): Quote => ({
+  instrumentId: 'SYN:A',
+  venue: 'SYN',
+  symbol: 'A',
+  source: 's',
+  tsEvent: ts,
+  tsRecv: ts,
+  bidPrice: new Decimal(bid),
+  bidSize: new Decimal(1),
+  askPrice: new Decimal(ask),
+  askSize: new Decimal(1),
+  sequence: null,
+});
+const beat = (ts: number): SourceHeartbeat => ({
+  instrumentId: 'SYN:A',
+  venue: 'SYN',
+  symbol: 'A',
+  source: 's',
+  tsEvent: ts,
+  tsRecv: ts,
+});
 
 /** Runs trades through checkTrade; returns the rule that flagged each (or '' when accepted) and the end state. */
-function trades(list: Trade[], state: InstrumentQuality = emptyQuality(), ids: IdWindow = memoryIds()): { rules: string[]; state: InstrumentQuality } {
+function trades(
+  list: Trade[],
+  state: InstrumentQuality = emptyQuality(),
+  ids: IdWindow = memoryIds(),
+): { rules: string[]; state: InstrumentQuality } {
   const rules: string[] = [];
   for (const t of list) {
     const checked: Checked = checkTrade(state, t, undefined, config, ids);
     state = checked.state;
-    rules.push(checked.findings.filter((f) => f.flagged).map((f) => f.rule).join(',') || '');
+    rules.push(
+      checked.findings
+        .filter((f) => f.flagged)
+        .map((f) => f.rule)
+        .join(',') || '',
+    );
   }
   return { rules, state };
 }
 
 describe('quality rules', () => {
   it('flags non-positive prices and sizes', () => {
-    expect(trades([trade(1, '0', S), trade(2, '-1', 2 * S), trade(3, '10', 3 * S, '0'), trade(4, '10', 4 * S)]).rules).toEqual(['NON_POSITIVE', 'NON_POSITIVE', 'NON_POSITIVE', '']);
+    expect(
+      trades([trade(1, '0', S), trade(2, '-1', 2 * S), trade(3, '10', 3 * S, '0'), trade(4, '10', 4 * S)]).rules,
+    ).toEqual(['NON_POSITIVE', 'NON_POSITIVE', 'NON_POSITIVE', '']);
   });
 
   it('flags a repeated trade id inside the window, and an old repeat as out of order, never accepting it twice', () => {
-    const { rules } = trades([trade(1, '10', S), trade(2, '10', 2 * S), trade(1, '10', 2 * S), trade(3, '10', 20 * S), trade(1, '10', S)]);
+    const { rules } = trades([
+      trade(1, '10', S),
+      trade(2, '10', 2 * S),
+      trade(1, '10', 2 * S),
+      trade(3, '10', 20 * S),
+      trade(1, '10', S),
+    ]);
     expect(rules).toEqual(['', '', 'DUPLICATE_TRADE', '', 'OUT_OF_ORDER']);
   });
 
   it('tolerates out-of-order trades within the tolerance only', () => {
-    const { rules } = trades([trade(1, '10', 10 * S), trade(2, '10', 10 * S - 999_000), trade(3, '10', 10 * S - 1_001_000)]);
+    const { rules } = trades([
+      trade(1, '10', 10 * S),
+      trade(2, '10', 10 * S - 999_000),
+      trade(3, '10', 10 * S - 1_001_000),
+    ]);
     expect(rules).toEqual(['', '', 'OUT_OF_ORDER']);
   });
 

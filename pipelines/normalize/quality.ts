@@ -44,17 +44,96 @@ import type { IdWindow } from './ids';
  * (the first update after a STALE_FEED).
  */
 export const QUALITY_CONFIG = {
-  outOfOrderToleranceMs: { type: 'number', default: 1000, min: 0, max: 3_600_000, integer: true, description: 'how far (exchange time) a record may trail the newest of its kind before it is flagged OUT_OF_ORDER; keep it within aggregate.allowedLatenessMs' },
-  duplicateWindowMs: { type: 'number', default: 5000, min: 0, max: 600_000, integer: true, description: 'trade ids are remembered this long (exchange time) behind the newest trade to flag duplicates' },
-  outlierWindow: { type: 'number', default: 50, min: 3, max: 10_000, integer: true, description: 'most trade prices in the rolling robust band' },
-  outlierMinSamples: { type: 'number', default: 10, min: 3, max: 10_000, integer: true, description: 'prices needed before the outlier rule applies (at most outlierWindow)' },
-  outlierMads: { type: 'number', default: 8, min: 0, max: 1000, description: 'band half-width in scaled median absolute deviations' },
-  outlierMinBandBps: { type: 'number', default: 50, min: 0, max: 100_000, description: 'band half-width floor, basis points of the median; also how far outside the quote a corroborated trade may print' },
-  outlierMaxAgeMs: { type: 'number', default: 300_000, min: 1000, max: 86_400_000, integer: true, description: 'prices older than this (exchange time) leave the band: after a pause longer than this the band starts afresh' },
-  quoteMaxAgeMs: { type: 'number', default: 10_000, min: 0, max: 3_600_000, integer: true, description: 'a quote at most this old (exchange time) can corroborate a trade outside the band' },
-  maxClockSkewMs: { type: 'number', default: 5000, min: 0, max: 86_400_000, integer: true, description: 'how far a record\'s exchange time may be after its receive time before it is flagged FUTURE_TIMESTAMP' },
-  maxFutureMs: { type: 'number', default: 60_000, min: 0, max: 86_400_000, integer: true, description: 'how far a receive time may be ahead of the processing clock before the record is flagged FUTURE_TIMESTAMP' },
-  staleAfterMs: { type: 'number', default: 10_000, min: 1, max: 604_800_000, integer: true, description: 'no update for this long (exchange time, seen by a heartbeat) while the session is open is STALE_FEED' },
+  outOfOrderToleranceMs: {
+    type: 'number',
+    default: 1000,
+    min: 0,
+    max: 3_600_000,
+    integer: true,
+    description:
+      'how far (exchange time) a record may trail the newest of its kind before it is flagged OUT_OF_ORDER; keep it within aggregate.allowedLatenessMs',
+  },
+  duplicateWindowMs: {
+    type: 'number',
+    default: 5000,
+    min: 0,
+    max: 600_000,
+    integer: true,
+    description: 'trade ids are remembered this long (exchange time) behind the newest trade to flag duplicates',
+  },
+  outlierWindow: {
+    type: 'number',
+    default: 50,
+    min: 3,
+    max: 10_000,
+    integer: true,
+    description: 'most trade prices in the rolling robust band',
+  },
+  outlierMinSamples: {
+    type: 'number',
+    default: 10,
+    min: 3,
+    max: 10_000,
+    integer: true,
+    description: 'prices needed before the outlier rule applies (at most outlierWindow)',
+  },
+  outlierMads: {
+    type: 'number',
+    default: 8,
+    min: 0,
+    max: 1000,
+    description: 'band half-width in scaled median absolute deviations',
+  },
+  outlierMinBandBps: {
+    type: 'number',
+    default: 50,
+    min: 0,
+    max: 100_000,
+    description:
+      'band half-width floor, basis points of the median; also how far outside the quote a corroborated trade may print',
+  },
+  outlierMaxAgeMs: {
+    type: 'number',
+    default: 300_000,
+    min: 1000,
+    max: 86_400_000,
+    integer: true,
+    description:
+      'prices older than this (exchange time) leave the band: after a pause longer than this the band starts afresh',
+  },
+  quoteMaxAgeMs: {
+    type: 'number',
+    default: 10_000,
+    min: 0,
+    max: 3_600_000,
+    integer: true,
+    description: 'a quote at most this old (exchange time) can corroborate a trade outside the band',
+  },
+  maxClockSkewMs: {
+    type: 'number',
+    default: 5000,
+    min: 0,
+    max: 86_400_000,
+    integer: true,
+    description: "how far a record's exchange time may be after its receive time before it is flagged FUTURE_TIMESTAMP",
+  },
+  maxFutureMs: {
+    type: 'number',
+    default: 60_000,
+    min: 0,
+    max: 86_400_000,
+    integer: true,
+    description:
+      'how far a receive time may be ahead of the processing clock before the record is flagged FUTURE_TIMESTAMP',
+  },
+  staleAfterMs: {
+    type: 'number',
+    default: 10_000,
+    min: 1,
+    max: 604_800_000,
+    integer: true,
+    description: 'no update for this long (exchange time, seen by a heartbeat) while the session is open is STALE_FEED',
+  },
 } as const satisfies ConfigSchema;
 
 export type QualityConfig = ConfigOf<typeof QUALITY_CONFIG>;
@@ -85,7 +164,17 @@ export interface InstrumentQuality {
 }
 
 export function emptyQuality(): InstrumentQuality {
-  return { lastTradeTs: null, lastQuoteTs: null, lastBookTs: null, lastUpdateTs: null, sequence: null, prices: [], ids: emptyLog(), stale: false, trades: 0 };
+  return {
+    lastTradeTs: null,
+    lastQuoteTs: null,
+    lastBookTs: null,
+    lastUpdateTs: null,
+    sequence: null,
+    prices: [],
+    ids: emptyLog(),
+    stale: false,
+    trades: 0,
+  };
 }
 
 export interface Checked {
@@ -98,7 +187,10 @@ export interface Checked {
 const MS = 1000;
 
 /** The robust band around the window's prices (`[price, time]` pairs), or null while there are too few. */
-export function robustBand(prices: readonly (readonly [number, number])[], config: QualityConfig): { median: number; halfWidth: number } | null {
+export function robustBand(
+  prices: readonly (readonly [number, number])[],
+  config: QualityConfig,
+): { median: number; halfWidth: number } | null {
   if (prices.length < config.outlierMinSamples) return null;
   const work = scratch(prices.length);
   for (let i = 0; i < prices.length; i++) work[i] = prices[i][0];
@@ -150,23 +242,43 @@ function selectMedian(a: Float64Array): number {
   return (lower + upper) / 2;
 }
 
-function sequenceFinding(state: InstrumentQuality, sequence: number | undefined): { sequence: number | null; finding?: Finding } {
+function sequenceFinding(
+  state: InstrumentQuality,
+  sequence: number | undefined,
+): { sequence: number | null; finding?: Finding } {
   if (sequence === undefined) return { sequence: state.sequence };
   if (state.sequence !== null && sequence > state.sequence + 1) {
     const missing = sequence - state.sequence - 1;
-    return { sequence, finding: { rule: 'SEQUENCE_GAP', flagged: false, detail: `sequence jumped from ${state.sequence} to ${sequence}: ${missing} record${missing === 1 ? '' : 's'} missing (${state.sequence + 1}..${sequence - 1})` } };
+    return {
+      sequence,
+      finding: {
+        rule: 'SEQUENCE_GAP',
+        flagged: false,
+        detail: `sequence jumped from ${state.sequence} to ${sequence}: ${missing} record${missing === 1 ? '' : 's'} missing (${state.sequence + 1}..${sequence - 1})`,
+      },
+    };
   }
   return { sequence: Math.max(sequence, state.sequence ?? sequence) };
 }
 
 function resumed(state: InstrumentQuality, ts: number): Finding[] {
   if (!state.stale || state.lastUpdateTs === null) return [];
-  return [{ rule: 'FEED_RESUMED', flagged: false, detail: `first update after ${((ts - state.lastUpdateTs) / 1e6).toFixed(3)} s` }];
+  return [
+    {
+      rule: 'FEED_RESUMED',
+      flagged: false,
+      detail: `first update after ${((ts - state.lastUpdateTs) / 1e6).toFixed(3)} s`,
+    },
+  ];
 }
 
 function outOfOrder(kind: string, ts: number, newest: number | null, config: QualityConfig): Finding | undefined {
   if (newest === null || ts >= newest - config.outOfOrderToleranceMs * MS) return undefined;
-  return { rule: 'OUT_OF_ORDER', flagged: true, detail: `${kind} at ${ts} is ${((newest - ts) / MS).toFixed(3)} ms behind the newest ${kind} (${newest}); tolerance ${config.outOfOrderToleranceMs} ms` };
+  return {
+    rule: 'OUT_OF_ORDER',
+    flagged: true,
+    detail: `${kind} at ${ts} is ${((newest - ts) / MS).toFixed(3)} ms behind the newest ${kind} (${newest}); tolerance ${config.outOfOrderToleranceMs} ms`,
+  };
 }
 
 function touchedBy(state: InstrumentQuality, ts: number): Pick<InstrumentQuality, 'lastUpdateTs' | 'stale'> {
@@ -178,19 +290,41 @@ function touchedBy(state: InstrumentQuality, ts: number): Pick<InstrumentQuality
  * receive time, and its receive time at most `maxFutureMs` ahead of the processing clock. A record
  * that fails is flagged FUTURE_TIMESTAMP before any other rule sees it (nothing of it enters state).
  */
-export function futureFinding(record: { tsEvent: number; tsRecv: number }, nowMicros: number, config: QualityConfig): Finding | undefined {
+export function futureFinding(
+  record: { tsEvent: number; tsRecv: number },
+  nowMicros: number,
+  config: QualityConfig,
+): Finding | undefined {
   if (record.tsEvent > record.tsRecv + config.maxClockSkewMs * MS) {
-    return { rule: 'FUTURE_TIMESTAMP', flagged: true, detail: `exchange time ${record.tsEvent} is ${((record.tsEvent - record.tsRecv) / 1e6).toFixed(3)} s after its receive time ${record.tsRecv} (limit ${config.maxClockSkewMs / 1000} s)` };
+    return {
+      rule: 'FUTURE_TIMESTAMP',
+      flagged: true,
+      detail: `exchange time ${record.tsEvent} is ${((record.tsEvent - record.tsRecv) / 1e6).toFixed(3)} s after its receive time ${record.tsRecv} (limit ${config.maxClockSkewMs / 1000} s)`,
+    };
   }
   if (record.tsRecv > nowMicros + config.maxFutureMs * MS) {
-    return { rule: 'FUTURE_TIMESTAMP', flagged: true, detail: `receive time ${record.tsRecv} is ${((record.tsRecv - nowMicros) / 1e6).toFixed(3)} s ahead of the processing clock (limit ${config.maxFutureMs / 1000} s)` };
+    return {
+      rule: 'FUTURE_TIMESTAMP',
+      flagged: true,
+      detail: `receive time ${record.tsRecv} is ${((record.tsRecv - nowMicros) / 1e6).toFixed(3)} s ahead of the processing clock (limit ${config.maxFutureMs / 1000} s)`,
+    };
   }
   return undefined;
 }
 
 /** A price outside the band the prevailing quote still explains: within its bid and ask, widened by the band floor. */
-function corroborated(quote: InstrumentQuality['quote'], price: number, tsEvent: number, config: QualityConfig): boolean {
-  if (!quote || tsEvent - quote.ts > config.quoteMaxAgeMs * MS || quote.ts - tsEvent > config.outOfOrderToleranceMs * MS) return false;
+function corroborated(
+  quote: InstrumentQuality['quote'],
+  price: number,
+  tsEvent: number,
+  config: QualityConfig,
+): boolean {
+  if (
+    !quote ||
+    tsEvent - quote.ts > config.quoteMaxAgeMs * MS ||
+    quote.ts - tsEvent > config.outOfOrderToleranceMs * MS
+  )
+    return false;
   const slack = config.outlierMinBandBps / 10_000;
   return price >= quote.bid * (1 - slack) && price <= quote.ask * (1 + slack);
 }
@@ -201,20 +335,40 @@ function corroborated(quote: InstrumentQuality['quote'], price: number, tsEvent:
  * changes). Updates the given state's `prices` in place (the returned state shares it): the caller
  * must store the returned state in the same batch (see KeyValueStore).
  */
-export function checkTrade(state: InstrumentQuality, t: Trade, sequence: number | undefined, config: QualityConfig, ids: IdWindow, calendar?: Calendar): Checked {
+export function checkTrade(
+  state: InstrumentQuality,
+  t: Trade,
+  sequence: number | undefined,
+  config: QualityConfig,
+  ids: IdWindow,
+  calendar?: Calendar,
+): Checked {
   const gap = sequenceFinding(state, sequence);
   const findings: Finding[] = [...resumed(state, t.tsEvent)];
   if (gap.finding) findings.push(gap.finding);
   const base = { ...state, ...touchedBy(state, t.tsEvent), sequence: gap.sequence };
-  const flag = (finding: Finding, next: InstrumentQuality = base): Checked => ({ state: next, findings: [...findings, finding], flagged: true });
+  const flag = (finding: Finding, next: InstrumentQuality = base): Checked => ({
+    state: next,
+    findings: [...findings, finding],
+    flagged: true,
+  });
 
   if (!t.price.isPositive() || t.price.isZero() || !t.size.isPositive() || t.size.isZero()) {
-    return flag({ rule: 'NON_POSITIVE', flagged: true, detail: `trade ${t.tradeId}: price ${t.price.toFixed()} and size ${t.size.toFixed()} must both be positive` });
+    return flag({
+      rule: 'NON_POSITIVE',
+      flagged: true,
+      detail: `trade ${t.tradeId}: price ${t.price.toFixed()} and size ${t.size.toFixed()} must both be positive`,
+    });
   }
   const seenAt = ids.seen(t.tradeId);
   const windowMicros = Math.max(config.duplicateWindowMs, config.outOfOrderToleranceMs) * MS;
   // An id older than the window (not pruned yet) is left to the out-of-order rule, as if pruned.
-  if (seenAt !== undefined && seenAt >= (state.lastTradeTs ?? seenAt) - windowMicros) return flag({ rule: 'DUPLICATE_TRADE', flagged: true, detail: `trade id ${t.tradeId} was already seen (exchange time ${seenAt})` });
+  if (seenAt !== undefined && seenAt >= (state.lastTradeTs ?? seenAt) - windowMicros)
+    return flag({
+      rule: 'DUPLICATE_TRADE',
+      flagged: true,
+      detail: `trade id ${t.tradeId} was already seen (exchange time ${seenAt})`,
+    });
   const late = outOfOrder('trade', t.tsEvent, state.lastTradeTs, config);
   if (late) return flag(late);
 
@@ -235,8 +389,17 @@ export function checkTrade(state: InstrumentQuality, t: Trade, sequence: number 
   ids.prune(newest - windowMicros);
   const next: InstrumentQuality = { ...base, lastTradeTs: newest, prices, bandSession: session };
   if (band && Math.abs(price - band.median) > band.halfWidth && !corroborated(state.quote, price, t.tsEvent, config)) {
-    const quote = state.quote ? `; quote ${state.quote.bid}/${state.quote.ask} at ${state.quote.ts} does not explain it` : '';
-    return flag({ rule: 'PRICE_OUTLIER', flagged: true, detail: `trade ${t.tradeId} at ${t.price.toFixed()} is outside the band ${(band.median - band.halfWidth).toPrecision(10)}..${(band.median + band.halfWidth).toPrecision(10)} (median of the last ${prices.length - 1} trades ${band.median.toPrecision(10)})${quote}` }, next);
+    const quote = state.quote
+      ? `; quote ${state.quote.bid}/${state.quote.ask} at ${state.quote.ts} does not explain it`
+      : '';
+    return flag(
+      {
+        rule: 'PRICE_OUTLIER',
+        flagged: true,
+        detail: `trade ${t.tradeId} at ${t.price.toFixed()} is outside the band ${(band.median - band.halfWidth).toPrecision(10)}..${(band.median + band.halfWidth).toPrecision(10)} (median of the last ${prices.length - 1} trades ${band.median.toPrecision(10)})${quote}`,
+      },
+      next,
+    );
   }
   return { state: next, findings, flagged: false };
 }
@@ -247,53 +410,117 @@ function newerQuote(current: InstrumentQuality['quote'], next: InstrumentQuality
 }
 
 function crossed(what: string, bid: Quote['bidPrice'], ask: Quote['askPrice']): Finding | undefined {
-  if (bid.greaterThan(ask)) return { rule: 'CROSSED_QUOTE', flagged: true, detail: `${what}: bid ${bid.toFixed()} is above ask ${ask.toFixed()}` };
-  if (bid.equals(ask)) return { rule: 'LOCKED_QUOTE', flagged: true, detail: `${what}: bid equals ask (${bid.toFixed()})` };
+  if (bid.greaterThan(ask))
+    return {
+      rule: 'CROSSED_QUOTE',
+      flagged: true,
+      detail: `${what}: bid ${bid.toFixed()} is above ask ${ask.toFixed()}`,
+    };
+  if (bid.equals(ask))
+    return { rule: 'LOCKED_QUOTE', flagged: true, detail: `${what}: bid equals ask (${bid.toFixed()})` };
   return undefined;
 }
 
-export function checkQuote(state: InstrumentQuality, q: Quote, sequence: number | undefined, config: QualityConfig): Checked {
+export function checkQuote(
+  state: InstrumentQuality,
+  q: Quote,
+  sequence: number | undefined,
+  config: QualityConfig,
+): Checked {
   const gap = sequenceFinding(state, sequence);
   const findings: Finding[] = [...resumed(state, q.tsEvent)];
   if (gap.finding) findings.push(gap.finding);
   const base = { ...state, ...touchedBy(state, q.tsEvent), sequence: gap.sequence };
   // Size 0 is "not given" (TrueFX publishes none); a negative one is wrong.
-  const nonPositive = [q.bidPrice, q.askPrice].some((d) => d.isNegative() || d.isZero()) || [q.bidSize, q.askSize].some((d) => d.isNegative());
+  const nonPositive =
+    [q.bidPrice, q.askPrice].some((d) => d.isNegative() || d.isZero()) ||
+    [q.bidSize, q.askSize].some((d) => d.isNegative());
   const finding: Finding | undefined =
-    (nonPositive ? { rule: 'NON_POSITIVE', flagged: true, detail: `quote: bid ${q.bidSize.toFixed()} @ ${q.bidPrice.toFixed()}, ask ${q.askSize.toFixed()} @ ${q.askPrice.toFixed()}; prices must be positive, sizes not negative` } : undefined) ??
+    (nonPositive
+      ? {
+          rule: 'NON_POSITIVE',
+          flagged: true,
+          detail: `quote: bid ${q.bidSize.toFixed()} @ ${q.bidPrice.toFixed()}, ask ${q.askSize.toFixed()} @ ${q.askPrice.toFixed()}; prices must be positive, sizes not negative`,
+        }
+      : undefined) ??
     outOfOrder('quote', q.tsEvent, state.lastQuoteTs, config) ??
     crossed('quote', q.bidPrice, q.askPrice);
   if (finding) return { state: base, findings: [...findings, finding], flagged: true };
   const quote = { bid: q.bidPrice.toNumber(), ask: q.askPrice.toNumber(), ts: q.tsEvent };
-  return { state: { ...base, lastQuoteTs: Math.max(q.tsEvent, state.lastQuoteTs ?? q.tsEvent), quote: newerQuote(state.quote, quote) }, findings, flagged: false };
+  return {
+    state: {
+      ...base,
+      lastQuoteTs: Math.max(q.tsEvent, state.lastQuoteTs ?? q.tsEvent),
+      quote: newerQuote(state.quote, quote),
+    },
+    findings,
+    flagged: false,
+  };
 }
 
-export function checkBook(state: InstrumentQuality, b: BookSnapshot, sequence: number | undefined, config: QualityConfig): Checked {
+export function checkBook(
+  state: InstrumentQuality,
+  b: BookSnapshot,
+  sequence: number | undefined,
+  config: QualityConfig,
+): Checked {
   const gap = sequenceFinding(state, sequence);
   const findings: Finding[] = [...resumed(state, b.tsEvent)];
   if (gap.finding) findings.push(gap.finding);
   const base = { ...state, ...touchedBy(state, b.tsEvent), sequence: gap.sequence };
-  const bad = [...b.bids, ...b.asks].find((l) => l.price.isNegative() || l.price.isZero() || l.size.isNegative() || l.size.isZero());
+  const bad = [...b.bids, ...b.asks].find(
+    (l) => l.price.isNegative() || l.price.isZero() || l.size.isNegative() || l.size.isZero(),
+  );
   const finding: Finding | undefined =
-    (bad ? { rule: 'NON_POSITIVE', flagged: true, detail: `book level ${bad.size.toFixed()} @ ${bad.price.toFixed()}: prices and sizes must be positive` } : undefined) ??
+    (bad
+      ? {
+          rule: 'NON_POSITIVE',
+          flagged: true,
+          detail: `book level ${bad.size.toFixed()} @ ${bad.price.toFixed()}: prices and sizes must be positive`,
+        }
+      : undefined) ??
     outOfOrder('book', b.tsEvent, state.lastBookTs, config) ??
     (b.bids.length > 0 && b.asks.length > 0 ? crossed('book', b.bids[0].price, b.asks[0].price) : undefined);
   if (finding) return { state: base, findings: [...findings, finding], flagged: true };
-  const top = b.bids.length > 0 && b.asks.length > 0 ? { bid: b.bids[0].price.toNumber(), ask: b.asks[0].price.toNumber(), ts: b.tsEvent } : null;
-  return { state: { ...base, lastBookTs: Math.max(b.tsEvent, state.lastBookTs ?? b.tsEvent), quote: newerQuote(state.quote, top) }, findings, flagged: false };
+  const top =
+    b.bids.length > 0 && b.asks.length > 0
+      ? { bid: b.bids[0].price.toNumber(), ask: b.asks[0].price.toNumber(), ts: b.tsEvent }
+      : null;
+  return {
+    state: {
+      ...base,
+      lastBookTs: Math.max(b.tsEvent, state.lastBookTs ?? b.tsEvent),
+      quote: newerQuote(state.quote, top),
+    },
+    findings,
+    flagged: false,
+  };
 }
 
 /**
  * A heartbeat is not an update: it only shows how long the instrument has been quiet. Silence counts
  * only while the session is open by the instrument's calendar (holidays and early closes included).
  */
-export function checkHeartbeat(state: InstrumentQuality, h: SourceHeartbeat, session: Session, config: QualityConfig): Checked {
-  if (state.lastUpdateTs === null) return { state: { ...state, lastUpdateTs: h.tsEvent }, findings: [], flagged: false };
+export function checkHeartbeat(
+  state: InstrumentQuality,
+  h: SourceHeartbeat,
+  session: Session,
+  config: QualityConfig,
+): Checked {
+  if (state.lastUpdateTs === null)
+    return { state: { ...state, lastUpdateTs: h.tsEvent }, findings: [], flagged: false };
   const quietMicros = h.tsEvent - state.lastUpdateTs;
-  if (state.stale || quietMicros <= config.staleAfterMs * MS || !sessionOpen(session, h.tsEvent)) return { state, findings: [], flagged: false };
+  if (state.stale || quietMicros <= config.staleAfterMs * MS || !sessionOpen(session, h.tsEvent))
+    return { state, findings: [], flagged: false };
   return {
     state: { ...state, stale: true },
-    findings: [{ rule: 'STALE_FEED', flagged: false, detail: `no update from ${h.source} for ${(quietMicros / 1e6).toFixed(3)} s (limit ${config.staleAfterMs / 1000} s) while the ${session.name} session is open` }],
+    findings: [
+      {
+        rule: 'STALE_FEED',
+        flagged: false,
+        detail: `no update from ${h.source} for ${(quietMicros / 1e6).toFixed(3)} s (limit ${config.staleAfterMs / 1000} s) while the ${session.name} session is open`,
+      },
+    ],
     flagged: false,
   };
 }

@@ -4,7 +4,9 @@ import { expectedTotals, syntheticTrades } from '../../connectors/synthetic/trad
 import { StageDriver } from '../runtime/test-driver';
 import { runningVolumeStage } from './running-volume';
 
-const trades = [...syntheticTrades({ seed: 7, instruments: 5, prefix: 'RV', startMicros: 1_700_000_000_000_000 }, 2000)];
+const trades = [
+  ...syntheticTrades({ seed: 7, instruments: 5, prefix: 'RV', startMicros: 1_700_000_000_000_000 }, 2000),
+];
 
 describe('running-volume stage', () => {
   it('emits one record per trade with the exact cumulative volume and count', () => {
@@ -35,6 +37,8 @@ describe('running-volume stage', () => {
     const result = driver.run([trades[0], bad]);
     expect(result.out).toHaveLength(1);
     expect(result.failed.map((f) => f.code)).toEqual(['INVALID_VALUE']);
-    expect(driver.snapshot('totals')).toEqual({ [trades[0].instrumentId]: { count: 1, volume: trades[0].size.toFixed() } });
+    expect(driver.snapshot('totals')).toEqual({
+      [trades[0].instrumentId]: { count: 1, volume: trades[0].size.toFixed() },
+    });
   });
 });

@@ -29,7 +29,11 @@ export const runningVolumeStage: Stage<Trade> = {
     for (const input of batch) {
       const trade = input.value;
       if (!trade.size.isPositive() || trade.size.isZero()) {
-        failed.push({ input, code: 'INVALID_VALUE', message: `trade ${trade.tradeId} of ${trade.instrumentId} has size ${trade.size.toFixed()}; sizes must be positive` });
+        failed.push({
+          input,
+          code: 'INVALID_VALUE',
+          message: `trade ${trade.tradeId} of ${trade.instrumentId} has size ${trade.size.toFixed()}; sizes must be positive`,
+        });
         continue;
       }
       const before = totals.get(trade.instrumentId) ?? { count: 0, volume: '0' };

@@ -11,7 +11,10 @@ import { AssignerProtocol } from 'kafkajs';
  */
 export const CO_PARTITIONED = 'TickflowCoPartitioned';
 
-export function coPartitionedPlan(memberIds: readonly string[], partitionsOf: ReadonlyMap<string, readonly number[]>): Map<string, Record<string, number[]>> {
+export function coPartitionedPlan(
+  memberIds: readonly string[],
+  partitionsOf: ReadonlyMap<string, readonly number[]>,
+): Map<string, Record<string, number[]>> {
   const members = [...memberIds].sort();
   const plan = new Map<string, Record<string, number[]>>(members.map((m) => [m, {}]));
   if (members.length === 0) return plan;
@@ -28,14 +31,28 @@ export const coPartitionedAssigner: PartitionAssigner = ({ cluster }: { cluster:
   name: CO_PARTITIONED,
   version: 0,
   async assign({ members, topics }: { members: GroupMember[]; topics: string[] }): Promise<GroupMemberAssignment[]> {
-    const partitionsOf = new Map(topics.map((topic) => [topic, cluster.findTopicPartitionMetadata(topic).map((m) => m.partitionId).sort((a, b) => a - b)]));
-    const plan = coPartitionedPlan(members.map((m) => m.memberId), partitionsOf);
+    const partitionsOf = new Map(
+      topics.map((topic) => [
+        topic,
+        cluster
+          .findTopicPartitionMetadata(topic)
+          .map((m) => m.partitionId)
+          .sort((a, b) => a - b),
+      ]),
+    );
+    const plan = coPartitionedPlan(
+      members.map((m) => m.memberId),
+      partitionsOf,
+    );
     return [...plan].map(([memberId, assignment]) => ({
       memberId,
       memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 0, assignment, userData: Buffer.alloc(0) }),
     }));
   },
   protocol({ topics }: { topics: string[] }) {
-    return { name: CO_PARTITIONED, metadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData: Buffer.alloc(0) }) };
+    return {
+      name: CO_PARTITIONED,
+      metadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData: Buffer.alloc(0) }),
+    };
   },
 });

@@ -6,9 +6,30 @@ import { TickflowError } from './errors';
 
 describe('Avro decimal logical type', () => {
   const type = avroType('quote');
-  const base = { instrumentId: 'X:Y', venue: 'X', symbol: 'Y', source: 't', tsEvent: 1, tsRecv: 2, bidSize: '1', askPrice: '2', askSize: '3' };
+  const base = {
+    instrumentId: 'X:Y',
+    venue: 'X',
+    symbol: 'Y',
+    source: 't',
+    tsEvent: 1,
+    tsRecv: 2,
+    bidSize: '1',
+    askPrice: '2',
+    askSize: '3',
+  };
 
-  it.each(['0', '9682', '9681.92', '-0.000000000001', '-128', '127', '-1', '0.5', '99999999999999999999999999.999999999999', '-99999999999999999999999999.999999999999'])('round-trips %s exactly', (text) => {
+  it.each([
+    '0',
+    '9682',
+    '9681.92',
+    '-0.000000000001',
+    '-128',
+    '127',
+    '-1',
+    '0.5',
+    '99999999999999999999999999.999999999999',
+    '-99999999999999999999999999.999999999999',
+  ])('round-trips %s exactly', (text) => {
     const back = type.fromBuffer(type.toBuffer({ ...base, bidPrice: text })) as { bidPrice: Decimal };
     expect(back.bidPrice).toBeInstanceOf(Decimal);
     expect(back.bidPrice.equals(new Decimal(text))).toBe(true);
@@ -33,7 +54,9 @@ describe('Avro decimal logical type', () => {
   });
 
   it('rejects more decimal places than the scale instead of rounding', () => {
-    expect(() => type.toBuffer({ ...base, bidPrice: '0.0000000000001' })).toThrow(/13 decimal places; the schema allows 12/);
+    expect(() => type.toBuffer({ ...base, bidPrice: '0.0000000000001' })).toThrow(
+      /13 decimal places; the schema allows 12/,
+    );
   });
 
   it('rejects JS numbers so no float enters a money field', () => {

@@ -1,7 +1,14 @@
 import avro from 'avsc';
 import type { SchemaName } from '../../schemas/avro';
 import { readSchema } from '../../schemas/avro';
-import { Decimal, boundedText, decimalFitProblem, decimalFromUnscaled, decimalTextProblem, unscaledOf } from '../../schemas/decimal';
+import {
+  Decimal,
+  boundedText,
+  decimalFitProblem,
+  decimalFromUnscaled,
+  decimalTextProblem,
+  unscaledOf,
+} from '../../schemas/decimal';
 import { TickflowError } from './errors';
 
 /**
@@ -57,8 +64,18 @@ export class DecimalType extends avro.types.LogicalType {
   constructor(schema: avro.Schema, opts?: avro.ForSchemaOptions) {
     super(schema, opts);
     const attrs = schema as { precision?: number; scale?: number; type?: string };
-    if (attrs.type !== 'bytes') throw new TickflowError('SCHEMA_INVALID', 'tickflow decimals must be Avro bytes', 'declare decimals as {"type": "bytes", "logicalType": "decimal", ...}');
-    if (!Number.isInteger(attrs.precision) || (attrs.precision ?? 0) < 1) throw new TickflowError('SCHEMA_INVALID', 'decimal needs a positive precision', 'give the decimal a precision of 1 or more');
+    if (attrs.type !== 'bytes')
+      throw new TickflowError(
+        'SCHEMA_INVALID',
+        'tickflow decimals must be Avro bytes',
+        'declare decimals as {"type": "bytes", "logicalType": "decimal", ...}',
+      );
+    if (!Number.isInteger(attrs.precision) || (attrs.precision ?? 0) < 1)
+      throw new TickflowError(
+        'SCHEMA_INVALID',
+        'decimal needs a positive precision',
+        'give the decimal a precision of 1 or more',
+      );
     this.precision = attrs.precision as number;
     this.scale = attrs.scale ?? 0;
   }
@@ -68,7 +85,11 @@ export class DecimalType extends avro.types.LogicalType {
   }
 
   override _toValue(value: unknown): Buffer | undefined {
-    if (typeof value === 'number') throw new TickflowError('INVALID_VALUE', `decimal field got the JS number ${value}; pass a Decimal or a decimal string so no float enters money`);
+    if (typeof value === 'number')
+      throw new TickflowError(
+        'INVALID_VALUE',
+        `decimal field got the JS number ${value}; pass a Decimal or a decimal string so no float enters money`,
+      );
     const decimal = toDecimal(value, this.precision, this.scale);
     if (!decimal) return undefined;
     assertFits(decimal, this.precision, this.scale);

@@ -10,7 +10,10 @@ export const KAFKA_CALL_TIMEOUT_MS = 30_000;
 export function bounded<T>(promise: Promise<T>, what: string, ms = KAFKA_CALL_TIMEOUT_MS): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TickflowError('TIMEOUT', `${what} did not complete within ${ms / 1000} s`)), ms);
+    timer = setTimeout(
+      () => reject(new TickflowError('TIMEOUT', `${what} did not complete within ${ms / 1000} s`)),
+      ms,
+    );
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

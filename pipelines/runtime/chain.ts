@@ -99,9 +99,20 @@ export class Chain {
    * and state changes, with the intermediate records sent through `send` as soon as a later member
    * needs them. Throws on a bug or an outage; the caller aborts the transaction.
    */
-  async cascade(partition: number, partitionsOfTopic: (topic: string) => number, start: CascadeStart, send: (sends: Send[]) => Promise<Placement>): Promise<CascadeOutcome> {
+  async cascade(
+    partition: number,
+    partitionsOfTopic: (topic: string) => number,
+    start: CascadeStart,
+    send: (sends: Send[]) => Promise<Placement>,
+  ): Promise<CascadeOutcome> {
     const state = await this.states.of(partition);
-    const outcome: CascadeOutcome = { sends: new SendList(), changelog: new SendList(), groupOffsets: new Map(), counts: new Map(), state };
+    const outcome: CascadeOutcome = {
+      sends: new SendList(),
+      changelog: new SendList(),
+      groupOffsets: new Map(),
+      counts: new Map(),
+      state,
+    };
     const inbox = this.members.map(() => [] as InputRecord[]);
     const originals = new Map<string, KafkaMessage>(start.originals ?? []);
     inbox[start.from] = [...start.records];
@@ -112,25 +123,47 @@ export class Chain {
       const step = await this.runMember(i, partition, inbox[i], stores, i === start.from ? start : undefined);
       state.set(stage.name, step.stores);
       const failed = i === start.from ? [...(start.failed ?? []), ...step.failed] : step.failed;
-      outcome.sends.addAll(this.deadLetters(stage, failed, partition, originals, i === start.from ? start.source : undefined));
+      outcome.sends.addAll(
+        this.deadLetters(stage, failed, partition, originals, i === start.from ? start.source : undefined),
+      );
       this.states.changelogMessages(stage, step.stores, partition, outcome.changelog);
-      outcome.counts.set(stage.name, { in: inbox[i].length, out: step.pending.length, failed: failed.length, outByTopic: countByTopic(step.pending) });
+      outcome.counts.set(stage.name, {
+        in: inbox[i].length,
+        out: step.pending.length,
+        failed: failed.length,
+        outByTopic: countByTopic(step.pending),
+      });
       await this.pass(i, partition, step.pending, outcome, inbox, originals, partitionsOfTopic, send);
     }
     return outcome;
   }
 
   /** One member over its input (or, first in an expiry, its expired keys' outputs). */
-  private async runMember(i: number, partition: number, records: InputRecord[], stores: Stores, start?: CascadeStart): Promise<{ pending: Pending[]; failed: FailedRecord[]; stores: Stores }> {
+  private async runMember(
+    i: number,
+    partition: number,
+    records: InputRecord[],
+    stores: Stores,
+    start?: CascadeStart,
+  ): Promise<{ pending: Pending[]; failed: FailedRecord[]; stores: Stores }> {
     const { stage } = this.members[i];
     const encode = (out: OutputRecord): Pending => this.encode(stage, out);
     if (start?.produce) return { pending: start.produce(stores).map(encode), failed: [], stores };
     if (records.length === 0) return { pending: [], failed: [], stores };
-    const result = await processGuarded(stage, records, stores, { clock: this.clock, log: this.log }, {
-      encode,
-      fresh: () => this.states.fresh(stage, partition),
-      onIsolate: (reason) => this.log.warn(`batch of ${records[0].topic}[${partition}] from offset ${records[0].offset} is processed by ${stage.name} record by record to find the bad one: ${reason.slice(0, 300)}`),
-    });
+    const result = await processGuarded(
+      stage,
+      records,
+      stores,
+      { clock: this.clock, log: this.log },
+      {
+        encode,
+        fresh: () => this.states.fresh(stage, partition),
+        onIsolate: (reason) =>
+          this.log.warn(
+            `batch of ${records[0].topic}[${partition}] from offset ${records[0].offset} is processed by ${stage.name} record by record to find the bad one: ${reason.slice(0, 300)}`,
+          ),
+      },
+    );
     return { pending: result.encoded, failed: result.failed, stores: result.stores };
   }
 
@@ -139,7 +172,16 @@ export class Chain {
    * far and hands those records on, decoded from the bytes written (as a consumer would see them),
    * with their offsets.
    */
-  private async pass(i: number, partition: number, pending: Pending[], outcome: CascadeOutcome, inbox: InputRecord[][], originals: Map<string, KafkaMessage>, partitionsOfTopic: (topic: string) => number, send: (sends: Send[]) => Promise<Placement>): Promise<void> {
+  private async pass(
+    i: number,
+    partition: number,
+    pending: Pending[],
+    outcome: CascadeOutcome,
+    inbox: InputRecord[][],
+    originals: Map<string, KafkaMessage>,
+    partitionsOfTopic: (topic: string) => number,
+    send: (sends: Send[]) => Promise<Placement>,
+  ): Promise<void> {
     const readers = this.consumersOf[i];
     const handed = pending.filter((p) => readers.has(p.logical));
     for (const p of handed) p.message.partition = this.checkedPartition(p, partition, partitionsOfTopic(p.logical));
@@ -153,8 +195,19 @@ export class Chain {
       const index = seen.get(k) ?? 0;
       seen.set(k, index + 1);
       const offset = placement.get(k)?.[index];
-      if (offset === undefined) throw new TickflowError('INVARIANT', `no offset learnt for record ${index} sent to ${k}`, 'kafkajs did not report the base offset of a produce; report this');
-      const record: InputRecord = { topic: p.logical, partition, offset: offset.toString(), key: p.message.key?.toString() ?? null, value: this.codec.decodeOwn(p.logical, p.message.value as Buffer) };
+      if (offset === undefined)
+        throw new TickflowError(
+          'INVARIANT',
+          `no offset learnt for record ${index} sent to ${k}`,
+          'kafkajs did not report the base offset of a produce; report this',
+        );
+      const record: InputRecord = {
+        topic: p.logical,
+        partition,
+        offset: offset.toString(),
+        key: p.message.key?.toString() ?? null,
+        value: this.codec.decodeOwn(p.logical, p.message.value as Buffer),
+      };
       originals.set(`${p.logical}@${record.offset}`, kafkaMessageOf(p.message, record.offset));
       for (const j of readers.get(p.logical) ?? []) {
         inbox[j].push(record);
@@ -169,10 +222,21 @@ export class Chain {
   private checkedPartition(p: Pending, partition: number, partitions: number): number {
     const key = p.message.key;
     if (key === null || key === undefined) {
-      throw new TickflowError('INVARIANT', `${p.logical} is read in memory by a fused stage, but a record was written to it without a key`, 'a stage must key what it writes to a topic a fused stage reads (or run the stages unfused: tickflow run --no-fuse)');
+      throw new TickflowError(
+        'INVARIANT',
+        `${p.logical} is read in memory by a fused stage, but a record was written to it without a key`,
+        'a stage must key what it writes to a topic a fused stage reads (or run the stages unfused: tickflow run --no-fuse)',
+      );
     }
-    const metadata = Array.from({ length: partitions }, (_, id) => ({ partitionId: id, leader: 0 }) as PartitionMetadata);
-    const target = defaultPartitioner({ topic: p.logical, partitionMetadata: metadata, message: { key: p.message.key, value: null } });
+    const metadata = Array.from(
+      { length: partitions },
+      (_, id) => ({ partitionId: id, leader: 0 }) as PartitionMetadata,
+    );
+    const target = defaultPartitioner({
+      topic: p.logical,
+      partitionMetadata: metadata,
+      message: { key: p.message.key, value: null },
+    });
     if (target !== partition) {
       throw new TickflowError(
         'INVARIANT',
@@ -184,19 +248,37 @@ export class Chain {
   }
 
   private encode(stage: Stage, out: OutputRecord): Pending {
-    if (!stage.outputs.includes(out.topic)) throw new TickflowError('INVARIANT', `stage ${stage.name} emitted to ${out.topic}, which is not among its outputs`, `add ${out.topic} to the stage's outputs`);
+    if (!stage.outputs.includes(out.topic))
+      throw new TickflowError(
+        'INVARIANT',
+        `stage ${stage.name} emitted to ${out.topic}, which is not among its outputs`,
+        `add ${out.topic} to the stage's outputs`,
+      );
     return { logical: out.topic, message: { key: out.key, value: this.codec.encodeSync(out.topic, out.value) } };
   }
 
-  /** Dead letters of one member: consumed records keep their original message, in-memory ones are rebuilt from the bytes written. */
-  private deadLetters(stage: Stage, failed: readonly FailedRecord[], partition: number, originals: ReadonlyMap<string, KafkaMessage>, source?: { topic: string; partition: number }): Send[] {
+  /**
+   * Dead letters of one member: consumed records keep their original message, in-memory ones are rebuilt from the bytes
+   * written.
+   */
+  private deadLetters(
+    stage: Stage,
+    failed: readonly FailedRecord[],
+    partition: number,
+    originals: ReadonlyMap<string, KafkaMessage>,
+    source?: { topic: string; partition: number },
+  ): Send[] {
     return deadLetterSends(
       stage.name,
       failed,
       (f) =>
         source
           ? { topic: source.topic, partition: source.partition, message: originals.get(f.input.offset) }
-          : { topic: this.physical(f.input.topic), partition, message: originals.get(`${f.input.topic}@${f.input.offset}`) },
+          : {
+              topic: this.physical(f.input.topic),
+              partition,
+              message: originals.get(`${f.input.topic}@${f.input.offset}`),
+            },
       { codec: this.codec, clock: this.clock, log: this.log, metrics: this.metrics },
     );
   }
@@ -209,6 +291,18 @@ function countByTopic(pending: readonly Pending[]): Map<string, number> {
 }
 
 function kafkaMessageOf(message: Message, offset: string): KafkaMessage {
-  const key = message.key === null || message.key === undefined ? null : Buffer.isBuffer(message.key) ? message.key : Buffer.from(message.key);
-  return { key, value: message.value as Buffer, offset, timestamp: String(Date.now()), attributes: 0, headers: {} } as KafkaMessage;
+  const key =
+    message.key === null || message.key === undefined
+      ? null
+      : Buffer.isBuffer(message.key)
+        ? message.key
+        : Buffer.from(message.key);
+  return {
+    key,
+    value: message.value as Buffer,
+    offset,
+    timestamp: String(Date.now()),
+    attributes: 0,
+    headers: {},
+  } as KafkaMessage;
 }

@@ -39,7 +39,12 @@ export class AvroCodec {
   ) {
     // No shared `registry` in the options: the library spreads them per schema, avsc fills it.
     this.registry = new SchemaRegistry(
-      { host: registryUrl, clientId: 'tickflow', retry: { retries: 1, initialRetryTimeInSecs: 0.1, maxRetryTimeInSecs: 1 }, ...schemaRegistryClientOptions(registryUrl) },
+      {
+        host: registryUrl,
+        clientId: 'tickflow',
+        retry: { retries: 1, initialRetryTimeInSecs: 0.1, maxRetryTimeInSecs: 1 },
+        ...schemaRegistryClientOptions(registryUrl),
+      },
       { [SchemaType.AVRO]: { logicalTypes: { decimal: DecimalType } } },
     );
   }
@@ -54,7 +59,11 @@ export class AvroCodec {
    * A registry call, bounded and retried. `permanent` tells an answer that retrying cannot change
    * (the registry answered "no"): it is thrown at once, as `permanent` maps it.
    */
-  private async call<T>(what: string, fn: () => Promise<T>, permanent: (error: Error & { status?: number }) => Error | undefined): Promise<T> {
+  private async call<T>(
+    what: string,
+    fn: () => Promise<T>,
+    permanent: (error: Error & { status?: number }) => Error | undefined,
+  ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         const result = await bounded(fn(), `schema registry ${what}`, this.timeoutMs);
@@ -68,7 +77,11 @@ export class AvroCodec {
         }
         reportFailure('schema-registry', error as Error);
         if (attempt >= REGISTRY_ATTEMPTS) {
-          throw new TickflowError('NOT_REACHABLE', `schema registry at ${this.registryUrl}: ${what} failed ${attempt} times: ${(error as Error).message}`, 'check that the schema registry is up (`tickflow stack status`); the batch is retried');
+          throw new TickflowError(
+            'NOT_REACHABLE',
+            `schema registry at ${this.registryUrl}: ${what} failed ${attempt} times: ${(error as Error).message}`,
+            'check that the schema registry is up (`tickflow stack status`); the batch is retried',
+          );
         }
         await sleep(backoffMs(attempt, 200, 2000));
       }
@@ -80,10 +93,17 @@ export class AvroCodec {
     if (!id) {
       const subject = valueSubject(topic);
       const schema = { type: SchemaType.AVRO as const, schema: JSON.stringify(readSchema(this.schemaOf(topic))) };
-      id = this.call(`lookup of ${subject}`, () => this.registry.getRegistryIdBySchema(subject, schema), (error) =>
-        error.status !== undefined && error.status >= 400 && error.status < 500
-          ? new TickflowError('SCHEMA_INVALID', `the schema of ${topic} is not registered under ${subject}: ${error.message}`, 'run `tickflow schemas register`')
-          : undefined,
+      id = this.call(
+        `lookup of ${subject}`,
+        () => this.registry.getRegistryIdBySchema(subject, schema),
+        (error) =>
+          error.status !== undefined && error.status >= 400 && error.status < 500
+            ? new TickflowError(
+                'SCHEMA_INVALID',
+                `the schema of ${topic} is not registered under ${subject}: ${error.message}`,
+                'run `tickflow schemas register`',
+              )
+            : undefined,
       ).then(
         (found) => {
           this.knownIds.set(topic, found);
@@ -112,7 +132,12 @@ export class AvroCodec {
   /** Encodes with a writer id resolved earlier (`prepare`); throws if it was not. */
   encodeSync(topic: string, value: unknown): Buffer {
     const id = this.knownIds.get(topic);
-    if (id === undefined) throw new TickflowError('INVARIANT', `the schema id of ${topic} was not prepared before encoding`, 'call codec.prepare() with every topic a runner writes');
+    if (id === undefined)
+      throw new TickflowError(
+        'INVARIANT',
+        `the schema id of ${topic} was not prepared before encoding`,
+        'call codec.prepare() with every topic a runner writes',
+      );
     return this.encodeWithId(topic, id, value);
   }
 
@@ -137,8 +162,13 @@ export class AvroCodec {
     let resolver = this.resolvers.get(key);
     if (!resolver) {
       // Only "no such id" makes the record bad; an unreachable registry is a transient fault.
-      resolver = this.call(`lookup of schema id ${id}`, () => this.registry.getSchema(id), (error) =>
-        error.status === 404 ? new TickflowError('DECODE_ERROR', `schema id ${id} is unknown to the registry`) : undefined,
+      resolver = this.call(
+        `lookup of schema id ${id}`,
+        () => this.registry.getSchema(id),
+        (error) =>
+          error.status === 404
+            ? new TickflowError('DECODE_ERROR', `schema id ${id} is unknown to the registry`)
+            : undefined,
       ).then(
         (writer) => avroType(this.schemaOf(topic)).createResolver(writer as unknown as avro.Type),
         (error: Error) => {
@@ -152,20 +182,34 @@ export class AvroCodec {
   }
 
   async decode<T>(topic: string, buffer: Buffer | null): Promise<T> {
-    if (!buffer || buffer.length < 5) throw new TickflowError('DECODE_ERROR', `value of ${buffer?.length ?? 0} bytes is too short for the Confluent wire format`);
-    if (buffer.readUInt8(0) !== 0) throw new TickflowError('DECODE_ERROR', `value starts with byte ${buffer.readUInt8(0)}, not the Confluent magic byte 0`);
+    if (!buffer || buffer.length < 5)
+      throw new TickflowError(
+        'DECODE_ERROR',
+        `value of ${buffer?.length ?? 0} bytes is too short for the Confluent wire format`,
+      );
+    if (buffer.readUInt8(0) !== 0)
+      throw new TickflowError(
+        'DECODE_ERROR',
+        `value starts with byte ${buffer.readUInt8(0)}, not the Confluent magic byte 0`,
+      );
     const id = buffer.readInt32BE(1);
     let resolver: avro.Resolver;
     try {
       resolver = await this.resolver(topic, id);
     } catch (error) {
       if (error instanceof TickflowError) throw error;
-      throw new TickflowError('DECODE_ERROR', `schema id ${id} cannot be read as ${this.schemaOf(topic)}: ${(error as Error).message}`);
+      throw new TickflowError(
+        'DECODE_ERROR',
+        `schema id ${id} cannot be read as ${this.schemaOf(topic)}: ${(error as Error).message}`,
+      );
     }
     try {
       return avroType(this.schemaOf(topic)).fromBuffer(buffer.subarray(5), resolver) as T;
     } catch (error) {
-      throw new TickflowError('DECODE_ERROR', `Avro body does not match schema id ${id}: ${(error as Error).message.slice(0, 500)}`);
+      throw new TickflowError(
+        'DECODE_ERROR',
+        `Avro body does not match schema id ${id}: ${(error as Error).message.slice(0, 500)}`,
+      );
     }
   }
 }

@@ -9,7 +9,15 @@ import type { RuntimeMetrics } from './metrics';
 import type { Clock, FailedRecord } from './stage';
 
 /** The dead letter for one input message: original bytes, error, stage and exact origin. */
-export function deadLetterOf(stage: string, topic: string, partition: number, message: KafkaMessage, code: RecordErrorCode, errorMessage: string, nowMicros: number): { topic: string; key: Buffer | null; value: DeadLetter } {
+export function deadLetterOf(
+  stage: string,
+  topic: string,
+  partition: number,
+  message: KafkaMessage,
+  code: RecordErrorCode,
+  errorMessage: string,
+  nowMicros: number,
+): { topic: string; key: Buffer | null; value: DeadLetter } {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(message.headers ?? {})) {
     if (value === undefined) continue;
@@ -55,15 +63,29 @@ export interface DeadLetterDeps {
  * the rest as counts per code: a replayed file can reject thousands at once, and every one of them
  * is in the .dlq anyway.
  */
-export function deadLetterSends(stage: string, failed: readonly FailedRecord[], originOf: (f: FailedRecord) => DeadLetterOrigin, deps: DeadLetterDeps): { topic: string; messages: Message[] }[] {
+export function deadLetterSends(
+  stage: string,
+  failed: readonly FailedRecord[],
+  originOf: (f: FailedRecord) => DeadLetterOrigin,
+  deps: DeadLetterDeps,
+): { topic: string; messages: Message[] }[] {
   const letters = failed.map((f, i) => {
     const { topic, partition, message } = originOf(f);
-    if (!message) throw new TickflowError('INVARIANT', `${stage} rejected ${f.input.topic}@${f.input.offset}, which is not among its input`, 'a stage must only reject records of its input batch');
+    if (!message)
+      throw new TickflowError(
+        'INVARIANT',
+        `${stage} rejected ${f.input.topic}@${f.input.offset}, which is not among its input`,
+        'a stage must only reject records of its input batch',
+      );
     const letter = deadLetterOf(stage, topic, partition, message, f.code, f.message, deps.clock.nowMicros());
-    if (i < DEAD_LETTERS_LOGGED) deps.log.warn(`dead letter: ${f.code} at ${topic}[${partition}]@${f.input.offset}: ${f.message.slice(0, 1000)}`);
+    if (i < DEAD_LETTERS_LOGGED)
+      deps.log.warn(`dead letter: ${f.code} at ${topic}[${partition}]@${f.input.offset}: ${f.message.slice(0, 1000)}`);
     deps.metrics?.recordsFailed.inc({ stage, topic, code: f.code });
     deps.metrics?.deadLetters.inc({ stage, topic });
-    return { topic: letter.topic, messages: [{ key: letter.key, value: deps.codec.encodeSync(dlqTopicOf(f.input.topic), letter.value) }] };
+    return {
+      topic: letter.topic,
+      messages: [{ key: letter.key, value: deps.codec.encodeSync(dlqTopicOf(f.input.topic), letter.value) }],
+    };
   });
   if (failed.length > DEAD_LETTERS_LOGGED) {
     const codes = new Map<string, number>();

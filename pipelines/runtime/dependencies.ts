@@ -24,7 +24,14 @@ const REMIND_MS = 60_000;
 export function reportOk(dependency: Dependency): void {
   const state = states.get(dependency);
   if (state?.up !== false) {
-    if (!state) states.set(dependency, { up: true, since: new Date().toISOString(), sinceMs: Date.now(), failures: 0, loggedAt: 0 });
+    if (!state)
+      states.set(dependency, {
+        up: true,
+        since: new Date().toISOString(),
+        sinceMs: Date.now(),
+        failures: 0,
+        loggedAt: 0,
+      });
     return;
   }
   log.info(`${dependency} answers again after ${((Date.now() - state.sinceMs) / 1000).toFixed(1)} s down`);
@@ -38,21 +45,31 @@ export function reportFailure(dependency: Dependency, error: Error): void {
   if (!state || state.up) {
     log.warn(`${dependency} is not answering (calls time out or fail; retried with backoff): ${message}`);
     const failures = (state?.failures ?? 0) + 1;
-    states.set(dependency, { up: false, since: new Date(now).toISOString(), sinceMs: now, failures, lastError: message, loggedAt: now });
+    states.set(dependency, {
+      up: false,
+      since: new Date(now).toISOString(),
+      sinceMs: now,
+      failures,
+      lastError: message,
+      loggedAt: now,
+    });
     return;
   }
   state.failures += 1;
   state.lastError = message;
   if (now - state.loggedAt >= REMIND_MS) {
     state.loggedAt = now;
-    log.warn(`${dependency} still not answering after ${((now - state.sinceMs) / 1000).toFixed(0)} s (${state.failures} failed calls): ${message}`);
+    log.warn(
+      `${dependency} still not answering after ${((now - state.sinceMs) / 1000).toFixed(0)} s (${state.failures} failed calls): ${message}`,
+    );
   }
 }
 
 /** Every dependency seen so far, by name. */
 export function dependencyStates(): Record<string, DependencyState> {
   const result: Record<string, DependencyState> = {};
-  for (const [name, { up, since, failures, lastError }] of states) result[name] = { up, since, failures, ...(lastError ? { lastError } : {}) };
+  for (const [name, { up, since, failures, lastError }] of states)
+    result[name] = { up, since, failures, ...(lastError ? { lastError } : {}) };
   return result;
 }
 

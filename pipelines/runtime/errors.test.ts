@@ -25,11 +25,15 @@ describe('the one error type', () => {
   });
 
   it('describes an error with its fix', () => {
-    expect(describeError(new TickflowError('USAGE', 'unknown flag --x', 'see --help'))).toBe('unknown flag --x\n  fix: see --help');
+    expect(describeError(new TickflowError('USAGE', 'unknown flag --x', 'see --help'))).toBe(
+      'unknown flag --x\n  fix: see --help',
+    );
   });
 
   it('documents every reject code of validate in the signal schema', () => {
-    const schema = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'schemas', 'signal.avsc'), 'utf8')) as { fields: { name: string; doc?: string }[] };
+    const schema = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'schemas', 'signal.avsc'), 'utf8')) as {
+      fields: { name: string; doc?: string }[];
+    };
     const doc = schema.fields.find((f) => f.name === 'rejectCode')?.doc ?? '';
     for (const code of SIGNAL_REJECT_CODES) expect(doc).toContain(code);
   });

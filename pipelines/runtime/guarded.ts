@@ -51,7 +51,10 @@ function encodeAll<E>(out: readonly OutputRecord[], encode: (out: OutputRecord) 
       // A bug (an undeclared topic, an unprepared schema) stops the stage; an output the schema
       // refuses is the fault of the input that produced it.
       if (error instanceof TickflowError && !isRecordError(error)) throw error;
-      throw new TickflowError('INVALID_OUTPUT', `an output to ${o.topic} cannot be encoded: ${(error as Error).message.slice(0, 500)}`);
+      throw new TickflowError(
+        'INVALID_OUTPUT',
+        `an output to ${o.topic} cannot be encoded: ${(error as Error).message.slice(0, 500)}`,
+      );
     }
   }
   return encoded;
@@ -75,7 +78,11 @@ function contextOf(stage: Stage, base: Omit<StageContext, 'store'>, stores: Stor
     store: <V>(name: string) => {
       const store = stores.get(name);
       if (!store) {
-        throw new TickflowError('INVARIANT', `stage ${stage.name} used store '${name}', which it does not declare`, `add '${name}' to the stage's stores`);
+        throw new TickflowError(
+          'INVARIANT',
+          `stage ${stage.name} used store '${name}', which it does not declare`,
+          `add '${name}' to the stage's stores`,
+        );
       }
       return (fresh ? view(store) : store) as unknown as KeyValueStore<V>;
     },
@@ -83,7 +90,13 @@ function contextOf(stage: Stage, base: Omit<StageContext, 'store'>, stores: Stor
 }
 
 /** The whole batch at once; throws a record-kind TickflowError when a record must be isolated. */
-export function processBatchOnce<In, E>(stage: Stage<In>, batch: readonly InputRecord<In>[], stores: Stores, base: Omit<StageContext, 'store'>, encode: (out: OutputRecord) => E): Guarded<E> {
+export function processBatchOnce<In, E>(
+  stage: Stage<In>,
+  batch: readonly InputRecord<In>[],
+  stores: Stores,
+  base: Omit<StageContext, 'store'>,
+  encode: (out: OutputRecord) => E,
+): Guarded<E> {
   const result = stage.process(batch, contextOf(stage as Stage, base, stores, false));
   return { encoded: encodeAll(result.out, encode), out: result.out, failed: result.failed, stores, isolated: false };
 }
@@ -92,7 +105,13 @@ export function processBatchOnce<In, E>(stage: Stage<In>, batch: readonly InputR
  * One record at a time on `stores` (committed state, nothing pending): a record's writes are kept
  * only if its outputs encode; a rejected record is rolled back and becomes a dead letter.
  */
-export function processRecordByRecord<In, E>(stage: Stage<In>, batch: readonly InputRecord<In>[], stores: Stores, base: Omit<StageContext, 'store'>, encode: (out: OutputRecord) => E): Guarded<E> {
+export function processRecordByRecord<In, E>(
+  stage: Stage<In>,
+  batch: readonly InputRecord<In>[],
+  stores: Stores,
+  base: Omit<StageContext, 'store'>,
+  encode: (out: OutputRecord) => E,
+): Guarded<E> {
   const all = [...stores.values()];
   const encoded: E[] = [];
   const out: OutputRecord[] = [];

@@ -17,7 +17,11 @@ export interface Health {
  * /readyz (consuming with state restored). Port 0 picks a free port; a taken port falls back to a
  * free one, logged, so several instances can run on one machine.
  */
-export async function serveHttp(metrics: RuntimeMetrics, health: Health, port: number): Promise<{ server: Server; port: number }> {
+export async function serveHttp(
+  metrics: RuntimeMetrics,
+  health: Health,
+  port: number,
+): Promise<{ server: Server; port: number }> {
   const app = express();
   app.get('/metrics', async (_req, res) => {
     res.set('Content-Type', metrics.registry.contentType);

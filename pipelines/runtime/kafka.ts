@@ -25,7 +25,9 @@ interface RequestQueueShape {
 }
 function patchIdleSpin(): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const RequestQueue = require('kafkajs/src/network/requestQueue') as { prototype: RequestQueueShape & { __tickflowPatched?: boolean } };
+  const RequestQueue = require('kafkajs/src/network/requestQueue') as {
+    prototype: RequestQueueShape & { __tickflowPatched?: boolean };
+  };
   const proto = RequestQueue.prototype;
   if (proto.__tickflowPatched) return;
   const original = proto.scheduleCheckPendingRequests;
@@ -46,7 +48,11 @@ function ensureSendPatched(): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const sendMessages = require('kafkajs/src/producer/sendMessages') as { TICKFLOW_PATCHED?: string };
   if (!sendMessages.TICKFLOW_PATCHED) {
-    throw new TickflowError('SETUP', 'the installed kafkajs is not patched (it can lose messages when a broker fails)', 'run `node ops/bin/patch-deps.cjs` (npm ci and npm start/test do it)');
+    throw new TickflowError(
+      'SETUP',
+      'the installed kafkajs is not patched (it can lose messages when a broker fails)',
+      'run `node ops/bin/patch-deps.cjs` (npm ci and npm start/test do it)',
+    );
   }
 }
 ensureSendPatched();
@@ -60,9 +66,20 @@ const kafkaLog = logger('kafkajs');
 function kafkajsLevel(): KafkaLogLevel {
   const override = process.env.TICKFLOW_KAFKAJS_LOG_LEVEL;
   if (override) {
-    const levels: Record<string, KafkaLogLevel> = { nothing: KafkaLogLevel.NOTHING, error: KafkaLogLevel.ERROR, warn: KafkaLogLevel.WARN, info: KafkaLogLevel.INFO, debug: KafkaLogLevel.DEBUG };
+    const levels: Record<string, KafkaLogLevel> = {
+      nothing: KafkaLogLevel.NOTHING,
+      error: KafkaLogLevel.ERROR,
+      warn: KafkaLogLevel.WARN,
+      info: KafkaLogLevel.INFO,
+      debug: KafkaLogLevel.DEBUG,
+    };
     const level = levels[override.toLowerCase()];
-    if (level === undefined) throw new TickflowError('CONFIG', `TICKFLOW_KAFKAJS_LOG_LEVEL is '${override}'`, `set it to one of ${Object.keys(levels).join(', ')}, or unset it`);
+    if (level === undefined)
+      throw new TickflowError(
+        'CONFIG',
+        `TICKFLOW_KAFKAJS_LOG_LEVEL is '${override}'`,
+        `set it to one of ${Object.keys(levels).join(', ')}, or unset it`,
+      );
     return level;
   }
   switch (logLevel()) {
@@ -87,7 +104,10 @@ function logCreator() {
     // the call fails, and is reported, only if the retries run out.
     // CONCURRENT_TRANSACTIONS: the previous commit's markers are still being written; retried
     // within milliseconds on every busy partition, so not worth an ERROR line each time.
-    if (message.startsWith('Response ') || message.includes('while another concurrent operation on the same transaction')) {
+    if (
+      message.startsWith('Response ') ||
+      message.includes('while another concurrent operation on the same transaction')
+    ) {
       kafkaLog.debug(message, fields);
       return;
     }
@@ -108,7 +128,9 @@ function logCreator() {
  * certificate must then list).
  */
 const socketFactory: ISocketFactory = ({ host, port, ssl, onConnect }) => {
-  const socket = ssl ? tls.connect({ host, port, ...(net.isIP(host) ? {} : { servername: host }), ...ssl }, onConnect) : net.connect({ host, port, noDelay: true }, onConnect);
+  const socket = ssl
+    ? tls.connect({ host, port, ...(net.isIP(host) ? {} : { servername: host }), ...ssl }, onConnect)
+    : net.connect({ host, port, noDelay: true }, onConnect);
   socket.setNoDelay(true);
   socket.setKeepAlive(true, 60_000);
   return socket;

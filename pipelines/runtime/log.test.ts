@@ -6,7 +6,12 @@ import { parseLogFormat, parseLogLevel, readableLog } from './log';
  * copy with the environment it needs and captures what it writes to stderr.
  */
 function load(env: Record<string, string | undefined>): typeof Log {
-  const wanted: Record<string, string | undefined> = { NO_COLOR: '1', TICKFLOW_LOG_LEVEL: undefined, TICKFLOW_LOG_FORMAT: undefined, ...env };
+  const wanted: Record<string, string | undefined> = {
+    NO_COLOR: '1',
+    TICKFLOW_LOG_LEVEL: undefined,
+    TICKFLOW_LOG_FORMAT: undefined,
+    ...env,
+  };
   const saved = Object.fromEntries(Object.keys(wanted).map((k) => [k, process.env[k]]));
   const apply = (values: Record<string, string | undefined>): void => {
     for (const [k, v] of Object.entries(values)) {
@@ -55,7 +60,13 @@ describe('log levels', () => {
     const log = load({ TICKFLOW_LOG_FORMAT: 'json', TICKFLOW_LOG_LEVEL: 'warn' });
     const a = log.logger('a');
     expect(log.logLevel()).toBe('warn');
-    expect(stderrOf(() => { a.info('no'); a.warn('yes'); a.error('yes too'); }).map((l) => JSON.parse(l).message)).toEqual(['yes', 'yes too']);
+    expect(
+      stderrOf(() => {
+        a.info('no');
+        a.warn('yes');
+        a.error('yes too');
+      }).map((l) => JSON.parse(l).message),
+    ).toEqual(['yes', 'yes too']);
     log.setLogLevel('debug');
     expect(stderrOf(() => a.debug('now')).length).toBe(1);
     log.setLogLevel('silent');
@@ -87,7 +98,13 @@ describe('log format', () => {
     expect(lines).toHaveLength(2);
     const [first, second] = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(Object.keys(first).sort()).toEqual(['attempt', 'broker', 'component', 'level', 'message', 'ts']);
-    expect(first).toMatchObject({ level: 'warn', component: 'sink-questdb', message: 'questdb is not answering', broker: 'b:9092', attempt: 3 });
+    expect(first).toMatchObject({
+      level: 'warn',
+      component: 'sink-questdb',
+      message: 'questdb is not answering',
+      broker: 'b:9092',
+      attempt: 3,
+    });
     expect(first.ts).toMatch(ISO);
     expect(second).toMatchObject({ level: 'info', component: 'cli', message: '100% done, %s is not a placeholder' });
   });
@@ -100,7 +117,9 @@ describe('log format', () => {
       log.logger('demo').debug('tick');
     });
     expect(lines).toHaveLength(3);
-    expect(lines[0]).toMatch(/^\S+ ERROR \[kafkajs\] Connection error \{"broker":"127\.0\.0\.1:1","error":"connect ECONNREFUSED"\}$/);
+    expect(lines[0]).toMatch(
+      /^\S+ ERROR \[kafkajs\] Connection error \{"broker":"127\.0\.0\.1:1","error":"connect ECONNREFUSED"\}$/,
+    );
     expect(lines[1]).toMatch(/^\S+ INFO {2}\[replay\] resuming trades\.csv at line 1002$/);
     expect(lines[2]).toMatch(/^\S+ DEBUG \[demo\] tick$/);
     expect(lines[0].split(' ')[0]).toMatch(ISO);
@@ -111,7 +130,10 @@ describe('readableLog', () => {
   it('renders JSON lines as the pretty ones and keeps every other line', () => {
     const json = load({ TICKFLOW_LOG_FORMAT: 'json', TICKFLOW_LOG_LEVEL: 'info' });
     const pretty = load({ TICKFLOW_LOG_FORMAT: 'pretty', TICKFLOW_LOG_LEVEL: 'info' });
-    const say = (log: typeof Log): string[] => stderrOf(() => log.logger('fault-run').warn('fault: resumed; committing "md.heartbeats.v1"[2]', { partition: 2 }));
+    const say = (log: typeof Log): string[] =>
+      stderrOf(() =>
+        log.logger('fault-run').warn('fault: resumed; committing "md.heartbeats.v1"[2]', { partition: 2 }),
+      );
     const [fromJson] = say(json);
     const [fromPretty] = say(pretty);
     const text = ['tickflow: no Kafka broker answers', fromJson, '{"some":"other json"}', fromPretty, ''].join('\n');

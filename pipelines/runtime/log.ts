@@ -37,7 +37,9 @@ export function parseLogLevel(value: string): LogLevel {
 export function parseLogFormat(value: string | undefined, terminal: boolean): LogFormat {
   if (value === undefined || value === '' || value === 'auto') return terminal ? 'pretty' : 'json';
   if (value === 'json' || value === 'pretty') return value;
-  throw new Error(`TICKFLOW_LOG_FORMAT is '${value}': use json, pretty or auto (the default: pretty on a terminal, JSON otherwise)`);
+  throw new Error(
+    `TICKFLOW_LOG_FORMAT is '${value}': use json, pretty or auto (the default: pretty on a terminal, JSON otherwise)`,
+  );
 }
 
 let threshold: LogLevel = parseLogLevel(process.env.TICKFLOW_LOG_LEVEL ?? 'info');
@@ -78,7 +80,8 @@ function prettifier(colorize: boolean): (line: string) => string {
 
 const terminal = process.stderr.isTTY === true;
 const format = parseLogFormat(process.env.TICKFLOW_LOG_FORMAT, terminal);
-const pretty = format === 'pretty' ? prettifier(terminal && !process.env.NO_COLOR && process.env.TERM !== 'dumb') : undefined;
+const pretty =
+  format === 'pretty' ? prettifier(terminal && !process.env.NO_COLOR && process.env.TERM !== 'dumb') : undefined;
 
 /**
  * The destination looks process.stderr.write up on each line rather than writing to fd 2 itself:
@@ -156,7 +159,14 @@ export function readableLog(text: string): string {
         return line;
       }
       const entry = parsed as Record<string, unknown>;
-      if (typeof entry !== 'object' || entry === null || typeof entry.level !== 'string' || typeof entry.ts !== 'string' || typeof entry.message !== 'string') return line;
+      if (
+        typeof entry !== 'object' ||
+        entry === null ||
+        typeof entry.level !== 'string' ||
+        typeof entry.ts !== 'string' ||
+        typeof entry.message !== 'string'
+      )
+        return line;
       return render(line).replace(/\n$/, '');
     })
     .join('\n');

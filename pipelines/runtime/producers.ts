@@ -22,7 +22,14 @@ export class TransactionalProducers {
   /** A connected transactional producer of `id`; throws (after retiring it) if it cannot connect. */
   async connect(id: string): Promise<Producer> {
     await this.retiring.get(id);
-    const producer = this.kafka.producer({ transactionalId: id, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, transactionTimeout: 60_000, retry: TRANSACTIONAL_RETRY });
+    const producer = this.kafka.producer({
+      transactionalId: id,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      transactionTimeout: 60_000,
+      retry: TRANSACTIONAL_RETRY,
+    });
     const connect = this.connectHook ? this.connectHook(() => producer.connect(), id) : producer.connect();
     try {
       await bounded(connect, `initialising transactional producer ${id}`, this.connectTimeoutMs);

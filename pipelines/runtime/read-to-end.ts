@@ -18,7 +18,12 @@ export async function readToEnd(
   kafka: Kafka,
   topic: string,
   onMessage: (partition: number, message: KafkaMessage) => Promise<void>,
-  options: { partitions?: readonly number[]; timeoutMs?: number; from?: ReadonlyMap<number, bigint>; past?: ReadonlyMap<number, bigint> } = {},
+  options: {
+    partitions?: readonly number[];
+    timeoutMs?: number;
+    from?: ReadonlyMap<number, bigint>;
+    past?: ReadonlyMap<number, bigint>;
+  } = {},
 ): Promise<void> {
   const timeoutMs = options.timeoutMs ?? 120_000;
   const admin = kafka.admin();
@@ -27,7 +32,12 @@ export async function readToEnd(
   try {
     const offsets = await committedEnds(admin, topic, options.past, timeoutMs);
     for (const p of options.partitions ?? []) {
-      if (!offsets.some((o) => o.partition === p)) throw new TickflowError('CONFIG', `${topic} has no partition ${p}`, `give ${topic} as many partitions as the stage's input (topics/catalog.ts), then \`tickflow topics apply\``);
+      if (!offsets.some((o) => o.partition === p))
+        throw new TickflowError(
+          'CONFIG',
+          `${topic} has no partition ${p}`,
+          `give ${topic} as many partitions as the stage's input (topics/catalog.ts), then \`tickflow topics apply\``,
+        );
     }
     // `from` moves a partition's start past its low watermark (never before it: older records are gone).
     const startOf = (o: { partition: number; low: string }): bigint => {
@@ -41,10 +51,18 @@ export async function readToEnd(
     );
     if (ends.size === 0) return;
     if (options.from) {
-      const partitions = [...ends].filter(([p]) => options.from?.has(p)).map(([partition, { low }]) => ({ partition, offset: low.toString() }));
+      const partitions = [...ends]
+        .filter(([p]) => options.from?.has(p))
+        .map(([partition, { low }]) => ({ partition, offset: low.toString() }));
       if (partitions.length > 0) await admin.setOffsets({ groupId, topic, partitions });
     }
-    const consumer = kafka.consumer({ groupId, readUncommitted: false, allowAutoTopicCreation: false, maxWaitTimeInMs: 100, maxBytesPerPartition: 4_194_304 });
+    const consumer = kafka.consumer({
+      groupId,
+      readUncommitted: false,
+      allowAutoTopicCreation: false,
+      maxWaitTimeInMs: 100,
+      maxBytesPerPartition: 4_194_304,
+    });
     const positions = new Map<number, bigint>();
     let failure: Error | undefined;
     consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
@@ -70,7 +88,12 @@ export async function readToEnd(
       });
       const deadline = Date.now() + timeoutMs;
       while (!failure && [...ends].some(([p, { high, low }]) => (positions.get(p) ?? low) < high)) {
-        if (Date.now() > deadline) throw new TickflowError('INVARIANT', `reading ${topic} did not reach its end within ${timeoutMs / 1000} s`, 'an open transaction may be blocking it; check the broker');
+        if (Date.now() > deadline)
+          throw new TickflowError(
+            'INVARIANT',
+            `reading ${topic} did not reach its end within ${timeoutMs / 1000} s`,
+            'an open transaction may be blocking it; check the broker',
+          );
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
       if (failure) throw failure;
@@ -84,14 +107,25 @@ export async function readToEnd(
 }
 
 /** The topic's offsets (read_committed ends), once every partition's end lies beyond `past`. */
-async function committedEnds(admin: Admin, topic: string, past: ReadonlyMap<number, bigint> | undefined, timeoutMs: number): ReturnType<Admin['fetchTopicOffsets']> {
+async function committedEnds(
+  admin: Admin,
+  topic: string,
+  past: ReadonlyMap<number, bigint> | undefined,
+  timeoutMs: number,
+): ReturnType<Admin['fetchTopicOffsets']> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const offsets = await admin.fetchTopicOffsets(topic);
-    const behind = [...(past ?? [])].filter(([p, last]) => BigInt(offsets.find((o) => o.partition === p)?.high ?? '0') <= last);
+    const behind = [...(past ?? [])].filter(
+      ([p, last]) => BigInt(offsets.find((o) => o.partition === p)?.high ?? '0') <= last,
+    );
     if (behind.length === 0) return offsets;
     if (Date.now() > deadline) {
-      throw new TickflowError('INVARIANT', `${topic}[${behind[0][0]}] did not show offset ${behind[0][1]} as committed within ${timeoutMs / 1000} s`, 'its transaction markers were not written; check the broker');
+      throw new TickflowError(
+        'INVARIANT',
+        `${topic}[${behind[0][0]}] did not show offset ${behind[0][1]} as committed within ${timeoutMs / 1000} s`,
+        'its transaction markers were not written; check the broker',
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 10));
   }

@@ -33,7 +33,10 @@ export interface RunnerOptions {
   fromBeginning?: boolean;
   /** `at-least-once` skips transactions (for comparison in the benchmark); default `exactly-once`. */
   delivery?: 'exactly-once' | 'at-least-once';
-  /** Longest time a fetch waits for data when there is none (default 1 s; shorter costs idle CPU, and new data ends the wait at once). */
+  /**
+   * Longest time a fetch waits for data when there is none (default 1 s; shorter costs idle CPU, and new data ends the
+   * wait at once).
+   */
   maxWaitMs?: number;
   /** Called with each batch's decoded records once its results are committed. */
   onCommitted?: (records: readonly InputRecord[]) => void;

@@ -48,7 +48,9 @@ export class Runner {
   private readonly clock: Clock;
   private readonly metrics?: RuntimeMetrics;
   private readonly prefix: string;
-  private readonly watchdog = new Watchdog((phase, ms) => this.metrics?.phaseSeconds.observe({ stage: this.name, phase }, ms / 1000));
+  private readonly watchdog = new Watchdog((phase, ms) =>
+    this.metrics?.phaseSeconds.observe({ stage: this.name, phase }, ms / 1000),
+  );
   private watchdogTimer?: NodeJS.Timeout;
   private lastStallReport = 0;
 
@@ -67,7 +69,8 @@ export class Runner {
     this.clock = options.clock ?? systemClock;
     this.metrics = options.metrics;
     this.members = mode.kind === 'stages' ? mode.stages.map((s) => s.name) : [name];
-    this.processor = mode.kind === 'stages' ? new StageTasks(this.context(), mode.stages) : new SinkTasks(this.context(), mode.sink);
+    this.processor =
+      mode.kind === 'stages' ? new StageTasks(this.context(), mode.stages) : new SinkTasks(this.context(), mode.sink);
   }
 
   static forStage(kafka: Kafka, codec: AvroCodec, stage: Stage, options: RunnerOptions = {}): Runner {
@@ -80,7 +83,14 @@ export class Runner {
    */
   static forChain(kafka: Kafka, codec: AvroCodec, stages: readonly Stage[], options: RunnerOptions = {}): Runner {
     if (stages.length === 0) throw new TickflowError('INVARIANT', 'a chain needs at least one stage', 'report this');
-    return new Runner(kafka, codec, stages.map((s) => s.name).join('+'), stages[0].inputs, { kind: 'stages', stages }, options);
+    return new Runner(
+      kafka,
+      codec,
+      stages.map((s) => s.name).join('+'),
+      stages[0].inputs,
+      { kind: 'stages', stages },
+      options,
+    );
   }
 
   static forSink(kafka: Kafka, codec: AvroCodec, sink: SinkWriter, options: RunnerOptions = {}): Runner {
@@ -102,7 +112,8 @@ export class Runner {
       physical: (topic) => `${this.prefix}${topic}`,
       logical: (topic) => (topic.startsWith(this.prefix) ? topic.slice(this.prefix.length) : topic),
       consumer: () => {
-        if (!this.consumer) throw new TickflowError('INVARIANT', `${this.name} used its consumer before start`, 'report this');
+        if (!this.consumer)
+          throw new TickflowError('INVARIANT', `${this.name} used its consumer before start`, 'report this');
         return this.consumer;
       },
       stopping: () => this.stopping,
@@ -126,7 +137,14 @@ export class Runner {
 
   describe(): Record<string, unknown> {
     const paused = this.processor instanceof SinkTasks ? this.processor.pausedPartitions() : 0;
-    return { group: this.groupId, members: this.members, joined: this.joined, assigned: [...this.assignment].sort(), paused, ...this.stats };
+    return {
+      group: this.groupId,
+      members: this.members,
+      joined: this.joined,
+      assigned: [...this.assignment].sort(),
+      paused,
+      ...this.stats,
+    };
   }
 
   async start(): Promise<void> {
@@ -136,7 +154,8 @@ export class Runner {
     this.consumer = consumer;
     this.watch(consumer);
     await consumer.connect();
-    for (const topic of this.inputs) await consumer.subscribe({ topic: this.physical(topic), fromBeginning: this.options.fromBeginning ?? true });
+    for (const topic of this.inputs)
+      await consumer.subscribe({ topic: this.physical(topic), fromBeginning: this.options.fromBeginning ?? true });
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -207,10 +226,14 @@ export class Runner {
     this.log.warn(stalled);
   }
 
-  /** A new assignment: the task drops what was lost and (stages) fences and restores what was gained before its first batch. */
+  /**
+   * A new assignment: the task drops what was lost and (stages) fences and restores what was gained before its first
+   * batch.
+   */
   private onAssignment(assignment: Record<string, number[]>): void {
     const next = new Set<string>();
-    for (const [topic, partitions] of Object.entries(assignment)) for (const p of partitions) next.add(partitionKey(topic, p));
+    for (const [topic, partitions] of Object.entries(assignment))
+      for (const p of partitions) next.add(partitionKey(topic, p));
     this.assignment = next;
     this.joined = true;
     this.metrics?.assignedPartitions.set({ stage: this.name }, next.size);
@@ -247,10 +270,20 @@ export class Runner {
       const recordKey = message.key ? message.key.toString('utf8') : null;
       // Record literals written out, not spread from a common base: this runs per record.
       try {
-        decoded.push({ topic, partition: batch.partition, offset: message.offset, key: recordKey, value: await this.codec.decode(topic, message.value) });
+        decoded.push({
+          topic,
+          partition: batch.partition,
+          offset: message.offset,
+          key: recordKey,
+          value: await this.codec.decode(topic, message.value),
+        });
       } catch (error) {
         if (!isTickflowError(error, 'DECODE_ERROR')) throw error;
-        failed.push({ input: { topic, partition: batch.partition, offset: message.offset, key: recordKey, value: message }, code: 'DECODE_ERROR', message: error.message });
+        failed.push({
+          input: { topic, partition: batch.partition, offset: message.offset, key: recordKey, value: message },
+          code: 'DECODE_ERROR',
+          message: error.message,
+        });
       }
     }
     return { payload, decoded, failed, at, progress: () => this.watchdog.progress() };
@@ -264,13 +297,18 @@ export class Runner {
     this.stats.lastBatchAt = now;
     if (!this.metrics) return;
     const labels = { stage: this.name };
-    this.metrics.recordsIn.inc({ ...labels, topic: batch.topic, partition: String(batch.partition) }, batch.messages.length);
+    this.metrics.recordsIn.inc(
+      { ...labels, topic: batch.topic, partition: String(batch.partition) },
+      batch.messages.length,
+    );
     this.metrics.batchSize.observe(labels, batch.messages.length);
     this.metrics.processingSeconds.observe(labels, (now - started) / 1000);
     for (const record of decoded) {
       const value = record.value as { tsEvent?: unknown; tsRecv?: unknown };
-      if (typeof value.tsEvent === 'number') this.metrics.latencyFromEvent.observe(labels, Math.max(0, now / 1000 - value.tsEvent / 1e6));
-      if (typeof value.tsRecv === 'number') this.metrics.latencyFromRecv.observe(labels, Math.max(0, now / 1000 - value.tsRecv / 1e6));
+      if (typeof value.tsEvent === 'number')
+        this.metrics.latencyFromEvent.observe(labels, Math.max(0, now / 1000 - value.tsEvent / 1e6));
+      if (typeof value.tsRecv === 'number')
+        this.metrics.latencyFromRecv.observe(labels, Math.max(0, now / 1000 - value.tsRecv / 1e6));
     }
   }
 
@@ -292,7 +330,10 @@ export class Runner {
     for (const logicalTopic of this.inputs) {
       const topic = this.physical(logicalTopic);
       const highs = await bounded(admin.fetchTopicOffsets(topic), `reading the offsets of ${topic}`);
-      const committed = await bounded(admin.fetchOffsets({ groupId: this.groupId, topics: [topic] }), `reading the committed offsets of ${this.groupId}`);
+      const committed = await bounded(
+        admin.fetchOffsets({ groupId: this.groupId, topics: [topic] }),
+        `reading the committed offsets of ${this.groupId}`,
+      );
       const committedOf = new Map(committed[0]?.partitions.map((p) => [p.partition, BigInt(p.offset)]) ?? []);
       for (const { partition, high, low } of highs) {
         const committed = committedOf.get(partition) ?? -1n;
@@ -326,7 +367,11 @@ function concurrentBatches(): number {
   const text = process.env.TICKFLOW_CONCURRENT_BATCHES ?? '8';
   const value = Number(text);
   if (!Number.isInteger(value) || value < 1 || value > 64) {
-    throw new TickflowError('CONFIG', `TICKFLOW_CONCURRENT_BATCHES is '${text}'`, 'set it to a whole number from 1 to 64, or unset it (default 8)');
+    throw new TickflowError(
+      'CONFIG',
+      `TICKFLOW_CONCURRENT_BATCHES is '${text}'`,
+      'set it to a whole number from 1 to 64, or unset it (default 8)',
+    );
   }
   return value;
 }

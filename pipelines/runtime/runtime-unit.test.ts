@@ -22,7 +22,10 @@ describe('TransactionalStore', () => {
 });
 
 describe('stage config', () => {
-  const schema = { windowMs: { type: 'number', default: 1000, description: 'w', min: 1, integer: true }, topics: { type: 'list', default: ['a'], description: 't' } } as const;
+  const schema = {
+    windowMs: { type: 'number', default: 1000, description: 'w', min: 1, integer: true },
+    topics: { type: 'list', default: ['a'], description: 't' },
+  } as const;
 
   it('gives defaults and typed values', () => {
     expect(parseConfig('s', schema, {})).toEqual({ windowMs: 1000, topics: ['a'] });
@@ -40,7 +43,13 @@ describe('stage config', () => {
 
 describe('co-partitioned assignment', () => {
   it('gives partition N of every input to one member, spreading partition numbers round robin', () => {
-    const plan = coPartitionedPlan(['m-b', 'm-a'], new Map([['raw.a', [0, 1, 2]], ['raw.b', [0, 1, 2]]]));
+    const plan = coPartitionedPlan(
+      ['m-b', 'm-a'],
+      new Map([
+        ['raw.a', [0, 1, 2]],
+        ['raw.b', [0, 1, 2]],
+      ]),
+    );
     expect(Object.fromEntries(plan)).toEqual({
       'm-a': { 'raw.a': [0, 2], 'raw.b': [0, 2] },
       'm-b': { 'raw.a': [1], 'raw.b': [1] },

@@ -17,7 +17,10 @@ export interface Endpoints {
 }
 
 /** The repository root, from the source tree (pipelines/runtime) or from its compiled copy (dist/pipelines/runtime). */
-export const REPO_ROOT = path.basename(path.resolve(__dirname, '..', '..')) === 'dist' ? path.resolve(__dirname, '..', '..', '..') : path.resolve(__dirname, '..', '..');
+export const REPO_ROOT =
+  path.basename(path.resolve(__dirname, '..', '..')) === 'dist'
+    ? path.resolve(__dirname, '..', '..', '..')
+    : path.resolve(__dirname, '..', '..');
 
 /** The one directory that holds the local stack's downloads, data, logs and pid files. */
 export function tickflowHome(): string {
@@ -291,13 +294,25 @@ function parseUrl(name: string, setting: Setting): string {
 }
 
 function parseBrokers(value: string): string[] {
-  const brokers = value.split(',').map((b) => b.trim()).filter(Boolean);
+  const brokers = value
+    .split(',')
+    .map((b) => b.trim())
+    .filter(Boolean);
   for (const broker of brokers) {
     if (!/^[^\s:]+:\d+$/.test(broker)) {
-      throw new TickflowError('CONFIG', `TICKFLOW_KAFKA_BROKERS has '${broker}', which is not host:port`, 'set TICKFLOW_KAFKA_BROKERS to comma-separated host:port pairs such as 127.0.0.1:9092,127.0.0.1:9094');
+      throw new TickflowError(
+        'CONFIG',
+        `TICKFLOW_KAFKA_BROKERS has '${broker}', which is not host:port`,
+        'set TICKFLOW_KAFKA_BROKERS to comma-separated host:port pairs such as 127.0.0.1:9092,127.0.0.1:9094',
+      );
     }
   }
-  if (brokers.length === 0) throw new TickflowError('CONFIG', 'TICKFLOW_KAFKA_BROKERS is empty', 'unset it to use the local stack, or list host:port pairs');
+  if (brokers.length === 0)
+    throw new TickflowError(
+      'CONFIG',
+      'TICKFLOW_KAFKA_BROKERS is empty',
+      'unset it to use the local stack, or list host:port pairs',
+    );
   return brokers;
 }
 
@@ -309,7 +324,12 @@ export function kafkaBasePort(env: NodeJS.ProcessEnv = process.env): number {
   const text = env.TICKFLOW_KAFKA_PORT;
   if (!text) return LOCAL_PORTS.kafkaBroker;
   const port = Number(text);
-  if (!Number.isInteger(port) || port < 1024 || port > 65000) throw new TickflowError('CONFIG', `TICKFLOW_KAFKA_PORT='${text}' is not a port between 1024 and 65000`, 'unset it to use 9092, or set e.g. TICKFLOW_KAFKA_PORT=19092');
+  if (!Number.isInteger(port) || port < 1024 || port > 65000)
+    throw new TickflowError(
+      'CONFIG',
+      `TICKFLOW_KAFKA_PORT='${text}' is not a port between 1024 and 65000`,
+      'unset it to use 9092, or set e.g. TICKFLOW_KAFKA_PORT=19092',
+    );
   return port;
 }
 
@@ -334,7 +354,9 @@ export function endpoints(env: NodeJS.ProcessEnv = process.env): Endpoints {
   const questdb = settings.get('TICKFLOW_QUESTDB_URL');
   return {
     kafkaBrokers: kafka ? parseBrokers(kafka.value) : localBrokerAddresses(localBrokerCount()),
-    schemaRegistryUrl: registry ? parseUrl('TICKFLOW_SCHEMA_REGISTRY_URL', registry) : `http://127.0.0.1:${LOCAL_PORTS.registryHttp}/apis/ccompat/v7`,
+    schemaRegistryUrl: registry
+      ? parseUrl('TICKFLOW_SCHEMA_REGISTRY_URL', registry)
+      : `http://127.0.0.1:${LOCAL_PORTS.registryHttp}/apis/ccompat/v7`,
     questdbUrl: questdb ? parseUrl('TICKFLOW_QUESTDB_URL', questdb) : `http://127.0.0.1:${LOCAL_PORTS.questdbHttp}`,
     external: { kafka: Boolean(kafka), schemaRegistry: Boolean(registry), questdb: Boolean(questdb) },
   };

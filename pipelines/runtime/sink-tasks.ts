@@ -57,7 +57,10 @@ export class SinkTasks implements BatchProcessor {
       await this.sendDeadLetters(failed, b.topic, b.partition, b.messages);
     }
     batch.at('offset commit');
-    await bounded(this.ctx.consumer().commitOffsets([{ topic: b.topic, partition: b.partition, offset: offsetAfter(b) }]), 'offset commit');
+    await bounded(
+      this.ctx.consumer().commitOffsets([{ topic: b.topic, partition: b.partition, offset: offsetAfter(b) }]),
+      'offset commit',
+    );
     const written = batch.decoded.length - result.failed.length;
     this.ctx.metrics?.recordsOut.inc({ stage: this.ctx.name, topic: b.topic }, written);
     this.ctx.stats.recordsOut += written;
@@ -87,17 +90,31 @@ export class SinkTasks implements BatchProcessor {
     };
   }
 
-  private async sendDeadLetters(failed: FailedRecord[], topic: string, partition: number, messages: KafkaMessage[]): Promise<void> {
+  private async sendDeadLetters(
+    failed: FailedRecord[],
+    topic: string,
+    partition: number,
+    messages: KafkaMessage[],
+  ): Promise<void> {
     if (!this.dlqProducer) {
       this.dlqProducer = (async () => {
-        const producer = this.ctx.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+        const producer = this.ctx.kafka.producer({
+          idempotent: true,
+          maxInFlightRequests: 1,
+          allowAutoTopicCreation: false,
+        });
         await producer.connect();
         return producer;
       })();
       this.dlqProducer.catch(() => (this.dlqProducer = undefined));
     }
     const byOffset = new Map(messages.map((m) => [m.offset, m]));
-    const sends = deadLetterSends(this.ctx.name, failed, (f) => ({ topic, partition, message: byOffset.get(f.input.offset) }), this.ctx);
+    const sends = deadLetterSends(
+      this.ctx.name,
+      failed,
+      (f) => ({ topic, partition, message: byOffset.get(f.input.offset) }),
+      this.ctx,
+    );
     await bounded((await this.dlqProducer).sendBatch({ topicMessages: sends, acks: -1 }), 'dead-letter send');
   }
 

@@ -27,4 +27,3 @@ export interface SinkWriter<V = unknown> {
   write(batch: readonly InputRecord<V>[], hooks: SinkHooks): Promise<{ failed: FailedRecord[] }>;
   close?(): Promise<void>;
 }
-

@@ -12,7 +12,16 @@ import type { BatchProcessor, DecodedBatch, RunnerContext } from './runner-conte
 import type { InputRecord, KeyValueStore, OutputRecord, Stage, StageContext } from './stage';
 import { TransactionalProducers } from './producers';
 import type { OffsetCommit, Placement, Send } from './transactions';
-import { COMPRESS_CHANGELOG_BYTES, abortTransaction, beginTransaction, commitTransaction, kafkaFailure, offsetAfter, partitionKey, sendInTransaction } from './transactions';
+import {
+  COMPRESS_CHANGELOG_BYTES,
+  abortTransaction,
+  beginTransaction,
+  commitTransaction,
+  kafkaFailure,
+  offsetAfter,
+  partitionKey,
+  sendInTransaction,
+} from './transactions';
 
 /** Keys expired per store partition and sweep, so one expiry transaction stays small. */
 const EXPIRE_PER_SWEEP = 5000;
@@ -69,7 +78,12 @@ export class StageTasks implements BatchProcessor {
     const members: ChainMember[] = stages.map((stage) => ({ stage, groupId: `tickflow.${ctx.prefix}${stage.name}` }));
     this.states = new PartitionStates(ctx.kafka, ctx.codec, stages, (t) => ctx.physical(t), ctx.log, ctx.metrics);
     this.chain = new Chain(members, ctx.codec, this.states, (t) => ctx.physical(t), ctx.log, ctx.clock, ctx.metrics);
-    this.producers = new TransactionalProducers(ctx.kafka, ctx.log, ctx.options.connectProducer, ctx.options.producerConnectTimeoutMs);
+    this.producers = new TransactionalProducers(
+      ctx.kafka,
+      ctx.log,
+      ctx.options.connectProducer,
+      ctx.options.producerConnectTimeoutMs,
+    );
   }
 
   private get head(): Stage {
@@ -91,7 +105,13 @@ export class StageTasks implements BatchProcessor {
 
   topicsToPrepare(): string[] {
     const stages = this.stages;
-    return [...new Set([...stages.flatMap((s) => s.outputs), ...stages.flatMap((s) => s.inputs).map(dlqTopicOf), ...this.states.changelogTopics()])];
+    return [
+      ...new Set([
+        ...stages.flatMap((s) => s.outputs),
+        ...stages.flatMap((s) => s.inputs).map(dlqTopicOf),
+        ...this.states.changelogTopics(),
+      ]),
+    ];
   }
 
   async open(): Promise<void> {
@@ -99,7 +119,8 @@ export class StageTasks implements BatchProcessor {
     for (const stage of this.stages) stage.open?.({ clock: this.ctx.clock, log: this.ctx.log });
     const ttls = this.stages.map((s) => s.stateTtlMs).filter((t): t is number => t !== undefined);
     if (ttls.length > 0 && this.states.stateful && this.exactlyOnce) {
-      const every = this.ctx.options.expirySweepMs ?? Math.max(1000, Math.min(60_000, Math.floor(Math.min(...ttls) / 4)));
+      const every =
+        this.ctx.options.expirySweepMs ?? Math.max(1000, Math.min(60_000, Math.floor(Math.min(...ttls) / 4)));
       this.expiryTimer = setInterval(() => void this.sweep(), every).unref();
     }
   }
@@ -111,12 +132,20 @@ export class StageTasks implements BatchProcessor {
    * key's state (or record) would sit in a partition its records never reach.
    */
   private async readPartitionCounts(): Promise<void> {
-    const topics = [...new Set([...this.head.inputs, ...this.chain.intermediateTopics(), ...this.states.changelogTopics()])];
-    const metadata = await bounded((await this.adminClient()).fetchTopicMetadata({ topics: topics.map((t) => this.ctx.physical(t)) }), 'reading topic metadata');
+    const topics = [
+      ...new Set([...this.head.inputs, ...this.chain.intermediateTopics(), ...this.states.changelogTopics()]),
+    ];
+    const metadata = await bounded(
+      (await this.adminClient()).fetchTopicMetadata({ topics: topics.map((t) => this.ctx.physical(t)) }),
+      'reading topic metadata',
+    );
     for (const t of metadata.topics) this.partitionCounts.set(this.ctx.logical(t.name), t.partitions.length);
     const counts = topics.map((t) => [t, this.partitionCounts.get(t) ?? 0] as const);
     if (this.partitioned && new Set(counts.map(([, n]) => n)).size > 1) {
-      const what = this.chain.members.length > 1 ? `the fused chain ${this.ctx.name} hands records on per partition` : `${this.ctx.name} keeps state per partition`;
+      const what =
+        this.chain.members.length > 1
+          ? `the fused chain ${this.ctx.name} hands records on per partition`
+          : `${this.ctx.name} keeps state per partition`;
       throw new TickflowError(
         'CONFIG',
         `${what}, but its topics have different partition counts: ${counts.map(([t, n]) => `${t} ${n}`).join(', ')}`,
@@ -127,7 +156,8 @@ export class StageTasks implements BatchProcessor {
 
   private partitionsOf = (topic: string): number => {
     const count = this.partitionCounts.get(topic);
-    if (count === undefined) throw new TickflowError('INVARIANT', `the partition count of ${topic} was not read at start`, 'report this');
+    if (count === undefined)
+      throw new TickflowError('INVARIANT', `the partition count of ${topic} was not read at start`, 'report this');
     return count;
   };
 
@@ -136,7 +166,9 @@ export class StageTasks implements BatchProcessor {
   }
 
   private transactionalId(topic: string, partition: number): string {
-    return this.partitioned ? `tickflow.${this.head.name}.${this.ctx.prefix}partition-${partition}` : `tickflow.${this.head.name}.${topic}.${partition}`;
+    return this.partitioned
+      ? `tickflow.${this.head.name}.${this.ctx.prefix}partition-${partition}`
+      : `tickflow.${this.head.name}.${topic}.${partition}`;
   }
 
   /** The ids a chain member uses when it runs alone (fenced when the chain takes the partition). */
@@ -147,7 +179,9 @@ export class StageTasks implements BatchProcessor {
 
   /** The input partitions (physical `topic:partition` keys) a task covers. */
   private partitionsOfTask(topic: string, partition: number): string[] {
-    return this.partitioned ? this.head.inputs.map((t) => partitionKey(this.ctx.physical(t), partition)) : [partitionKey(topic, partition)];
+    return this.partitioned
+      ? this.head.inputs.map((t) => partitionKey(this.ctx.physical(t), partition))
+      : [partitionKey(topic, partition)];
   }
 
   ready(assignment: ReadonlySet<string>): boolean {
@@ -155,7 +189,10 @@ export class StageTasks implements BatchProcessor {
   }
 
   assigned(assignment: ReadonlySet<string>): void {
-    const split = (k: string): [string, number] => [k.slice(0, k.lastIndexOf(':')), Number(k.slice(k.lastIndexOf(':') + 1))];
+    const split = (k: string): [string, number] => [
+      k.slice(0, k.lastIndexOf(':')),
+      Number(k.slice(k.lastIndexOf(':') + 1)),
+    ];
     const nextTasks = new Set([...assignment].map((k) => this.taskOf(...split(k))));
     for (const task of [...this.tasks.keys()]) if (!nextTasks.has(task)) void this.dropTask(task);
     const numbers = new Set([...assignment].map((k) => split(k)[1]));
@@ -171,9 +208,12 @@ export class StageTasks implements BatchProcessor {
     const [topic, p] = [k.slice(0, k.lastIndexOf(':')), Number(k.slice(k.lastIndexOf(':') + 1))];
     this.ensureTask(topic, p).catch((error: Error) => {
       const delay = backoffMs(attempt, 500, 30_000);
-      this.ctx.log.warn(`preparing ${k} failed (attempt ${attempt}; again in ${Math.round(delay)} ms, or at its next batch): ${error.message}`);
+      this.ctx.log.warn(
+        `preparing ${k} failed (attempt ${attempt}; again in ${Math.round(delay)} ms, or at its next batch): ${error.message}`,
+      );
       setTimeout(() => {
-        if (!this.ctx.stopping() && this.ctx.assignment().has(k) && !this.readyTasks.has(k)) this.prepare(k, attempt + 1);
+        if (!this.ctx.stopping() && this.ctx.assignment().has(k) && !this.readyTasks.has(k))
+          this.prepare(k, attempt + 1);
       }, delay).unref();
     });
   }
@@ -223,9 +263,13 @@ export class StageTasks implements BatchProcessor {
     let producer: Producer | undefined;
     try {
       producer = await this.producers.connect(id);
-      for (const member of this.stages.slice(1)) for (const solo of this.soloIds(member, partition)) await this.producers.fence(solo);
+      for (const member of this.stages.slice(1))
+        for (const solo of this.soloIds(member, partition)) await this.producers.fence(solo);
       reportOk('kafka');
-      const committed = await bounded(this.committedOffsets(this.ctx.groupId, covered), `reading the committed offsets of ${covered.join(', ')}`);
+      const committed = await bounded(
+        this.committedOffsets(this.ctx.groupId, covered),
+        `reading the committed offsets of ${covered.join(', ')}`,
+      );
       for (const k of covered) this.floors.set(k, committed.get(k) ?? 0n);
       if (this.partitioned) await this.states.of(partition);
       if (this.chain.members.length > 1) await this.drain(producer, partition);
@@ -256,7 +300,11 @@ export class StageTasks implements BatchProcessor {
 
   private plainProducer(): Promise<Producer> {
     this.plain ??= (async () => {
-      const producer = this.ctx.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+      const producer = this.ctx.kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+      });
       await producer.connect();
       return producer;
     })();
@@ -267,7 +315,9 @@ export class StageTasks implements BatchProcessor {
     const pending = this.tasks.get(task);
     this.tasks.delete(task);
     const partition = Number(task.slice(task.lastIndexOf(task.startsWith('#') ? '#' : ':') + 1));
-    const covered = task.startsWith('#') ? this.head.inputs.map((t) => partitionKey(this.ctx.physical(t), partition)) : [task];
+    const covered = task.startsWith('#')
+      ? this.head.inputs.map((t) => partitionKey(this.ctx.physical(t), partition))
+      : [task];
     for (const k of covered) {
       this.floors.delete(k);
       this.readyTasks.delete(k);
@@ -285,7 +335,9 @@ export class StageTasks implements BatchProcessor {
     const records = batch.decoded.filter((r) => BigInt(r.offset) >= floor);
     const failed = batch.failed.filter((f) => BigInt(f.input.offset) >= floor);
     const skipped = batch.decoded.length + batch.failed.length - records.length - failed.length;
-    this.ctx.log.info(`skipping ${skipped} records of ${b.topic}[${b.partition}] below offset ${floor}: an earlier transaction already committed them`);
+    this.ctx.log.info(
+      `skipping ${skipped} records of ${b.topic}[${b.partition}] below offset ${floor}: an earlier transaction already committed them`,
+    );
     this.ctx.metrics?.recordsSkipped.inc({ stage: this.ctx.name, topic: b.topic }, skipped);
     return BigInt(b.lastOffset()) < floor ? undefined : { records, failed };
   }
@@ -293,7 +345,9 @@ export class StageTasks implements BatchProcessor {
   async process(batch: DecodedBatch): Promise<void> {
     const b = batch.payload.batch;
     batch.at('fence');
-    const producer = this.exactlyOnce ? await heartbeating(this.ensureTask(b.topic, b.partition), batch.payload) : undefined;
+    const producer = this.exactlyOnce
+      ? await heartbeating(this.ensureTask(b.topic, b.partition), batch.payload)
+      : undefined;
     const input = this.aboveFloor(batch);
     if (!input) return;
     // Co-partitioned inputs share the partition's state: their batches take turns with it, so one
@@ -304,9 +358,20 @@ export class StageTasks implements BatchProcessor {
       batch.at('restore');
       await this.states.of(b.partition);
       batch.at('process');
-      const start: CascadeStart = { from: 0, records: input.records, failed: input.failed, originals: new Map<string, KafkaMessage>(b.messages.map((m) => [m.offset, m])), source: { topic: b.topic, partition: b.partition } };
-      const headOffsets: OffsetCommit = { groupId: this.ctx.groupId, topics: [{ topic: b.topic, partitions: [{ partition: b.partition, offset: offsetAfter(b) }] }] };
-      const outcome = producer ? await this.transact(producer, b.partition, start, headOffsets, batch.at) : await this.sendAtLeastOnce(b.partition, start, headOffsets, batch.at);
+      const start: CascadeStart = {
+        from: 0,
+        records: input.records,
+        failed: input.failed,
+        originals: new Map<string, KafkaMessage>(b.messages.map((m) => [m.offset, m])),
+        source: { topic: b.topic, partition: b.partition },
+      };
+      const headOffsets: OffsetCommit = {
+        groupId: this.ctx.groupId,
+        topics: [{ topic: b.topic, partitions: [{ partition: b.partition, offset: offsetAfter(b) }] }],
+      };
+      const outcome = producer
+        ? await this.transact(producer, b.partition, start, headOffsets, batch.at)
+        : await this.sendAtLeastOnce(b.partition, start, headOffsets, batch.at);
       if (producer) {
         // Everything below the committed offset is ours now: a re-read of an older committed offset must not redo it.
         this.floors.set(partitionKey(b.topic, b.partition), BigInt(offsetAfter(b)));
@@ -315,7 +380,9 @@ export class StageTasks implements BatchProcessor {
       this.committed(outcome, b.partition);
     } catch (error) {
       await this.failed(error, b.topic, b.partition, batch.at);
-      this.ctx.log.warn(`batch at ${b.topic}[${b.partition}] from offset ${b.firstOffset()} failed; it will be retried: ${(error as Error).message}`);
+      this.ctx.log.warn(
+        `batch at ${b.topic}[${b.partition}] from offset ${b.firstOffset()} failed; it will be retried: ${(error as Error).message}`,
+      );
       throw error;
     } finally {
       release();
@@ -327,18 +394,33 @@ export class StageTasks implements BatchProcessor {
    * outputs, dead letters and changelogs, the consumed offsets of every group, and the commit. On
    * any failure the transaction is aborted and the error thrown.
    */
-  private async transact(producer: Producer, partition: number, start: CascadeStart, headOffsets: OffsetCommit | undefined, at: (phase: string) => void): Promise<CascadeOutcome> {
+  private async transact(
+    producer: Producer,
+    partition: number,
+    start: CascadeStart,
+    headOffsets: OffsetCommit | undefined,
+    at: (phase: string) => void,
+  ): Promise<CascadeOutcome> {
     at('begin transaction');
     const transaction = await beginTransaction(producer);
     const touched = new Set<string>();
     try {
-      const outcome = await this.chain.cascade(partition, this.partitionsOf, start, (sends) => this.sendPlaced(transaction, sends, at, touched));
+      const outcome = await this.chain.cascade(partition, this.partitionsOf, start, (sends) =>
+        this.sendPlaced(transaction, sends, at, touched),
+      );
       at('transactional send');
       await sendInTransaction(transaction, outcome.sends.entries());
       const changelog: Placement = new Map();
-      await sendInTransaction(transaction, outcome.changelog.entries(), { compress: outcome.changelog.bytes > COMPRESS_CHANGELOG_BYTES, placement: changelog, what: 'transactional send (changelog)' });
+      await sendInTransaction(transaction, outcome.changelog.entries(), {
+        compress: outcome.changelog.bytes > COMPRESS_CHANGELOG_BYTES,
+        placement: changelog,
+        what: 'transactional send (changelog)',
+      });
       const offsets = [...(headOffsets ? [headOffsets] : []), ...groupCommits(outcome)];
-      const hook = this.ctx.options.beforeCommit && headOffsets ? () => this.ctx.options.beforeCommit?.(headOffsets.topics[0].topic, partition) ?? Promise.resolve() : undefined;
+      const hook =
+        this.ctx.options.beforeCommit && headOffsets
+          ? () => this.ctx.options.beforeCommit?.(headOffsets.topics[0].topic, partition) ?? Promise.resolve()
+          : undefined;
       await commitTransaction(transaction, offsets, at, hook);
       this.states.written(changelog);
       this.settleOffsets(touched, 'commit');
@@ -351,7 +433,12 @@ export class StageTasks implements BatchProcessor {
     }
   }
 
-  private async sendPlaced(transaction: Transaction, sends: Send[], at: (phase: string) => void, touched: Set<string>): Promise<Placement> {
+  private async sendPlaced(
+    transaction: Transaction,
+    sends: Send[],
+    at: (phase: string) => void,
+    touched: Set<string>,
+  ): Promise<Placement> {
     at('transactional send');
     const placement: Placement = new Map();
     await sendInTransaction(transaction, sends, { placement, what: 'transactional send (fused chain)' });
@@ -367,9 +454,12 @@ export class StageTasks implements BatchProcessor {
 
   private foreign(k: string, count: bigint): void {
     const topic = k.slice(0, k.lastIndexOf(':'));
-    const reader = this.chain.members.find((m) => m.stage.inputs.includes(this.ctx.logical(topic)))?.stage.name ?? 'a fused stage';
+    const reader =
+      this.chain.members.find((m) => m.stage.inputs.includes(this.ctx.logical(topic)))?.stage.name ?? 'a fused stage';
     this.ctx.metrics?.foreignRecords.inc({ stage: this.ctx.name, topic }, Number(count));
-    this.ctx.log.warn(`${count} offsets of ${k} were written by something other than this chain; ${reader} reads ${topic} in memory and does not read them. Stop writing to it, or run ${reader} unfused (tickflow run --no-fuse)`);
+    this.ctx.log.warn(
+      `${count} offsets of ${k} were written by something other than this chain; ${reader} reads ${topic} in memory and does not read them. Stop writing to it, or run ${reader} unfused (tickflow run --no-fuse)`,
+    );
   }
 
   /** After the transaction: each touched partition got a commit (or abort) marker after our records. */
@@ -382,7 +472,12 @@ export class StageTasks implements BatchProcessor {
   }
 
   /** The benchmark's comparison: the same work, sent and committed without a transaction. */
-  private async sendAtLeastOnce(partition: number, start: CascadeStart, headOffsets: OffsetCommit, at: (phase: string) => void): Promise<CascadeOutcome> {
+  private async sendAtLeastOnce(
+    partition: number,
+    start: CascadeStart,
+    headOffsets: OffsetCommit,
+    at: (phase: string) => void,
+  ): Promise<CascadeOutcome> {
     const plain = await this.plainProducer();
     const send = async (sends: Send[]): Promise<Placement> => {
       const placement: Placement = new Map();
@@ -393,7 +488,12 @@ export class StageTasks implements BatchProcessor {
     at('send');
     await send([...outcome.sends.entries(), ...outcome.changelog.entries()]);
     const t = headOffsets.topics[0];
-    await bounded(this.ctx.consumer().commitOffsets([{ topic: t.topic, partition: t.partitions[0].partition, offset: t.partitions[0].offset }]), 'offset commit');
+    await bounded(
+      this.ctx
+        .consumer()
+        .commitOffsets([{ topic: t.topic, partition: t.partitions[0].partition, offset: t.partitions[0].offset }]),
+      'offset commit',
+    );
     return outcome;
   }
 
@@ -402,8 +502,10 @@ export class StageTasks implements BatchProcessor {
     this.states.settle(outcome.state, 'commit', partition);
     this.ctx.metrics?.transactions.inc({ stage: this.ctx.name, result: 'commit' });
     for (const [stage, counts] of outcome.counts) {
-      for (const [topic, n] of counts.outByTopic) this.ctx.metrics?.recordsOut.inc({ stage, topic: this.ctx.physical(topic) }, n);
-      if (stage !== this.head.name) this.ctx.metrics?.recordsIn.inc({ stage, topic: 'fused', partition: String(partition) }, counts.in);
+      for (const [topic, n] of counts.outByTopic)
+        this.ctx.metrics?.recordsOut.inc({ stage, topic: this.ctx.physical(topic) }, n);
+      if (stage !== this.head.name)
+        this.ctx.metrics?.recordsIn.inc({ stage, topic: 'fused', partition: String(partition) }, counts.in);
     }
     this.ctx.stats.recordsOut += [...outcome.counts.values()].reduce((sum, c) => sum + c.out, 0);
     this.ctx.stats.deadLetters += [...outcome.counts.values()].reduce((sum, c) => sum + c.failed, 0);
@@ -440,7 +542,11 @@ export class StageTasks implements BatchProcessor {
         const k = partitionKey(physical, partition);
         const committed = (await this.committedOffsets(groupId, [k])).get(k);
         if (committed === undefined && this.ctx.options.fromBeginning === false) continue;
-        const high = BigInt((await bounded((await this.adminClient()).fetchTopicOffsets(physical), `reading the offsets of ${physical}`)).find((o) => o.partition === partition)?.high ?? '0');
+        const high = BigInt(
+          (
+            await bounded((await this.adminClient()).fetchTopicOffsets(physical), `reading the offsets of ${physical}`)
+          ).find((o) => o.partition === partition)?.high ?? '0',
+        );
         // Only a commit marker (or nothing) after the group's offset: nothing to read.
         this.ctx.log.debug(`drain check of ${k} for ${stage.name}: group at ${committed ?? 'none'}, end ${high}`);
         if (high <= (committed ?? 0n) + 1n) continue;
@@ -450,7 +556,13 @@ export class StageTasks implements BatchProcessor {
     }
   }
 
-  private async drainTopic(producer: Producer, partition: number, member: number, topic: string, from: bigint): Promise<void> {
+  private async drainTopic(
+    producer: Producer,
+    partition: number,
+    member: number,
+    topic: string,
+    from: bigint,
+  ): Promise<void> {
     const physical = this.ctx.physical(topic);
     const { groupId, stage } = this.chain.members[member];
     let chunk: { record: InputRecord; message: KafkaMessage }[] = [];
@@ -460,8 +572,14 @@ export class StageTasks implements BatchProcessor {
       const records = chunk.map((c) => c.record);
       const originals = new Map(chunk.map((c) => [`${topic}@${c.record.offset}`, c.message]));
       const last = BigInt(records[records.length - 1].offset);
-      const own: OffsetCommit = { groupId, topics: [{ topic: physical, partitions: [{ partition, offset: (last + 1n).toString() }] }] };
-      this.committed(await this.transact(producer, partition, { from: member, records, originals }, own, () => undefined), partition);
+      const own: OffsetCommit = {
+        groupId,
+        topics: [{ topic: physical, partitions: [{ partition, offset: (last + 1n).toString() }] }],
+      };
+      this.committed(
+        await this.transact(producer, partition, { from: member, records, originals }, own, () => undefined),
+        partition,
+      );
       drained += chunk.length;
       chunk = [];
     };
@@ -470,13 +588,19 @@ export class StageTasks implements BatchProcessor {
       physical,
       async (_p, message) => {
         const value = await this.ctx.codec.decode(topic, message.value);
-        chunk.push({ record: { topic, partition, offset: message.offset, key: message.key?.toString() ?? null, value }, message });
+        chunk.push({
+          record: { topic, partition, offset: message.offset, key: message.key?.toString() ?? null, value },
+          message,
+        });
         if (chunk.length >= DRAIN_CHUNK) await flush();
       },
       { partitions: [partition], from: new Map([[partition, from]]) },
     );
     await flush();
-    if (drained > 0) this.ctx.log.info(`drained ${drained} records of ${physical}[${partition}] that ${stage.name} had not read yet (its group was at ${from})`);
+    if (drained > 0)
+      this.ctx.log.info(
+        `drained ${drained} records of ${physical}[${partition}] that ${stage.name} had not read yet (its group was at ${from})`,
+      );
   }
 
   /**
@@ -511,7 +635,9 @@ export class StageTasks implements BatchProcessor {
     try {
       await this.expirePartition(member, partition, cutoff);
     } catch (error) {
-      this.ctx.log.warn(`expiring state of ${stage.name} partition ${partition} failed (retried at the next sweep): ${(error as Error).message}`);
+      this.ctx.log.warn(
+        `expiring state of ${stage.name} partition ${partition} failed (retried at the next sweep): ${(error as Error).message}`,
+      );
     } finally {
       release();
     }
@@ -524,7 +650,11 @@ export class StageTasks implements BatchProcessor {
     const producer = await this.ensureTask(first, partition);
     let expired = 0;
     const produce = (stores: Stores): OutputRecord[] => {
-      const ctx: StageContext = { clock: this.ctx.clock, log: this.ctx.log, store: <V>(name: string) => stores.get(name) as unknown as KeyValueStore<V> };
+      const ctx: StageContext = {
+        clock: this.ctx.clock,
+        log: this.ctx.log,
+        store: <V>(name: string) => stores.get(name) as unknown as KeyValueStore<V>,
+      };
       const out: OutputRecord[] = [];
       for (const [name, store] of stores) {
         for (const k of store.stale(cutoff).slice(0, EXPIRE_PER_SWEEP)) {
@@ -537,9 +667,17 @@ export class StageTasks implements BatchProcessor {
       return out;
     };
     try {
-      const outcome = await this.transact(producer, partition, { from: member, records: [], produce }, undefined, () => undefined);
+      const outcome = await this.transact(
+        producer,
+        partition,
+        { from: member, records: [], produce },
+        undefined,
+        () => undefined,
+      );
       this.committed(outcome, partition);
-      this.ctx.log.info(`expired ${expired} state keys of ${stage.name} partition ${partition} not written for ${((Date.now() - cutoff) / 1000).toFixed(0)} s`);
+      this.ctx.log.info(
+        `expired ${expired} state keys of ${stage.name} partition ${partition} not written for ${((Date.now() - cutoff) / 1000).toFixed(0)} s`,
+      );
     } catch (error) {
       await this.failed(error, first, partition, () => undefined);
       throw error;
@@ -584,4 +722,3 @@ function groupCommits(outcome: CascadeOutcome): OffsetCommit[] {
     return { groupId, topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) };
   });
 }
-

@@ -125,7 +125,9 @@ export class PartitionStates {
         physical,
         async (_partition, message) => {
           records += 1;
-          const value = message.value ? JSON.parse((await this.codec.decode<StateEntry>(topic, message.value)).json) : null;
+          const value = message.value
+            ? JSON.parse((await this.codec.decode<StateEntry>(topic, message.value)).json)
+            : null;
           store.load(message.key?.toString('utf8') ?? '', value, Number(message.timestamp));
         },
         { partitions: [partition], ...(last !== undefined ? { past: new Map([[partition, last]]) } : {}) },
@@ -135,7 +137,9 @@ export class PartitionStates {
       this.metrics?.restoreSeconds.observe({ stage: stage.name, store: name }, seconds);
       this.metrics?.stateEntries.set({ stage: stage.name, store: name, partition: String(partition) }, store.size);
       const of = this.stages.length > 1 ? ` (${stage.name})` : '';
-      this.log.info(`restored store ${name} partition ${partition}: ${store.size} keys from ${records} changelog records in ${seconds.toFixed(2)} s${of}`);
+      this.log.info(
+        `restored store ${name} partition ${partition}: ${store.size} keys from ${records} changelog records in ${seconds.toFixed(2)} s${of}`,
+      );
     }
     return stores;
   }
@@ -145,7 +149,8 @@ export class PartitionStates {
     for (const [name, store] of stores) {
       const topic = changelogTopic(stage.name, name);
       for (const [k, v] of store.changes()) {
-        const value = v === null ? null : this.codec.encodeSync(topic, { json: JSON.stringify(v) } satisfies StateEntry);
+        const value =
+          v === null ? null : this.codec.encodeSync(topic, { json: JSON.stringify(v) } satisfies StateEntry);
         if (value && value.length > MAX_STATE_VALUE_BYTES) {
           throw new TickflowError(
             'INVARIANT',
@@ -161,12 +166,18 @@ export class PartitionStates {
   }
 
   /** Applies (after a commit) or drops (after an abort) the pending writes of every store of the partition. */
-  settle(state: Map<string, Stores> | undefined, outcome: 'commit' | 'abort', partition: number, nowMs = Date.now()): void {
+  settle(
+    state: Map<string, Stores> | undefined,
+    outcome: 'commit' | 'abort',
+    partition: number,
+    nowMs = Date.now(),
+  ): void {
     for (const [stage, stores] of state ?? []) {
       for (const [name, store] of stores) {
         if (outcome === 'commit') store.commit(nowMs);
         else store.abort();
-        if (outcome === 'commit') this.metrics?.stateEntries.set({ stage, store: name, partition: String(partition) }, store.size);
+        if (outcome === 'commit')
+          this.metrics?.stateEntries.set({ stage, store: name, partition: String(partition) }, store.size);
       }
     }
   }

@@ -106,4 +106,3 @@ export class TransactionalStore<V> implements KeyValueStore<V> {
     return Object.fromEntries(this.entries());
   }
 }
-

@@ -95,7 +95,13 @@ export class StageDriver<In> {
       const offset = this.offsets.get(partition) ?? 0;
       this.offsets.set(partition, offset + 1);
       const list = byPartition.get(partition) ?? [];
-      list.push({ topic: this.options.topicOf ? this.options.topicOf(value) : topic, partition, offset: String(offset), key: this.options.key ? this.options.key(value) : null, value });
+      list.push({
+        topic: this.options.topicOf ? this.options.topicOf(value) : topic,
+        partition,
+        offset: String(offset),
+        key: this.options.key ? this.options.key(value) : null,
+        value,
+      });
       byPartition.set(partition, list);
     }
     this.stage.open?.({ clock, log });

@@ -41,7 +41,9 @@ function topological(stages: readonly Stage[]): Stage[] {
   const remaining = [...stages];
   const ordered: Stage[] = [];
   while (remaining.length > 0) {
-    const next = remaining.findIndex((s) => !remaining.some((p) => p !== s && p.outputs.some((t) => s.inputs.includes(t) && !p.inputs.includes(t))));
+    const next = remaining.findIndex(
+      (s) => !remaining.some((p) => p !== s && p.outputs.some((t) => s.inputs.includes(t) && !p.inputs.includes(t))),
+    );
     // A cycle (never among tickflow's stages): keep the given order for the rest.
     const [stage] = remaining.splice(next >= 0 ? next : 0, 1);
     ordered.push(stage);
@@ -61,8 +63,10 @@ function whyNotFused(topic: string, producers: readonly Stage[], chain: PlannedC
   for (const input of head.inputs) {
     const headSpec = topicSpec(input);
     if (!headSpec) return `${input} is not in the catalog`;
-    if (headSpec.key !== spec.key) return `the key changes (${head.name} reads ${input} keyed by ${headSpec.key}; ${topic} is keyed by ${spec.key})`;
-    if (headSpec.partitions !== spec.partitions) return `the partition count changes (${input} has ${headSpec.partitions}, ${topic} ${spec.partitions})`;
+    if (headSpec.key !== spec.key)
+      return `the key changes (${head.name} reads ${input} keyed by ${headSpec.key}; ${topic} is keyed by ${spec.key})`;
+    if (headSpec.partitions !== spec.partitions)
+      return `the partition count changes (${input} has ${headSpec.partitions}, ${topic} ${spec.partitions})`;
   }
   return undefined;
 }
@@ -71,16 +75,30 @@ function whyNotFused(topic: string, producers: readonly Stage[], chain: PlannedC
  * The plan for `stages` and `sinks` run in one process. With `fuse` false every stage runs on its
  * own (the plan then only lists the hops).
  */
-export function planTopology(stages: readonly Stage[], sinks: readonly { name: string; inputs: readonly string[] }[], fuse = true): Plan {
+export function planTopology(
+  stages: readonly Stage[],
+  sinks: readonly { name: string; inputs: readonly string[] }[],
+  fuse = true,
+): Plan {
   const chains: { stages: Stage[] }[] = [];
   const chainOf = new Map<string, { stages: Stage[] }>();
   const hops: Hop[] = [];
   for (const stage of topological(stages)) {
-    const reads = stage.inputs.map((topic) => ({ topic, producers: stages.filter((p) => p !== stage && p.outputs.includes(topic)) }));
+    const reads = stage.inputs.map((topic) => ({
+      topic,
+      producers: stages.filter((p) => p !== stage && p.outputs.includes(topic)),
+    }));
     const upstream = reads.flatMap((r) => r.producers.map((p) => chainOf.get(p.name)));
     const chain = upstream[0];
     const sameChain = reads.every((r) => r.producers.length > 0) && upstream.every((c) => c === chain);
-    const reasons = reads.map((r) => ({ ...r, why: !fuse ? 'fusing is off (--no-fuse)' : !sameChain ? 'its inputs come from several tasks or from outside the process' : whyNotFused(r.topic, r.producers, chain) }));
+    const reasons = reads.map((r) => ({
+      ...r,
+      why: !fuse
+        ? 'fusing is off (--no-fuse)'
+        : !sameChain
+          ? 'its inputs come from several tasks or from outside the process'
+          : whyNotFused(r.topic, r.producers, chain),
+    }));
     if (fuse && chain && reasons.every((r) => r.why === undefined)) {
       chain.stages.push(stage);
       chainOf.set(stage.name, chain);
@@ -89,10 +107,13 @@ export function planTopology(stages: readonly Stage[], sinks: readonly { name: s
     const own = { stages: [stage] };
     chains.push(own);
     chainOf.set(stage.name, own);
-    for (const r of reasons) for (const p of r.producers) addHop(hops, p.name, stage.name, r.topic, r.why ?? 'not fused');
+    for (const r of reasons)
+      for (const p of r.producers) addHop(hops, p.name, stage.name, r.topic, r.why ?? 'not fused');
   }
   for (const sink of sinks) {
-    for (const topic of sink.inputs) for (const p of stages.filter((s) => s.outputs.includes(topic))) addHop(hops, p.name, sink.name, topic, 'a sink writes outside Kafka');
+    for (const topic of sink.inputs)
+      for (const p of stages.filter((s) => s.outputs.includes(topic)))
+        addHop(hops, p.name, sink.name, topic, 'a sink writes outside Kafka');
   }
   return { chains, sinks, hops, fused: fuse };
 }
@@ -111,7 +132,9 @@ function addHop(hops: Hop[], from: string, to: string, topic: string, reason: st
 export function explainPlan(plan: Plan): string {
   const lines: string[] = [];
   const stageCount = plan.chains.reduce((n, c) => n + c.stages.length, 0);
-  lines.push(`plan: ${plan.chains.length + plan.sinks.length} consumer groups for ${stageCount} stage(s) and ${plan.sinks.length} sink(s); fusing ${plan.fused ? 'on (--no-fuse turns it off)' : 'off'}`);
+  lines.push(
+    `plan: ${plan.chains.length + plan.sinks.length} consumer groups for ${stageCount} stage(s) and ${plan.sinks.length} sink(s); fusing ${plan.fused ? 'on (--no-fuse turns it off)' : 'off'}`,
+  );
   for (const { stages } of plan.chains) {
     const name = stages.map((s) => s.name).join(' -> ');
     if (stages.length === 1) {
@@ -119,7 +142,9 @@ export function explainPlan(plan: Plan): string {
       continue;
     }
     const passed = [...new Set(stages.slice(1).flatMap((s) => s.inputs))];
-    lines.push(`  ${name}: FUSED, one task per partition: reads ${stages[0].inputs.join(', ')}; ${passed.join(', ')} pass in memory (still written, for taps and the sink); one transaction per batch carries every stage's outputs, state and offsets`);
+    lines.push(
+      `  ${name}: FUSED, one task per partition: reads ${stages[0].inputs.join(', ')}; ${passed.join(', ')} pass in memory (still written, for taps and the sink); one transaction per batch carries every stage's outputs, state and offsets`,
+    );
   }
   for (const sink of plan.sinks) lines.push(`  ${sink.name}: reads ${sink.inputs.join(', ')}`);
   if (plan.hops.length > 0) lines.push('hops (a topic between consumer groups):');

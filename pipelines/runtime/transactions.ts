@@ -32,7 +32,14 @@ export const COMPRESS_CHANGELOG_BYTES = 32 * 1024;
 export const TRANSACTIONAL_RETRY = { initialRetryTime: 5, retries: 15, maxRetryTime: 5000, factor: 0.2, multiplier: 2 };
 
 /** Errors that mean Kafka did not answer (an outage), as opposed to an answer such as "fenced". */
-const OUTAGE_ERRORS = new Set(['KafkaJSConnectionError', 'KafkaJSConnectionClosedError', 'KafkaJSRequestTimeoutError', 'KafkaJSNumberOfRetriesExceeded', 'KafkaJSBrokerNotFound', 'KafkaJSTimeout']);
+const OUTAGE_ERRORS = new Set([
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSNumberOfRetriesExceeded',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSTimeout',
+]);
 
 export function kafkaFailure(error: unknown): boolean {
   return isTickflowError(error, 'TIMEOUT') || OUTAGE_ERRORS.has((error as Error)?.name ?? '');
@@ -51,7 +58,7 @@ export function chunked(topics: Send[], size: number): Send[][] {
   let current: Send[] = [];
   let count = 0;
   for (const { topic, messages } of topics) {
-    for (let i = 0; i < messages.length; ) {
+    for (let i = 0; i < messages.length;) {
       const take = Math.min(size - count, messages.length - i);
       current.push({ topic, messages: messages.slice(i, i + take) });
       count += take;
@@ -129,10 +136,18 @@ function place(chunk: Send[], metadata: RecordMetadata[], placement: Placement):
  * message size limit; changelog-like sends over COMPRESS_CHANGELOG_BYTES go gzip-compressed. For
  * messages with an explicit partition, `placement` (when given) learns their offsets.
  */
-export async function sendInTransaction(transaction: Transaction, sends: Send[], options: { compress?: boolean; placement?: Placement; what?: string } = {}): Promise<void> {
+export async function sendInTransaction(
+  transaction: Transaction,
+  sends: Send[],
+  options: { compress?: boolean; placement?: Placement; what?: string } = {},
+): Promise<void> {
   for (const chunk of chunked(sends, SEND_CHUNK)) {
     const metadata = await bounded(
-      transaction.sendBatch({ topicMessages: chunk, acks: -1, ...(options.compress ? { compression: CompressionTypes.GZIP } : {}) }),
+      transaction.sendBatch({
+        topicMessages: chunk,
+        acks: -1,
+        ...(options.compress ? { compression: CompressionTypes.GZIP } : {}),
+      }),
       options.what ?? 'transactional send',
     );
     if (options.placement) place(chunk, metadata, options.placement);
@@ -148,10 +163,18 @@ export async function beginTransaction(producer: Producer): Promise<Transaction>
  * Adds the consumed offsets of every group to the transaction and commits it; on any failure the
  * transaction is aborted and the error thrown (the caller decides what it means).
  */
-export async function commitTransaction(transaction: Transaction, offsets: readonly OffsetCommit[], at: (phase: string) => void, beforeCommit?: () => Promise<void>): Promise<void> {
+export async function commitTransaction(
+  transaction: Transaction,
+  offsets: readonly OffsetCommit[],
+  at: (phase: string) => void,
+  beforeCommit?: () => Promise<void>,
+): Promise<void> {
   if (offsets.length > 0) at('send offsets');
   for (const commit of offsets) {
-    await bounded(transaction.sendOffsets({ consumerGroupId: commit.groupId, topics: commit.topics }), 'sending offsets to the transaction');
+    await bounded(
+      transaction.sendOffsets({ consumerGroupId: commit.groupId, topics: commit.topics }),
+      'sending offsets to the transaction',
+    );
   }
   if (beforeCommit) await beforeCommit();
   at('commit');

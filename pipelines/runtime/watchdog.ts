@@ -64,12 +64,16 @@ export class Watchdog {
     const now = this.now();
     const stuck = [...this.batches].filter(([, { since }]) => now - since >= limitMs);
     if (stuck.length > 0 && now - this.lastProgress < limitMs) {
-      return stuck.map(([k, { phase, since }]) => `batch of ${k} in '${phase}' for ${((now - since) / 1000).toFixed(0)} s`).join('; ');
+      return stuck
+        .map(([k, { phase, since }]) => `batch of ${k} in '${phase}' for ${((now - since) / 1000).toFixed(0)} s`)
+        .join('; ');
     }
     if (now - this.lastProgress < limitMs) return undefined;
     const parts: string[] = [];
-    for (const [nodeId, since] of this.fetches) parts.push(`fetch from broker ${nodeId} pending ${((now - since) / 1000).toFixed(0)} s`);
-    for (const [k, { phase, since }] of this.batches) parts.push(`batch of ${k} in '${phase}' for ${((now - since) / 1000).toFixed(0)} s`);
+    for (const [nodeId, since] of this.fetches)
+      parts.push(`fetch from broker ${nodeId} pending ${((now - since) / 1000).toFixed(0)} s`);
+    for (const [k, { phase, since }] of this.batches)
+      parts.push(`batch of ${k} in '${phase}' for ${((now - since) / 1000).toFixed(0)} s`);
     if (parts.length === 0) parts.push('no fetch and no batch in flight (the consumer is not fetching)');
     return `no progress for ${((now - this.lastProgress) / 1000).toFixed(0)} s: ${parts.join('; ')}`;
   }

@@ -24,9 +24,21 @@ import { intervalMicros } from '../../schemas/intervals';
  */
 export const SCORE_CONFIG = {
   intervals: { type: 'list', default: ['1m'], description: 'bar intervals to score' },
-  strategies: { type: 'list', default: Object.keys(STRATEGIES), description: `strategies to run (${Object.keys(STRATEGIES).join(', ')})` },
-  params: { type: 'list', default: [], description: 'strategy parameters, <strategy>.<param>=<value>, e.g. ema-cross-rsi.fast=5' },
-  indicators: { type: 'list', default: ['atr', 'realized_vol'], description: 'extra indicators to publish as features: <name> or <name>:<param>=<value>:..., e.g. sma:period=50' },
+  strategies: {
+    type: 'list',
+    default: Object.keys(STRATEGIES),
+    description: `strategies to run (${Object.keys(STRATEGIES).join(', ')})`,
+  },
+  params: {
+    type: 'list',
+    default: [],
+    description: 'strategy parameters, <strategy>.<param>=<value>, e.g. ema-cross-rsi.fast=5',
+  },
+  indicators: {
+    type: 'list',
+    default: ['atr', 'realized_vol'],
+    description: 'extra indicators to publish as features: <name> or <name>:<param>=<value>:..., e.g. sma:period=50',
+  },
 } as const satisfies ConfigSchema;
 
 export type ScoreConfig = ConfigOf<typeof SCORE_CONFIG>;
@@ -55,19 +67,40 @@ function configError(message: string, fix: string): TickflowError {
 
 function parseNumber(text: string, where: string): number {
   const n = Number(text);
-  if (text.trim() === '' || !Number.isFinite(n)) throw configError(`${where}: '${text}' is not a number`, 'give numbers, e.g. --set score.params=ema-cross-rsi.fast=5');
+  if (text.trim() === '' || !Number.isFinite(n))
+    throw configError(
+      `${where}: '${text}' is not a number`,
+      'give numbers, e.g. --set score.params=ema-cross-rsi.fast=5',
+    );
   return n;
 }
 
 /** What the config asks for: indicator instances by canonical name and each strategy's alias -> instance. */
-export function scorePlan(config: ScoreConfig): { instances: Map<string, Instance>; strategies: { strategy: Strategy; params: Record<string, number>; aliases: Record<string, string> }[] } {
+export function scorePlan(config: ScoreConfig): {
+  instances: Map<string, Instance>;
+  strategies: { strategy: Strategy; params: Record<string, number>; aliases: Record<string, string> }[];
+} {
   const instances = new Map<string, Instance>();
   const add = (indicator: string, overrides: Record<string, number>): string => {
     const spec = INDICATORS[indicator];
-    if (!spec) throw configError(`unknown indicator '${indicator}'`, `use one of ${Object.keys(INDICATORS).join(', ')}`);
-    if (spec.input === 'quote' || spec.input === 'trade') throw configError(`indicator ${indicator} runs on each ${spec.input}, not on bars`, 'the flow stage computes it: tickflow run --stages flow');
-    if (spec.input === 'pair') throw configError(`indicator ${indicator} needs two instruments`, 'the correlate stage computes it: --set correlate.pairs=A~B');
-    for (const key of Object.keys(overrides)) if (!(key in spec.params)) throw configError(`indicator ${indicator} has no parameter '${key}'`, `its parameters are ${Object.keys(spec.params).join(', ')}`);
+    if (!spec)
+      throw configError(`unknown indicator '${indicator}'`, `use one of ${Object.keys(INDICATORS).join(', ')}`);
+    if (spec.input === 'quote' || spec.input === 'trade')
+      throw configError(
+        `indicator ${indicator} runs on each ${spec.input}, not on bars`,
+        'the flow stage computes it: tickflow run --stages flow',
+      );
+    if (spec.input === 'pair')
+      throw configError(
+        `indicator ${indicator} needs two instruments`,
+        'the correlate stage computes it: --set correlate.pairs=A~B',
+      );
+    for (const key of Object.keys(overrides))
+      if (!(key in spec.params))
+        throw configError(
+          `indicator ${indicator} has no parameter '${key}'`,
+          `its parameters are ${Object.keys(spec.params).join(', ')}`,
+        );
     const params = { ...spec.params, ...overrides };
     createIndicator(indicator, params);
     const name = canonicalName(indicator, params);
@@ -79,7 +112,11 @@ export function scorePlan(config: ScoreConfig): { instances: Map<string, Instanc
     const overrides: Record<string, number> = {};
     for (const a of assignments) {
       const [key, value] = a.split('=');
-      if (value === undefined) throw configError(`indicator entry '${entry}' has '${a}', not <param>=<value>`, 'for example --set score.indicators=sma:period=50');
+      if (value === undefined)
+        throw configError(
+          `indicator entry '${entry}' has '${a}', not <param>=<value>`,
+          'for example --set score.indicators=sma:period=50',
+        );
       overrides[key] = parseNumber(value, `indicator entry '${entry}'`);
     }
     add(indicator, overrides);
@@ -87,10 +124,22 @@ export function scorePlan(config: ScoreConfig): { instances: Map<string, Instanc
   const overridesOf = new Map<string, Record<string, number>>();
   for (const entry of config.params) {
     const match = /^([a-z0-9-]+)\.([A-Za-z0-9]+)=(.+)$/.exec(entry);
-    if (!match) throw configError(`params entry '${entry}' is not <strategy>.<param>=<value>`, 'for example --set score.params=ema-cross-rsi.fast=5');
-    overridesOf.set(match[1], { ...(overridesOf.get(match[1]) ?? {}), [match[2]]: parseNumber(match[3], `params entry '${entry}'`) });
+    if (!match)
+      throw configError(
+        `params entry '${entry}' is not <strategy>.<param>=<value>`,
+        'for example --set score.params=ema-cross-rsi.fast=5',
+      );
+    overridesOf.set(match[1], {
+      ...(overridesOf.get(match[1]) ?? {}),
+      [match[2]]: parseNumber(match[3], `params entry '${entry}'`),
+    });
   }
-  for (const name of overridesOf.keys()) if (!config.strategies.includes(name)) throw configError(`params given for '${name}', which is not among the strategies run (${config.strategies.join(', ')})`, 'add it to score.strategies or drop its params');
+  for (const name of overridesOf.keys())
+    if (!config.strategies.includes(name))
+      throw configError(
+        `params given for '${name}', which is not among the strategies run (${config.strategies.join(', ')})`,
+        'add it to score.strategies or drop its params',
+      );
   const strategies = config.strategies.map((name) => {
     const strategy = STRATEGIES[name];
     if (!strategy) throw configError(`unknown strategy '${name}'`, `use any of ${Object.keys(STRATEGIES).join(', ')}`);
@@ -101,20 +150,29 @@ export function scorePlan(config: ScoreConfig): { instances: Map<string, Instanc
       throw configError((error as Error).message, `see pipelines/score/README.md for each strategy's parameters`);
     }
     const aliases: Record<string, string> = {};
-    for (const [alias, use] of Object.entries(strategy.indicators(params))) aliases[alias] = add(use.indicator, { ...use.params });
+    for (const [alias, use] of Object.entries(strategy.indicators(params)))
+      aliases[alias] = add(use.indicator, { ...use.params });
     return { strategy, params, aliases };
   });
   return { instances, strategies };
 }
 
 function barInput(bar: Bar): BarInput {
-  return { open: bar.open.toNumber(), high: bar.high.toNumber(), low: bar.low.toNumber(), close: bar.close.toNumber(), volume: bar.volume.toNumber(), vwap: bar.vwap.toNumber() };
+  return {
+    open: bar.open.toNumber(),
+    high: bar.high.toNumber(),
+    low: bar.low.toNumber(),
+    close: bar.close.toNumber(),
+    volume: bar.volume.toNumber(),
+    vwap: bar.vwap.toNumber(),
+  };
 }
 
 /** An indicator's value as canonical entries: `name` for a number, `name.field` for each numeric field. */
 function flatten(name: string, value: unknown, into: Record<string, number>): void {
   if (typeof value === 'number') into[name] = value;
-  else if (value && typeof value === 'object') for (const [field, v] of Object.entries(value)) if (typeof v === 'number') into[`${name}.${field}`] = v;
+  else if (value && typeof value === 'object')
+    for (const [field, v] of Object.entries(value)) if (typeof v === 'number') into[`${name}.${field}`] = v;
 }
 
 /** A strategy's view of canonical values: its aliases in place of the canonical names. */
@@ -130,7 +188,9 @@ function aliased(canonical: Readonly<Record<string, number>>, aliases: Readonly<
 }
 
 export function scoreStage(config: ScoreConfig): Stage<Bar> {
-  for (const interval of config.intervals) if (intervalMicros(interval) === undefined) throw configError(`interval '${interval}' is not one aggregate makes`, 'use e.g. 1s, 1m, 5m');
+  for (const interval of config.intervals)
+    if (intervalMicros(interval) === undefined)
+      throw configError(`interval '${interval}' is not one aggregate makes`, 'use e.g. 1s, 1m, 5m');
   const plan = scorePlan(config);
   const intervals = new Set(config.intervals);
   return {
@@ -145,7 +205,8 @@ export function scoreStage(config: ScoreConfig): Stage<Bar> {
       for (const { value: bar } of batch) {
         if (!bar.final || !intervals.has(bar.interval)) continue;
         const key = `${bar.instrumentId}|${bar.interval}`;
-        const state = changed.get(key) ?? store.get(key) ?? { lastStart: Number.MIN_SAFE_INTEGER, snapshots: {}, previous: null };
+        const state = changed.get(key) ??
+          store.get(key) ?? { lastStart: Number.MIN_SAFE_INTEGER, snapshots: {}, previous: null };
         // A final bar comes once; one seen again (a replay, or a re-emission) was already scored.
         if (bar.tsStart <= state.lastStart) continue;
         const input = barInput(bar);
@@ -160,18 +221,47 @@ export function scoreStage(config: ScoreConfig): Stage<Bar> {
         }
         for (const [name, value] of Object.entries(canonical)) {
           if (name === 'close' || name === 'volume') continue;
-          const feature: Feature = { instrumentId: bar.instrumentId, venue: bar.venue, symbol: bar.symbol, source: bar.source, tsEvent: bar.tsStart, tsRecv: bar.tsRecv, basis: bar.interval, name, value, exact: null, eventId: null };
+          const feature: Feature = {
+            instrumentId: bar.instrumentId,
+            venue: bar.venue,
+            symbol: bar.symbol,
+            source: bar.source,
+            tsEvent: bar.tsStart,
+            tsRecv: bar.tsRecv,
+            basis: bar.interval,
+            name,
+            value,
+            exact: null,
+            eventId: null,
+          };
           out.push({ topic: FEATURES_OUTPUT, key: bar.instrumentId, value: feature });
         }
         if (state.previous && state.previous.close > 0 && input.close > 0) {
-          const value: BarReturn = { instrumentId: bar.instrumentId, venue: bar.venue, symbol: bar.symbol, source: bar.source, interval: bar.interval, tsStart: bar.tsStart, tsRecv: bar.tsRecv, logReturn: Math.log(input.close / state.previous.close), close: bar.close };
+          const value: BarReturn = {
+            instrumentId: bar.instrumentId,
+            venue: bar.venue,
+            symbol: bar.symbol,
+            source: bar.source,
+            interval: bar.interval,
+            tsStart: bar.tsStart,
+            tsRecv: bar.tsRecv,
+            logReturn: Math.log(input.close / state.previous.close),
+            close: bar.close,
+          };
           // Keyed by interval: every instrument's returns of an interval meet in one partition (correlate).
           out.push({ topic: RETURNS_OUTPUT, key: bar.interval, value });
         }
         // Bars written before tsEnd existed carry 0: their end is start + interval.
         const end = bar.tsEnd > 0 ? bar.tsEnd : bar.tsStart + (intervalMicros(bar.interval) as number);
         for (const { strategy, params, aliases } of plan.strategies) {
-          const draft = strategy.evaluate({ bar, values: aliased(canonical, aliases), previous: state.previous ? aliased(state.previous, aliases) : undefined }, params);
+          const draft = strategy.evaluate(
+            {
+              bar,
+              values: aliased(canonical, aliases),
+              previous: state.previous ? aliased(state.previous, aliases) : undefined,
+            },
+            params,
+          );
           if (!draft) continue;
           const features: Record<string, number> = {};
           for (const key of draft.used) {

@@ -32,20 +32,34 @@ function candidate(overrides: Partial<Candidate> = {}): Candidate {
 }
 
 function validate(candidates: Candidate[], settings: Record<string, string> = {}, nowMicros = T + S): Signal[] {
-  return new StageDriver(validateStage(parseConfig('validate', VALIDATE_CONFIG, settings)), { clock: fixedClock(nowMicros) }).run(candidates).out.map((o) => ({ ...(o.value as Signal), topic: o.topic }) as Signal & { topic: string });
+  return new StageDriver(validateStage(parseConfig('validate', VALIDATE_CONFIG, settings)), {
+    clock: fixedClock(nowMicros),
+  })
+    .run(candidates)
+    .out.map((o) => ({ ...(o.value as Signal), topic: o.topic }) as Signal & { topic: string });
 }
 
-const summary = (signals: Signal[]): (string | null)[][] => signals.map((s) => [(s as Signal & { topic: string }).topic, s.status, s.rejectCode]);
+const summary = (signals: Signal[]): (string | null)[][] =>
+  signals.map((s) => [(s as Signal & { topic: string }).topic, s.status, s.rejectCode]);
 
 describe('validate', () => {
   it('accepts a fresh, confident, in-session candidate onto signals.v1, keeping everything it carried', () => {
     const [signal] = validate([candidate()]);
     expect(summary([signal])).toEqual([['signals.v1', 'ACCEPTED', null]]);
-    expect([signal.price.toFixed(), signal.features, signal.reason, signal.tsValidated]).toEqual(['101.25', { ema_12: 101 }, 'test', T + S]);
+    expect([signal.price.toFixed(), signal.features, signal.reason, signal.tsValidated]).toEqual([
+      '101.25',
+      { ema_12: 101 },
+      'test',
+      T + S,
+    ]);
   });
 
   it('rejects stale and low-confidence candidates with reasons, onto signals.rejected.v1', () => {
-    const signals = validate([candidate({ tsEvent: T - 30 * S, id: 'old' }), candidate({ confidence: 0.3, id: 'weak' })], {}, T + S);
+    const signals = validate(
+      [candidate({ tsEvent: T - 30 * S, id: 'old' }), candidate({ confidence: 0.3, id: 'weak' })],
+      {},
+      T + S,
+    );
     expect(summary(signals)).toEqual([
       ['signals.rejected.v1', 'REJECTED', 'STALE'],
       ['signals.rejected.v1', 'REJECTED', 'LOW_CONFIDENCE'],
@@ -54,8 +68,16 @@ describe('validate', () => {
     expect(signals[1].rejectDetail).toBe('confidence 0.300 is below 0.6');
   });
 
-  it('with the event clock, measures age against the instrument\'s newest candidate', () => {
-    const signals = validate([candidate({ tsEvent: T, id: 'a' }), candidate({ tsEvent: T - 20 * S, id: 'b', side: 'SELL' }), candidate({ tsEvent: T + 5 * S, id: 'c', instrumentId: 'SYN:B', side: 'SELL' })], { clock: 'event' }, 0);
+  it("with the event clock, measures age against the instrument's newest candidate", () => {
+    const signals = validate(
+      [
+        candidate({ tsEvent: T, id: 'a' }),
+        candidate({ tsEvent: T - 20 * S, id: 'b', side: 'SELL' }),
+        candidate({ tsEvent: T + 5 * S, id: 'c', instrumentId: 'SYN:B', side: 'SELL' }),
+      ],
+      { clock: 'event' },
+      0,
+    );
     expect(summary(signals)).toEqual([
       ['signals.v1', 'ACCEPTED', null],
       ['signals.rejected.v1', 'REJECTED', 'STALE'],
@@ -65,16 +87,29 @@ describe('validate', () => {
 
   it('rejects a repeat within the cooldown and the same candidate again, but not the other side or after the cooldown', () => {
     const signals = validate(
-      [candidate({ id: 'a' }), candidate({ id: 'a' }), candidate({ id: 'b', tsEvent: T + 60 * S }), candidate({ id: 'c', tsEvent: T + 60 * S, side: 'SELL' }), candidate({ id: 'd', tsEvent: T + 301 * S })],
+      [
+        candidate({ id: 'a' }),
+        candidate({ id: 'a' }),
+        candidate({ id: 'b', tsEvent: T + 60 * S }),
+        candidate({ id: 'c', tsEvent: T + 60 * S, side: 'SELL' }),
+        candidate({ id: 'd', tsEvent: T + 301 * S }),
+      ],
       { clock: 'event' },
     );
     expect(summary(signals).map((s) => s[2])).toEqual([null, 'DUPLICATE', 'DUPLICATE', null, null]);
   });
 
-  it('rejects signals outside the instrument\'s session', () => {
+  it("rejects signals outside the instrument's session", () => {
     // Wednesday 2024-01-03 15:00 UTC is 10:00 in New York: the XNYS regular session is open.
     const saturday = Date.UTC(2024, 0, 6, 15) * 1000;
-    const signals = validate([candidate({ instrumentId: 'SYN-EQ:A', venue: 'SYN-EQ', tsEvent: T + 3600 * S, id: 'weekday' }), candidate({ instrumentId: 'SYN-EQ:A', venue: 'SYN-EQ', tsEvent: saturday, side: 'SELL' })], { clock: 'event' }, 0);
+    const signals = validate(
+      [
+        candidate({ instrumentId: 'SYN-EQ:A', venue: 'SYN-EQ', tsEvent: T + 3600 * S, id: 'weekday' }),
+        candidate({ instrumentId: 'SYN-EQ:A', venue: 'SYN-EQ', tsEvent: saturday, side: 'SELL' }),
+      ],
+      { clock: 'event' },
+      0,
+    );
     expect(summary(signals).map((s) => s[2])).toEqual([null, 'OUTSIDE_SESSION']);
     expect(signals[1].rejectDetail).toBe('the XNYS session of SYN-EQ:A is closed at 2024-01-06T15:00:00.000Z');
   });
@@ -82,7 +117,8 @@ describe('validate', () => {
   it('knows the exchange calendar: pre-market, a holiday, an early close and DST are outside the regular session', () => {
     // One instrument each: the event clock is per instrument.
     let n = 0;
-    const at = (iso: string, id: string): Candidate => candidate({ instrumentId: `SYN-EQ:C${n++}`, venue: 'SYN-EQ', tsEvent: Date.parse(iso) * 1000, id });
+    const at = (iso: string, id: string): Candidate =>
+      candidate({ instrumentId: `SYN-EQ:C${n++}`, venue: 'SYN-EQ', tsEvent: Date.parse(iso) * 1000, id });
     const signals = validate(
       [
         at('2024-01-03T14:00:00Z', 'pre-market 09:00 New York'),

@@ -19,10 +19,34 @@ import type { InputRecord, OutputRecord, Stage, StageContext, StageResult } from
  * instrument) is in store `signals`.
  */
 export const VALIDATE_CONFIG = {
-  minConfidence: { type: 'number', default: 0.6, min: 0, max: 1, description: 'reject candidates below this confidence (0 to 1)' },
-  maxAgeMs: { type: 'number', default: 10_000, min: 0, integer: true, description: 'reject candidates older than this by the validation clock' },
-  cooldownMs: { type: 'number', default: 300_000, min: 0, integer: true, description: 'reject a repeat of an accepted signal (same strategy, instrument, interval, side) within this long' },
-  clock: { type: 'string', default: 'wall', choices: ['wall', 'event'], description: 'wall: age against the wall clock (live); event: against the instrument\'s newest candidate (replays, backtests)' },
+  minConfidence: {
+    type: 'number',
+    default: 0.6,
+    min: 0,
+    max: 1,
+    description: 'reject candidates below this confidence (0 to 1)',
+  },
+  maxAgeMs: {
+    type: 'number',
+    default: 10_000,
+    min: 0,
+    integer: true,
+    description: 'reject candidates older than this by the validation clock',
+  },
+  cooldownMs: {
+    type: 'number',
+    default: 300_000,
+    min: 0,
+    integer: true,
+    description: 'reject a repeat of an accepted signal (same strategy, instrument, interval, side) within this long',
+  },
+  clock: {
+    type: 'string',
+    default: 'wall',
+    choices: ['wall', 'event'],
+    description:
+      "wall: age against the wall clock (live); event: against the instrument's newest candidate (replays, backtests)",
+  },
 } as const satisfies ConfigSchema;
 
 export type ValidateConfig = ConfigOf<typeof VALIDATE_CONFIG>;
@@ -57,15 +81,39 @@ export function validateStage(config: ValidateConfig): Stage<Candidate> {
         const session = instrumentRef(c.instrumentId).session;
         let reject: { code: SignalRejectCode; detail: string } | undefined;
         if (now - c.tsEvent > config.maxAgeMs * 1000) {
-          reject = { code: 'STALE', detail: `${((now - c.tsEvent) / 1e6).toFixed(3)} s old by the ${config.clock} clock (limit ${config.maxAgeMs / 1000} s)` };
+          reject = {
+            code: 'STALE',
+            detail: `${((now - c.tsEvent) / 1e6).toFixed(3)} s old by the ${config.clock} clock (limit ${config.maxAgeMs / 1000} s)`,
+          };
         } else if (!(c.confidence >= config.minConfidence)) {
-          reject = { code: 'LOW_CONFIDENCE', detail: `confidence ${c.confidence.toFixed(3)} is below ${config.minConfidence}` };
+          reject = {
+            code: 'LOW_CONFIDENCE',
+            detail: `confidence ${c.confidence.toFixed(3)} is below ${config.minConfidence}`,
+          };
         } else if (!sessionOpen(session, c.tsEvent)) {
-          reject = { code: 'OUTSIDE_SESSION', detail: `the ${session.name} session of ${c.instrumentId} is closed at ${new Date(c.tsEvent / 1000).toISOString()}` };
-        } else if (last?.kind === 'accepted' && (last.id === c.id || c.tsEvent - last.tsEvent < config.cooldownMs * 1000)) {
-          reject = { code: 'DUPLICATE', detail: last.id === c.id ? `${c.id} was already accepted` : `${c.side} from ${c.strategy} was accepted ${((c.tsEvent - last.tsEvent) / 1e6).toFixed(0)} s earlier (${last.id}); cooldown ${config.cooldownMs / 1000} s` };
+          reject = {
+            code: 'OUTSIDE_SESSION',
+            detail: `the ${session.name} session of ${c.instrumentId} is closed at ${new Date(c.tsEvent / 1000).toISOString()}`,
+          };
+        } else if (
+          last?.kind === 'accepted' &&
+          (last.id === c.id || c.tsEvent - last.tsEvent < config.cooldownMs * 1000)
+        ) {
+          reject = {
+            code: 'DUPLICATE',
+            detail:
+              last.id === c.id
+                ? `${c.id} was already accepted`
+                : `${c.side} from ${c.strategy} was accepted ${((c.tsEvent - last.tsEvent) / 1e6).toFixed(0)} s earlier (${last.id}); cooldown ${config.cooldownMs / 1000} s`,
+          };
         }
-        const signal: Signal = { ...c, status: reject ? 'REJECTED' : 'ACCEPTED', rejectCode: reject?.code ?? null, rejectDetail: reject?.detail ?? null, tsValidated: wall };
+        const signal: Signal = {
+          ...c,
+          status: reject ? 'REJECTED' : 'ACCEPTED',
+          rejectCode: reject?.code ?? null,
+          rejectDetail: reject?.detail ?? null,
+          tsValidated: wall,
+        };
         out.push({ topic: reject ? REJECTED_OUTPUT : SIGNALS_OUTPUT, key: c.instrumentId, value: signal });
         if (!reject) put(cooldownKey, { kind: 'accepted', id: c.id, tsEvent: c.tsEvent });
       }

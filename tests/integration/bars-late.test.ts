@@ -29,12 +29,27 @@ describe('bars: late data revises the bar row, too-late data is reported (real s
     size: new Decimal(size),
   });
 
-  async function bar1s(start: number): Promise<{ close: string; low: string; volume: string; count: number; revision: number; final: boolean } | undefined> {
+  async function bar1s(
+    start: number,
+  ): Promise<
+    { close: string; low: string; volume: string; count: number; revision: number; final: boolean } | undefined
+  > {
     await waitForWalApplied(['bars']);
     const ts = new Date((base + start * 1e6) / 1000).toISOString();
-    const result = await sql(`SELECT close, low, volume, trade_count, revision, final FROM bars WHERE instrument_id = '${instrumentId}' AND interval = '1s' AND ts = '${ts}'`);
+    const result = await sql(
+      `SELECT close, low, volume, trade_count, revision, final FROM bars WHERE instrument_id = '${instrumentId}' AND interval = '1s' AND ts = '${ts}'`,
+    );
     const row = result.dataset[0];
-    return row && { close: new Decimal(row[0] as string).toFixed(), low: new Decimal(row[1] as string).toFixed(), volume: new Decimal(row[2] as string).toFixed(), count: row[3] as number, revision: row[4] as number, final: row[5] as boolean };
+    return (
+      row && {
+        close: new Decimal(row[0] as string).toFixed(),
+        low: new Decimal(row[1] as string).toFixed(),
+        volume: new Decimal(row[2] as string).toFixed(),
+        count: row[3] as number,
+        revision: row[4] as number,
+        final: row[5] as boolean,
+      }
+    );
   }
 
   async function send(trades: Trade[]): Promise<void> {
@@ -65,8 +80,12 @@ describe('bars: late data revises the bar row, too-late data is reported (real s
 
     // Reported: a LATE_TRADE row in quality_events holding the trade and where it was read.
     await waitForWalApplied(['quality_events']);
-    const findings = await sql(`SELECT rule, flagged, stage, origin, record FROM quality_events WHERE instrument_id = '${instrumentId}'`);
-    expect(findings.dataset.map((r) => [r[0], r[1], r[2], JSON.parse(r[4] as string).tradeId])).toEqual([['LATE_TRADE', true, 'aggregate', 'too-late']]);
+    const findings = await sql(
+      `SELECT rule, flagged, stage, origin, record FROM quality_events WHERE instrument_id = '${instrumentId}'`,
+    );
+    expect(findings.dataset.map((r) => [r[0], r[1], r[2], JSON.parse(r[4] as string).tradeId])).toEqual([
+      ['LATE_TRADE', true, 'aggregate', 'too-late'],
+    ]);
     expect(findings.dataset[0][3]).toMatch(/^md\.trades\.v1\[\d\]@\d+$/);
   }, 180_000);
 });

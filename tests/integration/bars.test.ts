@@ -28,12 +28,18 @@ describe('bars: recorded trades -> normalize -> aggregate -> QuestDB bars (real 
     t = await startTestPipeline('test-bars', ['normalize', 'aggregate', 'sink-questdb']);
     await waitForWalApplied(['bars']).catch(() => undefined);
     expect((await sql(`SELECT count() FROM bars WHERE instrument_id = '${INSTRUMENT}'`)).dataset[0][0]).toBe(0);
-    const result = await replayFile(t.kafka, t.codec, { file: COPY.file, format: 'tardis-trades', speed: { kind: 'max' } });
+    const result = await replayFile(t.kafka, t.codec, {
+      file: COPY.file,
+      format: 'tardis-trades',
+      speed: { kind: 'max' },
+    });
     expect(result.published).toBe(9999);
     await t.drain();
     await waitForWalApplied(['bars', 'quality_events']);
     // Every trade reached the bars: no finding on this run's instrument.
-    expect((await sql(`SELECT count() FROM quality_events WHERE instrument_id = '${INSTRUMENT}'`)).dataset[0][0]).toBe(0);
+    expect((await sql(`SELECT count() FROM quality_events WHERE instrument_id = '${INSTRUMENT}'`)).dataset[0][0]).toBe(
+      0,
+    );
   }, 180_000);
 
   afterAll(async () => {
@@ -64,7 +70,17 @@ describe('bars: recorded trades -> normalize -> aggregate -> QuestDB bars (real 
         count,
         final,
       }));
-      const want = expected.map((b) => ({ ts: isoMicros(b.start), open: b.open, high: b.high, low: b.low, close: b.close, volume: b.volume, vwap: b.vwap, count: b.count, final: true }));
+      const want = expected.map((b) => ({
+        ts: isoMicros(b.start),
+        open: b.open,
+        high: b.high,
+        low: b.low,
+        close: b.close,
+        volume: b.volume,
+        vwap: b.vwap,
+        count: b.count,
+        final: true,
+      }));
       expect(got.length).toBe(want.length);
       expect(got).toEqual(want);
     });

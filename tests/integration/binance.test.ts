@@ -25,10 +25,24 @@ describe('Binance websocket feed: reconnect, resync, sequence checks (local serv
 
   beforeAll(async () => {
     t = await startTestPipeline('test-binance', ['normalize', 'sink-questdb']);
-    server = new FakeBinanceServer({ symbol, trades: 1500, framesPerTick: 20, tickMs: 5, dropAfterFrames: 1200, skipDepthUpdateAt: 1000, skipTradeIdAt: 300 });
+    server = new FakeBinanceServer({
+      symbol,
+      trades: 1500,
+      framesPerTick: 20,
+      tickMs: 5,
+      dropAfterFrames: 1200,
+      skipDepthUpdateAt: 1000,
+      skipTradeIdAt: 300,
+    });
     const urls = await server.listen();
     const publisher = await rawPublisher(t.kafka, t.codec, 'md.raw.binance.v1');
-    feed = new BinanceFeed({ ...BINANCE_DEFAULTS, ...urls, symbols: [symbol.toLowerCase()], reconnectMinMs: 100, publish: (records) => publisher.publish(records) });
+    feed = new BinanceFeed({
+      ...BINANCE_DEFAULTS,
+      ...urls,
+      symbols: [symbol.toLowerCase()],
+      reconnectMinMs: 100,
+      publish: (records) => publisher.publish(records),
+    });
     feed.start();
     await waitFor('the server to send every frame', async () => server.done, 120_000, 100);
     await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -59,20 +73,27 @@ describe('Binance websocket feed: reconnect, resync, sequence checks (local serv
 
   it('stores every trade the server sent, exactly once', async () => {
     const result = await sql(`SELECT trade_id FROM trades WHERE instrument_id = '${instrumentId}'`);
-    expect(result.dataset.map((r) => Number(r[0])).sort((a, b) => a - b)).toEqual([...server.sentTradeIds].sort((a, b) => a - b));
+    expect(result.dataset.map((r) => Number(r[0])).sort((a, b) => a - b)).toEqual(
+      [...server.sentTradeIds].sort((a, b) => a - b),
+    );
     expect(server.sentTradeIds).toHaveLength(1500);
   });
 
   it('reports the skipped trade id as a sequence gap', async () => {
-    const result = await sql(`SELECT rule, detail FROM quality_events WHERE instrument_id = '${instrumentId}' AND kind = 'trade'`);
+    const result = await sql(
+      `SELECT rule, detail FROM quality_events WHERE instrument_id = '${instrumentId}' AND kind = 'trade'`,
+    );
     expect(result.dataset).toEqual([['SEQUENCE_GAP', 'sequence jumped from 300 to 302: 1 record missing (301..301)']]);
   });
 
-  it('ends with the server\'s true book', async () => {
-    const result = await sql(`SELECT bids, asks FROM book WHERE instrument_id = '${instrumentId}' ORDER BY ts DESC, ts_recv DESC LIMIT 1`);
+  it("ends with the server's true book", async () => {
+    const result = await sql(
+      `SELECT bids, asks FROM book WHERE instrument_id = '${instrumentId}' ORDER BY ts DESC, ts_recv DESC LIMIT 1`,
+    );
     const [bids, asks] = result.dataset[0] as [string, string];
     const truth = server.finalTop(25);
-    const plain = (levels: [string, string][]): string[][] => levels.map(([p, q]) => [new Decimal(p).toFixed(), new Decimal(q).toFixed()]);
+    const plain = (levels: [string, string][]): string[][] =>
+      levels.map(([p, q]) => [new Decimal(p).toFixed(), new Decimal(q).toFixed()]);
     expect(plain(JSON.parse(bids) as [string, string][])).toEqual(plain(truth.bids));
     expect(plain(JSON.parse(asks) as [string, string][])).toEqual(plain(truth.asks));
   });

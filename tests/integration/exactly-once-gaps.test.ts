@@ -41,17 +41,35 @@ function startFaultRun(stages: string, namespace: string, env: Record<string, st
   if (!fs.existsSync(FAULT_RUN)) throw new Error(`${FAULT_RUN} is missing: run \`npm run build\` (npm test does it)`);
   const log = path.join(os.tmpdir(), `tickflow-${label}-${process.pid}-${Date.now()}.log`);
   const out = fs.openSync(log, 'a');
-  const child = spawn(process.execPath, [FAULT_RUN, stages, namespace], { stdio: ['ignore', out, out], env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, [FAULT_RUN, stages, namespace], {
+    stdio: ['ignore', out, out],
+    env: { ...process.env, ...env },
+  });
   fs.closeSync(out);
-  return { log, exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))), kill: (signal) => child.kill(signal) };
+  return {
+    log,
+    exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))),
+    kill: (signal) => child.kill(signal),
+  };
 }
 
 /** The child's log as a person reads it (it logs JSON lines to its file). */
 const logOf = (child: Child): string => readableLog(fs.readFileSync(child.log, 'utf8'));
 
 /** Publishes records to several topics of a namespace, in transactions of `chunk`, at `rate` records/s. */
-async function publish(kafka: Kafka, codec: AvroCodec, namespace: string, records: readonly { topic: string; key: string; value: unknown }[], rate: number, chunk = 500): Promise<void> {
-  const producer = kafka.producer({ transactionalId: `tickflow.test.eos.${process.pid}.${Date.now()}`, idempotent: true, maxInFlightRequests: 1 });
+async function publish(
+  kafka: Kafka,
+  codec: AvroCodec,
+  namespace: string,
+  records: readonly { topic: string; key: string; value: unknown }[],
+  rate: number,
+  chunk = 500,
+): Promise<void> {
+  const producer = kafka.producer({
+    transactionalId: `tickflow.test.eos.${process.pid}.${Date.now()}`,
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
   await producer.connect();
   const started = Date.now();
   try {
@@ -65,7 +83,10 @@ async function publish(kafka: Kafka, codec: AvroCodec, namespace: string, record
         byTopic.set(r.topic, list);
       }
       const transaction = await producer.transaction();
-      await transaction.sendBatch({ topicMessages: [...byTopic].map(([topic, messages]) => ({ topic: `${namespace}${topic}`, messages })), acks: -1 });
+      await transaction.sendBatch({
+        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic: `${namespace}${topic}`, messages })),
+        acks: -1,
+      });
       await transaction.commit();
     }
   } finally {
@@ -73,15 +94,33 @@ async function publish(kafka: Kafka, codec: AvroCodec, namespace: string, record
   }
 }
 
-/** Trades of `instruments` instruments and, after every 400 trades, a heartbeat per instrument carrying its trade count. */
-function tradesAndHeartbeats(prefix: string, count: number, startMicros: number): { trades: Trade[]; records: { topic: string; key: string; value: Trade | Heartbeat }[] } {
+/**
+ * Trades of `instruments` instruments and, after every 400 trades, a heartbeat per instrument carrying its trade count.
+ */
+function tradesAndHeartbeats(
+  prefix: string,
+  count: number,
+  startMicros: number,
+): { trades: Trade[]; records: { topic: string; key: string; value: Trade | Heartbeat }[] } {
   const trades = [...syntheticTrades({ seed: 17, instruments: 6, prefix, startMicros, stepMicros: 20_000 }, count)];
   const counts = new Map<string, number>();
   const records: { topic: string; key: string; value: Trade | Heartbeat }[] = [];
   const heartbeats = (ts: number): void => {
     for (const id of [...new Set(trades.map((t) => t.instrumentId))].sort()) {
       const symbol = id.slice(id.indexOf(':') + 1);
-      records.push({ topic: 'md.heartbeats.v1', key: id, value: { instrumentId: id, venue: 'SYN', symbol, source: 'synthetic', tsEvent: ts, tsRecv: ts, trades: counts.get(id) ?? 0 } });
+      records.push({
+        topic: 'md.heartbeats.v1',
+        key: id,
+        value: {
+          instrumentId: id,
+          venue: 'SYN',
+          symbol,
+          source: 'synthetic',
+          tsEvent: ts,
+          tsRecv: ts,
+          trades: counts.get(id) ?? 0,
+        },
+      });
     }
   };
   trades.forEach((t, i) => {
@@ -111,21 +150,44 @@ describe('exactly-once has no hidden gaps', () => {
   const namespaceWith = (label: string, topics: string[]): Promise<string> => ns.create(label, topics);
 
   it('a zombie of a stage with two inputs (aggregate: trades and heartbeats), frozen with a heartbeats transaction open, is fenced when it wakes; the bars are exact', async () => {
-    const namespace = await namespaceWith('zombie', ['md.trades.v1', 'md.trades.v1.dlq', 'md.heartbeats.v1', 'md.heartbeats.v1.dlq', 'md.bars.v1', 'md.quality.v1', 'aggregate.bars.changelog']);
+    const namespace = await namespaceWith('zombie', [
+      'md.trades.v1',
+      'md.trades.v1.dlq',
+      'md.heartbeats.v1',
+      'md.heartbeats.v1.dlq',
+      'md.bars.v1',
+      'md.quality.v1',
+      'aggregate.bars.changelog',
+    ]);
     const prefix = unique('AGGZ');
     const { trades, records } = tradesAndHeartbeats(prefix, 24_000, Date.UTC(2024, 0, 3, 15) * 1000);
     const half = Math.floor(records.length / 2);
     const env = { TICKFLOW_SESSION_TIMEOUT_MS: '6000' };
-    const a = startFaultRun('aggregate', namespace, { ...env, TICKFLOW_TEST_FREEZE_BEFORE_COMMIT: 'md.heartbeats.v1:3' }, 'eos-zombie-a');
+    const a = startFaultRun(
+      'aggregate',
+      namespace,
+      { ...env, TICKFLOW_TEST_FREEZE_BEFORE_COMMIT: 'md.heartbeats.v1:3' },
+      'eos-zombie-a',
+    );
     let b: Child | undefined;
     try {
       await publish(kafka, codec, namespace, records.slice(0, half), 4000);
-      await waitFor('A to freeze with a heartbeats transaction open', async () => logOf(a).includes('fault: frozen before committing'), 60_000, 200);
+      await waitFor(
+        'A to freeze with a heartbeats transaction open',
+        async () => logOf(a).includes('fault: frozen before committing'),
+        60_000,
+        200,
+      );
       // B joins; once A's session expires B owns every partition and fences A's transactional ids.
       b = startFaultRun('aggregate', namespace, env, 'eos-zombie-b');
       const rest = publish(kafka, codec, namespace, records.slice(half), 4000);
       // B restores a partition only after fencing every producer that could write it.
-      await waitFor('B to fence and restore every partition', async () => [0, 1, 2].every((p) => logOf(b as Child).includes(`restored store bars partition ${p}`)), 90_000, 500);
+      await waitFor(
+        'B to fence and restore every partition',
+        async () => [0, 1, 2].every((p) => logOf(b as Child).includes(`restored store bars partition ${p}`)),
+        90_000,
+        500,
+      );
       await rest;
       await sleep(2000);
       // A wakes inside its transaction and commits: B fenced it, so the commit fails (nothing of it
@@ -133,16 +195,33 @@ describe('exactly-once has no hidden gaps', () => {
       // restores the state B committed.
       a.kill('SIGCONT');
       await waitFor('A to try its commit', async () => logOf(a).includes('fault: resumed'), 30_000, 200);
-      await waitFor('A to be fenced', async () => /md\.heartbeats\.v1\[\d\] from offset \d+ failed; it will be retried: Producer attempted an operation with an old epoch/.test(logOf(a)), 30_000, 200);
+      await waitFor(
+        'A to be fenced',
+        async () =>
+          /md\.heartbeats\.v1\[\d\] from offset \d+ failed; it will be retried: Producer attempted an operation with an old epoch/.test(
+            logOf(a),
+          ),
+        30_000,
+        200,
+      );
       expect(logOf(a)).toMatch(/fault: resumed; committing .*md\.heartbeats\.v1/);
       const expectedFinals = new Map<string, number>();
-      for (const interval of [['1s', 1_000_000], ['1m', MINUTE]] as const) {
+      for (const interval of [
+        ['1s', 1_000_000],
+        ['1m', MINUTE],
+      ] as const) {
         for (const id of new Set(trades.map((t) => t.instrumentId))) {
-          const mine = trades.filter((t) => t.instrumentId === id).map((t) => ({ ts: t.tsEvent, price: t.price.toFixed(), size: t.size.toFixed() }));
-          for (const [start, bar] of oracleBarsOf(mine, interval[1])) expectedFinals.set(`${id}|${interval[0]}|${start}`, bar.count);
+          const mine = trades
+            .filter((t) => t.instrumentId === id)
+            .map((t) => ({ ts: t.tsEvent, price: t.price.toFixed(), size: t.size.toFixed() }));
+          for (const [start, bar] of oracleBarsOf(mine, interval[1]))
+            expectedFinals.set(`${id}|${interval[0]}|${start}`, bar.count);
         }
       }
-      const finals = async (): Promise<Bar[]> => (await collectTopic<Bar>(kafka, `${namespace}md.bars.v1`, 120_000, 'md.bars.v1')).map((r) => r.value).filter((bar) => bar.final && bar.interval !== '5m');
+      const finals = async (): Promise<Bar[]> =>
+        (await collectTopic<Bar>(kafka, `${namespace}md.bars.v1`, 120_000, 'md.bars.v1'))
+          .map((r) => r.value)
+          .filter((bar) => bar.final && bar.interval !== '5m');
       await waitFor('every bar final', async () => (await finals()).length >= expectedFinals.size, 180_000, 2000);
       const got = await finals();
       // Exactly one final emission per bar, each equal to the bar computed from the trades.
@@ -153,23 +232,45 @@ describe('exactly-once has no hidden gaps', () => {
         seen.set(key, bar);
       }
       expect([...seen.keys()].sort()).toEqual([...expectedFinals.keys()].sort());
-      for (const interval of [['1s', 1_000_000], ['1m', MINUTE]] as const) {
+      for (const interval of [
+        ['1s', 1_000_000],
+        ['1m', MINUTE],
+      ] as const) {
         for (const id of new Set(trades.map((t) => t.instrumentId))) {
-          const mine = trades.filter((t) => t.instrumentId === id).map((t) => ({ ts: t.tsEvent, price: t.price.toFixed(), size: t.size.toFixed() }));
+          const mine = trades
+            .filter((t) => t.instrumentId === id)
+            .map((t) => ({ ts: t.tsEvent, price: t.price.toFixed(), size: t.size.toFixed() }));
           for (const [start, want] of oracleBarsOf(mine, interval[1])) {
             const bar = seen.get(`${id}|${interval[0]}|${start}`) as Bar;
-            expect([bar.open.toFixed(), bar.high.toFixed(), bar.low.toFixed(), bar.close.toFixed(), bar.volume.toFixed(), bar.vwap.toFixed(), bar.tradeCount]).toEqual([want.open, want.high, want.low, want.close, want.volume, want.vwap, want.count]);
+            expect([
+              bar.open.toFixed(),
+              bar.high.toFixed(),
+              bar.low.toFixed(),
+              bar.close.toFixed(),
+              bar.volume.toFixed(),
+              bar.vwap.toFixed(),
+              bar.tradeCount,
+            ]).toEqual([want.open, want.high, want.low, want.close, want.volume, want.vwap, want.count]);
           }
         }
       }
       // Nothing was too late: the restored state saw every trade once.
-      const quality = (await collectTopic<{ rule: string }>(kafka, `${namespace}md.quality.v1`, 60_000, 'md.quality.v1')).map((r) => r.value.rule);
+      const quality = (
+        await collectTopic<{ rule: string }>(kafka, `${namespace}md.quality.v1`, 60_000, 'md.quality.v1')
+      ).map((r) => r.value.rule);
       expect(quality).toEqual([]);
       // The state B restores equals an uninterrupted run over the same records.
-      const uninterrupted = new StageDriver(aggregateStage(parseConfig('aggregate', AGGREGATE_CONFIG, {})), { topicOf: (v) => ('tradeId' in v ? 'md.trades.v1' : 'md.heartbeats.v1') });
+      const uninterrupted = new StageDriver(aggregateStage(parseConfig('aggregate', AGGREGATE_CONFIG, {})), {
+        topicOf: (v) => ('tradeId' in v ? 'md.trades.v1' : 'md.heartbeats.v1'),
+      });
       uninterrupted.run(records.map((r) => r.value));
       const restored: Record<string, unknown> = {};
-      for (const r of await collectTopic<{ json: string } | null>(kafka, `${namespace}aggregate.bars.changelog`, 60_000, 'aggregate.bars.changelog')) {
+      for (const r of await collectTopic<{ json: string } | null>(
+        kafka,
+        `${namespace}aggregate.bars.changelog`,
+        60_000,
+        'aggregate.bars.changelog',
+      )) {
         if (r.key) restored[r.key] = r.value ? JSON.parse(r.value.json) : undefined;
       }
       for (const key of Object.keys(restored)) if (restored[key] === undefined) delete restored[key];
@@ -183,7 +284,12 @@ describe('exactly-once has no hidden gaps', () => {
   }, 600_000);
 
   it('a partition kept across a rebalance never redoes its last batch: the floor follows every commit', async () => {
-    const namespace = await namespaceWith('floor', ['md.trades.v1', 'md.trades.v1.dlq', 'md.volume.v1', 'running-volume.totals.changelog']);
+    const namespace = await namespaceWith('floor', [
+      'md.trades.v1',
+      'md.trades.v1.dlq',
+      'md.volume.v1',
+      'running-volume.totals.changelog',
+    ]);
     const prefix = unique('FLOOR');
     const trades = [...syntheticTrades({ seed: 23, instruments: 6, prefix, startMicros: Date.now() * 1000 }, 12_000)];
     const metrics = new RuntimeMetrics();
@@ -203,7 +309,8 @@ describe('exactly-once has no hidden gaps', () => {
         }
       },
       onCommitted: (records) => {
-        if (records.length > 0) lastBatchStart.set(`${namespace}${records[0].topic}:${records[0].partition}`, records[0].offset);
+        if (records.length > 0)
+          lastBatchStart.set(`${namespace}${records[0].topic}:${records[0].partition}`, records[0].offset);
       },
     });
     let commits = 0;
@@ -228,7 +335,12 @@ describe('exactly-once has no hidden gaps', () => {
   }, 300_000);
 
   it('a producer whose start-up timed out never fences its replacement: no transaction is aborted', async () => {
-    const namespace = await namespaceWith('retire', ['md.trades.v1', 'md.trades.v1.dlq', 'md.volume.v1', 'running-volume.totals.changelog']);
+    const namespace = await namespaceWith('retire', [
+      'md.trades.v1',
+      'md.trades.v1.dlq',
+      'md.volume.v1',
+      'running-volume.totals.changelog',
+    ]);
     const prefix = unique('RETIRE');
     const trades = [...syntheticTrades({ seed: 29, instruments: 6, prefix, startMicros: Date.now() * 1000 }, 6000)];
     const metrics = new RuntimeMetrics();
@@ -262,7 +374,9 @@ describe('exactly-once has no hidden gaps', () => {
     }
     expect(slow.size).toBe(3);
     expect(fenced).toBe(0);
-    const aborted = (await metrics.transactions.get()).values.filter((v) => v.labels.result === 'abort').reduce((sum, v) => sum + v.value, 0);
+    const aborted = (await metrics.transactions.get()).values
+      .filter((v) => v.labels.result === 'abort')
+      .reduce((sum, v) => sum + v.value, 0);
     expect(aborted).toBe(0);
     expect(await checkVolumeOutputs(kafka, prefix, trades, () => true, namespace)).toEqual([]);
   }, 300_000);
@@ -270,9 +384,14 @@ describe('exactly-once has no hidden gaps', () => {
   it('`topics apply` refuses to raise the partitions of a keyed topic unless forced, and says why', async () => {
     const namespace = await namespaceWith('partitions', []);
     const name = `${namespace}md.trades.v1`;
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: name, numPartitions: 2, replicationFactor: 1 }] });
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [{ topic: name, numPartitions: 2, replicationFactor: 1 }],
+    });
     const spec = { ...(topicSpec('md.trades.v1') as NonNullable<ReturnType<typeof topicSpec>>), name };
-    await expect(applyTopics(admin, [spec])).rejects.toThrow(/has 2 partitions, the catalog says 3: raising them moves keys/);
+    await expect(applyTopics(admin, [spec])).rejects.toThrow(
+      /has 2 partitions, the catalog says 3: raising them moves keys/,
+    );
     expect((await admin.fetchTopicMetadata({ topics: [name] })).topics[0].partitions).toHaveLength(2);
     const changes = await applyTopics(admin, [spec], { forcePartitions: true });
     expect(changes.map((c) => c.kind)).toContain('partitions');

@@ -20,13 +20,23 @@ describe('failover: primary stalls, backup takes over, no bar lost or double cou
   const START = Date.UTC(2024, 0, 4, 9) * 1000;
   const S = 1_000_000;
   const market = { ...MARKET_DEFAULTS, seed: 21, instruments: 2, prefix: `${unique('F')}-`, startMicros: START };
-  const { events, raw } = redundantRaw(market, 20_000, { primary: 'feed-a', backup: 'feed-b', backupLag: 4, stalls: [{ fromMs: 30_000, durationMs: 20_000 }] });
+  const { events, raw } = redundantRaw(market, 20_000, {
+    primary: 'feed-a',
+    backup: 'feed-b',
+    backupLag: 4,
+    stalls: [{ fromMs: 30_000, durationMs: 20_000 }],
+  });
   const ids = [...new Set(events.map((e) => e.key))];
   const inList = ids.map((id) => `'${id}'`).join(', ');
 
   beforeAll(async () => {
-    t = await startTestPipeline('test-failover', ['normalize', 'aggregate', 'sink-questdb'], { normalize: { arbitration: 'feed-a>feed-b', failoverAfterMs: '2000', failbackAfterMs: '10000' } });
-    const result = await publishRaw(t.kafka, t.codec, 'md.raw.tickflow.v1', raw, { speed: { kind: 'max' }, label: 'redundant feeds' });
+    t = await startTestPipeline('test-failover', ['normalize', 'aggregate', 'sink-questdb'], {
+      normalize: { arbitration: 'feed-a>feed-b', failoverAfterMs: '2000', failbackAfterMs: '10000' },
+    });
+    const result = await publishRaw(t.kafka, t.codec, 'md.raw.tickflow.v1', raw, {
+      speed: { kind: 'max' },
+      label: 'redundant feeds',
+    });
     expect(result.published).toBe(raw.length);
     await t.drain();
     await waitForWalApplied(['quality_events', 'trades', 'bars']);
@@ -37,7 +47,9 @@ describe('failover: primary stalls, backup takes over, no bar lost or double cou
   });
 
   it('fails over within 2 s of the primary going quiet, and back only after 10 s of health, once per instrument', async () => {
-    const result = await sql(`SELECT instrument_id, rule, ts FROM quality_events WHERE instrument_id IN (${inList}) ORDER BY instrument_id, ts`);
+    const result = await sql(
+      `SELECT instrument_id, rule, ts FROM quality_events WHERE instrument_id IN (${inList}) ORDER BY instrument_id, ts`,
+    );
     for (const id of ids) {
       const rows = result.dataset.filter((r) => r[0] === id);
       expect(rows.map((r) => r[1])).toEqual(['FAILOVER', 'FAILBACK']);
@@ -52,19 +64,39 @@ describe('failover: primary stalls, backup takes over, no bar lost or double cou
   });
 
   it('stores every generated trade exactly once, saying which feed delivered it', async () => {
-    const want = events.filter((e) => e.kind === 'trade').map((e) => JSON.parse(e.line).tradeId as string).sort();
+    const want = events
+      .filter((e) => e.kind === 'trade')
+      .map((e) => JSON.parse(e.line).tradeId as string)
+      .sort();
     const result = await sql(`SELECT trade_id, source, ts FROM trades WHERE instrument_id IN (${inList})`);
     expect(result.dataset.map((r) => r[0] as string).sort()).toEqual(want);
-    const sourceOf = (from: number, to: number): string[] => [...new Set(result.dataset.filter((r) => Date.parse(r[2] as string) * 1000 >= START + from * S && Date.parse(r[2] as string) * 1000 < START + to * S).map((r) => r[1] as string))];
+    const sourceOf = (from: number, to: number): string[] => [
+      ...new Set(
+        result.dataset
+          .filter(
+            (r) =>
+              Date.parse(r[2] as string) * 1000 >= START + from * S &&
+              Date.parse(r[2] as string) * 1000 < START + to * S,
+          )
+          .map((r) => r[1] as string),
+      ),
+    ];
     expect([sourceOf(0, 29), sourceOf(33, 59), sourceOf(61, 100)]).toEqual([['feed-a'], ['feed-b'], ['feed-a']]);
   });
 
   it('holds every finalized 1s bar exactly as computed from the generated trades', async () => {
     const lateness = (AGGREGATE_CONFIG.allowedLatenessMs.default as number) * 1000;
     for (const id of ids) {
-      const trades = events.filter((e) => e.key === id && e.kind === 'trade').map((e) => JSON.parse(e.line) as { tsEvent: number; price: string; size: string });
+      const trades = events
+        .filter((e) => e.key === id && e.kind === 'trade')
+        .map((e) => JSON.parse(e.line) as { tsEvent: number; price: string; size: string });
       const watermark = Math.max(...events.filter((e) => e.key === id).map((e) => e.tsEvent));
-      const want = [...oracleBarsOf(trades.map((t) => ({ ts: t.tsEvent, price: t.price, size: t.size })), S).values()].filter((b) => b.end + lateness <= watermark);
+      const want = [
+        ...oracleBarsOf(
+          trades.map((t) => ({ ts: t.tsEvent, price: t.price, size: t.size })),
+          S,
+        ).values(),
+      ].filter((b) => b.end + lateness <= watermark);
       expect(want.length).toBeGreaterThan(90);
       expect([id, await finalBarRows(id, '1s')]).toEqual([id, barRows(want)]);
     }

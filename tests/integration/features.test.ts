@@ -24,7 +24,10 @@ describe('features: recorded quotes -> normalize -> features -> QuestDB (real st
     t = await startTestPipeline('test-features', ['normalize', 'features', 'sink-questdb']);
     await waitForWalApplied(['features']).catch(() => undefined);
     expect((await sql(`SELECT count() FROM features WHERE instrument_id = '${INSTRUMENT}'`)).dataset[0][0]).toBe(0);
-    expect((await replayFile(t.kafka, t.codec, { file: COPY.file, format: 'tardis-quotes', speed: { kind: 'max' } })).published).toBe(9999);
+    expect(
+      (await replayFile(t.kafka, t.codec, { file: COPY.file, format: 'tardis-quotes', speed: { kind: 'max' } }))
+        .published,
+    ).toBe(9999);
     await t.drain();
     await waitForWalApplied(['features']);
   }, 180_000);
@@ -36,7 +39,9 @@ describe('features: recorded quotes -> normalize -> features -> QuestDB (real st
 
   it('holds spread, mid, microprice and imbalance of every recorded quote, each exactly as computed from the file', async () => {
     const rows = csvRows(QUOTES_FILE);
-    const result = await sql(`SELECT event_id, feature, exact, value FROM features WHERE instrument_id = '${INSTRUMENT}' AND basis = 'quote'`);
+    const result = await sql(
+      `SELECT event_id, feature, exact, value FROM features WHERE instrument_id = '${INSTRUMENT}' AND basis = 'quote'`,
+    );
     const byQuote = new Map<string, Map<string, { exact: string | null; value: number }>>();
     for (const [eventId, feature, exact, value] of result.dataset as [string, string, string | null, number][]) {
       const features = byQuote.get(eventId) ?? new Map();
@@ -54,8 +59,15 @@ describe('features: recorded quotes -> normalize -> features -> QuestDB (real st
         mid: plain(divideHalfEven(bid + ask, 2n)),
         microprice: plain(divideHalfEven(bid * askSize + ask * bidSize, askSize + bidSize)),
       };
-      const actual = { spread: got?.get('spread')?.exact, mid: got?.get('mid')?.exact, microprice: got?.get('microprice')?.exact };
-      if (JSON.stringify(actual) !== JSON.stringify(want)) throw new Error(`quote at line ${line}: table has ${JSON.stringify(actual)}, the file gives ${JSON.stringify(want)}`);
+      const actual = {
+        spread: got?.get('spread')?.exact,
+        mid: got?.get('mid')?.exact,
+        microprice: got?.get('microprice')?.exact,
+      };
+      if (JSON.stringify(actual) !== JSON.stringify(want))
+        throw new Error(
+          `quote at line ${line}: table has ${JSON.stringify(actual)}, the file gives ${JSON.stringify(want)}`,
+        );
       const imbalance = (Number(r[7]) - Number(r[4])) / (Number(r[7]) + Number(r[4]));
       expect(Math.abs((got?.get('imbalance_l1')?.value ?? NaN) - imbalance)).toBeLessThan(1e-12);
     });

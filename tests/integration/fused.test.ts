@@ -66,15 +66,33 @@ function startFaultRun(namespace: string, env: Record<string, string>, label: st
   if (!fs.existsSync(FAULT_RUN)) throw new Error(`${FAULT_RUN} is missing: run \`npm run build\` (npm test does it)`);
   const log = path.join(os.tmpdir(), `tickflow-${label}-${process.pid}-${Date.now()}.log`);
   const out = fs.openSync(log, 'a');
-  const child = spawn(process.execPath, [FAULT_RUN, stages, namespace], { stdio: ['ignore', out, out], env: { ...process.env, TICKFLOW_SESSION_TIMEOUT_MS: '6000', TICKFLOW_TEST_SETTINGS: SETTINGS, ...env } });
+  const child = spawn(process.execPath, [FAULT_RUN, stages, namespace], {
+    stdio: ['ignore', out, out],
+    env: { ...process.env, TICKFLOW_SESSION_TIMEOUT_MS: '6000', TICKFLOW_TEST_SETTINGS: SETTINGS, ...env },
+  });
   fs.closeSync(out);
-  return { log, exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))), kill: (signal) => child.kill(signal) };
+  return {
+    log,
+    exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))),
+    kill: (signal) => child.kill(signal),
+  };
 }
 
 const logOf = (child: Child): string => readableLog(fs.readFileSync(child.log, 'utf8'));
 
-async function publish(kafka: Kafka, codec: AvroCodec, namespace: string, records: readonly { topic: string; key: string; value: unknown }[], rate: number, chunk = 500): Promise<void> {
-  const producer = kafka.producer({ transactionalId: `tickflow.test.fused.${process.pid}.${Date.now()}`, idempotent: true, maxInFlightRequests: 1 });
+async function publish(
+  kafka: Kafka,
+  codec: AvroCodec,
+  namespace: string,
+  records: readonly { topic: string; key: string; value: unknown }[],
+  rate: number,
+  chunk = 500,
+): Promise<void> {
+  const producer = kafka.producer({
+    transactionalId: `tickflow.test.fused.${process.pid}.${Date.now()}`,
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
   await producer.connect();
   const started = Date.now();
   try {
@@ -88,7 +106,10 @@ async function publish(kafka: Kafka, codec: AvroCodec, namespace: string, record
         byTopic.set(r.topic, list);
       }
       const transaction = await producer.transaction();
-      await transaction.sendBatch({ topicMessages: [...byTopic].map(([topic, messages]) => ({ topic: `${namespace}${topic}`, messages })), acks: -1 });
+      await transaction.sendBatch({
+        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic: `${namespace}${topic}`, messages })),
+        acks: -1,
+      });
       await transaction.commit();
     }
   } finally {
@@ -97,7 +118,12 @@ async function publish(kafka: Kafka, codec: AvroCodec, namespace: string, record
 }
 
 const partitioner = Partitioners.DefaultPartitioner();
-const partitionOf = (key: string): number => partitioner({ topic: 't', partitionMetadata: [0, 1, 2].map((id) => ({ partitionId: id, leader: 0 }) as PartitionMetadata), message: { key, value: null } });
+const partitionOf = (key: string): number =>
+  partitioner({
+    topic: 't',
+    partitionMetadata: [0, 1, 2].map((id) => ({ partitionId: id, leader: 0 }) as PartitionMetadata),
+    message: { key, value: null },
+  });
 
 /** An instrument prefix whose 6 instruments land on every one of the 3 partitions (every instance gets work). */
 function coveringPrefix(): string {
@@ -107,14 +133,35 @@ function coveringPrefix(): string {
   }
 }
 
-/** Trades over about 90 minutes of exchange time (enough 1m bars for the strategies) and a heartbeat per instrument every 400 trades. */
+/**
+ * Trades over about 90 minutes of exchange time (enough 1m bars for the strategies) and a heartbeat per instrument
+ * every 400 trades.
+ */
 function market(prefix: string): { topic: string; key: string; value: Trade | Heartbeat }[] {
-  const trades = [...syntheticTrades({ seed: 23, instruments: 6, prefix, startMicros: Date.UTC(2024, 0, 3, 15) * 1000, stepMicros: 250_000 }, 21_600)];
+  const trades = [
+    ...syntheticTrades(
+      { seed: 23, instruments: 6, prefix, startMicros: Date.UTC(2024, 0, 3, 15) * 1000, stepMicros: 250_000 },
+      21_600,
+    ),
+  ];
   const counts = new Map<string, number>();
   const records: { topic: string; key: string; value: Trade | Heartbeat }[] = [];
   const ids = [...new Set(trades.map((t) => t.instrumentId))].sort();
   const heartbeats = (ts: number): void => {
-    for (const id of ids) records.push({ topic: 'md.heartbeats.v1', key: id, value: { instrumentId: id, venue: 'SYN', symbol: id.slice(4), source: 'synthetic', tsEvent: ts, tsRecv: ts, trades: counts.get(id) ?? 0 } });
+    for (const id of ids)
+      records.push({
+        topic: 'md.heartbeats.v1',
+        key: id,
+        value: {
+          instrumentId: id,
+          venue: 'SYN',
+          symbol: id.slice(4),
+          source: 'synthetic',
+          tsEvent: ts,
+          tsRecv: ts,
+          trades: counts.get(id) ?? 0,
+        },
+      });
   };
   trades.forEach((t, i) => {
     records.push({ topic: 'md.trades.v1', key: t.instrumentId, value: t });
@@ -132,20 +179,41 @@ function asRead(out: readonly OutputRecord[], topic: string): unknown[] {
 }
 
 /** The uninterrupted unfused run: each stage over the previous one's outputs. */
-function oracle(records: readonly { topic: string; value: Trade | Heartbeat }[]): { bars: Bar[]; candidates: Candidate[]; signals: Signal[]; state: Record<string, Record<string, unknown>> } {
-  const aggregate = new StageDriver(aggregateStage(parseConfig('aggregate', AGGREGATE_CONFIG, {})), { topicOf: (v) => ('tradeId' in v ? 'md.trades.v1' : 'md.heartbeats.v1') });
+function oracle(records: readonly { topic: string; value: Trade | Heartbeat }[]): {
+  bars: Bar[];
+  candidates: Candidate[];
+  signals: Signal[];
+  state: Record<string, Record<string, unknown>>;
+} {
+  const aggregate = new StageDriver(aggregateStage(parseConfig('aggregate', AGGREGATE_CONFIG, {})), {
+    topicOf: (v) => ('tradeId' in v ? 'md.trades.v1' : 'md.heartbeats.v1'),
+  });
   const bars = asRead(aggregate.run(records.map((r) => r.value)).out, 'md.bars.v1') as Bar[];
   const score = new StageDriver(scoreStage(parseConfig('score', SCORE_CONFIG, {})));
   const candidates = asRead(score.run(bars).out, 'strategy.candidates.v1') as Candidate[];
   const validate = new StageDriver(validateStage(parseConfig('validate', VALIDATE_CONFIG, { clock: 'event' })));
   const validated = validate.run(candidates).out;
   const signals = [...asRead(validated, 'signals.v1'), ...asRead(validated, 'signals.rejected.v1')] as Signal[];
-  return { bars, candidates, signals, state: { 'aggregate.bars': aggregate.snapshot('bars'), 'score.indicators': score.snapshot('indicators'), 'validate.signals': validate.snapshot('signals') } };
+  return {
+    bars,
+    candidates,
+    signals,
+    state: {
+      'aggregate.bars': aggregate.snapshot('bars'),
+      'score.indicators': score.snapshot('indicators'),
+      'validate.signals': validate.snapshot('signals'),
+    },
+  };
 }
 
 async function changelogState(kafka: Kafka, namespace: string, store: string): Promise<Record<string, unknown>> {
   const state: Record<string, unknown> = {};
-  for (const r of await collectTopic<{ json: string } | null>(kafka, `${namespace}${store}.changelog`, 60_000, `${store}.changelog`)) {
+  for (const r of await collectTopic<{ json: string } | null>(
+    kafka,
+    `${namespace}${store}.changelog`,
+    60_000,
+    `${store}.changelog`,
+  )) {
     if (!r.key) continue;
     if (r.value) state[r.key] = JSON.parse(r.value.json);
     else delete state[r.key];
@@ -165,11 +233,15 @@ describe('a fused chain keeps exactly-once', () => {
 
   it('tickflow run plans aggregate -> score -> validate as one chain and the hops around it', () => {
     const pipeline = new Pipeline(ns.kafka, codec);
-    const text = explainPlan(pipeline.plan(['normalize', 'aggregate', 'score', 'validate', 'correlate', 'sink-questdb']).plan);
+    const text = explainPlan(
+      pipeline.plan(['normalize', 'aggregate', 'score', 'validate', 'correlate', 'sink-questdb']).plan,
+    );
     expect(text).toContain('aggregate -> score -> validate: FUSED');
     expect(text).toMatch(/normalize -> aggregate via md\.trades\.v1, md\.heartbeats\.v1: the key changes/);
     expect(text).toMatch(/score -> correlate via md\.returns\.v1: the key changes/);
-    const apart = explainPlan(new Pipeline(ns.kafka, codec, { fuse: false }).plan(['aggregate', 'score', 'validate']).plan);
+    const apart = explainPlan(
+      new Pipeline(ns.kafka, codec, { fuse: false }).plan(['aggregate', 'score', 'validate']).plan,
+    );
     expect(apart).not.toContain('FUSED');
     expect(apart).toContain('aggregate -> score via md.bars.v1: fusing is off (--no-fuse)');
   });
@@ -193,25 +265,66 @@ describe('a fused chain keeps exactly-once', () => {
       // 2. The chain fused (B), a second instance (C) joining: a rebalance; C freezes with its 4th
       // transaction open and B takes its partitions once C's session expires.
       b = startFaultRun(namespace, {}, 'fused-b');
-      await waitFor('B to fuse the chain', async () => logOf(b as Child).includes('fused aggregate -> score -> validate'), 60_000, 200);
+      await waitFor(
+        'B to fuse the chain',
+        async () => logOf(b as Child).includes('fused aggregate -> score -> validate'),
+        60_000,
+        200,
+      );
       c = startFaultRun(namespace, { TICKFLOW_TEST_FREEZE_BEFORE_COMMIT: 'md.trades.v1:3' }, 'fused-c');
       // Both own partitions (each restored its share and drained the bars aggregate wrote alone)
       // before the next records come, slowly enough for many small batches.
-      await waitFor('B and C to share the partitions', async () => logOf(c as Child).includes('drained') && logOf(b as Child).includes('drained') && !/assigned .*md\.trades\.v1:0.*md\.trades\.v1:1.*md\.trades\.v1:2/.test(logOf(b as Child).split('\n').filter((l) => l.includes('assigned')).pop() ?? ''), 90_000, 200);
+      await waitFor(
+        'B and C to share the partitions',
+        async () =>
+          logOf(c as Child).includes('drained') &&
+          logOf(b as Child).includes('drained') &&
+          !/assigned .*md\.trades\.v1:0.*md\.trades\.v1:1.*md\.trades\.v1:2/.test(
+            logOf(b as Child)
+              .split('\n')
+              .filter((l) => l.includes('assigned'))
+              .pop() ?? '',
+          ),
+        90_000,
+        200,
+      );
       await publish(kafka, codec, namespace, records.slice(third, 2 * third), 1500, 100);
-      await waitFor('C to freeze with a transaction open', async () => logOf(c as Child).includes('fault: frozen before committing'), 90_000, 200);
+      await waitFor(
+        'C to freeze with a transaction open',
+        async () => logOf(c as Child).includes('fault: frozen before committing'),
+        90_000,
+        200,
+      );
       await publish(kafka, codec, namespace, records.slice(2 * third), 3000);
       await sleep(10_000);
       c.kill('SIGCONT');
-      await waitFor('C to be fenced', async () => /failed; it will be retried: Producer attempted an operation with an old epoch/.test(logOf(c as Child)), 60_000, 200);
+      await waitFor(
+        'C to be fenced',
+        async () =>
+          /failed; it will be retried: Producer attempted an operation with an old epoch/.test(logOf(c as Child)),
+        60_000,
+        200,
+      );
       // 3. Everything final, exactly once.
-      const candidatesOut = async (): Promise<Candidate[]> => (await collectTopic<Candidate>(kafka, `${namespace}strategy.candidates.v1`, 120_000, 'strategy.candidates.v1')).map((r) => r.value);
-      const finalBars = async (): Promise<Bar[]> => (await collectTopic<Bar>(kafka, `${namespace}md.bars.v1`, 120_000, 'md.bars.v1')).map((r) => r.value).filter((bar) => bar.final);
+      const candidatesOut = async (): Promise<Candidate[]> =>
+        (
+          await collectTopic<Candidate>(kafka, `${namespace}strategy.candidates.v1`, 120_000, 'strategy.candidates.v1')
+        ).map((r) => r.value);
+      const finalBars = async (): Promise<Bar[]> =>
+        (await collectTopic<Bar>(kafka, `${namespace}md.bars.v1`, 120_000, 'md.bars.v1'))
+          .map((r) => r.value)
+          .filter((bar) => bar.final);
       const wantFinals = expected.bars.filter((bar) => bar.final);
       await waitFor('every bar final', async () => (await finalBars()).length >= wantFinals.length, 240_000, 2000);
-      await waitFor('every candidate', async () => (await candidatesOut()).length >= expected.candidates.length, 120_000, 2000);
+      await waitFor(
+        'every candidate',
+        async () => (await candidatesOut()).length >= expected.candidates.length,
+        120_000,
+        2000,
+      );
       await sleep(3000);
-      const barKey = (bar: Bar): string => `${bar.instrumentId}|${bar.interval}|${bar.tsStart}|${bar.open.toFixed()}|${bar.high.toFixed()}|${bar.low.toFixed()}|${bar.close.toFixed()}|${bar.volume.toFixed()}|${bar.tradeCount}`;
+      const barKey = (bar: Bar): string =>
+        `${bar.instrumentId}|${bar.interval}|${bar.tsStart}|${bar.open.toFixed()}|${bar.high.toFixed()}|${bar.low.toFixed()}|${bar.close.toFixed()}|${bar.volume.toFixed()}|${bar.tradeCount}`;
       expect((await finalBars()).map(barKey).sort()).toEqual(wantFinals.map(barKey).sort());
       const candidateKey = (x: Candidate): string => `${x.id}|${x.side}|${x.confidence}|${x.price.toFixed()}`;
       expect((await candidatesOut()).map(candidateKey).sort()).toEqual(expected.candidates.map(candidateKey).sort());

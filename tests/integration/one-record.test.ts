@@ -40,7 +40,18 @@ const buggyStage: Stage<Trade> = {
       const before = totals.get(t.instrumentId) ?? { count: 0, volume: '0' };
       const after = { count: before.count + 1, volume: new Decimal(before.volume).plus(t.size).toFixed() };
       totals.put(t.instrumentId, after);
-      const value: RunningVolume = { instrumentId: t.instrumentId, venue: t.venue, symbol: t.symbol, source: t.source, tsEvent: t.tradeId.startsWith('POISON') ? 2 ** 60 : t.tsEvent, tsRecv: t.tsRecv, tradeId: t.tradeId, tradeCount: after.count, volume: new Decimal(after.volume), lastPrice: t.price };
+      const value: RunningVolume = {
+        instrumentId: t.instrumentId,
+        venue: t.venue,
+        symbol: t.symbol,
+        source: t.source,
+        tsEvent: t.tradeId.startsWith('POISON') ? 2 ** 60 : t.tsEvent,
+        tsRecv: t.tsRecv,
+        tradeId: t.tradeId,
+        tradeCount: after.count,
+        volume: new Decimal(after.volume),
+        lastPrice: t.price,
+      };
       out.push({ topic: 'md.volume.v1', key: t.instrumentId, value });
     }
     return { out, failed: [] };
@@ -62,9 +73,16 @@ describe('one record never stops the pipeline', () => {
   });
 
   it('an output that cannot be encoded is a dead letter of the input that caused it; its state change is rolled back, the rest commits', async () => {
-    const namespace = await ns.create('output', ['md.trades.v1', 'md.trades.v1.dlq', 'md.volume.v1', 'running-volume.totals.changelog']);
+    const namespace = await ns.create('output', [
+      'md.trades.v1',
+      'md.trades.v1.dlq',
+      'md.volume.v1',
+      'running-volume.totals.changelog',
+    ]);
     const prefix = unique('OUT');
-    const trades = [...syntheticTrades({ seed: 31, instruments: 4, prefix, startMicros: Date.now() * 1000 }, 3000)].map((t, i) => (i % 500 === 250 ? { ...t, tradeId: `POISON-${i}` } : t));
+    const trades = [...syntheticTrades({ seed: 31, instruments: 4, prefix, startMicros: Date.now() * 1000 }, 3000)].map(
+      (t, i) => (i % 500 === 250 ? { ...t, tradeId: `POISON-${i}` } : t),
+    );
     const poison = trades.filter((t) => t.tradeId.startsWith('POISON'));
     const metrics = new RuntimeMetrics();
     const runner = Runner.forStage(kafka, codec, buggyStage, { topicPrefix: namespace, metrics });
@@ -77,11 +95,17 @@ describe('one record never stops the pipeline', () => {
       await runner.stop();
     }
     expect(Date.now() - started).toBeLessThan(60_000);
-    const outputs = (await collectTopic<RunningVolume>(kafka, `${namespace}md.volume.v1`, 60_000, 'md.volume.v1')).map((r) => r.value);
+    const outputs = (await collectTopic<RunningVolume>(kafka, `${namespace}md.volume.v1`, 60_000, 'md.volume.v1')).map(
+      (r) => r.value,
+    );
     expect(outputs).toHaveLength(trades.length - poison.length);
     expect(outputs.some((o) => o.tradeId.startsWith('POISON'))).toBe(false);
-    const letters = (await collectTopic<DeadLetter>(kafka, `${namespace}md.trades.v1.dlq`, 60_000, 'md.trades.v1.dlq')).map((r) => r.value);
-    expect(letters.map((l) => [l.errorCode, l.stage, l.sourceTopic])).toEqual(poison.map(() => ['INVALID_OUTPUT', 'running-volume', `${namespace}md.trades.v1`]));
+    const letters = (
+      await collectTopic<DeadLetter>(kafka, `${namespace}md.trades.v1.dlq`, 60_000, 'md.trades.v1.dlq')
+    ).map((r) => r.value);
+    expect(letters.map((l) => [l.errorCode, l.stage, l.sourceTopic])).toEqual(
+      poison.map(() => ['INVALID_OUTPUT', 'running-volume', `${namespace}md.trades.v1`]),
+    );
     expect(letters[0].errorMessage).toMatch(/an output to md.volume.v1 cannot be encoded/);
     // The poison trades' own state changes were rolled back: the counts are those of the good trades.
     const good = trades.filter((t) => !t.tradeId.startsWith('POISON'));
@@ -98,17 +122,29 @@ describe('one record never stops the pipeline', () => {
       positions.set(t.instrumentId, n);
       positions.set(`${t.instrumentId}#${t.tradeId}`, n);
     }
-    for (const o of outputs) expect([o.tradeId, o.tradeCount]).toEqual([o.tradeId, positions.get(`${o.instrumentId}#${o.tradeId}`)]);
+    for (const o of outputs)
+      expect([o.tradeId, o.tradeCount]).toEqual([o.tradeId, positions.get(`${o.instrumentId}#${o.tradeId}`)]);
   }, 180_000);
 
-  it('a row QuestDB rejects for good is a dead letter with QuestDB\'s message; its batch and every other table are written without retrying', async () => {
-    const namespace = await ns.create('reject', ['md.trades.v1', 'md.trades.v1.dlq', 'md.features.v1', 'md.features.v1.dlq', 'signals.rejected.v1', 'signals.rejected.v1.dlq']);
+  it("a row QuestDB rejects for good is a dead letter with QuestDB's message; its batch and every other table are written without retrying", async () => {
+    const namespace = await ns.create('reject', [
+      'md.trades.v1',
+      'md.trades.v1.dlq',
+      'md.features.v1',
+      'md.features.v1.dlq',
+      'signals.rejected.v1',
+      'signals.rejected.v1.dlq',
+    ]);
     const suffix = `_${unique('rej')}`;
     // Tables made by hand, differently from tickflow's: features without the `exact` column (QuestDB
     // answers a row carrying it with 500 "decimal columns cannot be created automatically"), signals
     // with `reject_detail` a LONG (a row with a text detail is a 400 cast error). Other rows are taken.
-    await sql(`CREATE TABLE features${suffix} (ts TIMESTAMP, instrument_id SYMBOL, venue SYMBOL, symbol SYMBOL, source SYMBOL, basis SYMBOL, feature SYMBOL, value DOUBLE, ts_recv TIMESTAMP, event_id VARCHAR) TIMESTAMP(ts) PARTITION BY DAY WAL`);
-    await sql(`CREATE TABLE signals${suffix} (ts TIMESTAMP, id VARCHAR, price DECIMAL(38, 12), reject_detail LONG) TIMESTAMP(ts) PARTITION BY DAY WAL`);
+    await sql(
+      `CREATE TABLE features${suffix} (ts TIMESTAMP, instrument_id SYMBOL, venue SYMBOL, symbol SYMBOL, source SYMBOL, basis SYMBOL, feature SYMBOL, value DOUBLE, ts_recv TIMESTAMP, event_id VARCHAR) TIMESTAMP(ts) PARTITION BY DAY WAL`,
+    );
+    await sql(
+      `CREATE TABLE signals${suffix} (ts TIMESTAMP, id VARCHAR, price DECIMAL(38, 12), reject_detail LONG) TIMESTAMP(ts) PARTITION BY DAY WAL`,
+    );
     const prefix = unique('REJ');
     const t0 = Date.now() * 1000;
     const features: Feature[] = Array.from({ length: 600 }, (_, i) => ({
@@ -155,8 +191,20 @@ describe('one record never stops the pipeline', () => {
     try {
       await runner.start();
       await producer.connect();
-      await producer.send({ topic: `${namespace}md.features.v1`, messages: await Promise.all(features.map(async (f) => ({ key: f.instrumentId, value: await codec.encode('md.features.v1', f) }))), acks: -1 });
-      await producer.send({ topic: `${namespace}signals.rejected.v1`, messages: await Promise.all(signals.map(async (x) => ({ key: x.instrumentId, value: await codec.encode('signals.rejected.v1', x) }))), acks: -1 });
+      await producer.send({
+        topic: `${namespace}md.features.v1`,
+        messages: await Promise.all(
+          features.map(async (f) => ({ key: f.instrumentId, value: await codec.encode('md.features.v1', f) })),
+        ),
+        acks: -1,
+      });
+      await producer.send({
+        topic: `${namespace}signals.rejected.v1`,
+        messages: await Promise.all(
+          signals.map(async (x) => ({ key: x.instrumentId, value: await codec.encode('signals.rejected.v1', x) })),
+        ),
+        acks: -1,
+      });
       await publishTrades(kafka, codec, trades, undefined, namespace);
       await waitFor('the sink to catch up', () => runner.caughtUp(admin), 120_000, 250);
     } finally {
@@ -167,17 +215,37 @@ describe('one record never stops the pipeline', () => {
     await waitForWalApplied([`features${suffix}`, `trades${suffix}`, `signals${suffix}`]);
     const badFeatures = features.filter((f) => f.exact !== null);
     const badSignals = signals.filter((x) => x.rejectDetail !== null);
-    expect((await sql(`SELECT count() FROM features${suffix}`)).dataset[0][0]).toBe(features.length - badFeatures.length);
+    expect((await sql(`SELECT count() FROM features${suffix}`)).dataset[0][0]).toBe(
+      features.length - badFeatures.length,
+    );
     expect((await sql(`SELECT count() FROM signals${suffix}`)).dataset[0][0]).toBe(signals.length - badSignals.length);
     expect((await sql(`SELECT count() FROM trades${suffix}`)).dataset[0][0]).toBe(trades.length);
     const lettersOf = async <V>(topic: string): Promise<{ value: V; message: string; code: string }[]> =>
-      Promise.all((await collectTopic<DeadLetter>(kafka, `${namespace}${topic}.dlq`, 60_000, `${topic}.dlq`)).map(async (r) => ({ value: await codec.decode<V>(topic, r.value.originalValue), message: r.value.errorMessage, code: r.value.errorCode })));
+      Promise.all(
+        (await collectTopic<DeadLetter>(kafka, `${namespace}${topic}.dlq`, 60_000, `${topic}.dlq`)).map(async (r) => ({
+          value: await codec.decode<V>(topic, r.value.originalValue),
+          message: r.value.errorMessage,
+          code: r.value.errorCode,
+        })),
+      );
     const featureLetters = await lettersOf<Feature>('md.features.v1');
     expect(featureLetters.map((l) => l.value.eventId).sort()).toEqual(badFeatures.map((f) => f.eventId).sort());
-    for (const l of featureLetters) expect([l.code, l.message]).toEqual(['REJECTED_BY_STORE', expect.stringMatching(/QuestDB rejected the row for features_rej[\s\S]*decimal columns cannot be created automatically/)]);
+    for (const l of featureLetters)
+      expect([l.code, l.message]).toEqual([
+        'REJECTED_BY_STORE',
+        expect.stringMatching(
+          /QuestDB rejected the row for features_rej[\s\S]*decimal columns cannot be created automatically/,
+        ),
+      ]);
     const signalLetters = await lettersOf<Signal>('signals.rejected.v1');
     expect(signalLetters.map((l) => l.value.id).sort()).toEqual(badSignals.map((x) => x.id).sort());
-    for (const l of signalLetters) expect([l.code, l.message]).toEqual(['REJECTED_BY_STORE', expect.stringMatching(/QuestDB rejected the row for signals_rej[\s\S]*cast error from protocol type: STRING to column type: LONG/)]);
+    for (const l of signalLetters)
+      expect([l.code, l.message]).toEqual([
+        'REJECTED_BY_STORE',
+        expect.stringMatching(
+          /QuestDB rejected the row for signals_rej[\s\S]*cast error from protocol type: STRING to column type: LONG/,
+        ),
+      ]);
     // Not an outage: nothing was retried with backoff, nothing paused.
     const retries = (await metrics.sinkRetries.get()).values.reduce((sum, v) => sum + v.value, 0);
     expect(retries).toBe(0);

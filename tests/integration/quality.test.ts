@@ -24,7 +24,15 @@ describe('quality: a faulty synthetic stream -> quality_events, and exact bars o
     prefix: `${unique('Q')}-`,
     startMicros: Date.UTC(2024, 0, 3, 9) * 1000,
     eventsPerSecond: 200,
-    faults: { badPrint: 0.005, nonPositive: 0.005, crossed: 0.005, locked: 0.005, duplicate: 0.005, outOfOrder: 0.005, gap: 0.005 },
+    faults: {
+      badPrint: 0.005,
+      nonPositive: 0.005,
+      crossed: 0.005,
+      locked: 0.005,
+      duplicate: 0.005,
+      outOfOrder: 0.005,
+      gap: 0.005,
+    },
     // Instrument 2 pauses; instrument 0 stops trading for the last 15 s: only heartbeats can close its last bars.
     silences: [
       { instrument: 2, fromMs: 20_000, durationMs: 14_000 },
@@ -49,8 +57,20 @@ describe('quality: a faulty synthetic stream -> quality_events, and exact bars o
   });
 
   it('has one quality_events row per expected finding, with the right rule, and no other', async () => {
-    const want = events.flatMap((e, i) => e.expected.map((rule) => `${syntheticRaw(options, e, i).origin} ${rule}`)).sort();
-    for (const rule of ['PRICE_OUTLIER', 'NON_POSITIVE', 'CROSSED_QUOTE', 'LOCKED_QUOTE', 'DUPLICATE_TRADE', 'OUT_OF_ORDER', 'SEQUENCE_GAP', 'STALE_FEED', 'FEED_RESUMED']) {
+    const want = events
+      .flatMap((e, i) => e.expected.map((rule) => `${syntheticRaw(options, e, i).origin} ${rule}`))
+      .sort();
+    for (const rule of [
+      'PRICE_OUTLIER',
+      'NON_POSITIVE',
+      'CROSSED_QUOTE',
+      'LOCKED_QUOTE',
+      'DUPLICATE_TRADE',
+      'OUT_OF_ORDER',
+      'SEQUENCE_GAP',
+      'STALE_FEED',
+      'FEED_RESUMED',
+    ]) {
       expect([rule, want.some((w) => w.endsWith(` ${rule}`))]).toEqual([rule, true]);
     }
     const result = await sql(`SELECT origin, rule, flagged FROM quality_events WHERE instrument_id IN (${inList})`);
@@ -62,19 +82,36 @@ describe('quality: a faulty synthetic stream -> quality_events, and exact bars o
   });
 
   it('stores exactly the clean trades', async () => {
-    const clean = events.filter((e) => e.kind === 'trade' && !e.flagged).map((e) => JSON.parse(e.line).tradeId as string).sort();
+    const clean = events
+      .filter((e) => e.kind === 'trade' && !e.flagged)
+      .map((e) => JSON.parse(e.line).tradeId as string)
+      .sort();
     const result = await sql(`SELECT trade_id FROM trades WHERE instrument_id IN (${inList})`);
     expect(result.dataset.map((r) => r[0] as string).sort()).toEqual(clean);
   });
 
-  for (const [interval, micros] of [['1s', 1_000_000], ['1m', 60_000_000]] as const) {
+  for (const [interval, micros] of [
+    ['1s', 1_000_000],
+    ['1m', 60_000_000],
+  ] as const) {
     it(`holds the exact ${interval} bar, computed from the clean trades only, for every finalized bucket`, async () => {
       const lateness = (AGGREGATE_CONFIG.allowedLatenessMs.default as number) * 1000;
       for (const id of ids) {
-        const clean = events.filter((e) => e.key === id && e.kind === 'trade' && !e.flagged).map((e) => JSON.parse(e.line) as { tsEvent: number; price: string; size: string });
+        const clean = events
+          .filter((e) => e.key === id && e.kind === 'trade' && !e.flagged)
+          .map((e) => JSON.parse(e.line) as { tsEvent: number; price: string; size: string });
         // The watermark: the newest trade or heartbeat (heartbeats close a quiet instrument's bars).
-        const watermark = Math.max(...events.filter((e) => e.key === id && (e.kind === 'heartbeat' || (e.kind === 'trade' && !e.flagged))).map((e) => e.tsEvent));
-        const all = [...oracleBarsOf(clean.map((t) => ({ ts: t.tsEvent, price: t.price, size: t.size })), micros).values()];
+        const watermark = Math.max(
+          ...events
+            .filter((e) => e.key === id && (e.kind === 'heartbeat' || (e.kind === 'trade' && !e.flagged)))
+            .map((e) => e.tsEvent),
+        );
+        const all = [
+          ...oracleBarsOf(
+            clean.map((t) => ({ ts: t.tsEvent, price: t.price, size: t.size })),
+            micros,
+          ).values(),
+        ];
         const expected = all.filter((b) => b.end + lateness <= watermark);
         // The instrument that went quiet has every bar final, though no trade came after its last one.
         if (id === ids[0]) expect(expected.length).toBe(all.length);

@@ -34,7 +34,12 @@ describe('REST poller: rate limit, backoff, 429 (local server, real stack)', () 
     const url = await server.listen();
     const publisher = await rawPublisher(t.kafka, t.codec, 'md.raw.rest.v1');
     poller = new RestPoller({
-      targets: [{ key: instrumentId, url: `${url}/query?function=CURRENCY_EXCHANGE_RATE&from_currency=USD&to_currency=${to}&apikey=secret` }],
+      targets: [
+        {
+          key: instrumentId,
+          url: `${url}/query?function=CURRENCY_EXCHANGE_RATE&from_currency=USD&to_currency=${to}&apikey=secret`,
+        },
+      ],
       format: 'alphavantage-fx',
       source: 'alphavantage',
       intervalMs: 50,
@@ -87,9 +92,21 @@ describe('REST poller: rate limit, backoff, 429 (local server, real stack)', () 
   it('stores every distinct quote served, once, exactly', async () => {
     const distinct = new Map<string, { bid: string; ask: string }>();
     for (const q of server.served) if (!distinct.has(q.time)) distinct.set(q.time, q);
-    const result = await sql(`SELECT ts, bid_price, ask_price, source FROM quotes WHERE instrument_id = '${instrumentId}' ORDER BY ts`);
-    const got = result.dataset.map(([ts, bid, ask, source]) => [String(ts).slice(0, 19).replace('T', ' '), new Decimal(bid as string).toFixed(), new Decimal(ask as string).toFixed(), source]);
-    const want = [...distinct].map(([time, q]) => [time, new Decimal(q.bid).toFixed(), new Decimal(q.ask).toFixed(), 'alphavantage']);
+    const result = await sql(
+      `SELECT ts, bid_price, ask_price, source FROM quotes WHERE instrument_id = '${instrumentId}' ORDER BY ts`,
+    );
+    const got = result.dataset.map(([ts, bid, ask, source]) => [
+      String(ts).slice(0, 19).replace('T', ' '),
+      new Decimal(bid as string).toFixed(),
+      new Decimal(ask as string).toFixed(),
+      source,
+    ]);
+    const want = [...distinct].map(([time, q]) => [
+      time,
+      new Decimal(q.bid).toFixed(),
+      new Decimal(q.ask).toFixed(),
+      'alphavantage',
+    ]);
     expect(want.length).toBeGreaterThan(10);
     expect(got).toEqual(want);
   });

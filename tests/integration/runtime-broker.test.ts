@@ -11,7 +11,20 @@ import { AvroCodec } from '../../pipelines/runtime/codec';
 import { StageDriver } from '../../pipelines/runtime/test-driver';
 import { runningVolumeStage } from '../../pipelines/running-volume/running-volume';
 import { unique } from '../support/helpers';
-import { RUNNING_VOLUME_ARGS, checkVolumeOutputs, diagnose, inputTrades, killRun, publishTrades, restoredTotals, sleep, startRun, volumeRows, waitFor, waitForVolumeRows } from '../support/runtime-harness';
+import {
+  RUNNING_VOLUME_ARGS,
+  checkVolumeOutputs,
+  diagnose,
+  inputTrades,
+  killRun,
+  publishTrades,
+  restoredTotals,
+  sleep,
+  startRun,
+  volumeRows,
+  waitFor,
+  waitForVolumeRows,
+} from '../support/runtime-harness';
 
 const BASE = 19092;
 const BROKERS = [BASE, BASE + 2, BASE + 4].map((p) => `127.0.0.1:${p}`);
@@ -53,7 +66,11 @@ describe('broker test: a broker of a three-node cluster is killed and restarted 
     const total = 60_000;
     const trades = [...syntheticTrades({ seed: 9, instruments: 12, prefix, startMicros: Date.now() * 1000 }, total)];
     const publishing = publishTrades(kafka, codec, trades, 3000);
-    const run = startRun(RUNNING_VOLUME_ARGS, { TICKFLOW_KAFKA_BROKERS: BROKERS.join(','), TICKFLOW_SESSION_TIMEOUT_MS: '10000' }, 'broker');
+    const run = startRun(
+      RUNNING_VOLUME_ARGS,
+      { TICKFLOW_KAFKA_BROKERS: BROKERS.join(','), TICKFLOW_SESSION_TIMEOUT_MS: '10000' },
+      'broker',
+    );
     try {
       await waitFor('progress', async () => (await volumeRows(prefix)) >= total * 0.15, 180_000, 200);
       const pid = Number(fs.readFileSync(path.join(home, 'run', 'kafka-2.pid'), 'utf8'));
@@ -64,7 +81,9 @@ describe('broker test: a broker of a three-node cluster is killed and restarted 
       expect(restarted.started).toEqual(['Kafka broker 2']);
       await publishing;
       await waitForVolumeRows(prefix, total, 240_000).catch(async (error: Error) => {
-        throw new Error(`${error.message}\n${await diagnose(kafka, run, { 'md.trades.v1': 'tickflow.running-volume', 'md.volume.v1': 'tickflow.sink-questdb' })}`);
+        throw new Error(
+          `${error.message}\n${await diagnose(kafka, run, { 'md.trades.v1': 'tickflow.running-volume', 'md.volume.v1': 'tickflow.sink-questdb' })}`,
+        );
       });
       process.stderr.write(`broker test: broker 2 killed at ${killedAt} of ${total} rows, restarted after 10 s\n`);
     } finally {

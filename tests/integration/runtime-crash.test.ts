@@ -5,8 +5,20 @@ import { AvroCodec } from '../../pipelines/runtime/codec';
 import { StageDriver } from '../../pipelines/runtime/test-driver';
 import { runningVolumeStage } from '../../pipelines/running-volume/running-volume';
 import { unique } from '../support/helpers';
-import { SHORT_SESSION_ENV, checkVolumeOutputs, dropNamespace, runningVolumeArgs, volumeNamespace, killRun, publishTrades, restoredTotals, startRun, volumeRows, waitFor, waitForVolumeRows } from '../support/runtime-harness';
-
+import {
+  SHORT_SESSION_ENV,
+  checkVolumeOutputs,
+  dropNamespace,
+  runningVolumeArgs,
+  volumeNamespace,
+  killRun,
+  publishTrades,
+  restoredTotals,
+  startRun,
+  volumeRows,
+  waitFor,
+  waitForVolumeRows,
+} from '../support/runtime-harness';
 
 describe('crash test: SIGKILL a stateful stage and the sink five times mid-stream', () => {
   let kafka: Kafka;

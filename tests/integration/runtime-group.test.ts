@@ -5,11 +5,31 @@ import { AvroCodec } from '../../pipelines/runtime/codec';
 import { StageDriver } from '../../pipelines/runtime/test-driver';
 import { runningVolumeStage } from '../../pipelines/running-volume/running-volume';
 import { unique } from '../support/helpers';
-import { SHORT_SESSION_ENV, checkVolumeOutputs, dropNamespace, runningVolumeArgs, volumeNamespace, killRun, publishTrades, restoredTotals, sleep, startRun, volumeRows, waitFor, waitForVolumeRows } from '../support/runtime-harness';
-
+import {
+  SHORT_SESSION_ENV,
+  checkVolumeOutputs,
+  dropNamespace,
+  runningVolumeArgs,
+  volumeNamespace,
+  killRun,
+  publishTrades,
+  restoredTotals,
+  sleep,
+  startRun,
+  volumeRows,
+  waitFor,
+  waitForVolumeRows,
+} from '../support/runtime-harness';
 
 /** Publishes `total` trades at `rate`/s while `act` runs instances against them, then checks exactly-once. */
-async function scenario(kafka: Kafka, codec: AvroCodec, label: string, total: number, rate: number, act: (prefix: string, args: string[]) => Promise<void>): Promise<void> {
+async function scenario(
+  kafka: Kafka,
+  codec: AvroCodec,
+  label: string,
+  total: number,
+  rate: number,
+  act: (prefix: string, args: string[]) => Promise<void>,
+): Promise<void> {
   const prefix = unique(label);
   const namespace = await volumeNamespace(kafka, label.toLowerCase());
   const trades = [...syntheticTrades({ seed: 11, instruments: 12, prefix, startMicros: Date.now() * 1000 }, total)];
@@ -65,7 +85,12 @@ describe('consumer-group behaviour of a stateful stage (separate processes)', ()
         await waitFor('A to make progress', async () => (await volumeRows(prefix)) >= total * 0.15, 120_000, 100);
         b = startRun(args, SHORT_SESSION_ENV, 'rebalance-b');
         const joinedAt = await volumeRows(prefix);
-        await waitFor('progress with both instances', async () => (await volumeRows(prefix)) >= joinedAt + total * 0.2, 120_000, 100);
+        await waitFor(
+          'progress with both instances',
+          async () => (await volumeRows(prefix)) >= joinedAt + total * 0.2,
+          120_000,
+          100,
+        );
         // A leaves cleanly (SIGTERM: drain, commit, leave the group, within 10 s); B gets everything.
         const stopping = Date.now();
         expect(await killRun(a, 'SIGTERM')).toBe(0);

@@ -27,7 +27,12 @@ describe('a commit whose response was lost', () => {
     const namespace = `${unique('test.lostcommit.')}.`;
     const admin = kafka.admin();
     await admin.connect();
-    await createNamespace(admin, namespace, ['md.trades.v1', 'md.trades.v1.dlq', 'md.volume.v1', 'running-volume.totals.changelog'], await clusterBrokers(admin));
+    await createNamespace(
+      admin,
+      namespace,
+      ['md.trades.v1', 'md.trades.v1.dlq', 'md.volume.v1', 'running-volume.totals.changelog'],
+      await clusterBrokers(admin),
+    );
     const prefix = unique('LOST');
     const total = 20_000;
     const trades = [...syntheticTrades({ seed: 5, instruments: 9, prefix, startMicros: Date.now() * 1000 }, total)];
@@ -65,7 +70,9 @@ describe('a commit whose response was lost', () => {
     // The lost commits' batches came back and were recognised as already committed.
     const skipped = (await metrics.recordsSkipped.get()).values.reduce((sum, v) => sum + v.value, 0);
     expect(skipped).toBeGreaterThan(0);
-    await admin.deleteTopics({ topics: (await admin.listTopics()).filter((t) => t.startsWith(namespace)) }).catch(() => undefined);
+    await admin
+      .deleteTopics({ topics: (await admin.listTopics()).filter((t) => t.startsWith(namespace)) })
+      .catch(() => undefined);
     await admin.disconnect();
   }, 300_000);
 });

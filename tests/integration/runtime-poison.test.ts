@@ -7,7 +7,15 @@ import { AvroCodec } from '../../pipelines/runtime/codec';
 import { Decimal } from '../../schemas/decimal';
 import type { DeadLetter, Trade } from '../../schemas/types.generated';
 import { unique } from '../support/helpers';
-import { checkVolumeOutputs, dropNamespace, metricSum, publishTrades, volumeNamespace, volumeRows, waitForVolumeRows } from '../support/runtime-harness';
+import {
+  checkVolumeOutputs,
+  dropNamespace,
+  metricSum,
+  publishTrades,
+  volumeNamespace,
+  volumeRows,
+  waitForVolumeRows,
+} from '../support/runtime-harness';
 
 describe('poison test: 1% malformed records in a 10,000-record stream', () => {
   let kafka: Kafka;
@@ -36,7 +44,10 @@ describe('poison test: 1% malformed records in a 10,000-record stream', () => {
       return { ...t, size: new Decimal('-0.5') };
     });
     const namespace = await volumeNamespace(kafka, 'poison');
-    const pipeline = new Pipeline(kafka, codec, { settings: new Map([['sink-questdb', { topics: 'md.volume.v1' }]]), topicPrefix: namespace });
+    const pipeline = new Pipeline(kafka, codec, {
+      settings: new Map([['sink-questdb', { topics: 'md.volume.v1' }]]),
+      topicPrefix: namespace,
+    });
     const port = await pipeline.serve(0);
     await pipeline.start(['running-volume', 'sink-questdb']);
     try {
@@ -44,19 +55,30 @@ describe('poison test: 1% malformed records in a 10,000-record stream', () => {
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
       expect(ready.status).toBe(200);
       expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
-      // What this instance consumed of earlier runs' backlog is counted before; the stream's own counts are the difference.
+      // What this instance consumed of earlier runs' backlog is counted before; the stream's own counts are the
+      // difference.
       const stage0 = pipeline.runners.find((r) => r.name === 'running-volume');
-      const before = { in: stage0?.stats.recordsIn ?? 0, out: stage0?.stats.recordsOut ?? 0, dlq: stage0?.stats.deadLetters ?? 0 };
+      const before = {
+        in: stage0?.stats.recordsIn ?? 0,
+        out: stage0?.stats.recordsOut ?? 0,
+        dlq: stage0?.stats.deadLetters ?? 0,
+      };
       await publishTrades(kafka, codec, stream, undefined, namespace);
       await waitForVolumeRows(prefix, good.length, 120_000);
       await pipeline.waitUntilIdle(admin, { quietMs: 1000 });
       const stage = pipeline.runners.find((r) => r.name === 'running-volume');
       // in = out + dead letters, for everything this instance consumed, in the stats and the metrics.
       expect(stage?.stats.recordsIn).toBe((stage?.stats.recordsOut ?? 0) + (stage?.stats.deadLetters ?? 0));
-      expect([(stage?.stats.recordsIn ?? 0) - before.in, (stage?.stats.recordsOut ?? 0) - before.out, (stage?.stats.deadLetters ?? 0) - before.dlq]).toEqual([10_000, 9_900, 100]);
+      expect([
+        (stage?.stats.recordsIn ?? 0) - before.in,
+        (stage?.stats.recordsOut ?? 0) - before.out,
+        (stage?.stats.deadLetters ?? 0) - before.dlq,
+      ]).toEqual([10_000, 9_900, 100]);
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       const sum = (name: string): number => metricSum(metrics, name, 'stage="running-volume"');
-      expect(sum('tickflow_records_in_total')).toBe(sum('tickflow_records_out_total') + sum('tickflow_dead_letters_total'));
+      expect(sum('tickflow_records_in_total')).toBe(
+        sum('tickflow_records_out_total') + sum('tickflow_dead_letters_total'),
+      );
       expect(sum('tickflow_dead_letters_total')).toBeGreaterThanOrEqual(100);
       expect(metrics).toContain('tickflow_transactions_total{stage="running-volume",result="commit"}');
     } finally {
@@ -65,7 +87,9 @@ describe('poison test: 1% malformed records in a 10,000-record stream', () => {
     expect(await volumeRows(prefix)).toBe(9_900);
     expect(await checkVolumeOutputs(kafka, prefix, good, (t) => t.size.isPositive(), namespace)).toEqual([]);
 
-    const letters = (await collectTopic<DeadLetter>(kafka, `${namespace}md.trades.v1.dlq`, 60_000, 'md.trades.v1.dlq')).map((r) => r.value).filter((d) => d.originalKey?.toString().startsWith(`SYN:${prefix}`));
+    const letters = (await collectTopic<DeadLetter>(kafka, `${namespace}md.trades.v1.dlq`, 60_000, 'md.trades.v1.dlq'))
+      .map((r) => r.value)
+      .filter((d) => d.originalKey?.toString().startsWith(`SYN:${prefix}`));
     expect(letters).toHaveLength(100);
     const undecodable = letters.filter((d) => d.errorCode === 'DECODE_ERROR');
     const invalid = letters.filter((d) => d.errorCode === 'INVALID_VALUE');
@@ -78,7 +102,13 @@ describe('poison test: 1% malformed records in a 10,000-record stream', () => {
       expect(d.sourceOffset).toMatch(/^\d+$/);
     }
     // The original bytes are kept as they were.
-    expect(undecodable.map((d) => d.originalValue?.toString()).sort()).toEqual(trades.map((_, i) => i).filter((i) => i % 200 === 99).map((i) => `not avro ${prefix} #${i}`).sort());
+    expect(undecodable.map((d) => d.originalValue?.toString()).sort()).toEqual(
+      trades
+        .map((_, i) => i)
+        .filter((i) => i % 200 === 99)
+        .map((i) => `not avro ${prefix} #${i}`)
+        .sort(),
+    );
     expect(invalid.every((d) => /sizes must be positive/.test(d.errorMessage))).toBe(true);
     const decoded = await Promise.all(invalid.map((d) => codec.decode<Trade>('md.trades.v1', d.originalValue)));
     expect(decoded.every((t) => t.size.equals(new Decimal('-0.5')))).toBe(true);

@@ -5,7 +5,23 @@ import { stackUp, stopComponent } from '../../ops/stack/stack';
 import { AvroCodec } from '../../pipelines/runtime/codec';
 import { unique } from '../support/helpers';
 import type { RunProcess } from '../support/runtime-harness';
-import { checkVolumeOutputs, dropNamespace, runningVolumeArgs, volumeNamespace, killRun, metricSum, metricsPort, publishTrades, rssMb, runMetrics, sleep, startRun, volumeRows, waitFor, waitForVolumeRows } from '../support/runtime-harness';
+import {
+  checkVolumeOutputs,
+  dropNamespace,
+  runningVolumeArgs,
+  volumeNamespace,
+  killRun,
+  metricSum,
+  metricsPort,
+  publishTrades,
+  rssMb,
+  runMetrics,
+  sleep,
+  startRun,
+  volumeRows,
+  waitFor,
+  waitForVolumeRows,
+} from '../support/runtime-harness';
 
 async function metric(run: RunProcess, name: string, labels = ''): Promise<number> {
   return metricSum(await runMetrics(run), name, labels);
@@ -43,7 +59,12 @@ describe('sink outage: QuestDB stopped for 60 s while 100,000 records flow', () 
       await waitFor('rows to flow', async () => (await volumeRows(prefix)) >= 10_000, 120_000, 200);
       expect(await stopComponent('questdb', 5000)).toBe(true);
       const outageStarted = Date.now();
-      await waitFor('the sink to pause', async () => (await metric(run, 'tickflow_paused_partitions')) >= 1, 30_000, 500);
+      await waitFor(
+        'the sink to pause',
+        async () => (await metric(run, 'tickflow_paused_partitions')) >= 1,
+        30_000,
+        500,
+      );
       const retriesDuringOutage = await metric(run, 'tickflow_sink_retries_total');
       expect(retriesDuringOutage).toBeGreaterThan(0);
       await sleep(Math.max(0, 60_000 - (Date.now() - outageStarted)));

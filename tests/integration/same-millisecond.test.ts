@@ -35,7 +35,10 @@ describe('same-millisecond records keep a row each', () => {
 
   it('TrueFX quotes of the same millisecond: every quote and every one of its features has its row', async () => {
     // A pair no earlier run used: three letters, then JPY.
-    const pair = `${unique('').replace(/[0-9]/g, (d) => 'GHIJKLMNOP'[Number(d)]).slice(0, 3).toUpperCase()}/JPY`;
+    const pair = `${unique('')
+      .replace(/[0-9]/g, (d) => 'GHIJKLMNOP'[Number(d)])
+      .slice(0, 3)
+      .toUpperCase()}/JPY`;
     const lines = truefxLines(pair);
     const id = `TRUEFX:${pair}`;
     expect((await sql(`SELECT count() FROM quotes WHERE instrument_id = '${id}'`)).dataset[0][0]).toBe(0);
@@ -48,7 +51,9 @@ describe('same-millisecond records keep a row each', () => {
     await waitForWalApplied(['quotes', 'features', 'quality_events']);
     // 1,000 quotes, one of them locked (a quality finding, no row, no features).
     expect((await sql(`SELECT count() FROM quotes WHERE instrument_id = '${id}'`)).dataset[0][0]).toBe(999);
-    const features = await sql(`SELECT feature, count(), count_distinct(event_id) FROM features WHERE instrument_id = '${id}' ORDER BY feature`);
+    const features = await sql(
+      `SELECT feature, count(), count_distinct(event_id) FROM features WHERE instrument_id = '${id}' ORDER BY feature`,
+    );
     // TrueFX gives no sizes: spread and mid per quote.
     expect(features.dataset).toEqual([
       ['mid', 999, 999],
@@ -59,7 +64,10 @@ describe('same-millisecond records keep a row each', () => {
 
   it('book snapshots stamped with the same exchange and receive times keep a row each', async () => {
     const symbol = unique('BOOK').toUpperCase();
-    const [header, first] = fs.readFileSync(path.join(FIXTURES, 'binance-futures-btcusdt-book25-2020-09-01.csv'), 'utf8').trim().split('\n');
+    const [header, first] = fs
+      .readFileSync(path.join(FIXTURES, 'binance-futures-btcusdt-book25-2020-09-01.csv'), 'utf8')
+      .trim()
+      .split('\n');
     const fields = first.split(',');
     fields[1] = symbol;
     const ts = String((Date.now() - 60_000) * 1000);
@@ -75,9 +83,13 @@ describe('same-millisecond records keep a row each', () => {
     await replayFile(t.kafka, t.codec, { file, format: 'tardis-book-snapshot-25', speed: { kind: 'max' } });
     await t.drain();
     await waitForWalApplied(['book', 'features']);
-    const book = await sql(`SELECT count(), count_distinct(sequence) FROM book WHERE instrument_id = 'BINANCE-FUT:${symbol}'`);
+    const book = await sql(
+      `SELECT count(), count_distinct(sequence) FROM book WHERE instrument_id = 'BINANCE-FUT:${symbol}'`,
+    );
     expect(book.dataset).toEqual([[3, 3]]);
-    const imbalance = await sql(`SELECT count() FROM features WHERE instrument_id = 'BINANCE-FUT:${symbol}' AND feature = 'imbalance_l1'`);
+    const imbalance = await sql(
+      `SELECT count() FROM features WHERE instrument_id = 'BINANCE-FUT:${symbol}' AND feature = 'imbalance_l1'`,
+    );
     expect(imbalance.dataset[0][0]).toBe(3);
     fs.rmSync(path.dirname(file), { recursive: true, force: true });
   }, 180_000);

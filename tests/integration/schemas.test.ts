@@ -22,7 +22,9 @@ describe('schemas against the real registry', () => {
     expect(v1.version).toBe(1);
 
     const breaking = { ...trade, fields: [...trade.fields, { name: 'exchangeFee', type: 'string' }] };
-    expect(await admin.check(subject, breaking as never)).toEqual(["field 'Trade.exchangeFee' was added without a default, so old records cannot fill it"]);
+    expect(await admin.check(subject, breaking as never)).toEqual([
+      "field 'Trade.exchangeFee' was added without a default, so old records cannot fill it",
+    ]);
     let error: unknown;
     try {
       await admin.register(subject, breaking as never);
@@ -33,7 +35,10 @@ describe('schemas against the real registry', () => {
     expect((error as TickflowError).code).toBe('SCHEMA_INCOMPATIBLE');
     expect((error as TickflowError).message).toMatch(/exchangeFee/);
 
-    const compatible = { ...trade, fields: [...trade.fields, { name: 'exchangeFee', type: ['null', 'string'], default: null }] };
+    const compatible = {
+      ...trade,
+      fields: [...trade.fields, { name: 'exchangeFee', type: ['null', 'string'], default: null }],
+    };
     expect(await admin.check(subject, compatible as never)).toEqual([]);
     expect((await admin.register(subject, compatible as never)).version).toBe(2);
   });
@@ -45,7 +50,18 @@ describe('schema ids survive a registry restart', () => {
     const { AvroCodec } = await import('../../pipelines/runtime/codec');
     const { Decimal } = await import('../../schemas/decimal');
     const before = new AvroCodec();
-    const bytes = await before.encode('md.trades.v1', { instrumentId: 'X:Y', venue: 'X', symbol: 'Y', source: 't', tsEvent: 1, tsRecv: 2, price: new Decimal('1.5'), size: '2', side: 'BUY', tradeId: '1' });
+    const bytes = await before.encode('md.trades.v1', {
+      instrumentId: 'X:Y',
+      venue: 'X',
+      symbol: 'Y',
+      source: 't',
+      tsEvent: 1,
+      tsRecv: 2,
+      price: new Decimal('1.5'),
+      size: '2',
+      side: 'BUY',
+      tradeId: '1',
+    });
     const id = bytes.readInt32BE(1);
     expect(await stopComponent('registry')).toBe(true);
     await stackUp({});

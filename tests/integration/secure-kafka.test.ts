@@ -166,7 +166,10 @@ describe('secure Kafka: SCRAM, TLS and mutual TLS through createKafka configured
     expect(await roundTrip('sasl-ssl')).toEqual(EXPECTED);
   }, 60_000);
 
-  /** Runs `fn`, capturing stderr (tickflow's and kafkajs' log lines), and returns its error and the log as a person reads it (JSON lines unescaped). */
+  /**
+   * Runs `fn`, capturing stderr (tickflow's and kafkajs' log lines), and returns its error and the log as a person
+   * reads it (JSON lines unescaped).
+   */
   async function failure(fn: () => Promise<unknown>): Promise<{ error: unknown; log: string; ms: number }> {
     const chunks: string[] = [];
     const write = process.stderr.write.bind(process.stderr);

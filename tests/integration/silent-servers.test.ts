@@ -8,7 +8,22 @@ import { createKafka } from '../../pipelines/runtime/kafka';
 import { AvroCodec } from '../../pipelines/runtime/codec';
 import { unique } from '../support/helpers';
 import type { RunProcess } from '../support/runtime-harness';
-import { dropNamespace, killRun, runningVolumeArgs, volumeNamespace, metricSum, metricsPort, publishTrades, runLog, runMetrics, sleep, startRun, volumeRows, waitFor, waitForVolumeRows } from '../support/runtime-harness';
+import {
+  dropNamespace,
+  killRun,
+  runningVolumeArgs,
+  volumeNamespace,
+  metricSum,
+  metricsPort,
+  publishTrades,
+  runLog,
+  runMetrics,
+  sleep,
+  startRun,
+  volumeRows,
+  waitFor,
+  waitForVolumeRows,
+} from '../support/runtime-harness';
 
 /**
  * A server that stops answering (SIGSTOP: its port still accepts connections, nothing answers, as
@@ -25,9 +40,14 @@ function freeze(component: 'registry' | 'questdb'): () => void {
   return () => process.kill(pid, 'SIGCONT');
 }
 
-async function ready(run: RunProcess): Promise<{ status: number; body: { dependencies?: Record<string, { up: boolean; lastError?: string }> } }> {
+async function ready(
+  run: RunProcess,
+): Promise<{ status: number; body: { dependencies?: Record<string, { up: boolean; lastError?: string }> } }> {
   const response = await fetch(`http://127.0.0.1:${metricsPort(run)}/readyz`);
-  return { status: response.status, body: (await response.json()) as { dependencies?: Record<string, { up: boolean }> } };
+  return {
+    status: response.status,
+    body: (await response.json()) as { dependencies?: Record<string, { up: boolean }> },
+  };
 }
 
 describe('servers that stop answering', () => {
@@ -44,16 +64,26 @@ describe('servers that stop answering', () => {
       // A fresh codec must ask the registry; each call is bounded (here 2 s) and retried 3 times.
       const fresh = new AvroCodec(undefined, 2000);
       const started = Date.now();
-      const error = await fresh.prepare(['md.trades.v1']).then(() => undefined, (e: unknown) => e);
+      const error = await fresh.prepare(['md.trades.v1']).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       const seconds = (Date.now() - started) / 1000;
       expect(error).toBeInstanceOf(TickflowError);
       expect((error as TickflowError).code).toBe('NOT_REACHABLE');
-      expect((error as Error).message).toMatch(/schema registry at .*lookup of md.trades.v1-value failed 3 times: schema registry lookup of md.trades.v1-value did not complete within 2 s/);
+      expect((error as Error).message).toMatch(
+        /schema registry at .*lookup of md.trades.v1-value failed 3 times: schema registry lookup of md.trades.v1-value did not complete within 2 s/,
+      );
       expect(seconds).toBeLessThan(15);
       wake();
       woken = true;
       await fresh.prepare(['md.trades.v1']);
-      expect(fresh.encodeSync('md.trades.v1', [...syntheticTrades({ seed: 1, instruments: 1, prefix: 'X', startMicros: Date.now() * 1000 }, 1)][0]).length).toBeGreaterThan(5);
+      expect(
+        fresh.encodeSync(
+          'md.trades.v1',
+          [...syntheticTrades({ seed: 1, instruments: 1, prefix: 'X', startMicros: Date.now() * 1000 }, 1)][0],
+        ).length,
+      ).toBeGreaterThan(5);
     } finally {
       if (!woken) wake();
     }
@@ -74,10 +104,15 @@ describe('servers that stop answering', () => {
       wake = freeze('questdb');
       const frozenAt = Date.now();
       // The sink's flush is bounded (15 s): the outage is noticed and reported, not waited on forever.
-      await waitFor('the outage to show in /readyz', async () => {
-        const r = await ready(run);
-        return r.status === 503 && r.body.dependencies?.questdb?.up === false;
-      }, 60_000, 1000);
+      await waitFor(
+        'the outage to show in /readyz',
+        async () => {
+          const r = await ready(run);
+          return r.status === 503 && r.body.dependencies?.questdb?.up === false;
+        },
+        60_000,
+        1000,
+      );
       expect(Date.now() - frozenAt).toBeLessThan(45_000);
       const metrics = await runMetrics(run);
       expect(metricSum(metrics, 'tickflow_dependency_up', 'dependency="questdb"')).toBe(0);

@@ -21,23 +21,41 @@ describe('tickflow topics apply (real broker)', () => {
   it('is idempotent on the real catalog: a second run changes nothing', async () => {
     await applyTopics(admin);
     expect(await applyTopics(admin)).toEqual([]);
-    const state = await readTopics(admin, TOPICS.map((t) => t.name));
+    const state = await readTopics(
+      admin,
+      TOPICS.map((t) => t.name),
+    );
     for (const spec of TOPICS) {
       expect(state.get(spec.name)?.partitions).toBe(spec.partitions);
       expect(state.get(spec.name)?.configs['retention.ms']).toBe(String(spec.retentionMs));
     }
   });
 
-  it('creates a new topic, repairs a drifted config, raises a keyed topic\'s partitions only when forced', async () => {
+  it("creates a new topic, repairs a drifted config, raises a keyed topic's partitions only when forced", async () => {
     const name = unique('test.apply.') + '.v1';
     created.push(name);
-    const spec: TopicSpec = { name, partitions: 2, cleanup: 'delete', retentionMs: 3_600_000, key: 'k', valueSchema: 'trade', producer: 'test', dlq: false, description: 'test' };
+    const spec: TopicSpec = {
+      name,
+      partitions: 2,
+      cleanup: 'delete',
+      retentionMs: 3_600_000,
+      key: 'k',
+      valueSchema: 'trade',
+      producer: 'test',
+      dlq: false,
+      description: 'test',
+    };
     expect((await applyTopics(admin, [spec])).map((c) => c.kind)).toEqual(['create']);
     expect(await applyTopics(admin, [spec])).toEqual([]);
 
-    await admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name, configEntries: [{ name: 'retention.ms', value: '5000' }] }] });
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: [{ type: ConfigResourceTypes.TOPIC, name, configEntries: [{ name: 'retention.ms', value: '5000' }] }],
+    });
     // A keyed topic's partitions move keys: refused (nothing applied) unless forced.
-    await expect(applyTopics(admin, [{ ...spec, partitions: 4 }])).rejects.toThrow(/has 2 partitions, the catalog says 4: raising them moves keys/);
+    await expect(applyTopics(admin, [{ ...spec, partitions: 4 }])).rejects.toThrow(
+      /has 2 partitions, the catalog says 4: raising them moves keys/,
+    );
     expect((await readTopics(admin, [name])).get(name)?.partitions).toBe(2);
     const changes = await applyTopics(admin, [{ ...spec, partitions: 4 }], { forcePartitions: true });
     expect(changes.map((c) => c.kind).sort()).toEqual(['config', 'partitions']);

@@ -47,12 +47,21 @@ export function divideHalfEven(numerator: bigint, denominator: bigint): bigint {
 
 /** Bars of a Tardis trades CSV (one instrument). */
 export function oracleBars(file: string, intervalMicros: number): Map<number, OracleBar> {
-  return oracleBarsOf(csvRows(file).map((row) => ({ ts: Number(row[2]), price: row[6], size: row[7] })), intervalMicros);
+  return oracleBarsOf(
+    csvRows(file).map((row) => ({ ts: Number(row[2]), price: row[6], size: row[7] })),
+    intervalMicros,
+  );
 }
 
 /** Bars of one instrument's trades, given in timestamp order (ties in arrival order). */
-export function oracleBarsOf(trades: Iterable<{ ts: number; price: string; size: string }>, intervalMicros: number): Map<number, OracleBar> {
-  const acc = new Map<number, { open: bigint; high: bigint; low: bigint; close: bigint; volume: bigint; pv: bigint; count: number }>();
+export function oracleBarsOf(
+  trades: Iterable<{ ts: number; price: string; size: string }>,
+  intervalMicros: number,
+): Map<number, OracleBar> {
+  const acc = new Map<
+    number,
+    { open: bigint; high: bigint; low: bigint; close: bigint; volume: bigint; pv: bigint; count: number }
+  >();
   for (const trade of trades) {
     const ts = trade.ts;
     const price = scaled(trade.price);
@@ -60,7 +69,8 @@ export function oracleBarsOf(trades: Iterable<{ ts: number; price: string; size:
     const start = ts - (ts % intervalMicros);
     const a = acc.get(start);
     // Input order is timestamp order, so the first trade of a bucket opens it and the last closes it.
-    if (!a) acc.set(start, { open: price, high: price, low: price, close: price, volume: size, pv: price * size, count: 1 });
+    if (!a)
+      acc.set(start, { open: price, high: price, low: price, close: price, volume: size, pv: price * size, count: 1 });
     else {
       a.high = price > a.high ? price : a.high;
       a.low = price < a.low ? price : a.low;
@@ -74,15 +84,34 @@ export function oracleBarsOf(trades: Iterable<{ ts: number; price: string; size:
   for (const [start, a] of acc) {
     // pv is scaled by 10^24; vwap scaled by 10^12 = pv / volume, rounded half to even.
     const vwap = divideHalfEven(a.pv, a.volume);
-    result.set(start, { start, end: start + intervalMicros, open: plain(a.open), high: plain(a.high), low: plain(a.low), close: plain(a.close), volume: plain(a.volume), vwap: plain(vwap), count: a.count });
+    result.set(start, {
+      start,
+      end: start + intervalMicros,
+      open: plain(a.open),
+      high: plain(a.high),
+      low: plain(a.low),
+      close: plain(a.close),
+      volume: plain(a.volume),
+      vwap: plain(vwap),
+      count: a.count,
+    });
   }
   return result;
 }
 
-/** The finalized bars of an instrument and interval in QuestDB, as [ts, open, high, low, close, volume, vwap, count] rows. */
+/**
+ * The finalized bars of an instrument and interval in QuestDB, as [ts, open, high, low, close, volume, vwap, count]
+ * rows.
+ */
 export async function finalBarRows(instrumentId: string, interval: string): Promise<unknown[][]> {
-  const result = await sql(`SELECT ts, open, high, low, close, volume, vwap, trade_count FROM bars WHERE instrument_id = '${instrumentId}' AND interval = '${interval}' AND final ORDER BY ts`);
-  return result.dataset.map(([ts, ...values]) => [ts, ...values.slice(0, 6).map((v) => new Decimal(v as string).toFixed()), values[6]]);
+  const result = await sql(
+    `SELECT ts, open, high, low, close, volume, vwap, trade_count FROM bars WHERE instrument_id = '${instrumentId}' AND interval = '${interval}' AND final ORDER BY ts`,
+  );
+  return result.dataset.map(([ts, ...values]) => [
+    ts,
+    ...values.slice(0, 6).map((v) => new Decimal(v as string).toFixed()),
+    values[6],
+  ]);
 }
 
 /** Oracle bars as finalBarRows rows. */

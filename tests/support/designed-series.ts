@@ -11,7 +11,11 @@ const START = DESIGN_START;
 const MINUTE = 60_000_000;
 
 /** Final 1m bars from closes and volumes: high/low 0.1 around the close, open the previous close, vwap the close. */
-export function designedBars(instrumentId: string, closes: readonly number[], volumes: readonly number[] = closes.map(() => 100)): Bar[] {
+export function designedBars(
+  instrumentId: string,
+  closes: readonly number[],
+  volumes: readonly number[] = closes.map(() => 100),
+): Bar[] {
   return closes.map((close, i) => ({
     instrumentId,
     venue: instrumentId.split(':')[0],
@@ -37,7 +41,10 @@ export function designedBars(instrumentId: string, closes: readonly number[], vo
 /** Series designed to trigger each strategy once (BUY), and series designed not to. */
 export const SERIES = {
   // 40 bars drifting down with noise, then 30 drifting up: one upward EMA cross while RSI is moderate.
-  emaCross: [...Array.from({ length: 40 }, (_, i) => 100 - i * 0.15 + (i % 2) * 0.2), ...Array.from({ length: 30 }, (_, i) => 94.3 + i * 0.12 + (i % 2 ? -0.15 : 0.15))],
+  emaCross: [
+    ...Array.from({ length: 40 }, (_, i) => 100 - i * 0.15 + (i % 2) * 0.2),
+    ...Array.from({ length: 30 }, (_, i) => 94.3 + i * 0.12 + (i % 2 ? -0.15 : 0.15)),
+  ],
   // A straight climb: the fast EMA stays above the slow one, no cross.
   steadyTrend: Array.from({ length: 70 }, (_, i) => 100 + i * 0.1),
   // Quiet noise around 100, then one bar far below.
@@ -46,5 +53,7 @@ export const SERIES = {
   // A 25-bar range, then a close above it.
   breakout: [...Array.from({ length: 25 }, (_, i) => 100 + [0.3, -0.3, 0.1, -0.2, 0][i % 5]), 101.5],
 };
-export const BREAKOUT_VOLUMES = { confirmed: [...Array.from({ length: 25 }, () => 100), 400], ordinary: [...Array.from({ length: 25 }, () => 100), 110] };
-
+export const BREAKOUT_VOLUMES = {
+  confirmed: [...Array.from({ length: 25 }, () => 100), 400],
+  ordinary: [...Array.from({ length: 25 }, () => 100), 110],
+};

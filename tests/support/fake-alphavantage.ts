@@ -107,7 +107,9 @@ export class FakeAlphaVantage {
     }
     if (this.options.noteAt.includes(n)) {
       this.notes += 1;
-      return json(200, { Note: 'Thank you for using Alpha Vantage! Our standard API call frequency is 5 calls per minute.' });
+      return json(200, {
+        Note: 'Thank you for using Alpha Vantage! Our standard API call frequency is 5 calls per minute.',
+      });
     }
     if (this.options.failAt.includes(n)) {
       this.failures += 1;
@@ -131,7 +133,12 @@ export class FakeAlphaVantage {
       res.end();
       return;
     }
-    if (url.pathname !== '/query' || url.searchParams.get('function') !== 'CURRENCY_EXCHANGE_RATE' || url.searchParams.get('from_currency') !== 'USD' || url.searchParams.get('to_currency') !== this.options.to) {
+    if (
+      url.pathname !== '/query' ||
+      url.searchParams.get('function') !== 'CURRENCY_EXCHANGE_RATE' ||
+      url.searchParams.get('from_currency') !== 'USD' ||
+      url.searchParams.get('to_currency') !== this.options.to
+    ) {
       return json(200, { 'Error Message': 'Invalid API call.' });
     }
     const quote = this.quotes[Math.min(this.position, this.quotes.length - 1)];

@@ -129,18 +129,38 @@ export class FakeBinanceServer {
       const T = start - rows.length + i;
       tradeId += 1;
       if (this.options.skipTradeIdAt !== undefined && i === this.options.skipTradeIdAt) tradeId += 1;
-      this.frames.push({ stream: `${lower}@trade`, data: { e: 'trade', E: T, s: symbol, t: tradeId, p: row[6], q: row[7], T, m: row[5] === 'sell' } });
+      this.frames.push({
+        stream: `${lower}@trade`,
+        data: { e: 'trade', E: T, s: symbol, t: tradeId, p: row[6], q: row[7], T, m: row[5] === 'sell' },
+      });
       this.books.push(book);
       // A depth update around the trade price: a few levels change, some go away, and levels that
       // would cross the price or drift more than 50 ticks away are removed, so the book stays sane.
       const centre = mid(row[6]);
       const fresh = (side: 1 | -1): [string, string][] =>
-        Array.from({ length: 3 }, () => [centre.plus(tick.times(side * (1 + Math.floor(random() * 40)))).toFixed(2), random() < 0.2 ? '0' : (random() * 5 + 0.001).toFixed(3)]);
+        Array.from({ length: 3 }, () => [
+          centre.plus(tick.times(side * (1 + Math.floor(random() * 40)))).toFixed(2),
+          random() < 0.2 ? '0' : (random() * 5 + 0.001).toFixed(3),
+        ]);
       const stale = (levels: ReadonlyMap<string, string>, side: 1 | -1): [string, string][] =>
-        [...levels.keys()].filter((p) => (side === -1 ? new Decimal(p).gte(centre) : new Decimal(p).lte(centre)) || new Decimal(p).minus(centre).abs().gt(tick.times(50))).map((p) => [p, '0']);
+        [...levels.keys()]
+          .filter(
+            (p) =>
+              (side === -1 ? new Decimal(p).gte(centre) : new Decimal(p).lte(centre)) ||
+              new Decimal(p).minus(centre).abs().gt(tick.times(50)),
+          )
+          .map((p) => [p, '0']);
       const U = updateId + 1;
       updateId += 1 + Math.floor(random() * 3);
-      const update = { e: 'depthUpdate', E: T, s: symbol, U, u: updateId, b: [...stale(book.bids, -1), ...fresh(-1)], a: [...stale(book.asks, 1), ...fresh(1)] };
+      const update = {
+        e: 'depthUpdate',
+        E: T,
+        s: symbol,
+        U,
+        u: updateId,
+        b: [...stale(book.bids, -1), ...fresh(-1)],
+        a: [...stale(book.asks, 1), ...fresh(1)],
+      };
       const applied = applyDepth(book, update, false);
       if (applied.kind !== 'applied') throw new Error('fake server: its own book went out of sequence');
       book = applied.book;
@@ -208,7 +228,11 @@ export class FakeBinanceServer {
 
   private send(ws: WebSocket): void {
     for (let n = 0; n < this.options.framesPerTick && !this.done; n++) {
-      if (!this.dropped && this.options.dropAfterFrames !== undefined && this.position >= this.options.dropAfterFrames) {
+      if (
+        !this.dropped &&
+        this.options.dropAfterFrames !== undefined &&
+        this.position >= this.options.dropAfterFrames
+      ) {
         this.dropped = true;
         clearInterval(this.timer);
         ws.terminate();
@@ -245,12 +269,17 @@ export class FakeBinanceServer {
       }
     }
     if (url.pathname !== '/api/v3/depth' || url.searchParams.get('symbol') !== this.options.symbol) {
-      res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ code: -1121, msg: 'Invalid symbol.' }));
+      res
+        .writeHead(400, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ code: -1121, msg: 'Invalid symbol.' }));
       return;
     }
     const limit = Number(url.searchParams.get('limit') ?? 100);
-    const book = this.books[Math.max(0, this.position - 1)] ?? bookFromSnapshot({ lastUpdateId: 1000, bids: [], asks: [] });
+    const book =
+      this.books[Math.max(0, this.position - 1)] ?? bookFromSnapshot({ lastUpdateId: 1000, bids: [], asks: [] });
     const top = topOf(book, limit);
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ lastUpdateId: book.lastUpdateId, ...top }));
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ lastUpdateId: book.lastUpdateId, ...top }));
   }
 }

@@ -55,7 +55,9 @@ async function main(): Promise<void> {
     metrics,
     sessionTimeoutMs: Number(process.env.TICKFLOW_SESSION_TIMEOUT_MS ?? 30_000),
     beforeCommit: freezeHook(),
-    expirySweepMs: process.env.TICKFLOW_TEST_EXPIRY_SWEEP_MS ? Number(process.env.TICKFLOW_TEST_EXPIRY_SWEEP_MS) : undefined,
+    expirySweepMs: process.env.TICKFLOW_TEST_EXPIRY_SWEEP_MS
+      ? Number(process.env.TICKFLOW_TEST_EXPIRY_SWEEP_MS)
+      : undefined,
     onFatal: (error) => {
       log.error(`fatal: ${error.message}`);
       process.exit(1);
@@ -65,8 +67,13 @@ async function main(): Promise<void> {
   const given = JSON.parse(process.env.TICKFLOW_TEST_SETTINGS ?? '{}') as Record<string, Record<string, string>>;
   const created = stages.split(',').map((name) => {
     const runnable = RUNNABLES[name];
-    const settings: Record<string, string> = { ...(ttl && runnable.kind === 'stage' && 'stateTtlMs' in runnable.config ? { stateTtlMs: ttl } : {}), ...given[name] };
-    return runnable.kind === 'stage' ? { kind: 'stage' as const, stage: runnable.create(settings) } : { kind: 'sink' as const, sink: runnable.create(settings) };
+    const settings: Record<string, string> = {
+      ...(ttl && runnable.kind === 'stage' && 'stateTtlMs' in runnable.config ? { stateTtlMs: ttl } : {}),
+      ...given[name],
+    };
+    return runnable.kind === 'stage'
+      ? { kind: 'stage' as const, stage: runnable.create(settings) }
+      : { kind: 'sink' as const, sink: runnable.create(settings) };
   });
   const stageList = created.flatMap((c) => (c.kind === 'stage' ? [c.stage] : []));
   const plan = planTopology(stageList, [], process.env.TICKFLOW_TEST_NO_FUSE !== '1');

@@ -17,8 +17,12 @@ export default async function globalSetup(): Promise<void> {
   const started = Date.now();
   await prepare();
   const after = await stackStatus();
-  const startedNow = after.filter((r) => r.state === 'running' && !wasRunning.includes(r.component)).map((r) => r.component);
+  const startedNow = after
+    .filter((r) => r.state === 'running' && !wasRunning.includes(r.component))
+    .map((r) => r.component);
   fs.mkdirSync(path.dirname(MARKER()), { recursive: true });
   if (startedNow.length > 0) fs.writeFileSync(MARKER(), JSON.stringify(startedNow));
-  process.stderr.write(`\n[tests] stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s (started: ${startedNow.join(', ') || 'none, reused running servers'})\n`);
+  process.stderr.write(
+    `\n[tests] stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s (started: ${startedNow.join(', ') || 'none, reused running servers'})\n`,
+  );
 }

@@ -20,7 +20,12 @@ export const TRADES_FILE = path.join(FIXTURES, 'binance-futures-btcusdt-trades-2
 export const QUOTES_FILE = path.join(FIXTURES, 'binance-futures-btcusdt-quotes-2020-02-22.csv');
 
 export function csvRows(file: string): string[][] {
-  return fs.readFileSync(file, 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+  return fs
+    .readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => l.split(','));
 }
 
 /** QuestDB renders timestamps as ISO strings with microseconds; the files hold integer micros. */
@@ -48,7 +53,10 @@ export function freshCopy(file: string, prefix = 'T'): { file: string; symbol: s
   return { file: copy, symbol, dir: path.dirname(copy) };
 }
 
-/** A line of the recorded TrueFX export (`2013-01-01 22:00:00.295000+00:00,bid,ask`) as a TrueFX download line of `pair`. */
+/**
+ * A line of the recorded TrueFX export (`2013-01-01 22:00:00.295000+00:00,bid,ask`) as a TrueFX download line of
+ * `pair`.
+ */
 export function truefxDownloadLine(pair: string, exported: string): string {
   const [ts, bid, ask] = exported.split(',');
   const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}:\d{2}:\d{2})(?:\.(\d+))?\+00:00$/.exec(ts);

@@ -23,7 +23,13 @@ import { changelogTopic } from '../../topics/catalog';
  * transactional id fences the old one) and sent again, so read_committed consumers see every record
  * once and in order per key.
  */
-export async function publishTrades(kafka: Kafka, codec: AvroCodec, trades: readonly (Trade | { raw: Buffer; key: string })[], ratePerSecond?: number, namespace = ''): Promise<void> {
+export async function publishTrades(
+  kafka: Kafka,
+  codec: AvroCodec,
+  trades: readonly (Trade | { raw: Buffer; key: string })[],
+  ratePerSecond?: number,
+  namespace = '',
+): Promise<void> {
   const transactionalId = `tickflow.test.publisher.${process.pid}.${Date.now()}`;
   const connect = async (): Promise<Producer> => {
     const p = kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1 });
@@ -39,20 +45,30 @@ export async function publishTrades(kafka: Kafka, codec: AvroCodec, trades: read
         if (due > Date.now()) await sleep(due - Date.now());
       }
       const messages: Message[] = await Promise.all(
-        trades.slice(i, i + 2000).map(async (t) => ('raw' in t ? { key: t.key, value: t.raw } : { key: t.instrumentId, value: await codec.encode('md.trades.v1', t) })),
+        trades
+          .slice(i, i + 2000)
+          .map(async (t) =>
+            'raw' in t
+              ? { key: t.key, value: t.raw }
+              : { key: t.instrumentId, value: await codec.encode('md.trades.v1', t) },
+          ),
       );
       for (let attempt = 1; ; attempt++) {
         try {
-          await bounded((async () => {
-            const transaction = await producer.transaction();
-            try {
-              await transaction.send({ topic: `${namespace}md.trades.v1`, messages, acks: -1 });
-              await transaction.commit();
-            } catch (error) {
-              await transaction.abort().catch(() => undefined);
-              throw error;
-            }
-          })(), 'publishing a chunk', 30_000);
+          await bounded(
+            (async () => {
+              const transaction = await producer.transaction();
+              try {
+                await transaction.send({ topic: `${namespace}md.trades.v1`, messages, acks: -1 });
+                await transaction.commit();
+              } catch (error) {
+                await transaction.abort().catch(() => undefined);
+                throw error;
+              }
+            })(),
+            'publishing a chunk',
+            30_000,
+          );
           break;
         } catch (error) {
           if (attempt >= 10) throw error;
@@ -67,8 +83,15 @@ export async function publishTrades(kafka: Kafka, codec: AvroCodec, trades: read
   }
 }
 
-/** `tickflow run` arguments of the runtime tests: the reference stateful stage and its table, in `namespace` if given. */
-export const RUNNING_VOLUME_ARGS = ['--stages', 'running-volume,sink-questdb', '--set', 'sink-questdb.topics=md.volume.v1'];
+/**
+ * `tickflow run` arguments of the runtime tests: the reference stateful stage and its table, in `namespace` if given.
+ */
+export const RUNNING_VOLUME_ARGS = [
+  '--stages',
+  'running-volume,sink-questdb',
+  '--set',
+  'sink-questdb.topics=md.volume.v1',
+];
 
 export function runningVolumeArgs(namespace: string): string[] {
   return [...RUNNING_VOLUME_ARGS, '--namespace', namespace];
@@ -84,7 +107,12 @@ export async function volumeNamespace(kafka: Kafka, label: string): Promise<stri
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await createNamespace(admin, namespace, ['md.trades.v1', 'md.trades.v1.dlq', 'md.volume.v1', 'md.volume.v1.dlq', 'running-volume.totals.changelog'], await clusterBrokers(admin));
+    await createNamespace(
+      admin,
+      namespace,
+      ['md.trades.v1', 'md.trades.v1.dlq', 'md.volume.v1', 'md.volume.v1.dlq', 'running-volume.totals.changelog'],
+      await clusterBrokers(admin),
+    );
   } finally {
     await admin.disconnect();
   }
@@ -95,7 +123,9 @@ export async function dropNamespace(kafka: Kafka, namespace: string): Promise<vo
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await admin.deleteTopics({ topics: (await admin.listTopics()).filter((t) => t.startsWith(namespace)) }).catch(() => undefined);
+    await admin
+      .deleteTopics({ topics: (await admin.listTopics()).filter((t) => t.startsWith(namespace)) })
+      .catch(() => undefined);
   } finally {
     await admin.disconnect();
   }
@@ -116,7 +146,10 @@ export function startRun(args: string[], env: NodeJS.ProcessEnv = {}, label = 'r
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` (npm test does it)`);
   const logFile = path.join(os.tmpdir(), `tickflow-${label}-${process.pid}-${Date.now()}.log`);
   const out = fs.openSync(logFile, 'a');
-  const child = spawn(process.execPath, [CLI, 'run', '--metrics-port', '0', ...args], { stdio: ['ignore', out, out], env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, [CLI, 'run', '--metrics-port', '0', ...args], {
+    stdio: ['ignore', out, out],
+    env: { ...process.env, ...env },
+  });
   fs.closeSync(out);
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return { child, logFile, exited };
@@ -129,7 +162,12 @@ export async function killRun(run: RunProcess, signal: NodeJS.Signals = 'SIGKILL
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function waitFor(what: string, condition: () => Promise<boolean>, timeoutMs: number, intervalMs = 500): Promise<void> {
+export async function waitFor(
+  what: string,
+  condition: () => Promise<boolean>,
+  timeoutMs: number,
+  intervalMs = 500,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await condition()) return;
@@ -150,10 +188,15 @@ export async function volumeRows(prefix: string): Promise<number> {
 
 /** Waits until QuestDB holds `count` running_volume rows of the prefix, with the WAL applied. */
 export async function waitForVolumeRows(prefix: string, count: number, timeoutMs: number): Promise<void> {
-  await waitFor(`${count} running_volume rows for ${prefix}`, async () => {
-    await waitForWalApplied(['running_volume']).catch(() => undefined);
-    return (await volumeRows(prefix)) >= count;
-  }, timeoutMs, 1000);
+  await waitFor(
+    `${count} running_volume rows for ${prefix}`,
+    async () => {
+      await waitForWalApplied(['running_volume']).catch(() => undefined);
+      return (await volumeRows(prefix)) >= count;
+    },
+    timeoutMs,
+    1000,
+  );
 }
 
 /**
@@ -161,7 +204,9 @@ export async function waitForVolumeRows(prefix: string, count: number, timeoutMs
  * `namespace`: the topic prefix of an isolated run (RunnerOptions.topicPrefix).
  */
 export async function inputTrades(kafka: Kafka, prefix: string, namespace = ''): Promise<Trade[]> {
-  return (await collectTopic<Trade>(kafka, `${namespace}md.trades.v1`, 180_000, 'md.trades.v1')).map((r) => r.value).filter((t) => t && t.instrumentId?.startsWith(`SYN:${prefix}`));
+  return (await collectTopic<Trade>(kafka, `${namespace}md.trades.v1`, 180_000, 'md.trades.v1'))
+    .map((r) => r.value)
+    .filter((t) => t && t.instrumentId?.startsWith(`SYN:${prefix}`));
 }
 
 /**
@@ -172,12 +217,22 @@ export async function inputTrades(kafka: Kafka, prefix: string, namespace = ''):
  * publish a record twice; the stage must then count it twice, exactly once each.
  * `generated` (optional) must equal the input when no broker failed. Returns problems (empty when all is well).
  */
-export async function checkVolumeOutputs(kafka: Kafka, prefix: string, generated?: readonly Trade[], accept: (t: Trade) => boolean = () => true, namespace = ''): Promise<string[]> {
+export async function checkVolumeOutputs(
+  kafka: Kafka,
+  prefix: string,
+  generated?: readonly Trade[],
+  accept: (t: Trade) => boolean = () => true,
+  namespace = '',
+): Promise<string[]> {
   const inputs = (await inputTrades(kafka, prefix, namespace)).filter(accept);
-  const outputs = (await collectTopic<RunningVolume>(kafka, `${namespace}md.volume.v1`, 180_000, 'md.volume.v1')).map((r) => r.value).filter((v) => v.instrumentId.startsWith(`SYN:${prefix}`));
+  const outputs = (await collectTopic<RunningVolume>(kafka, `${namespace}md.volume.v1`, 180_000, 'md.volume.v1'))
+    .map((r) => r.value)
+    .filter((v) => v.instrumentId.startsWith(`SYN:${prefix}`));
   const problems: string[] = [];
-  if (generated && generated.length !== inputs.length) problems.push(`md.trades.v1 holds ${inputs.length} trades of ${prefix}, ${generated.length} were published`);
-  if (outputs.length !== inputs.length) problems.push(`md.volume.v1 has ${outputs.length} outputs for ${inputs.length} inputs`);
+  if (generated && generated.length !== inputs.length)
+    problems.push(`md.trades.v1 holds ${inputs.length} trades of ${prefix}, ${generated.length} were published`);
+  if (outputs.length !== inputs.length)
+    problems.push(`md.volume.v1 has ${outputs.length} outputs for ${inputs.length} inputs`);
   const expected = new Map<string, { tradeId: string; volume: string }>();
   const running = new Map<string, { count: number; volume: Decimal }>();
   for (const t of inputs) {
@@ -193,7 +248,10 @@ export async function checkVolumeOutputs(kafka: Kafka, prefix: string, generated
     seen.add(id);
     const want = expected.get(id);
     if (!want) problems.push(`output ${id} (trade ${o.tradeId}) has no matching input`);
-    else if (want.tradeId !== o.tradeId || want.volume !== o.volume.toFixed()) problems.push(`${id}: got trade ${o.tradeId} volume ${o.volume.toFixed()}, want trade ${want.tradeId} volume ${want.volume}`);
+    else if (want.tradeId !== o.tradeId || want.volume !== o.volume.toFixed())
+      problems.push(
+        `${id}: got trade ${o.tradeId} volume ${o.volume.toFixed()}, want trade ${want.tradeId} volume ${want.volume}`,
+      );
     if (problems.length > 20) break;
   }
   for (const id of expected.keys()) if (!seen.has(id) && problems.length <= 20) problems.push(`no output for ${id}`);
@@ -201,7 +259,12 @@ export async function checkVolumeOutputs(kafka: Kafka, prefix: string, generated
 }
 
 /** The running-volume state as a restarted instance restores it: the changelog, read_committed. */
-export async function restoredTotals(kafka: Kafka, codec: AvroCodec, prefix: string, namespace = ''): Promise<Record<string, unknown>> {
+export async function restoredTotals(
+  kafka: Kafka,
+  codec: AvroCodec,
+  prefix: string,
+  namespace = '',
+): Promise<Record<string, unknown>> {
   const topic = changelogTopic('running-volume', 'totals');
   const state: Record<string, unknown> = {};
   // Keys live in one partition each, so reading all partitions in any interleaving gives each key's last value.
@@ -262,21 +325,37 @@ export async function diagnose(kafka: Kafka, run: RunProcess, topics: Record<str
       const highs = await admin.fetchTopicOffsets(topic);
       const committed = (await admin.fetchOffsets({ groupId: group, topics: [topic] }))[0]?.partitions ?? [];
       const reach = new Map<number, string>();
-      const consumer = kafka.consumer({ groupId: `tickflow.diagnose.${Date.now()}`, readUncommitted: false, maxWaitTimeInMs: 200 });
-      consumer.on(consumer.events.END_BATCH_PROCESS, (e) => reach.set(e.payload.partition, String(BigInt(e.payload.lastOffset) + 1n)));
+      const consumer = kafka.consumer({
+        groupId: `tickflow.diagnose.${Date.now()}`,
+        readUncommitted: false,
+        maxWaitTimeInMs: 200,
+      });
+      consumer.on(consumer.events.END_BATCH_PROCESS, (e) =>
+        reach.set(e.payload.partition, String(BigInt(e.payload.lastOffset) + 1n)),
+      );
       await consumer.connect();
       await consumer.subscribe({ topic, fromBeginning: true });
       await consumer.run({ eachBatch: async () => undefined });
       await sleep(10_000);
       await consumer.disconnect();
       for (const h of highs) {
-        lines.push(`${topic}[${h.partition}] high ${h.high}, read_committed reaches ${reach.get(h.partition) ?? 'nothing'}, ${group} committed ${committed.find((c) => c.partition === h.partition)?.offset ?? '?'}`);
+        lines.push(
+          `${topic}[${h.partition}] high ${h.high}, read_committed reaches ${reach.get(h.partition) ?? 'nothing'}, ${group} committed ${committed.find((c) => c.partition === h.partition)?.offset ?? '?'}`,
+        );
       }
     }
   } finally {
     await admin.disconnect();
   }
   const metrics = await runMetrics(run).catch((error: Error) => `metrics: ${error.message}`);
-  lines.push(...metrics.split('\n').filter((l) => /^tickflow_(consumer_lag|seconds_since_progress|paused_partitions|records_in_total|assigned_partitions)/.test(l)));
+  lines.push(
+    ...metrics
+      .split('\n')
+      .filter((l) =>
+        /^tickflow_(consumer_lag|seconds_since_progress|paused_partitions|records_in_total|assigned_partitions)/.test(
+          l,
+        ),
+      ),
+  );
   return lines.join('\n');
 }

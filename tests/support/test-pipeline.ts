@@ -14,8 +14,15 @@ export interface TestPipeline {
   stop(): Promise<void>;
 }
 
-/** `fuse: false` runs every stage on its own (a test that writes into a fused chain's intermediate topic needs that). */
-export async function startTestPipeline(clientId: string, stages: readonly string[], settings: Record<string, Record<string, string>> = {}, options: { fuse?: boolean } = {}): Promise<TestPipeline> {
+/**
+ * `fuse: false` runs every stage on its own (a test that writes into a fused chain's intermediate topic needs that).
+ */
+export async function startTestPipeline(
+  clientId: string,
+  stages: readonly string[],
+  settings: Record<string, Record<string, string>> = {},
+  options: { fuse?: boolean } = {},
+): Promise<TestPipeline> {
   const kafka = createKafka(clientId);
   const admin = kafka.admin();
   await admin.connect();

@@ -31,9 +31,14 @@ const BENCHMARKS: Readonly<Record<string, (p: Parsed) => Promise<number>>> = {
     return 0;
   },
   idle: async (p) => {
-    const shares = await benchIdle(createKafka('tickflow-bench-idle'), { seconds: positiveInt('seconds', p.flags.seconds, 30) as number, runs: positiveInt('runs', p.flags.runs, 3) as number });
+    const shares = await benchIdle(createKafka('tickflow-bench-idle'), {
+      seconds: positiveInt('seconds', p.flags.seconds, 30) as number,
+      runs: positiveInt('runs', p.flags.runs, 3) as number,
+    });
     const sorted = [...shares].sort((a, b) => a - b);
-    process.stdout.write(`tickflow bench idle: CPU of a running pipeline (${runnableNames().join(', ')}) with no traffic, % of one core: ${shares.map((s) => s.toFixed(2)).join(', ')}; median ${sorted[Math.floor(sorted.length / 2)].toFixed(2)}% (target < 2%)\n`);
+    process.stdout.write(
+      `tickflow bench idle: CPU of a running pipeline (${runnableNames().join(', ')}) with no traffic, % of one core: ${shares.map((s) => s.toFixed(2)).join(', ')}; median ${sorted[Math.floor(sorted.length / 2)].toFixed(2)}% (target < 2%)\n`,
+    );
     return 0;
   },
   soak: async (p) => {
@@ -61,10 +66,16 @@ const BENCHMARKS: Readonly<Record<string, (p: Parsed) => Promise<number>>> = {
     await admin.connect();
     try {
       const instruments = positiveInt('instruments', p.flags.instruments, 30_000) as number;
-      const figures = await benchRestore(kafka, admin, { instruments, eventsPerInstrument: 6, runs: positiveInt('runs', p.flags.runs, 3) as number });
+      const figures = await benchRestore(kafka, admin, {
+        instruments,
+        eventsPerInstrument: 6,
+        runs: positiveInt('runs', p.flags.runs, 3) as number,
+      });
       for (const f of figures) {
         const sorted = [...f.seconds].sort((a, b) => a - b);
-        process.stdout.write(`restore of ${f.store} partition 0 (${f.instruments} of the ${instruments} instruments): ${f.keys} keys from ${f.records} changelog records, ${f.seconds.map((s) => s.toFixed(2)).join(' / ')} s, median ${sorted[Math.floor(sorted.length / 2)].toFixed(2)} s\n`);
+        process.stdout.write(
+          `restore of ${f.store} partition 0 (${f.instruments} of the ${instruments} instruments): ${f.keys} keys from ${f.records} changelog records, ${f.seconds.map((s) => s.toFixed(2)).join(' / ')} s, median ${sorted[Math.floor(sorted.length / 2)].toFixed(2)} s\n`,
+        );
       }
     } finally {
       await admin.disconnect();
@@ -82,10 +93,19 @@ export const BENCH_COMMAND: CommandDef = {
     positionals: [1, 1],
     flags: {
       records: { type: 'string', description: 'records per throughput phase (default 100000)' },
-      instruments: { type: 'string', description: 'synthetic instruments (default 50; soak 500; restore 30000, about 10000 per partition)' },
-      rate: { type: 'string', description: 'records/s in the latency phase (default 5000); soak: events/s (default 2000)' },
+      instruments: {
+        type: 'string',
+        description: 'synthetic instruments (default 50; soak 500; restore 30000, about 10000 per partition)',
+      },
+      rate: {
+        type: 'string',
+        description: 'records/s in the latency phase (default 5000); soak: events/s (default 2000)',
+      },
       runs: { type: 'string', description: 'repeat the whole benchmark N times and print medians (default 3)' },
-      seconds: { type: 'string', description: 'idle: seconds per measurement (default 30); soak: seconds between samples (default 30)' },
+      seconds: {
+        type: 'string',
+        description: 'idle: seconds per measurement (default 30); soak: seconds between samples (default 30)',
+      },
       minutes: { type: 'string', description: 'soak: how long (default 10)' },
     },
   },
@@ -94,7 +114,12 @@ export const BENCH_COMMAND: CommandDef = {
     await prepare();
     const name = p.positionals[0];
     const benchmark = Object.hasOwn(BENCHMARKS, name) ? BENCHMARKS[name] : undefined;
-    if (!benchmark) throw new TickflowError('USAGE', `unknown benchmark '${name}'`, `use tickflow bench ${NAMES.slice(0, -1).join(', ')} or ${NAMES[NAMES.length - 1]}`);
+    if (!benchmark)
+      throw new TickflowError(
+        'USAGE',
+        `unknown benchmark '${name}'`,
+        `use tickflow bench ${NAMES.slice(0, -1).join(', ')} or ${NAMES[NAMES.length - 1]}`,
+      );
     return benchmark(p);
   },
 };

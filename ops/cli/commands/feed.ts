@@ -14,12 +14,18 @@ import { loadSettings } from '../../../pipelines/runtime/settings';
 const log = logger('cli');
 
 /** The feeds `tickflow feed` runs: the live ones of connectors/registry.ts, in its order. */
-const LIVE: Readonly<Record<string, LiveFeedDefinition>> = Object.fromEntries(Object.entries(FEEDS).flatMap(([name, feed]) => (feed.kind === 'live' ? [[name, feed] as const] : [])));
+const LIVE: Readonly<Record<string, LiveFeedDefinition>> = Object.fromEntries(
+  Object.entries(FEEDS).flatMap(([name, feed]) => (feed.kind === 'live' ? [[name, feed] as const] : [])),
+);
 
 /** How a flag's text becomes the value its setting reads, by the setting's type. */
 const READ_FLAG: Readonly<Record<FieldSpec['type'], (flag: string, text: string) => unknown>> = {
   number: (flag, text) => positiveInt(flag, text),
-  list: (_flag, text) => text.split(',').map((s) => s.trim()).filter(Boolean),
+  list: (_flag, text) =>
+    text
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
   string: (_flag, text) => text,
   boolean: () => true,
 };
@@ -30,7 +36,9 @@ function defaultText(spec: FieldSpec): string {
 }
 
 function usageOf(name: string, feed: LiveFeedDefinition): string {
-  const flags = Object.entries(feed.flags).map(([flag, f]) => (f.required ? `--${flag} ${f.placeholder}` : `[--${flag} ${f.placeholder}]`));
+  const flags = Object.entries(feed.flags).map(([flag, f]) =>
+    f.required ? `--${flag} ${f.placeholder}` : `[--${flag} ${f.placeholder}]`,
+  );
   const secrets = feed.secrets.map((s) => ` (${s.what}: ${s.setting} or ${s.setting}_FILE)`).join('');
   return `feed ${name} ${flags.join(' ')}${secrets}`;
 }
@@ -44,8 +52,15 @@ function flagSpecs(): Record<string, FlagSpec> {
       const type = setting.type === 'boolean' ? 'boolean' : 'string';
       const description = `${name}: ${setting.description}${defaultText(setting)}`;
       const shared = specs[flag];
-      if (shared && shared.type !== type) throw new TickflowError('INVARIANT', `--${flag} is a ${shared.type} flag of one feed and a ${type} flag of ${name}`, 'give one of them another flag name in connectors/registry.ts');
-      specs[flag] = shared ? { type, description: `${shared.description}; ${description}` } : { type, description, ...(setting.type === 'string' && setting.choices ? { choices: setting.choices } : {}) };
+      if (shared && shared.type !== type)
+        throw new TickflowError(
+          'INVARIANT',
+          `--${flag} is a ${shared.type} flag of one feed and a ${type} flag of ${name}`,
+          'give one of them another flag name in connectors/registry.ts',
+        );
+      specs[flag] = shared
+        ? { type, description: `${shared.description}; ${description}` }
+        : { type, description, ...(setting.type === 'string' && setting.choices ? { choices: setting.choices } : {}) };
     }
   }
   return specs;
@@ -88,7 +103,8 @@ function settingsFromFlags(feed: LiveFeedDefinition, flags: Parsed['flags']): Re
     const spec = feed.config[f.setting];
     const given = flags[flag];
     const value = given === undefined ? spec.default : READ_FLAG[spec.type](flag, String(given));
-    if (f.required && (value === '' || (Array.isArray(value) && value.length === 0))) throw new TickflowError('USAGE', `--${flag}: none given`, `for example --${flag} ${f.placeholder}`);
+    if (f.required && (value === '' || (Array.isArray(value) && value.length === 0)))
+      throw new TickflowError('USAGE', `--${flag}: none given`, `for example --${flag} ${f.placeholder}`);
     f.check?.(value, flag);
     if (given !== undefined) values[f.setting] = spec.type === 'number' ? String(value) : String(given);
   }
@@ -98,7 +114,10 @@ function settingsFromFlags(feed: LiveFeedDefinition, flags: Parsed['flags']): Re
 /** Runs a live feed until SIGINT/SIGTERM, logging its health; then stops it (which flushes its producer). */
 async function runUntilSignal(healthLog: LiveFeedDefinition['healthLog'], feed: RunningFeed): Promise<number> {
   feed.start();
-  const report = setInterval(() => log.info(`${healthLog.label} health: ${JSON.stringify(feed.health())}`), healthLog.everyMs);
+  const report = setInterval(
+    () => log.info(`${healthLog.label} health: ${JSON.stringify(feed.health())}`),
+    healthLog.everyMs,
+  );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
@@ -123,12 +142,20 @@ export const FEED_COMMAND: CommandDef = {
     const feed = Object.hasOwn(LIVE, name) ? LIVE[name] : undefined;
     if (!feed) {
       const feeds = Object.keys(LIVE).map((n) => `tickflow feed ${n}`);
-      throw new TickflowError('USAGE', `unknown feed '${name}'`, `use ${feeds.join(' or ')} (file feeds: tickflow replay; synthetic: tickflow synth)`);
+      throw new TickflowError(
+        'USAGE',
+        `unknown feed '${name}'`,
+        `use ${feeds.join(' or ')} (file feeds: tickflow replay; synthetic: tickflow synth)`,
+      );
     }
     const secrets = readSecrets(name, feed.secrets);
     const config = parseConfig(name, feed.config, settingsFromFlags(feed, p.flags));
     await ensureKafkaReachable();
-    const running = await feed.create(config, { kafka: createKafka(`tickflow-feed-${name}`), codec: new AvroCodec(), secrets });
+    const running = await feed.create(config, {
+      kafka: createKafka(`tickflow-feed-${name}`),
+      codec: new AvroCodec(),
+      secrets,
+    });
     return runUntilSignal(feed.healthLog, running);
   },
 };

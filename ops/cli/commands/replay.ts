@@ -21,12 +21,19 @@ export const REPLAY_COMMAND: CommandDef = {
     flags: {
       format: { type: 'string', choices: formatNames(), description: 'the file format' },
       speed: { type: 'string', description: 'max (default), or pace by exchange time: 1x, 10x, ...' },
-      restart: { type: 'boolean', description: 'publish from the first line, ignoring the checkpoint of an interrupted replay of the file' },
-      'max-line-bytes': { type: 'string', description: 'longest line published (default 900000); longer lines go to the raw topic\'s .dlq' },
+      restart: {
+        type: 'boolean',
+        description: 'publish from the first line, ignoring the checkpoint of an interrupted replay of the file',
+      },
+      'max-line-bytes': {
+        type: 'string',
+        description: "longest line published (default 900000); longer lines go to the raw topic's .dlq",
+      },
     },
   },
   run: async (p) => {
-    if (!p.flags.format) throw new TickflowError('USAGE', 'tickflow replay needs --format', `use --format ${formatNames().join('|')}`);
+    if (!p.flags.format)
+      throw new TickflowError('USAGE', 'tickflow replay needs --format', `use --format ${formatNames().join('|')}`);
     // A bad --speed fails before connecting; the feed then reads the speed from its settings.
     parseSpeed(String(p.flags.speed ?? 'max'));
     await ensureKafkaReachable();
@@ -47,7 +54,9 @@ export const REPLAY_COMMAND: CommandDef = {
     const result = await feed.done;
     const letters = result.deadLetters > 0 ? `; ${result.deadLetters} over-long lines to ${result.topic}.dlq` : '';
     const resumed = result.resumedAfterLine !== null ? ` (resumed after line ${result.resumedAfterLine})` : '';
-    process.stdout.write(`replayed ${result.published} records from ${p.positionals[0]} to ${result.topic} in ${result.seconds.toFixed(1)} s${resumed}${letters}\n`);
+    process.stdout.write(
+      `replayed ${result.published} records from ${p.positionals[0]} to ${result.topic} in ${result.seconds.toFixed(1)} s${resumed}${letters}\n`,
+    );
     if (!result.completed) {
       process.stdout.write('stopped before the end of the file; run the same command to continue where it stopped\n');
       return 1;

@@ -14,27 +14,59 @@ const log = logger('cli');
 /** `tickflow run`: stages and sinks in this process until a signal, or until idle. */
 export const RUN_COMMAND: CommandDef = {
   spec: {
-    usage: 'run [--stages a,b] [--set stage.setting=value ...] [--until-idle] [--metrics-port N] [--namespace P.] [--no-fuse] [--explain]',
+    usage:
+      'run [--stages a,b] [--set stage.setting=value ...] [--until-idle] [--metrics-port N] [--namespace P.] [--no-fuse] [--explain]',
     positionals: [0, 0],
     flags: {
-      stages: { type: 'string', description: `comma-separated stages and sinks (default: all of ${runnableNames().join(', ')})` },
-      set: { type: 'string', multiple: true, description: 'a stage or sink setting, e.g. sink-questdb.topics=md.trades.v1 (repeatable)' },
+      stages: {
+        type: 'string',
+        description: `comma-separated stages and sinks (default: all of ${runnableNames().join(', ')})`,
+      },
+      set: {
+        type: 'string',
+        multiple: true,
+        description: 'a stage or sink setting, e.g. sink-questdb.topics=md.trades.v1 (repeatable)',
+      },
       'until-idle': { type: 'boolean', description: 'exit 0 once every input is drained' },
-      'metrics-port': { type: 'string', description: 'port for /metrics, /healthz, /readyz (default 9464 or TICKFLOW_METRICS_PORT; 0 = any free port)' },
-      'no-fuse': { type: 'boolean', description: 'run every stage in its own consumer group, none fused into a chain (switching needs every instance stopped first)' },
-      explain: { type: 'boolean', description: 'print the plan (fused chains, the hops between them and why) and exit without starting' },
-      namespace: { type: 'string', description: 'prefix every topic and consumer group with this (e.g. exp1.): an isolated copy for experiments and tests; the prefixed topics must exist' },
+      'metrics-port': {
+        type: 'string',
+        description: 'port for /metrics, /healthz, /readyz (default 9464 or TICKFLOW_METRICS_PORT; 0 = any free port)',
+      },
+      'no-fuse': {
+        type: 'boolean',
+        description:
+          'run every stage in its own consumer group, none fused into a chain (switching needs every instance stopped first)',
+      },
+      explain: {
+        type: 'boolean',
+        description: 'print the plan (fused chains, the hops between them and why) and exit without starting',
+      },
+      namespace: {
+        type: 'string',
+        description:
+          'prefix every topic and consumer group with this (e.g. exp1.): an isolated copy for experiments and tests; the prefixed topics must exist',
+      },
     },
   },
   run: async (p) => {
     const names = parseStageList(p.flags.stages as string | undefined);
     const namespace = p.flags.namespace === undefined ? undefined : String(p.flags.namespace);
     if (namespace !== undefined && !/^[a-z0-9][a-z0-9._-]*\.$/.test(namespace)) {
-      throw new TickflowError('USAGE', `--namespace '${namespace}' is not a topic prefix`, 'use lower-case letters, digits, dots, dashes and underscores, ending with a dot, e.g. --namespace exp1.');
+      throw new TickflowError(
+        'USAGE',
+        `--namespace '${namespace}' is not a topic prefix`,
+        'use lower-case letters, digits, dots, dashes and underscores, ending with a dot, e.g. --namespace exp1.',
+      );
     }
     const settings = parseSetFlags((p.flags.set as string[] | undefined) ?? []);
-    const port = p.flags['metrics-port'] === '0' ? 0 : positiveInt('metrics-port', p.flags['metrics-port'], Number(process.env.TICKFLOW_METRICS_PORT ?? 9464)) ?? 9464;
-    const sessionTimeoutMs = process.env.TICKFLOW_SESSION_TIMEOUT_MS ? Number(process.env.TICKFLOW_SESSION_TIMEOUT_MS) : undefined;
+    const port =
+      p.flags['metrics-port'] === '0'
+        ? 0
+        : (positiveInt('metrics-port', p.flags['metrics-port'], Number(process.env.TICKFLOW_METRICS_PORT ?? 9464)) ??
+          9464);
+    const sessionTimeoutMs = process.env.TICKFLOW_SESSION_TIMEOUT_MS
+      ? Number(process.env.TICKFLOW_SESSION_TIMEOUT_MS)
+      : undefined;
     const fuse = !p.flags['no-fuse'];
     if (p.flags.explain) {
       // Planning reads only the stages' declarations and the catalog: no cluster needed.
@@ -50,7 +82,9 @@ export const RUN_COMMAND: CommandDef = {
       sessionTimeoutMs,
       topicPrefix: namespace,
       onFatal: (error) => {
-        log.error(`stopping: a consumer failed for good (${error.message}); restart the process once the cause is fixed`);
+        log.error(
+          `stopping: a consumer failed for good (${error.message}); restart the process once the cause is fixed`,
+        );
         void pipeline.stop().finally(() => exitAfterLogs(1));
       },
     });

@@ -12,14 +12,26 @@ export async function printStatus(json = false): Promise<void> {
     return;
   }
   for (const row of rows) {
-    process.stdout.write(`${row.component.padEnd(10)} ${row.state.padEnd(11)} ${row.address}${row.pid ? `  pid ${row.pid}` : ''}${row.detail ? `  (${row.detail})` : ''}\n`);
+    process.stdout.write(
+      `${row.component.padEnd(10)} ${row.state.padEnd(11)} ${row.address}${row.pid ? `  pid ${row.pid}` : ''}${row.detail ? `  (${row.detail})` : ''}\n`,
+    );
   }
 }
 
 /** `tickflow stack up|down|status|logs`: the local Kafka, QuestDB and schema registry. */
 export const STACK_COMMANDS: Readonly<Record<string, CommandDef>> = {
   up: {
-    spec: { usage: 'stack up [--brokers 1|3]', positionals: [0, 0], flags: { brokers: { type: 'string', choices: ['1', '3'], description: 'Kafka nodes to run on this machine (default: as created before, else 1)' } } },
+    spec: {
+      usage: 'stack up [--brokers 1|3]',
+      positionals: [0, 0],
+      flags: {
+        brokers: {
+          type: 'string',
+          choices: ['1', '3'],
+          description: 'Kafka nodes to run on this machine (default: as created before, else 1)',
+        },
+      },
+    },
     run: async (parsed) => {
       const brokers = parsed.flags.brokers === undefined ? undefined : (Number(parsed.flags.brokers) as BrokerCount);
       const started = Date.now();
@@ -33,7 +45,11 @@ export const STACK_COMMANDS: Readonly<Record<string, CommandDef>> = {
     },
   },
   down: {
-    spec: { usage: 'stack down [--purge]', positionals: [0, 0], flags: { purge: { type: 'boolean', description: 'also delete the data and logs (downloads are kept)' } } },
+    spec: {
+      usage: 'stack down [--purge]',
+      positionals: [0, 0],
+      flags: { purge: { type: 'boolean', description: 'also delete the data and logs (downloads are kept)' } },
+    },
     run: async (parsed) => {
       const stopped = await stackDown({ purge: Boolean(parsed.flags.purge) });
       process.stdout.write(stopped.length ? `stopped ${stopped.join(', ')}\n` : 'nothing was running\n');
@@ -41,7 +57,11 @@ export const STACK_COMMANDS: Readonly<Record<string, CommandDef>> = {
     },
   },
   status: {
-    spec: { usage: 'stack status [--json]', positionals: [0, 0], flags: { json: { type: 'boolean', description: 'print JSON' } } },
+    spec: {
+      usage: 'stack status [--json]',
+      positionals: [0, 0],
+      flags: { json: { type: 'boolean', description: 'print JSON' } },
+    },
     // Exit 3 when a component is not running, so scripts can wait on it.
     run: async (parsed) => {
       await printStatus(Boolean(parsed.flags.json));
@@ -53,7 +73,10 @@ export const STACK_COMMANDS: Readonly<Record<string, CommandDef>> = {
     spec: {
       usage: 'stack logs [COMPONENT] [--lines N] [--follow]',
       positionals: [0, 1],
-      flags: { lines: { type: 'string', description: 'lines per log (default 50)' }, follow: { type: 'boolean', short: 'f', description: 'keep printing new lines' } },
+      flags: {
+        lines: { type: 'string', description: 'lines per log (default 50)' },
+        follow: { type: 'boolean', short: 'f', description: 'keep printing new lines' },
+      },
     },
     run: async (parsed) => {
       const files = logFiles(parsed.positionals[0]);
@@ -62,7 +85,12 @@ export const STACK_COMMANDS: Readonly<Record<string, CommandDef>> = {
         return 0;
       }
       const lines = Number(parsed.flags.lines ?? 50);
-      if (!Number.isInteger(lines) || lines <= 0) throw new TickflowError('USAGE', `--lines must be a positive whole number, not '${String(parsed.flags.lines)}'`, 'for example --lines 100');
+      if (!Number.isInteger(lines) || lines <= 0)
+        throw new TickflowError(
+          'USAGE',
+          `--lines must be a positive whole number, not '${String(parsed.flags.lines)}'`,
+          'for example --lines 100',
+        );
       if (parsed.flags.follow) {
         const child = spawn('tail', ['-n', String(lines), '-F', ...files.map((f) => f.file)], { stdio: 'inherit' });
         await new Promise((resolve) => child.on('exit', resolve));

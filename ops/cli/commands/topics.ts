@@ -5,7 +5,9 @@ import { TOPICS, valueSubject } from '../../../topics/catalog';
 import { RegistryAdmin } from '../../schemas/registry';
 import { applyTopics, clusterBrokers, describeChange, plan, readTopics } from '../../topics/apply';
 
-async function withAdmin<T>(fn: (admin: ReturnType<ReturnType<typeof createKafka>['admin']>) => Promise<T>): Promise<T> {
+async function withAdmin<T>(
+  fn: (admin: ReturnType<ReturnType<typeof createKafka>['admin']>) => Promise<T>,
+): Promise<T> {
   await ensureKafkaReachable();
   const admin = createKafka('tickflow-admin').admin();
   await admin.connect();
@@ -24,14 +26,22 @@ export const TOPIC_COMMANDS: Readonly<Record<string, CommandDef>> = {
       positionals: [0, 0],
       flags: {
         'dry-run': { type: 'boolean', description: 'only print what would change' },
-        'force-partitions': { type: 'boolean', description: 'also raise partition counts of keyed topics (moves keys; see the message without it)' },
+        'force-partitions': {
+          type: 'boolean',
+          description: 'also raise partition counts of keyed topics (moves keys; see the message without it)',
+        },
       },
     },
     run: async (p) =>
       withAdmin(async (admin) => {
-        const changes = await applyTopics(admin, TOPICS, { dryRun: Boolean(p.flags['dry-run']), forcePartitions: Boolean(p.flags['force-partitions']) });
-        if (changes.length === 0) process.stdout.write(`topics: the cluster matches the catalog (${TOPICS.length} topics); nothing to do\n`);
-        for (const change of changes) process.stdout.write(`${p.flags['dry-run'] ? 'would ' : ''}${describeChange(change)}\n`);
+        const changes = await applyTopics(admin, TOPICS, {
+          dryRun: Boolean(p.flags['dry-run']),
+          forcePartitions: Boolean(p.flags['force-partitions']),
+        });
+        if (changes.length === 0)
+          process.stdout.write(`topics: the cluster matches the catalog (${TOPICS.length} topics); nothing to do\n`);
+        for (const change of changes)
+          process.stdout.write(`${p.flags['dry-run'] ? 'would ' : ''}${describeChange(change)}\n`);
         return 0;
       }),
   },
@@ -40,15 +50,22 @@ export const TOPIC_COMMANDS: Readonly<Record<string, CommandDef>> = {
     run: async () =>
       withAdmin(async (admin) => {
         const brokers = await clusterBrokers(admin);
-        const state = await readTopics(admin, TOPICS.map((t) => t.name));
+        const state = await readTopics(
+          admin,
+          TOPICS.map((t) => t.name),
+        );
         const { changes } = plan(TOPICS, state, brokers);
         for (const spec of TOPICS) {
           const current = state.get(spec.name);
           const pending = changes.filter((c) => c.topic === spec.name);
           const status = !current ? 'MISSING' : pending.length > 0 ? 'DIFFERS' : 'ok';
-          process.stdout.write(`${spec.name.padEnd(28)} ${status.padEnd(8)} partitions ${String(current?.partitions ?? '-').padEnd(3)} ${spec.cleanup.padEnd(7)} ${spec.valueSchema.padEnd(14)} ${spec.producer}\n`);
+          process.stdout.write(
+            `${spec.name.padEnd(28)} ${status.padEnd(8)} partitions ${String(current?.partitions ?? '-').padEnd(3)} ${spec.cleanup.padEnd(7)} ${spec.valueSchema.padEnd(14)} ${spec.producer}\n`,
+          );
         }
-        const extra = (await admin.listTopics()).filter((t) => !t.startsWith('__') && !TOPICS.some((s) => s.name === t)).sort();
+        const extra = (await admin.listTopics())
+          .filter((t) => !t.startsWith('__') && !TOPICS.some((s) => s.name === t))
+          .sort();
         if (extra.length > 0) process.stdout.write(`not in the catalog: ${extra.join(', ')}\n`);
         return 0;
       }),
@@ -59,8 +76,11 @@ export const TOPIC_COMMANDS: Readonly<Record<string, CommandDef>> = {
       withAdmin(async (admin) => {
         const name = p.positionals[0];
         const spec = TOPICS.find((t) => t.name === name);
-        if (!spec) throw new TickflowError('USAGE', `topic ${name} is not in the catalog`, 'see `tickflow topics list`');
-        process.stdout.write(`${spec.name}: ${spec.description}\n  key: ${spec.key}\n  value: ${spec.valueSchema} (subject ${valueSubject(spec.name)})\n  producer: ${spec.producer}\n  catalog: ${spec.partitions} partitions, ${spec.cleanup}, retention.ms=${spec.retentionMs}${spec.dlq ? `, dead letters in ${spec.name}.dlq` : ''}\n`);
+        if (!spec)
+          throw new TickflowError('USAGE', `topic ${name} is not in the catalog`, 'see `tickflow topics list`');
+        process.stdout.write(
+          `${spec.name}: ${spec.description}\n  key: ${spec.key}\n  value: ${spec.valueSchema} (subject ${valueSubject(spec.name)})\n  producer: ${spec.producer}\n  catalog: ${spec.partitions} partitions, ${spec.cleanup}, retention.ms=${spec.retentionMs}${spec.dlq ? `, dead letters in ${spec.name}.dlq` : ''}\n`,
+        );
         const state = (await readTopics(admin, [name])).get(name);
         if (!state) {
           process.stdout.write('  cluster: MISSING (run `tickflow topics apply`)\n');
@@ -68,13 +88,19 @@ export const TOPIC_COMMANDS: Readonly<Record<string, CommandDef>> = {
         }
         const metadata = await admin.fetchTopicMetadata({ topics: [name] });
         const offsets = await admin.fetchTopicOffsets(name);
-        process.stdout.write(`  cluster: ${state.partitions} partitions; cleanup.policy=${state.configs['cleanup.policy']} retention.ms=${state.configs['retention.ms']} min.insync.replicas=${state.configs['min.insync.replicas']}\n`);
+        process.stdout.write(
+          `  cluster: ${state.partitions} partitions; cleanup.policy=${state.configs['cleanup.policy']} retention.ms=${state.configs['retention.ms']} min.insync.replicas=${state.configs['min.insync.replicas']}\n`,
+        );
         for (const partition of metadata.topics[0].partitions.sort((a, b) => a.partitionId - b.partitionId)) {
           const o = offsets.find((x) => x.partition === partition.partitionId);
-          process.stdout.write(`    partition ${partition.partitionId}: leader ${partition.leader}, replicas [${partition.replicas.join(',')}], isr [${partition.isr.join(',')}], offsets ${o?.low}..${o?.high}\n`);
+          process.stdout.write(
+            `    partition ${partition.partitionId}: leader ${partition.leader}, replicas [${partition.replicas.join(',')}], isr [${partition.isr.join(',')}], offsets ${o?.low}..${o?.high}\n`,
+          );
         }
         const latest = await new RegistryAdmin().latest(valueSubject(name)).catch(() => undefined);
-        process.stdout.write(`  schema: ${latest ? `version ${latest.version}, id ${latest.id}` : 'not registered (run `tickflow schemas register`)'}\n`);
+        process.stdout.write(
+          `  schema: ${latest ? `version ${latest.version}, id ${latest.id}` : 'not registered (run `tickflow schemas register`)'}\n`,
+        );
         return 0;
       }),
   },

@@ -3,7 +3,9 @@ import { RateOfChange } from './indicator';
 
 describe('template indicator (rate of change) against technicalindicators', () => {
   it('matches within 1e-9 and continues from a snapshot', () => {
-    const closes = [44.34, 44.09, 44.15, 43.61, 44.33, 44.83, 45.1, 45.42, 45.84, 46.08, 45.89, 46.03, 45.61, 46.28, 46.28, 46.0];
+    const closes = [
+      44.34, 44.09, 44.15, 43.61, 44.33, 44.83, 45.1, 45.42, 45.84, 46.08, 45.89, 46.03, 45.61, 46.28, 46.28, 46.0,
+    ];
     const want = ROC.calculate({ period: 5, values: closes });
     const roc = new RateOfChange(5);
     const got: number[] = [];

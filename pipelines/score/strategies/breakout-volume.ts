@@ -9,12 +9,15 @@ import { clamp01, fmt, has } from './strategy';
  */
 export const breakoutVolume: Strategy = {
   name: 'breakout-volume',
-  description: 'breakout: a close beyond the previous bars\' range on unusually high volume',
+  description: "breakout: a close beyond the previous bars' range on unusually high volume",
   params: {
     period: { default: 20, description: 'bars in the range and the volume baseline' },
     volumeRatio: { default: 2, description: 'minimum bar volume as a multiple of the baseline mean' },
   },
-  indicators: (p) => ({ range: { indicator: 'donchian', params: { period: p.period } }, volume: { indicator: 'unusual_volume', params: { period: p.period } } }),
+  indicators: (p) => ({
+    range: { indicator: 'donchian', params: { period: p.period } },
+    volume: { indicator: 'unusual_volume', params: { period: p.period } },
+  }),
   evaluate({ values }, p) {
     if (!has(values, 'close', 'range.upper', 'range.lower', 'volume.ratio')) return undefined;
     const ratio = values['volume.ratio'];
@@ -22,10 +25,20 @@ export const breakoutVolume: Strategy = {
     const confidence = clamp01(0.5 + (0.5 * (ratio - p.volumeRatio)) / p.volumeRatio);
     const used = ['close', 'range.upper', 'range.lower', 'volume.ratio'];
     if (values.close > values['range.upper']) {
-      return { side: 'BUY', confidence, reason: `close ${fmt(values.close)} broke above the ${p.period}-bar high ${fmt(values['range.upper'])} on ${ratio.toFixed(2)}x the mean volume`, used };
+      return {
+        side: 'BUY',
+        confidence,
+        reason: `close ${fmt(values.close)} broke above the ${p.period}-bar high ${fmt(values['range.upper'])} on ${ratio.toFixed(2)}x the mean volume`,
+        used,
+      };
     }
     if (values.close < values['range.lower']) {
-      return { side: 'SELL', confidence, reason: `close ${fmt(values.close)} broke below the ${p.period}-bar low ${fmt(values['range.lower'])} on ${ratio.toFixed(2)}x the mean volume`, used };
+      return {
+        side: 'SELL',
+        confidence,
+        reason: `close ${fmt(values.close)} broke below the ${p.period}-bar low ${fmt(values['range.lower'])} on ${ratio.toFixed(2)}x the mean volume`,
+        used,
+      };
     }
     return undefined;
   },

@@ -18,16 +18,30 @@ export const emaCrossRsi: Strategy = {
     rsiUpper: { default: 70, description: 'no BUY at or above this RSI (overbought)' },
     rsiLower: { default: 30, description: 'no SELL at or below this RSI (oversold)' },
   },
-  indicators: (p) => ({ fast: { indicator: 'ema', params: { period: p.fast } }, slow: { indicator: 'ema', params: { period: p.slow } }, rsi: { indicator: 'rsi', params: { period: p.rsiPeriod } } }),
+  indicators: (p) => ({
+    fast: { indicator: 'ema', params: { period: p.fast } },
+    slow: { indicator: 'ema', params: { period: p.slow } },
+    rsi: { indicator: 'rsi', params: { period: p.rsiPeriod } },
+  }),
   evaluate({ values, previous }, p) {
     if (!has(values, 'fast', 'slow', 'rsi') || !has(previous, 'fast', 'slow')) return undefined;
     const rsi = values.rsi;
     const used = ['fast', 'slow', 'rsi'];
     if (previous.fast <= previous.slow && values.fast > values.slow && rsi >= 50 && rsi < p.rsiUpper) {
-      return { side: 'BUY', confidence: 0.5 + (0.5 * (rsi - 50)) / (p.rsiUpper - 50), reason: `EMA(${p.fast}) ${fmt(values.fast)} crossed above EMA(${p.slow}) ${fmt(values.slow)}; RSI(${p.rsiPeriod}) ${rsi.toFixed(1)} in [50, ${p.rsiUpper})`, used };
+      return {
+        side: 'BUY',
+        confidence: 0.5 + (0.5 * (rsi - 50)) / (p.rsiUpper - 50),
+        reason: `EMA(${p.fast}) ${fmt(values.fast)} crossed above EMA(${p.slow}) ${fmt(values.slow)}; RSI(${p.rsiPeriod}) ${rsi.toFixed(1)} in [50, ${p.rsiUpper})`,
+        used,
+      };
     }
     if (previous.fast >= previous.slow && values.fast < values.slow && rsi <= 50 && rsi > p.rsiLower) {
-      return { side: 'SELL', confidence: 0.5 + (0.5 * (50 - rsi)) / (50 - p.rsiLower), reason: `EMA(${p.fast}) ${fmt(values.fast)} crossed below EMA(${p.slow}) ${fmt(values.slow)}; RSI(${p.rsiPeriod}) ${rsi.toFixed(1)} in (${p.rsiLower}, 50]`, used };
+      return {
+        side: 'SELL',
+        confidence: 0.5 + (0.5 * (50 - rsi)) / (50 - p.rsiLower),
+        reason: `EMA(${p.fast}) ${fmt(values.fast)} crossed below EMA(${p.slow}) ${fmt(values.slow)}; RSI(${p.rsiPeriod}) ${rsi.toFixed(1)} in (${p.rsiLower}, 50]`,
+        used,
+      };
     }
     return undefined;
   },

@@ -17,9 +17,14 @@ export const STRATEGIES: Readonly<Record<string, Strategy>> = {
  */
 export function strategyParams(name: string, overrides: Readonly<Record<string, number>> = {}): Record<string, number> {
   const strategy = STRATEGIES[name];
-  if (!strategy) throw new TickflowError('CONFIG', `unknown strategy '${name}': use one of ${Object.keys(STRATEGIES).join(', ')}`);
+  if (!strategy)
+    throw new TickflowError('CONFIG', `unknown strategy '${name}': use one of ${Object.keys(STRATEGIES).join(', ')}`);
   for (const key of Object.keys(overrides)) {
-    if (!(key in strategy.params)) throw new TickflowError('CONFIG', `strategy ${name} has no parameter '${key}': its parameters are ${Object.keys(strategy.params).join(', ')}`);
+    if (!(key in strategy.params))
+      throw new TickflowError(
+        'CONFIG',
+        `strategy ${name} has no parameter '${key}': its parameters are ${Object.keys(strategy.params).join(', ')}`,
+      );
   }
   return { ...Object.fromEntries(Object.entries(strategy.params).map(([k, spec]) => [k, spec.default])), ...overrides };
 }

@@ -12,7 +12,9 @@ export interface IndicatorUse {
   readonly params: Readonly<Record<string, number>>;
 }
 
-/** Values by `<alias>` (single-valued indicators) or `<alias>.<field>` (e.g. `bands.lower`), plus `close` and `volume`. */
+/**
+ * Values by `<alias>` (single-valued indicators) or `<alias>.<field>` (e.g. `bands.lower`), plus `close` and `volume`.
+ */
 export type Values = Readonly<Record<string, number>>;
 
 export interface StrategyInput {

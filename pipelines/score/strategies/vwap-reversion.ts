@@ -16,17 +16,31 @@ export const vwapReversion: Strategy = {
   },
   indicators: (p) => ({ bands: { indicator: 'vwap_bands', params: { period: p.period, k: p.k } } }),
   evaluate({ values, previous }, p) {
-    if (!has(values, 'close', 'bands.vwap', 'bands.upper', 'bands.lower', 'bands.deviation') || !has(previous, 'close', 'bands.upper', 'bands.lower')) return undefined;
+    if (
+      !has(values, 'close', 'bands.vwap', 'bands.upper', 'bands.lower', 'bands.deviation') ||
+      !has(previous, 'close', 'bands.upper', 'bands.lower')
+    )
+      return undefined;
     const deviation = values['bands.deviation'];
     if (!(deviation > 0)) return undefined;
     const z = Math.abs(values.close - values['bands.vwap']) / deviation;
     const confidence = clamp01(0.5 + (0.5 * (z - p.k)) / p.k);
     const used = ['close', 'bands.vwap', 'bands.lower', 'bands.upper', 'bands.deviation'];
     if (values.close < values['bands.lower'] && previous.close >= previous['bands.lower']) {
-      return { side: 'BUY', confidence, reason: `close ${fmt(values.close)} fell below the lower VWAP band ${fmt(values['bands.lower'])} (VWAP ${fmt(values['bands.vwap'])}, ${z.toFixed(2)} deviations)`, used };
+      return {
+        side: 'BUY',
+        confidence,
+        reason: `close ${fmt(values.close)} fell below the lower VWAP band ${fmt(values['bands.lower'])} (VWAP ${fmt(values['bands.vwap'])}, ${z.toFixed(2)} deviations)`,
+        used,
+      };
     }
     if (values.close > values['bands.upper'] && previous.close <= previous['bands.upper']) {
-      return { side: 'SELL', confidence, reason: `close ${fmt(values.close)} rose above the upper VWAP band ${fmt(values['bands.upper'])} (VWAP ${fmt(values['bands.vwap'])}, ${z.toFixed(2)} deviations)`, used };
+      return {
+        side: 'SELL',
+        confidence,
+        reason: `close ${fmt(values.close)} rose above the upper VWAP band ${fmt(values['bands.upper'])} (VWAP ${fmt(values['bands.vwap'])}, ${z.toFixed(2)} deviations)`,
+        used,
+      };
     }
     return undefined;
   },

@@ -29,10 +29,20 @@ export const rsiReentry: Strategy = {
   evaluate({ values, previous }, p) {
     if (!has(values, 'rsi') || !has(previous, 'rsi')) return undefined;
     if (previous.rsi <= p.oversold && values.rsi > p.oversold) {
-      return { side: 'BUY', confidence: clamp01(0.5 + (values.rsi - p.oversold) / 20), reason: `RSI(${p.period}) rose from ${previous.rsi.toFixed(1)} to ${values.rsi.toFixed(1)}, above ${p.oversold}`, used: ['rsi'] };
+      return {
+        side: 'BUY',
+        confidence: clamp01(0.5 + (values.rsi - p.oversold) / 20),
+        reason: `RSI(${p.period}) rose from ${previous.rsi.toFixed(1)} to ${values.rsi.toFixed(1)}, above ${p.oversold}`,
+        used: ['rsi'],
+      };
     }
     if (previous.rsi >= p.overbought && values.rsi < p.overbought) {
-      return { side: 'SELL', confidence: clamp01(0.5 + (p.overbought - values.rsi) / 20), reason: `RSI(${p.period}) fell from ${previous.rsi.toFixed(1)} to ${values.rsi.toFixed(1)}, below ${p.overbought}`, used: ['rsi'] };
+      return {
+        side: 'SELL',
+        confidence: clamp01(0.5 + (p.overbought - values.rsi) / 20),
+        reason: `RSI(${p.period}) fell from ${previous.rsi.toFixed(1)} to ${values.rsi.toFixed(1)}, below ${p.overbought}`,
+        used: ['rsi'],
+      };
     }
     return undefined;
   },
