@@ -14,41 +14,27 @@ import { TickflowError } from './errors';
  * committed: the read first waits until the committed end lies beyond them (their transaction's
  * markers may still be on their way).
  */
+type Ends = Map<number, { high: bigint; low: bigint }>;
+
+interface ReadOptions {
+  partitions?: readonly number[];
+  timeoutMs?: number;
+  from?: ReadonlyMap<number, bigint>;
+  past?: ReadonlyMap<number, bigint>;
+}
+
 export async function readToEnd(
   kafka: Kafka,
   topic: string,
   onMessage: (partition: number, message: KafkaMessage) => Promise<void>,
-  options: {
-    partitions?: readonly number[];
-    timeoutMs?: number;
-    from?: ReadonlyMap<number, bigint>;
-    past?: ReadonlyMap<number, bigint>;
-  } = {},
+  options: ReadOptions = {},
 ): Promise<void> {
   const timeoutMs = options.timeoutMs ?? 120_000;
   const admin = kafka.admin();
   await admin.connect();
   const groupId = `tickflow.read.${randomUUID()}`;
   try {
-    const offsets = await committedEnds(admin, topic, options.past, timeoutMs);
-    for (const p of options.partitions ?? []) {
-      if (!offsets.some((o) => o.partition === p))
-        throw new TickflowError(
-          'CONFIG',
-          `${topic} has no partition ${p}`,
-          `give ${topic} as many partitions as the stage's input (topics/catalog.ts), then \`tickflow topics apply\``,
-        );
-    }
-    // `from` moves a partition's start past its low watermark (never before it: older records are gone).
-    const startOf = (o: { partition: number; low: string }): bigint => {
-      const from = options.from?.get(o.partition);
-      return from !== undefined && from > BigInt(o.low) ? from : BigInt(o.low);
-    };
-    const ends = new Map(
-      offsets
-        .filter((o) => (!options.partitions || options.partitions.includes(o.partition)) && startOf(o) < BigInt(o.high))
-        .map((o) => [o.partition, { high: BigInt(o.high), low: startOf(o) }]),
-    );
+    const ends = await readRange(admin, topic, options, timeoutMs);
     if (ends.size === 0) return;
     if (options.from) {
       const partitions = [...ends]
@@ -56,53 +42,87 @@ export async function readToEnd(
         .map(([partition, { low }]) => ({ partition, offset: low.toString() }));
       if (partitions.length > 0) await admin.setOffsets({ groupId, topic, partitions });
     }
-    const consumer = kafka.consumer({
-      groupId,
-      readUncommitted: false,
-      allowAutoTopicCreation: false,
-      maxWaitTimeInMs: 100,
-      maxBytesPerPartition: 4_194_304,
-    });
-    const positions = new Map<number, bigint>();
-    let failure: Error | undefined;
-    consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
-      positions.set(event.payload.partition, BigInt(event.payload.lastOffset) + 1n);
-    });
-    try {
-      await consumer.connect();
-      await consumer.subscribe({ topic, fromBeginning: true });
-      await consumer.run({
-        autoCommit: false,
-        eachBatch: async ({ batch }) => {
-          const end = ends.get(batch.partition);
-          if (!end) return;
-          for (const message of batch.messages) {
-            if (BigInt(message.offset) >= end.high || failure) break;
-            try {
-              await onMessage(batch.partition, message);
-            } catch (error) {
-              failure = error as Error;
-            }
-          }
-        },
-      });
-      const deadline = Date.now() + timeoutMs;
-      while (!failure && [...ends].some(([p, { high, low }]) => (positions.get(p) ?? low) < high)) {
-        if (Date.now() > deadline)
-          throw new TickflowError(
-            'INVARIANT',
-            `reading ${topic} did not reach its end within ${timeoutMs / 1000} s`,
-            'an open transaction may be blocking it; check the broker',
-          );
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      if (failure) throw failure;
-    } finally {
-      await consumer.disconnect();
-    }
+    await consumeRange(kafka, groupId, topic, ends, onMessage, timeoutMs);
   } finally {
     await admin.deleteGroups([groupId]).catch(() => undefined);
     await admin.disconnect();
+  }
+}
+
+/** Per partition to read, where to start (`low`) and the end to reach (`high`, exclusive). */
+async function readRange(admin: Admin, topic: string, options: ReadOptions, timeoutMs: number): Promise<Ends> {
+  const offsets = await committedEnds(admin, topic, options.past, timeoutMs);
+  for (const p of options.partitions ?? []) {
+    if (!offsets.some((o) => o.partition === p))
+      throw new TickflowError(
+        'CONFIG',
+        `${topic} has no partition ${p}`,
+        `give ${topic} as many partitions as the stage's input (topics/catalog.ts), then \`tickflow topics apply\``,
+      );
+  }
+  // `from` moves a partition's start past its low watermark (never before it: older records are gone).
+  const startOf = (o: { partition: number; low: string }): bigint => {
+    const from = options.from?.get(o.partition);
+    return from !== undefined && from > BigInt(o.low) ? from : BigInt(o.low);
+  };
+  return new Map(
+    offsets
+      .filter((o) => (!options.partitions || options.partitions.includes(o.partition)) && startOf(o) < BigInt(o.high))
+      .map((o) => [o.partition, { high: BigInt(o.high), low: startOf(o) }]),
+  );
+}
+
+async function consumeRange(
+  kafka: Kafka,
+  groupId: string,
+  topic: string,
+  ends: Ends,
+  onMessage: (partition: number, message: KafkaMessage) => Promise<void>,
+  timeoutMs: number,
+): Promise<void> {
+  const consumer = kafka.consumer({
+    groupId,
+    readUncommitted: false,
+    allowAutoTopicCreation: false,
+    maxWaitTimeInMs: 100,
+    maxBytesPerPartition: 4_194_304,
+  });
+  const positions = new Map<number, bigint>();
+  let failure: Error | undefined;
+  consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
+    positions.set(event.payload.partition, BigInt(event.payload.lastOffset) + 1n);
+  });
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        const end = ends.get(batch.partition);
+        if (!end) return;
+        for (const message of batch.messages) {
+          if (BigInt(message.offset) >= end.high || failure) break;
+          try {
+            await onMessage(batch.partition, message);
+          } catch (error) {
+            failure = error as Error;
+          }
+        }
+      },
+    });
+    const deadline = Date.now() + timeoutMs;
+    while (!failure && [...ends].some(([p, { high, low }]) => (positions.get(p) ?? low) < high)) {
+      if (Date.now() > deadline)
+        throw new TickflowError(
+          'INVARIANT',
+          `reading ${topic} did not reach its end within ${timeoutMs / 1000} s`,
+          'an open transaction may be blocking it; check the broker',
+        );
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    if (failure) throw failure;
+  } finally {
+    await consumer.disconnect();
   }
 }
 
