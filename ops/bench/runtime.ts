@@ -2,14 +2,21 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Sender } from '@questdb/nodejs-client';
-import type { Kafka, Message } from 'kafkajs';
+import type { Kafka, Message, Producer } from 'kafkajs';
+import { TRANSACTIONAL_RETRY } from '../../pipelines/runtime/transactions';
 import { QuestDbSink, ensureTables } from '../../connectors/questdb/sink';
 import { sql } from '../../connectors/questdb/sql';
-import { TRADES } from '../../connectors/questdb/tables';
+import { TRADES, tableForTopic } from '../../connectors/questdb/tables';
 import type { TableSpec } from '../../connectors/questdb/tables';
 import { marketTrades } from '../../connectors/synthetic/market';
 import { tardisTrades } from '../../connectors/tardis/formats';
 import { NORMALIZE_CONFIG, normalizeStage } from '../../pipelines/normalize/normalize';
+import { AGGREGATE_CONFIG, aggregateStage } from '../../pipelines/aggregate/aggregate';
+import { SCORE_CONFIG, scoreStage } from '../../pipelines/score/score';
+import { VALIDATE_CONFIG, validateStage } from '../../pipelines/validate/validate';
+import type { Stage } from '../../pipelines/runtime/stage';
+import { buildPeer, startPeer } from './peer';
+import type { PeerEvent } from './peer';
 import { AvroCodec } from '../../pipelines/runtime/codec';
 import { RuntimeMetrics } from '../../pipelines/runtime/metrics';
 import { Runner } from '../../pipelines/runtime/runner';
@@ -39,6 +46,8 @@ export interface BenchOptions {
   /** Records per second for the latency phase. */
   latencyRate: number;
   latencySeconds: number;
+  /** false: skip the Kafka Streams comparison (no Java 17 or Maven here). */
+  peer?: boolean;
 }
 
 export interface BenchFigures {
@@ -51,7 +60,19 @@ export interface BenchFigures {
   normalizeExactlyOncePerSecond: number;
   sinkRowsPerSecond: number;
   rawQuestdbRowsPerSecond: number;
-  cpuSecondsPer1000: { rawPassthrough: number; pipelineExactlyOnce: number };
+  /** Raw kafkajs consume -> produce, a transaction per batch carrying the offsets: an exactly-once hop's floor. */
+  rawExactlyOncePassthroughPerSecond: number;
+  /** normalize, aggregate -> score -> validate (fused), the sink (trades, bars, signals): trades/s through all. */
+  wholePipelinePerSecond: number;
+  /** The same work in tickflow and in Kafka Streams (ops/bench/peer): normalize -> 1-minute bars, exactly-once. */
+  peer?: {
+    tickflowPerSecond: number;
+    kafkaStreamsPerSecond: number;
+    tickflowCpuPer1000: number;
+    kafkaStreamsCpuPer1000: number;
+    kafkaStreamsPeakRssMb: number;
+  };
+  cpuSecondsPer1000: { rawPassthrough: number; pipelineExactlyOnce: number; wholePipeline: number };
   latencyAtRate: {
     rate: number;
     records: number;
@@ -59,13 +80,20 @@ export interface BenchFigures {
     p99Ms: number;
     p999Ms: number;
     maxMs: number;
+    /**
+     * Intended send -> the fused aggregate -> score -> validate transaction that took the trade
+     * committed (any signal it caused is then readable).
+     */
+    toSignal: { p50Ms: number; p99Ms: number; p999Ms: number };
     meanPhaseMs: Record<string, Record<string, number>>;
   };
   peakRssMb: number;
   ratios: {
     pipelineVsRawPassthrough: number;
     normalizeHopVsRawPassthrough: number;
+    normalizeHopVsRawExactlyOnce: number;
     sinkVsRawQuestdb: number;
+    tickflowVsKafkaStreams?: number;
     exactlyOnceVsAtLeastOnce: number;
   };
 }
@@ -78,6 +106,29 @@ const NORMALIZE_TOPICS = [
   'md.trades.v1.dlq',
   ...(NORMALIZE.stores ?? []).map((s) => changelogTopic(NORMALIZE.name, s)),
 ];
+
+/** Stages of the signal chain, as `tickflow run` fuses them; intervals as configured by default. */
+function chainStages(intervals?: string): Stage[] {
+  return [
+    aggregateStage(parseConfig('aggregate', AGGREGATE_CONFIG, intervals ? { intervals } : {})),
+    scoreStage(parseConfig('score', SCORE_CONFIG, {})),
+    validateStage(parseConfig('validate', VALIDATE_CONFIG, {})),
+  ] as Stage[];
+}
+
+/** Every topic the stages (and a sink of `sinkTopics`) read, write, dead-letter to or keep state in. */
+function topicsOf(stages: readonly Stage[], sinkTopics: readonly string[] = []): string[] {
+  const topics = stages.flatMap((s) => [
+    ...s.inputs,
+    ...s.inputs.map(dlqTopicOf),
+    ...s.outputs,
+    ...(s.stores ?? []).map((store) => changelogTopic(s.name, store)),
+  ]);
+  return [...new Set([...topics, ...sinkTopics, ...sinkTopics.map(dlqTopicOf)])];
+}
+
+const CHAIN_SINK_TOPICS = ['md.trades.v1', 'md.bars.v1', 'signals.v1', 'signals.rejected.v1'];
+const WHOLE_TOPICS = [...new Set([...NORMALIZE_TOPICS, ...topicsOf(chainStages(), CHAIN_SINK_TOPICS)])];
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -192,6 +243,199 @@ async function rawPassthrough(
   return { perSecond: n / seconds, cpuPer1000: ((used.user + used.system) / 1e6 / n) * 1000 };
 }
 
+/**
+ * Raw kafkajs consume -> produce, exactly-once: per partition a transactional producer, and per
+ * batch one transaction with the records and the consumed offset; no decode, no logic. What a
+ * stage's hop costs at least.
+ */
+async function rawExactlyOncePassthrough(
+  kafka: Kafka,
+  prefix: string,
+  n: number,
+): Promise<{ perSecond: number; cpuPer1000: number }> {
+  const source = `${prefix}md.raw.tardis.v1`;
+  const target = `${prefix}md.trades.v1`;
+  const groupId = `${prefix}raw-eos`;
+  const producers = new Map<number, Promise<Producer>>();
+  const producerOf = (partition: number): Promise<Producer> => {
+    let producer = producers.get(partition);
+    if (!producer) {
+      const created = kafka.producer({
+        transactionalId: `${prefix}raw-eos-${partition}`,
+        idempotent: true,
+        maxInFlightRequests: 1,
+        retry: TRANSACTIONAL_RETRY,
+      });
+      producer = created.connect().then(() => created);
+      producers.set(partition, producer);
+    }
+    return producer;
+  };
+  const consumer = kafka.consumer({
+    groupId,
+    readUncommitted: false,
+    maxBytesPerPartition: 524_288,
+    maxBytes: 4_194_304,
+    maxWaitTimeInMs: 250,
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topic: source, fromBeginning: true });
+  let forwarded = 0;
+  const cpu = process.cpuUsage();
+  const started = Date.now();
+  await consumer.run({
+    autoCommit: false,
+    partitionsConsumedConcurrently: 8,
+    eachBatch: async ({ batch }) => {
+      const transaction = await (await producerOf(batch.partition)).transaction();
+      try {
+        await transaction.send({
+          topic: target,
+          messages: batch.messages.map((m) => ({ key: m.key, value: m.value })),
+          acks: -1,
+        });
+        await transaction.sendOffsets({
+          consumerGroupId: groupId,
+          topics: [
+            {
+              topic: batch.topic,
+              partitions: [{ partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }],
+            },
+          ],
+        });
+        await transaction.commit();
+      } catch (error) {
+        await transaction.abort().catch(() => undefined);
+        throw error;
+      }
+      forwarded += batch.messages.length;
+    },
+  });
+  await waitCount('raw exactly-once passthrough', () => forwarded, n);
+  const seconds = (Date.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  await consumer.disconnect();
+  for (const producer of producers.values()) await (await producer).disconnect();
+  return { perSecond: n / seconds, cpuPer1000: ((used.user + used.system) / 1e6 / n) * 1000 };
+}
+
+/**
+ * The whole signal path over pre-loaded raw trades: normalize, the fused aggregate -> score ->
+ * validate chain and the sink of trades, bars and signals, exactly-once; timed from every runner
+ * being ready until the chain and the sink both took every trade.
+ */
+async function wholePipeline(
+  kafka: Kafka,
+  codec: AvroCodec,
+  prefix: string,
+  messages: Message[],
+): Promise<{ perSecond: number; cpuPer1000: number }> {
+  await produceAll(kafka, `${prefix}md.raw.tardis.v1`, messages);
+  let chained = 0;
+  let rows = 0;
+  const options = { topicPrefix: prefix };
+  const runners = [
+    Runner.forStage(kafka, codec, NORMALIZE, options),
+    Runner.forChain(kafka, codec, chainStages(), { ...options, onCommitted: (r) => (chained += r.length) }),
+    Runner.forSink(kafka, codec, new QuestDbSink(CHAIN_SINK_TOPICS, endpoints().questdbUrl, '_bench'), {
+      ...options,
+      onCommitted: (r) => (rows += r.filter((x) => x.topic === 'md.trades.v1').length),
+    }),
+  ];
+  const cpu = process.cpuUsage();
+  for (const r of runners) await r.start();
+  while (!runners.every((r) => r.isReady())) await new Promise((resolve) => setTimeout(resolve, 20));
+  const started = Date.now();
+  await waitCount('whole pipeline (chain)', () => chained, messages.length);
+  await waitCount('whole pipeline (sink)', () => rows, messages.length);
+  const seconds = (Date.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  for (const r of runners) await r.stop();
+  return {
+    perSecond: messages.length / seconds,
+    cpuPer1000: ((used.user + used.system) / 1e6 / messages.length) * 1000,
+  };
+}
+
+/**
+ * tickflow and Kafka Streams doing the same work on the same messages, one after the other:
+ * normalize (Tardis trades) and 1-minute bars, exactly-once, no sink. Each is timed from running
+ * (tickflow: every partition fenced and restored; Kafka Streams: RUNNING) to the last trade taken
+ * by the bar stage; CPU is the process's over that span (the peer's own count, without JVM start).
+ */
+async function versusKafkaStreams(
+  kafka: Kafka,
+  codec: AvroCodec,
+  prefixes: { tickflow: string; peer: string },
+  messages: Message[],
+): Promise<NonNullable<BenchFigures['peer']>> {
+  await produceAll(kafka, `${prefixes.tickflow}md.raw.tardis.v1`, messages);
+  let aggregated = 0;
+  const aggregate = aggregateStage(parseConfig('aggregate', AGGREGATE_CONFIG, { intervals: '1m' })) as Stage;
+  const runners = [
+    Runner.forStage(kafka, codec, NORMALIZE, { topicPrefix: prefixes.tickflow }),
+    Runner.forStage(kafka, codec, aggregate, {
+      topicPrefix: prefixes.tickflow,
+      onCommitted: (r) => (aggregated += r.filter((x) => x.topic === 'md.trades.v1').length),
+    }),
+  ];
+  for (const r of runners) await r.start();
+  while (!runners.every((r) => r.isReady())) await new Promise((resolve) => setTimeout(resolve, 20));
+  const cpu = process.cpuUsage();
+  const started = Date.now();
+  await waitCount('tickflow normalize -> aggregate', () => aggregated, messages.length);
+  const tickflowSeconds = (Date.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  for (const r of runners) await r.stop();
+
+  await buildPeer();
+  await produceAll(kafka, `${prefixes.peer}md.raw.tardis.v1`, messages);
+  let progress: PeerEvent | undefined;
+  const peer = startPeer({
+    input: `${prefixes.peer}md.raw.tardis.v1`,
+    tradesTopic: `${prefixes.peer}md.trades.v1`,
+    barsTopic: `${prefixes.peer}md.bars.v1`,
+    bootstrapServers: endpoints().kafkaBrokers.join(','),
+    applicationId: `${prefixes.peer}app`,
+    registryUrl: endpoints().schemaRegistryUrl,
+    stopAfterTrades: messages.length,
+    idleStopSeconds: 60,
+    onEvent: (event) => {
+      if (event.event === 'progress') progress = event;
+    },
+  });
+  const startedEvent = await peer.started;
+  const deadline = Date.now() + 600_000;
+  let lastLog = Date.now();
+  const exited = await Promise.race([
+    peer.exited,
+    (async () => {
+      while (Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        if (Date.now() - lastLog > 5000) {
+          lastLog = Date.now();
+          log.info(`Kafka Streams peer: ${String(progress?.tradesIn ?? 0)} of ${messages.length} trades in bars`);
+        }
+      }
+      return peer.stop();
+    })(),
+  ]);
+  const stopped = exited.stopped;
+  if (!stopped || stopped.reason !== 'count')
+    throw new Error(
+      `the Kafka Streams peer stopped without taking every trade (${JSON.stringify(stopped ?? exited)}); its stderr is in the log above`,
+    );
+  const peerSeconds = (Number(stopped.lastRecordMs) - Number(startedEvent.startupMs)) / 1000;
+  const peerCpu = Number(stopped.cpuSeconds) - Number(startedEvent.cpuSeconds);
+  return {
+    tickflowPerSecond: messages.length / tickflowSeconds,
+    kafkaStreamsPerSecond: messages.length / peerSeconds,
+    tickflowCpuPer1000: ((used.user + used.system) / 1e6 / messages.length) * 1000,
+    kafkaStreamsCpuPer1000: (peerCpu / messages.length) * 1000,
+    kafkaStreamsPeakRssMb: Number(stopped.peakRssMb),
+  };
+}
+
 async function pipeline(
   kafka: Kafka,
   codec: AvroCodec,
@@ -200,6 +444,7 @@ async function pipeline(
   delivery: 'exactly-once' | 'at-least-once',
   onRow?: (r: InputRecord, now: number) => void,
   metrics?: RuntimeMetrics,
+  onChained?: (r: InputRecord, now: number) => void,
 ): Promise<{ runners: Runner[]; rows: () => number; normalized: () => number; ready: Promise<void> }> {
   let rows = 0;
   let normalized = 0;
@@ -220,13 +465,26 @@ async function pipeline(
       }
     },
   });
-  await normalize.start();
-  await sink.start();
+  const runners = [normalize, sink];
+  if (onChained) {
+    runners.push(
+      Runner.forChain(kafka, codec, chainStages(), {
+        topicPrefix: prefix,
+        delivery,
+        metrics,
+        onCommitted: (records) => {
+          const now = Date.now();
+          for (const r of records) if (r.topic === 'md.trades.v1') onChained(r, now);
+        },
+      }),
+    );
+  }
+  for (const r of runners) await r.start();
   const ready = (async () => {
-    while (!normalize.isReady() || !sink.isReady()) await new Promise((resolve) => setTimeout(resolve, 50));
+    while (!runners.every((r) => r.isReady())) await new Promise((resolve) => setTimeout(resolve, 50));
   })();
   void n;
-  return { runners: [normalize, sink], rows: () => rows, normalized: () => normalized, ready };
+  return { runners, rows: () => rows, normalized: () => normalized, ready };
 }
 
 async function pipelineThroughput(
@@ -315,6 +573,7 @@ async function latencyAtRate(
     count,
   );
   const latencies: number[] = [];
+  const toSignal: number[] = [];
   const metrics = new RuntimeMetrics();
   const p = await pipeline(
     kafka,
@@ -326,6 +585,9 @@ async function latencyAtRate(
       latencies.push(now - (r.value as Trade).tsRecv / 1000);
     },
     metrics,
+    (r, now) => {
+      toSignal.push(now - (r.value as Trade).tsRecv / 1000);
+    },
   );
   await p.ready;
   await new Promise((resolve) => setTimeout(resolve, 2000));
@@ -361,8 +623,12 @@ async function latencyAtRate(
   while (sending) await sending;
   await producer.disconnect();
   await waitCount('latency phase', p.rows, count);
+  await waitCount('latency phase (signal chain)', () => toSignal.length, count);
   for (const r of p.runners) await r.stop();
   latencies.sort((a, b) => a - b);
+  toSignal.sort((a, b) => a - b);
+  for (const v of (await metrics.changelogBytes.get()).values)
+    log.info(`changelog of ${String(v.labels.stage)}: ${Math.round(v.value / count)} bytes per trade`);
   return {
     rate: options.latencyRate,
     records: count,
@@ -370,6 +636,7 @@ async function latencyAtRate(
     p99Ms: percentile(latencies, 99),
     p999Ms: percentile(latencies, 99.9),
     maxMs: latencies[latencies.length - 1],
+    toSignal: { p50Ms: percentile(toSignal, 50), p99Ms: percentile(toSignal, 99), p999Ms: percentile(toSignal, 99.9) },
     meanPhaseMs: await meanPhases(metrics),
   };
 }
@@ -407,14 +674,30 @@ export async function benchRuntime(kafka: Kafka, options: BenchOptions): Promise
     raw: `bench.${id}.raw.`,
     alo: `bench.${id}.alo.`,
     eos: `bench.${id}.eos.`,
+    rawEos: `bench.${id}.raweos.`,
+    whole: `bench.${id}.whole.`,
+    tickflow: `bench.${id}.tickflow.`,
+    peer: `bench.${id}.peer.`,
     latency: `bench.${id}.latency.`,
   };
   const created: string[] = [];
   const rss = new RssSampler();
   rss.start();
   try {
-    for (const prefix of Object.values(prefixes))
-      created.push(...(await createNamespace(admin, prefix, NORMALIZE_TOPICS, brokers)));
+    const topicsFor: Record<keyof typeof prefixes, string[]> = {
+      raw: NORMALIZE_TOPICS,
+      alo: NORMALIZE_TOPICS,
+      eos: NORMALIZE_TOPICS,
+      rawEos: NORMALIZE_TOPICS,
+      whole: WHOLE_TOPICS,
+      tickflow: [...new Set([...NORMALIZE_TOPICS, ...topicsOf(chainStages().slice(0, 1))])],
+      peer: ['md.raw.tardis.v1', 'md.raw.tardis.v1.dlq', 'md.trades.v1', 'md.bars.v1'],
+      latency: WHOLE_TOPICS,
+    };
+    for (const [phase, prefix] of Object.entries(prefixes))
+      created.push(...(await createNamespace(admin, prefix, topicsFor[phase as keyof typeof prefixes], brokers)));
+    for (const table of CHAIN_SINK_TOPICS.map((t) => tableForTopic(t)))
+      if (table) await ensureTables([table as TableSpec<unknown>], '_bench');
     await ensureTables([TRADES as unknown as TableSpec<unknown>], '_bench');
     // A recorded past, as a replay: exchange and receive times end a minute before now (1,000 events/s
     // of exchange time), so normalize's FUTURE_TIMESTAMP rule never applies.
@@ -448,6 +731,18 @@ export async function benchRuntime(kafka: Kafka, options: BenchOptions): Promise
           payload: tardisLine(t, t.tsRecv),
         }) as Trade,
     );
+    await produceAll(kafka, `${prefixes.rawEos}md.raw.tardis.v1`, messages);
+    const rawEos = await rawExactlyOncePassthrough(kafka, prefixes.rawEos, messages.length);
+    log.info(`raw exactly-once passthrough: ${Math.round(rawEos.perSecond)} records/s`);
+    const whole = await wholePipeline(kafka, codec, prefixes.whole, messages);
+    log.info(
+      `whole pipeline (normalize, aggregate -> score -> validate, sink): ${Math.round(whole.perSecond)} trades/s`,
+    );
+    const peer = options.peer === false ? undefined : await versusKafkaStreams(kafka, codec, prefixes, messages);
+    if (peer)
+      log.info(
+        `normalize -> 1m bars: tickflow ${Math.round(peer.tickflowPerSecond)} trades/s, Kafka Streams ${Math.round(peer.kafkaStreamsPerSecond)} trades/s`,
+      );
     const sink = await sinkVsRaw(kafka, codec, prefixes.eos, normalized);
     log.info(`sink ${Math.round(sink.sink)} rows/s, raw QuestDB client ${Math.round(sink.raw)} rows/s`);
     const latency = await latencyAtRate(kafka, codec, prefixes.latency, options);
@@ -461,12 +756,21 @@ export async function benchRuntime(kafka: Kafka, options: BenchOptions): Promise
       normalizeExactlyOncePerSecond: eos.stagePerSecond,
       sinkRowsPerSecond: sink.sink,
       rawQuestdbRowsPerSecond: sink.raw,
-      cpuSecondsPer1000: { rawPassthrough: raw.cpuPer1000, pipelineExactlyOnce: eos.cpuPer1000 },
+      rawExactlyOncePassthroughPerSecond: rawEos.perSecond,
+      wholePipelinePerSecond: whole.perSecond,
+      peer,
+      cpuSecondsPer1000: {
+        rawPassthrough: raw.cpuPer1000,
+        pipelineExactlyOnce: eos.cpuPer1000,
+        wholePipeline: whole.cpuPer1000,
+      },
       latencyAtRate: latency,
       peakRssMb: rss.peak / 1024 / 1024,
       ratios: {
         pipelineVsRawPassthrough: eos.perSecond / raw.perSecond,
         normalizeHopVsRawPassthrough: eos.stagePerSecond / raw.perSecond,
+        normalizeHopVsRawExactlyOnce: eos.stagePerSecond / rawEos.perSecond,
+        ...(peer ? { tickflowVsKafkaStreams: peer.tickflowPerSecond / peer.kafkaStreamsPerSecond } : {}),
         sinkVsRawQuestdb: sink.sink / sink.raw,
         exactlyOnceVsAtLeastOnce: eos.perSecond / alo.perSecond,
       },
@@ -479,7 +783,7 @@ export async function benchRuntime(kafka: Kafka, options: BenchOptions): Promise
     const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.includes(`bench.${id}.`));
     if (groups.length) await admin.deleteGroups(groups).catch(() => undefined);
     await admin.disconnect();
-    for (const table of ['trades_bench', 'trades_rawbench'])
+    for (const table of ['trades_bench', 'trades_rawbench', 'bars_bench', 'signals_bench'])
       await sql(`DROP TABLE IF EXISTS ${table}`).catch(() => undefined);
   }
 }
@@ -497,9 +801,18 @@ export function formatFigures(runs: BenchFigures[]): string {
     `  pipeline, at-least-once        ${Math.round(m((b) => b.pipelineAtLeastOncePerSecond))} records/s`,
     `  pipeline, exactly-once         ${Math.round(m((b) => b.pipelineExactlyOncePerSecond))} records/s   (${m((b) => b.cpuSecondsPer1000.pipelineExactlyOnce).toFixed(3)} CPU s per 1,000)`,
     `  normalize hop alone (in it)    ${Math.round(m((b) => b.normalizeExactlyOncePerSecond))} records/s   (one Kafka hop, like the passthrough)`,
+    `  raw exactly-once passthrough   ${Math.round(m((b) => b.rawExactlyOncePassthroughPerSecond))} records/s   (a transaction per batch with its offsets, no logic)`,
+    `  whole pipeline                 ${Math.round(m((b) => b.wholePipelinePerSecond))} trades/s   (normalize, aggregate -> score -> validate fused, sink of trades, bars, signals; ${m((b) => b.cpuSecondsPer1000.wholePipeline).toFixed(3)} CPU s per 1,000)`,
+    ...(runs.every((b) => b.peer)
+      ? [
+          `  normalize -> 1m bars, tickflow ${Math.round(m((b) => b.peer?.tickflowPerSecond ?? 0))} trades/s   (${m((b) => b.peer?.tickflowCpuPer1000 ?? 0).toFixed(3)} CPU s per 1,000)`,
+          `  the same in Kafka Streams      ${Math.round(m((b) => b.peer?.kafkaStreamsPerSecond ?? 0))} trades/s   (${m((b) => b.peer?.kafkaStreamsCpuPer1000 ?? 0).toFixed(3)} CPU s per 1,000, peak RSS ${m((b) => b.peer?.kafkaStreamsPeakRssMb ?? 0).toFixed(0)} MB)`,
+        ]
+      : []),
     `  QuestDB sink alone             ${Math.round(m((b) => b.sinkRowsPerSecond))} rows/s`,
     `  raw QuestDB client             ${Math.round(m((b) => b.rawQuestdbRowsPerSecond))} rows/s`,
     `  end-to-end latency at ${runs[0].latencyAtRate.rate}/s (intended send -> QuestDB ack): p50 ${m((b) => b.latencyAtRate.p50Ms).toFixed(0)} ms, p99 ${m((b) => b.latencyAtRate.p99Ms).toFixed(0)} ms, p99.9 ${m((b) => b.latencyAtRate.p999Ms).toFixed(0)} ms`,
+    `  trade -> signal chain committed at ${runs[0].latencyAtRate.rate}/s (intended send -> aggregate -> score -> validate commit): p50 ${m((b) => b.latencyAtRate.toSignal.p50Ms).toFixed(0)} ms, p99 ${m((b) => b.latencyAtRate.toSignal.p99Ms).toFixed(0)} ms, p99.9 ${m((b) => b.latencyAtRate.toSignal.p999Ms).toFixed(0)} ms`,
     ...Object.entries(runs[Math.floor(runs.length / 2)].latencyAtRate.meanPhaseMs ?? {}).map(
       ([stage, phases]) =>
         `    mean ms per batch phase, ${stage}: ${Object.entries(phases)
@@ -510,7 +823,13 @@ export function formatFigures(runs: BenchFigures[]): string {
     'ratios (each measured within one run, then the median):',
     `  pipeline / raw passthrough     ${m((b) => b.ratios.pipelineVsRawPassthrough).toFixed(2)}   (target >= 0.5; two hops plus QuestDB against one hop)`,
     `  normalize hop / passthrough    ${m((b) => b.ratios.normalizeHopVsRawPassthrough).toFixed(2)}`,
-    `  sink / raw QuestDB client      ${m((b) => b.ratios.sinkVsRawQuestdb).toFixed(2)}   (target >= 0.7)`,
+    `  normalize hop / raw EOS hop    ${m((b) => b.ratios.normalizeHopVsRawExactlyOnce).toFixed(2)}   (target >= 0.7)`,
+    ...(runs.every((b) => b.ratios.tickflowVsKafkaStreams !== undefined)
+      ? [
+          `  tickflow / Kafka Streams       ${m((b) => b.ratios.tickflowVsKafkaStreams ?? 0).toFixed(2)}   (target >= 1.0; normalize -> 1m bars)`,
+        ]
+      : []),
+    `  sink / raw QuestDB client      ${m((b) => b.ratios.sinkVsRawQuestdb).toFixed(2)}   (target >= 0.85)`,
     `  exactly-once / at-least-once   ${m((b) => b.ratios.exactlyOnceVsAtLeastOnce).toFixed(2)}   (target >= 0.8)`,
   ];
   return lines.join('\n');

@@ -19,6 +19,14 @@ const PATCHES = [
     patch: 'ops/patches/kafkajs/sendMessages.js',
     originalSha256: '8a120e6993955e040a13014cccebd79b8d41e7355d6eda1065fa83fea2fbbcdb',
   },
+  {
+    // A FindCoordinator round trip before every transactional request (about five per transaction).
+    pkg: 'kafkajs',
+    version: '2.2.4',
+    file: 'src/producer/eosManager/index.js',
+    patch: 'ops/patches/kafkajs/eosManager.js',
+    originalSha256: 'a74ae029d7aa786b8616b77f922d30a81bec2833878769dbfa6b4a9dab66db22',
+  },
 ];
 
 const sha256 = (buffer) => crypto.createHash('sha256').update(buffer).digest('hex');

@@ -226,5 +226,33 @@ export async function createNamespace(
       ),
     })),
   });
-  return specs.map((spec) => `${prefix}${spec.name}`);
+  const names = specs.map((spec) => `${prefix}${spec.name}`);
+  await waitUntilServed(admin, names);
+  return names;
+}
+
+/**
+ * Waits until every partition of `topics` answers a ListOffsets at its leader. `createTopics` with
+ * `waitForLeaders` returns once the metadata names leaders, but a broker can still answer "This
+ * server does not host this topic-partition" for a moment after that: the first produce of a
+ * freshly created namespace failed that way two runs in three on a fresh stack.
+ */
+export async function waitUntilServed(admin: Admin, topics: readonly string[], timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const topic of topics) {
+    for (;;) {
+      try {
+        await admin.fetchTopicOffsets(topic);
+        break;
+      } catch (error) {
+        if (Date.now() > deadline)
+          throw new TickflowError(
+            'TIMEOUT',
+            `${topic} was created but its partitions are not served after ${timeoutMs / 1000} s: ${(error as Error).message}`,
+            'check the broker logs (tickflow stack status); the topic may need deleting and creating again',
+          );
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  }
 }

@@ -30,6 +30,7 @@ export class TransactionalProducers {
       transactionTimeout: 60_000,
       retry: TRANSACTIONAL_RETRY,
     });
+    if (process.env.TICKFLOW_DEBUG_REQUESTS) traceRequests(producer, id);
     const connect = this.connectHook ? this.connectHook(() => producer.connect(), id) : producer.connect();
     try {
       await bounded(connect, `initialising transactional producer ${id}`, this.connectTimeoutMs);
@@ -70,4 +71,29 @@ export class TransactionalProducers {
     });
     this.retiring.set(id, retired);
   }
+}
+
+/**
+ * TICKFLOW_DEBUG_REQUESTS=1: every 10 s, stderr gets each transactional producer's Kafka requests by
+ * kind (count, mean duration, mean time queued), the stage's partitions folded together; then the
+ * counts restart. Where a transaction's time goes, request by request.
+ */
+const REQUESTS = new Map<string, { n: number; ms: number; pending: number }>();
+let reporter: NodeJS.Timeout | undefined;
+function traceRequests(producer: Producer, id: string): void {
+  producer.on(producer.events.REQUEST, (e) => {
+    const k = `${id.replace(/partition-\d+|\.\d+$/, '*')} ${e.payload.apiName}`;
+    const r = REQUESTS.get(k) ?? { n: 0, ms: 0, pending: 0 };
+    r.n += 1;
+    r.ms += e.payload.duration;
+    r.pending += e.payload.pendingDuration;
+    REQUESTS.set(k, r);
+  });
+  reporter ??= setInterval(() => {
+    const lines = [...REQUESTS].map(
+      ([k, r]) => `${k}: ${r.n} x ${(r.ms / r.n).toFixed(1)} ms (queued ${(r.pending / r.n).toFixed(1)})`,
+    );
+    process.stderr.write(`requests:\n  ${lines.join('\n  ')}\n`);
+    REQUESTS.clear();
+  }, 10_000).unref();
 }

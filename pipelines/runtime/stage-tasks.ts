@@ -409,13 +409,21 @@ export class StageTasks implements BatchProcessor {
         this.sendPlaced(transaction, sends, at, touched),
       );
       at('transactional send');
-      await sendInTransaction(transaction, outcome.sends.entries());
       const changelog: Placement = new Map();
-      await sendInTransaction(transaction, outcome.changelog.entries(), {
-        compress: outcome.changelog.bytes > COMPRESS_CHANGELOG_BYTES,
-        placement: changelog,
-        what: 'transactional send (changelog)',
-      });
+      if (outcome.changelog.bytes > COMPRESS_CHANGELOG_BYTES) {
+        await sendInTransaction(transaction, outcome.sends.entries());
+        await sendInTransaction(transaction, outcome.changelog.entries(), {
+          compress: true,
+          placement: changelog,
+          what: 'transactional send (changelog)',
+        });
+      } else {
+        // One produce request (and one AddPartitionsToTxn) for outputs and changelog: each round
+        // trip is on every record's latency.
+        await sendInTransaction(transaction, [...outcome.sends.entries(), ...outcome.changelog.entries()], {
+          placement: changelog,
+        });
+      }
       const offsets = [...(headOffsets ? [headOffsets] : []), ...groupCommits(outcome)];
       const hook =
         this.ctx.options.beforeCommit && headOffsets

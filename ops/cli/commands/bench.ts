@@ -19,6 +19,7 @@ const BENCHMARKS: Readonly<Record<string, (p: Parsed) => Promise<number>>> = {
       instruments: positiveInt('instruments', p.flags.instruments, 50) as number,
       latencyRate: positiveInt('rate', p.flags.rate, 5000) as number,
       latencySeconds: 10,
+      peer: !p.flags['no-peer'],
     };
     const runs = [];
     const kafka = createKafka('tickflow-bench');
@@ -89,10 +90,14 @@ const NAMES = Object.keys(BENCHMARKS);
 /** `tickflow bench <name>`: benchmarks against the local stack (README, "Benchmarks"). */
 export const BENCH_COMMAND: CommandDef = {
   spec: {
-    usage: `bench ${NAMES.join('|')} [--records N] [--instruments N] [--rate N] [--runs N] [--seconds N] [--minutes N]`,
+    usage: `bench ${NAMES.join('|')} [--records N] [--instruments N] [--rate N] [--runs N] [--seconds N] [--minutes N] [--no-peer]`,
     positionals: [1, 1],
     flags: {
       records: { type: 'string', description: 'records per throughput phase (default 100000)' },
+      'no-peer': {
+        type: 'boolean',
+        description: 'runtime: skip the Kafka Streams peer (it needs Java 17 and Maven to build ops/bench/peer)',
+      },
       instruments: {
         type: 'string',
         description: 'synthetic instruments (default 50; soak 500; restore 30000, about 10000 per partition)',
