@@ -405,21 +405,18 @@ async function versusKafkaStreams(
     },
   });
   const startedEvent = await peer.started;
-  const deadline = Date.now() + 600_000;
-  let lastLog = Date.now();
-  const exited = await Promise.race([
-    peer.exited,
-    (async () => {
-      while (Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-        if (Date.now() - lastLog > 5000) {
-          lastLog = Date.now();
-          log.info(`Kafka Streams peer: ${String(progress?.tradesIn ?? 0)} of ${messages.length} trades in bars`);
-        }
-      }
-      return peer.stop();
-    })(),
-  ]);
+  let finished = false;
+  const ticker = setInterval(() => {
+    log.info(`Kafka Streams peer: ${String(progress?.tradesIn ?? 0)} of ${messages.length} trades in bars`);
+  }, 5000);
+  const timeout = setTimeout(() => {
+    if (!finished) void peer.stop();
+  }, 600_000);
+  const exited = await peer.exited.finally(() => {
+    finished = true;
+    clearInterval(ticker);
+    clearTimeout(timeout);
+  });
   const stopped = exited.stopped;
   if (!stopped || stopped.reason !== 'count')
     throw new Error(
