@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -25,8 +26,8 @@ import { parseConfig } from '../../pipelines/runtime/config';
 import { dlqTopicOf } from '../../topics/catalog';
 import type { RawRecord, Trade } from '../../schemas/types.generated';
 import { createNamespace } from '../topics/apply';
-import { endpoints, tickflowHome } from '../../pipelines/runtime/settings';
-import { logger } from '../../pipelines/runtime/log';
+import { REPO_ROOT, endpoints, tickflowHome } from '../../pipelines/runtime/settings';
+import { logger, readableLog } from '../../pipelines/runtime/log';
 import { questdbSenderConfig } from '../../pipelines/runtime/security';
 import { changelogTopic } from '../../topics/catalog';
 
@@ -66,6 +67,9 @@ export interface BenchFigures {
   wholePipelinePerSecond: number;
   /** The same work in tickflow and in Kafka Streams (ops/bench/peer): normalize -> 1-minute bars, exactly-once. */
   peer?: {
+    /** normalize and aggregate as two `tickflow run` processes, as a deployment scales them out. */
+    tickflowProcessesPerSecond: number;
+    tickflowProcessesCpuPer1000: number;
     tickflowPerSecond: number;
     kafkaStreamsPerSecond: number;
     tickflowCpuPer1000: number;
@@ -94,6 +98,7 @@ export interface BenchFigures {
     normalizeHopVsRawExactlyOnce: number;
     sinkVsRawQuestdb: number;
     tickflowVsKafkaStreams?: number;
+    tickflowProcessesVsKafkaStreams?: number;
     exactlyOnceVsAtLeastOnce: number;
   };
 }
@@ -357,6 +362,110 @@ async function wholePipeline(
   };
 }
 
+const CLI = path.join(REPO_ROOT, 'dist', 'ops', 'cli', 'main.js');
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+function processCpuSeconds(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * normalize and aggregate (1-minute bars) as two `tickflow run` processes, one per stage, as a
+ * deployment scales out: started and ready (every partition fenced and restored, `/readyz`) before
+ * the messages are produced; timed from the first message produced until aggregate's group has
+ * committed the whole of its input.
+ */
+async function tickflowProcesses(
+  kafka: Kafka,
+  prefix: string,
+  messages: Message[],
+): Promise<{ perSecond: number; cpuPer1000: number }> {
+  const logFile = path.join(tickflowHome(), 'bench', `runtime-processes-${Date.now()}.log`);
+  fs.mkdirSync(path.dirname(logFile), { recursive: true });
+  const children = ['normalize', 'aggregate'].map((stage) => {
+    const out = fs.openSync(logFile, 'a');
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        'run',
+        '--stages',
+        stage,
+        '--namespace',
+        prefix,
+        '--metrics-port',
+        '0',
+        ...(stage === 'aggregate' ? ['--set', 'aggregate.intervals=1m'] : []),
+      ],
+      { stdio: ['ignore', out, out], env: { ...process.env, TICKFLOW_LOG_FORMAT: 'json' } },
+    );
+    fs.closeSync(out);
+    return child;
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const ready = async (): Promise<boolean> => {
+      const ports = [
+        ...readableLog(fs.readFileSync(logFile, 'utf8')).matchAll(/metrics on http:\/\/127\.0\.0\.1:(\d+)\//g),
+      ];
+      if (ports.length < 2) return false;
+      const answers = await Promise.all(
+        ports.map((m) =>
+          fetch(`http://127.0.0.1:${m[1]}/readyz`).then(
+            (r) => r.ok,
+            () => false,
+          ),
+        ),
+      );
+      return answers.every(Boolean);
+    };
+    const deadline = Date.now() + 120_000;
+    while (!(await ready())) {
+      if (children.some((c) => c.exitCode !== null) || Date.now() > deadline)
+        throw new Error(`the tickflow run processes did not get ready; see ${logFile}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const cpuBefore = children.map((c) => processCpuSeconds(c.pid as number));
+    const started = Date.now();
+    await produceAll(kafka, `${prefix}md.raw.tardis.v1`, messages);
+    const trades = `${prefix}md.trades.v1`;
+    const done = async (): Promise<number> => {
+      const highs = await admin.fetchTopicOffsets(trades);
+      const committed = (await admin.fetchOffsets({ groupId: `tickflow.${prefix}aggregate`, topics: [trades] }))[0];
+      let behind = 0;
+      for (const { partition, high } of highs) {
+        const at = committed?.partitions.find((p) => p.partition === partition)?.offset ?? '-1';
+        behind += Math.max(0, Number(high) - Math.max(0, Number(at)));
+      }
+      return behind;
+    };
+    // Done when normalize wrote every trade and aggregate committed past all of them (a commit
+    // marker may follow the last record: within one offset of the end counts as the end).
+    let lastLog = Date.now();
+    for (;;) {
+      const highs = await admin.fetchTopicOffsets(trades);
+      const written = highs.reduce((n, h) => n + Number(h.high), 0);
+      const behind = await done();
+      if (written >= messages.length && behind <= highs.length) break;
+      if (Date.now() - started > 600_000) throw new Error(`tickflow processes: ${behind} trades behind after 600 s`);
+      if (Date.now() - lastLog > 5000) {
+        lastLog = Date.now();
+        log.info(`tickflow processes: ${written} trades written, aggregate ${behind} behind`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const seconds = (Date.now() - started) / 1000;
+    const cpu = children.reduce((sum, c, i) => sum + processCpuSeconds(c.pid as number) - cpuBefore[i], 0);
+    return { perSecond: messages.length / seconds, cpuPer1000: (cpu / messages.length) * 1000 };
+  } finally {
+    for (const c of children) c.kill('SIGTERM');
+    await Promise.all(children.map((c) => (c.exitCode !== null ? undefined : new Promise((r) => c.once('exit', r)))));
+    await admin.disconnect();
+  }
+}
+
 /**
  * tickflow and Kafka Streams doing the same work on the same messages, one after the other:
  * normalize (Tardis trades) and 1-minute bars, exactly-once, no sink. Each is timed from running
@@ -366,7 +475,7 @@ async function wholePipeline(
 async function versusKafkaStreams(
   kafka: Kafka,
   codec: AvroCodec,
-  prefixes: { tickflow: string; peer: string },
+  prefixes: { tickflow: string; peer: string; processes: string },
   messages: Message[],
 ): Promise<NonNullable<BenchFigures['peer']>> {
   await produceAll(kafka, `${prefixes.tickflow}md.raw.tardis.v1`, messages);
@@ -423,8 +532,11 @@ async function versusKafkaStreams(
       `the Kafka Streams peer stopped without taking every trade (${JSON.stringify(stopped ?? exited)}); its stderr is in the log above`,
     );
   const peerSeconds = (Number(stopped.lastRecordMs) - Number(startedEvent.startupMs)) / 1000;
+  const processes = await tickflowProcesses(kafka, prefixes.processes, messages);
   const peerCpu = Number(stopped.cpuSeconds) - Number(startedEvent.cpuSeconds);
   return {
+    tickflowProcessesPerSecond: processes.perSecond,
+    tickflowProcessesCpuPer1000: processes.cpuPer1000,
     tickflowPerSecond: messages.length / tickflowSeconds,
     kafkaStreamsPerSecond: messages.length / peerSeconds,
     tickflowCpuPer1000: ((used.user + used.system) / 1e6 / messages.length) * 1000,
@@ -675,6 +787,7 @@ export async function benchRuntime(kafka: Kafka, options: BenchOptions): Promise
     whole: `bench.${id}.whole.`,
     tickflow: `bench.${id}.tickflow.`,
     peer: `bench.${id}.peer.`,
+    processes: `bench.${id}.procs.`,
     latency: `bench.${id}.latency.`,
   };
   const created: string[] = [];
@@ -689,6 +802,7 @@ export async function benchRuntime(kafka: Kafka, options: BenchOptions): Promise
       whole: WHOLE_TOPICS,
       tickflow: [...new Set([...NORMALIZE_TOPICS, ...topicsOf(chainStages().slice(0, 1))])],
       peer: ['md.raw.tardis.v1', 'md.raw.tardis.v1.dlq', 'md.trades.v1', 'md.bars.v1'],
+      processes: [...new Set([...NORMALIZE_TOPICS, ...topicsOf(chainStages().slice(0, 1))])],
       latency: WHOLE_TOPICS,
     };
     for (const [phase, prefix] of Object.entries(prefixes))
@@ -767,7 +881,12 @@ export async function benchRuntime(kafka: Kafka, options: BenchOptions): Promise
         pipelineVsRawPassthrough: eos.perSecond / raw.perSecond,
         normalizeHopVsRawPassthrough: eos.stagePerSecond / raw.perSecond,
         normalizeHopVsRawExactlyOnce: eos.stagePerSecond / rawEos.perSecond,
-        ...(peer ? { tickflowVsKafkaStreams: peer.tickflowPerSecond / peer.kafkaStreamsPerSecond } : {}),
+        ...(peer
+          ? {
+              tickflowVsKafkaStreams: peer.tickflowPerSecond / peer.kafkaStreamsPerSecond,
+              tickflowProcessesVsKafkaStreams: peer.tickflowProcessesPerSecond / peer.kafkaStreamsPerSecond,
+            }
+          : {}),
         sinkVsRawQuestdb: sink.sink / sink.raw,
         exactlyOnceVsAtLeastOnce: eos.perSecond / alo.perSecond,
       },
@@ -802,7 +921,8 @@ export function formatFigures(runs: BenchFigures[]): string {
     `  whole pipeline                 ${Math.round(m((b) => b.wholePipelinePerSecond))} trades/s   (normalize, aggregate -> score -> validate fused, sink of trades, bars, signals; ${m((b) => b.cpuSecondsPer1000.wholePipeline).toFixed(3)} CPU s per 1,000)`,
     ...(runs.every((b) => b.peer)
       ? [
-          `  normalize -> 1m bars, tickflow ${Math.round(m((b) => b.peer?.tickflowPerSecond ?? 0))} trades/s   (${m((b) => b.peer?.tickflowCpuPer1000 ?? 0).toFixed(3)} CPU s per 1,000)`,
+          `  normalize -> 1m bars, tickflow ${Math.round(m((b) => b.peer?.tickflowPerSecond ?? 0))} trades/s   (one process; ${m((b) => b.peer?.tickflowCpuPer1000 ?? 0).toFixed(3)} CPU s per 1,000)`,
+          `  the same, a process per stage  ${Math.round(m((b) => b.peer?.tickflowProcessesPerSecond ?? 0))} trades/s   (${m((b) => b.peer?.tickflowProcessesCpuPer1000 ?? 0).toFixed(3)} CPU s per 1,000)`,
           `  the same in Kafka Streams      ${Math.round(m((b) => b.peer?.kafkaStreamsPerSecond ?? 0))} trades/s   (${m((b) => b.peer?.kafkaStreamsCpuPer1000 ?? 0).toFixed(3)} CPU s per 1,000, peak RSS ${m((b) => b.peer?.kafkaStreamsPeakRssMb ?? 0).toFixed(0)} MB)`,
         ]
       : []),

@@ -1,7 +1,7 @@
 /**
  * What a runner's consumer is waiting on: fetches in flight per broker and the phase of each batch
  * in flight. A healthy consumer makes progress at least every fetch wait (a fetch returns, empty or
- * not, within about a second); when nothing has moved for the stall limit, `stalled` names what is
+ * not, within the fetch wait: 3 s by default); when nothing has moved for the stall limit, `stalled` names what is
  * pending and for how long, so a hang in the client or a broker call is visible instead of silent.
  */
 export class Watchdog {
