@@ -17,6 +17,7 @@ import { SCORE_CONFIG, scoreStage } from '../../pipelines/score/score';
 import { VALIDATE_CONFIG, validateStage } from '../../pipelines/validate/validate';
 import type { Stage } from '../../pipelines/runtime/stage';
 import { buildPeer, startPeer } from './peer';
+import { processCpuSeconds } from './proc';
 import type { PeerEvent } from './peer';
 import { AvroCodec } from '../../pipelines/runtime/codec';
 import { RuntimeMetrics } from '../../pipelines/runtime/metrics';
@@ -363,12 +364,6 @@ async function wholePipeline(
 }
 
 const CLI = path.join(REPO_ROOT, 'dist', 'ops', 'cli', 'main.js');
-
-/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
-function processCpuSeconds(pid: number): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 /**
  * normalize and aggregate (1-minute bars) as two `tickflow run` processes, one per stage, as a

@@ -13,6 +13,8 @@ import { RUNNABLES } from '../../pipelines/registry';
 import { Runner } from '../../pipelines/runtime/runner';
 import { TOPICS, dlqTopicOf } from '../../topics/catalog';
 import { clusterBrokers, createNamespace } from '../topics/apply';
+import { stackStatus } from '../stack/stack';
+import { CpuShares } from './proc';
 import { REPO_ROOT, tickflowHome } from '../../pipelines/runtime/settings';
 import { TickflowError } from '../../pipelines/runtime/errors';
 import { logger, readableLog } from '../../pipelines/runtime/log';
@@ -38,6 +40,11 @@ export interface SoakSample {
   /** Seconds to read and decode every changelog (all stores, all partitions). */
   restoreSeconds: number | null;
   changelogRecords: number | null;
+  /**
+   * Share of one core (%) since the previous sample: the pipeline, each server of the stack, and the
+   * load generator (this process).
+   */
+  cpuPercent: Record<string, number>;
 }
 
 export interface SoakOptions {
@@ -169,6 +176,14 @@ export async function benchSoak(kafka: Kafka, admin: Admin, options: SoakOptions
       live.signal,
       namespace,
     ).then((r) => (published = r.published));
+    const servers = (await stackStatus()).filter((c) => c.state === 'running' && c.pid !== undefined);
+    const cpu = new CpuShares(
+      new Map([
+        ['pipeline', child.pid as number],
+        ...servers.map((c) => [c.component, c.pid as number] as [string, number]),
+        ['load generator', process.pid],
+      ]),
+    );
     const started = Date.now();
     let before = {
       bytes: metricSum(await metrics(), 'tickflow_changelog_bytes_total'),
@@ -195,11 +210,12 @@ export async function benchSoak(kafka: Kafka, admin: Admin, options: SoakOptions
         ),
         restoreSeconds: restore ? Number(restore.seconds.toFixed(2)) : null,
         changelogRecords: restore?.records ?? null,
+        cpuPercent: cpu.sample(),
       };
       before = now;
       samples.push(sample);
       log.info(
-        `soak ${sample.minute} min: RSS ${sample.rssMb} MB, lag ${sample.lag}, ${sample.changelogBytesPerRecord} changelog bytes per record${restore ? `, restore ${sample.restoreSeconds} s (${sample.changelogRecords} changelog records)` : ''}`,
+        `soak ${sample.minute} min: RSS ${sample.rssMb} MB, lag ${sample.lag}, ${sample.changelogBytesPerRecord} changelog bytes per record${restore ? `, restore ${sample.restoreSeconds} s (${sample.changelogRecords} changelog records)` : ''}; CPU % of a core: ${cpuText(sample.cpuPercent)}`,
       );
     }
     live.abort();
@@ -217,6 +233,12 @@ export async function benchSoak(kafka: Kafka, admin: Admin, options: SoakOptions
   return samples;
 }
 
+function cpuText(shares: Record<string, number>): string {
+  return Object.entries(shares)
+    .map(([name, share]) => `${name} ${share}`)
+    .join(', ');
+}
+
 export function formatSoak(samples: readonly SoakSample[], options: SoakOptions): string {
   const lines = [
     `tickflow bench soak: ${options.rate} events/s on ${options.instruments} instruments for ${options.minutes} min (every stage and the sink in one process)`,
@@ -224,7 +246,7 @@ export function formatSoak(samples: readonly SoakSample[], options: SoakOptions)
   lines.push('minute  RSS MB  lag      changelog B/record  restore s  changelog records');
   for (const s of samples) {
     lines.push(
-      `${s.minute.toFixed(1).padStart(6)}  ${String(s.rssMb).padStart(6)}  ${String(s.lag).padStart(7)}  ${s.changelogBytesPerRecord.toFixed(1).padStart(18)}  ${s.restoreSeconds === null ? '' : s.restoreSeconds.toFixed(2).padStart(9)}  ${s.changelogRecords ?? ''}`,
+      `${s.minute.toFixed(1).padStart(6)}  ${String(s.rssMb).padStart(6)}  ${String(s.lag).padStart(7)}  ${s.changelogBytesPerRecord.toFixed(1).padStart(18)}  ${s.restoreSeconds === null ? '' : s.restoreSeconds.toFixed(2).padStart(9)}  ${String(s.changelogRecords ?? '').padStart(17)}  CPU %: ${cpuText(s.cpuPercent)}`,
     );
   }
   // After warm-up (the first third), what grew: last against first of the later samples.
