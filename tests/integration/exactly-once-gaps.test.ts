@@ -1,16 +1,10 @@
-import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import type { Admin, Kafka, Message } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import { syntheticTrades } from '../../connectors/synthetic/trades';
-import { REPO_ROOT } from '../../pipelines/runtime/settings';
 import { collectTopic } from '../../ops/cli/tap';
 import { applyTopics } from '../../ops/topics/apply';
 import { aggregateStage, AGGREGATE_CONFIG } from '../../pipelines/aggregate/aggregate';
 import { AvroCodec } from '../../pipelines/runtime/codec';
 import { parseConfig } from '../../pipelines/runtime/config';
-import { readableLog } from '../../pipelines/runtime/log';
 import { RuntimeMetrics } from '../../pipelines/runtime/metrics';
 import { Runner } from '../../pipelines/runtime/runner';
 import { StageDriver } from '../../pipelines/runtime/test-driver';
@@ -18,6 +12,8 @@ import { runningVolumeStage } from '../../pipelines/running-volume/running-volum
 import type { Bar, Heartbeat, Trade } from '../../schemas/types.generated';
 import { topicSpec } from '../../topics/catalog';
 import { oracleBarsOf } from '../support/bars-oracle';
+import { logOf, publish, startFaultRun } from '../support/fault-children';
+import type { Child } from '../support/fault-children';
 import { unique } from '../support/helpers';
 import { TestNamespaces } from '../support/namespaces';
 import { checkVolumeOutputs, publishTrades, restoredTotals, sleep, waitFor } from '../support/runtime-harness';
@@ -28,75 +24,8 @@ import { checkVolumeOutputs, publishTrades, restoredTotals, sleep, waitFor } fro
  * whose start-up timed out cannot fence its replacement; partition counts of keyed topics are not
  * raised behind the state's back. Each test runs in its own topic namespace.
  */
-const FAULT_RUN = path.join(REPO_ROOT, 'dist', 'tests', 'support', 'fault-run.js');
 const MINUTE = 60_000_000;
 
-interface Child {
-  exited: Promise<number | null>;
-  log: string;
-  kill(signal: NodeJS.Signals): void;
-}
-
-function startFaultRun(stages: string, namespace: string, env: Record<string, string>, label: string): Child {
-  if (!fs.existsSync(FAULT_RUN)) throw new Error(`${FAULT_RUN} is missing: run \`npm run build\` (npm test does it)`);
-  const log = path.join(os.tmpdir(), `tickflow-${label}-${process.pid}-${Date.now()}.log`);
-  const out = fs.openSync(log, 'a');
-  const child = spawn(process.execPath, [FAULT_RUN, stages, namespace], {
-    stdio: ['ignore', out, out],
-    env: { ...process.env, ...env },
-  });
-  fs.closeSync(out);
-  return {
-    log,
-    exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))),
-    kill: (signal) => child.kill(signal),
-  };
-}
-
-/** The child's log as a person reads it (it logs JSON lines to its file). */
-const logOf = (child: Child): string => readableLog(fs.readFileSync(child.log, 'utf8'));
-
-/** Publishes records to several topics of a namespace, in transactions of `chunk`, at `rate` records/s. */
-async function publish(
-  kafka: Kafka,
-  codec: AvroCodec,
-  namespace: string,
-  records: readonly { topic: string; key: string; value: unknown }[],
-  rate: number,
-  chunk = 500,
-): Promise<void> {
-  const producer = kafka.producer({
-    transactionalId: `tickflow.test.eos.${process.pid}.${Date.now()}`,
-    idempotent: true,
-    maxInFlightRequests: 1,
-  });
-  await producer.connect();
-  const started = Date.now();
-  try {
-    for (let i = 0; i < records.length; i += chunk) {
-      const due = started + (i / rate) * 1000;
-      if (due > Date.now()) await sleep(due - Date.now());
-      const byTopic = new Map<string, Message[]>();
-      for (const r of records.slice(i, i + chunk)) {
-        const list = byTopic.get(r.topic) ?? [];
-        list.push({ key: r.key, value: await codec.encode(r.topic, r.value) });
-        byTopic.set(r.topic, list);
-      }
-      const transaction = await producer.transaction();
-      await transaction.sendBatch({
-        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic: `${namespace}${topic}`, messages })),
-        acks: -1,
-      });
-      await transaction.commit();
-    }
-  } finally {
-    await producer.disconnect();
-  }
-}
-
-/**
- * Trades of `instruments` instruments and, after every 400 trades, a heartbeat per instrument carrying its trade count.
- */
 function tradesAndHeartbeats(
   prefix: string,
   count: number,

@@ -1,8 +1,4 @@
-import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import type { Kafka, Message, PartitionMetadata } from 'kafkajs';
+import type { Kafka, PartitionMetadata } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
 import { syntheticTrades } from '../../connectors/synthetic/trades';
 import { collectTopic } from '../../ops/cli/tap';
@@ -11,8 +7,6 @@ import { AGGREGATE_CONFIG, aggregateStage } from '../../pipelines/aggregate/aggr
 import { avroType } from '../../pipelines/runtime/avro';
 import { AvroCodec } from '../../pipelines/runtime/codec';
 import { parseConfig } from '../../pipelines/runtime/config';
-import { readableLog } from '../../pipelines/runtime/log';
-import { REPO_ROOT } from '../../pipelines/runtime/settings';
 import type { OutputRecord } from '../../pipelines/runtime/stage';
 import { StageDriver } from '../../pipelines/runtime/test-driver';
 import { explainPlan } from '../../pipelines/runtime/topology';
@@ -20,6 +14,8 @@ import { SCORE_CONFIG, scoreStage } from '../../pipelines/score/score';
 import { VALIDATE_CONFIG, validateStage } from '../../pipelines/validate/validate';
 import type { Bar, Candidate, Heartbeat, Signal, Trade } from '../../schemas/types.generated';
 import { topicSpec } from '../../topics/catalog';
+import { publish, logOf, startFaultRun } from '../support/fault-children';
+import type { Child } from '../support/fault-children';
 import { unique } from '../support/helpers';
 import { TestNamespaces } from '../support/namespaces';
 import { sleep, waitFor } from '../support/runtime-harness';
@@ -33,7 +29,6 @@ import { sleep, waitFor } from '../support/runtime-harness';
  * changelogs, equal an uninterrupted unfused run over the same records (StageDriver, stage by stage,
  * each stage reading the previous one's outputs as Avro, as from Kafka).
  */
-const FAULT_RUN = path.join(REPO_ROOT, 'dist', 'tests', 'support', 'fault-run.js');
 const MINUTE = 60_000_000;
 const STAGES = 'aggregate,score,validate';
 const SETTINGS = JSON.stringify({ validate: { clock: 'event' } });
@@ -56,65 +51,14 @@ const TOPICS = [
   'validate.signals.changelog',
 ];
 
-interface Child {
-  exited: Promise<number | null>;
-  log: string;
-  kill(signal: NodeJS.Signals): void;
-}
-
-function startFaultRun(namespace: string, env: Record<string, string>, label: string, stages = STAGES): Child {
-  if (!fs.existsSync(FAULT_RUN)) throw new Error(`${FAULT_RUN} is missing: run \`npm run build\` (npm test does it)`);
-  const log = path.join(os.tmpdir(), `tickflow-${label}-${process.pid}-${Date.now()}.log`);
-  const out = fs.openSync(log, 'a');
-  const child = spawn(process.execPath, [FAULT_RUN, stages, namespace], {
-    stdio: ['ignore', out, out],
-    env: { ...process.env, TICKFLOW_SESSION_TIMEOUT_MS: '6000', TICKFLOW_TEST_SETTINGS: SETTINGS, ...env },
-  });
-  fs.closeSync(out);
-  return {
-    log,
-    exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))),
-    kill: (signal) => child.kill(signal),
-  };
-}
-
-const logOf = (child: Child): string => readableLog(fs.readFileSync(child.log, 'utf8'));
-
-async function publish(
-  kafka: Kafka,
-  codec: AvroCodec,
-  namespace: string,
-  records: readonly { topic: string; key: string; value: unknown }[],
-  rate: number,
-  chunk = 500,
-): Promise<void> {
-  const producer = kafka.producer({
-    transactionalId: `tickflow.test.fused.${process.pid}.${Date.now()}`,
-    idempotent: true,
-    maxInFlightRequests: 1,
-  });
-  await producer.connect();
-  const started = Date.now();
-  try {
-    for (let i = 0; i < records.length; i += chunk) {
-      const due = started + (i / rate) * 1000;
-      if (due > Date.now()) await sleep(due - Date.now());
-      const byTopic = new Map<string, Message[]>();
-      for (const r of records.slice(i, i + chunk)) {
-        const list = byTopic.get(r.topic) ?? [];
-        list.push({ key: r.key, value: await codec.encode(r.topic, r.value) });
-        byTopic.set(r.topic, list);
-      }
-      const transaction = await producer.transaction();
-      await transaction.sendBatch({
-        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic: `${namespace}${topic}`, messages })),
-        acks: -1,
-      });
-      await transaction.commit();
-    }
-  } finally {
-    await producer.disconnect();
-  }
+/** A fault-run child of the chain's stages (or `stages`), with short sessions and validate on event time. */
+function startChain(namespace: string, env: Record<string, string>, label: string, stages = STAGES): Child {
+  return startFaultRun(
+    stages,
+    namespace,
+    { TICKFLOW_SESSION_TIMEOUT_MS: '6000', TICKFLOW_TEST_SETTINGS: SETTINGS, ...env },
+    label,
+  );
 }
 
 const partitioner = Partitioners.DefaultPartitioner();
@@ -254,7 +198,7 @@ describe('a fused chain keeps exactly-once', () => {
     expect(expected.candidates.length).toBeGreaterThan(5); // the chain really carries signals
     const third = Math.floor(records.length / 3);
     // 1. aggregate alone, SIGKILLed mid-stream: score and validate have read none of its bars.
-    const a = startFaultRun(namespace, { TICKFLOW_TEST_NO_FUSE: '1' }, 'fused-a', 'aggregate');
+    const a = startChain(namespace, { TICKFLOW_TEST_NO_FUSE: '1' }, 'fused-a', 'aggregate');
     let b: Child | undefined;
     let c: Child | undefined;
     try {
@@ -264,14 +208,14 @@ describe('a fused chain keeps exactly-once', () => {
       await a.exited;
       // 2. The chain fused (B), a second instance (C) joining: a rebalance; C freezes with its 4th
       // transaction open and B takes its partitions once C's session expires.
-      b = startFaultRun(namespace, {}, 'fused-b');
+      b = startChain(namespace, {}, 'fused-b');
       await waitFor(
         'B to fuse the chain',
         async () => logOf(b as Child).includes('fused aggregate -> score -> validate'),
         60_000,
         200,
       );
-      c = startFaultRun(namespace, { TICKFLOW_TEST_FREEZE_BEFORE_COMMIT: 'md.trades.v1:3' }, 'fused-c');
+      c = startChain(namespace, { TICKFLOW_TEST_FREEZE_BEFORE_COMMIT: 'md.trades.v1:3' }, 'fused-c');
       // Both own partitions (each restored its share and drained the bars aggregate wrote alone)
       // before the next records come, slowly enough for many small batches.
       await waitFor(
