@@ -356,7 +356,7 @@ export class StageTasks implements BatchProcessor {
     const release = this.partitioned ? await this.states.lock(b.partition) : () => undefined;
     try {
       batch.at('restore');
-      await this.states.of(b.partition);
+      await heartbeating(this.states.of(b.partition), batch.payload);
       batch.at('process');
       const start: CascadeStart = {
         from: 0,
@@ -704,7 +704,7 @@ export class StageTasks implements BatchProcessor {
 
 /**
  * Waits for `work` while keeping the consumer's group membership alive: kafkajs heartbeats only
- * between batches, and a first batch waiting for its task (fencing, a restore, a drain) could
+ * between batches, and a batch waiting for its task (fencing, a drain) or its state (a restore) could
  * otherwise outlast the session timeout and cost a rebalance. A failed heartbeat (the group is
  * rebalancing) is left to the consumer, which notices it at its next call.
  */
