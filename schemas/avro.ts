@@ -18,6 +18,15 @@ export const SCHEMA_FILES = {
   'dead-letter': 'dead-letter.avsc',
   'running-volume': 'running-volume.avsc',
   'state-entry': 'state-entry.avsc',
+  'order-request': 'order-request.avsc',
+  'order-event': 'order-event.avsc',
+  fill: 'fill.avsc',
+  'risk-decision': 'risk-decision.avsc',
+  position: 'position.avsc',
+  pnl: 'pnl.avsc',
+  mark: 'mark.avsc',
+  'risk-command': 'risk-command.avsc',
+  'audit-event': 'audit-event.avsc',
 } as const;
 
 export type SchemaName = keyof typeof SCHEMA_FILES;

@@ -313,3 +313,271 @@ export interface StateEntry {
   /** the value as JSON (money as decimal strings) */
   readonly json: string;
 }
+
+export type OrderAction = 'NEW' | 'CANCEL' | 'REPLACE';
+
+export type OrderSide = 'BUY' | 'SELL';
+
+export type OrderType = 'MARKET' | 'LIMIT' | 'STOP' | 'STOP_LIMIT' | 'TRAILING_STOP' | 'BRACKET' | 'OCO' | 'TWAP' | 'VWAP' | 'ICEBERG';
+
+export type TimeInForce = 'DAY' | 'GTC' | 'IOC' | 'FOK';
+
+/** What risk asks execution to do: a new order, a cancel or a replace. Key on orders.requests.v1: instrumentId (execution is keyed by instrument). */
+export interface OrderRequest {
+  /** unique per request; the same decision always gives the same id (replays and retries dedupe on it) */
+  readonly requestId: string;
+  readonly action: OrderAction;
+  /** the client order id: new for NEW, the target for CANCEL and REPLACE */
+  readonly orderId: string;
+  readonly account: string;
+  readonly instrumentId: string;
+  readonly venue: string;
+  readonly symbol: string;
+  readonly side: OrderSide;
+  readonly type: OrderType;
+  readonly timeInForce: TimeInForce;
+  /** total quantity (for REPLACE: the new total) */
+  readonly quantity: Decimal;
+  /** LIMIT, STOP_LIMIT, the entry of a BRACKET (null: market entry), the take-profit leg of OCO, ICEBERG, optional cap of TWAP/VWAP */
+  readonly limitPrice: null | Decimal;
+  /** STOP, STOP_LIMIT, the stop leg of OCO */
+  readonly stopPrice: null | Decimal;
+  /** TRAILING_STOP: distance from the best price reached, in price units */
+  readonly trailingOffset: null | Decimal;
+  /** BRACKET: the take-profit limit */
+  readonly takeProfitPrice: null | Decimal;
+  /** BRACKET: the stop-loss stop */
+  readonly stopLossPrice: null | Decimal;
+  /** ICEBERG: the visible slice */
+  readonly displayQuantity: null | Decimal;
+  /** TWAP/VWAP: horizon over which the parent is worked */
+  readonly durationMs: null | number;
+  /** TWAP/VWAP: time between child slices */
+  readonly sliceIntervalMs: null | number;
+  /** VWAP: relative volume per slice (null: the execution stage's default intraday curve) */
+  readonly volumeCurve: null | readonly number[];
+  /** only reduce a position (REDUCING state, flatten) */
+  readonly reduceOnly: boolean;
+  /** the signal behind it, if any */
+  readonly signalId: null | string;
+  readonly strategy: null | string;
+  /** why: the decision, a halt, a flatten */
+  readonly reason: null | string;
+  /** event time of the decision (the signal's or the command's time); the latency model starts here */
+  readonly tsEvent: number;
+  /** risk's clock when it decided */
+  readonly tsCreated: number;
+}
+
+export type OrderEventKind = 'ACCEPTED' | 'REJECTED' | 'TRIGGERED' | 'PARTIALLY_FILLED' | 'FILLED' | 'CANCELED' | 'EXPIRED' | 'REPLACED' | 'CANCEL_REJECTED' | 'REPLACE_REJECTED';
+
+export type OrderStatus = 'ACCEPTED' | 'TRIGGERED' | 'PARTIALLY_FILLED' | 'FILLED' | 'CANCELED' | 'EXPIRED' | 'REJECTED';
+
+export type Liquidity = 'MAKER' | 'TAKER';
+
+/** One change of an order's state, from execution (or a broker adapter). Key on orders.events.v1: instrumentId; on execution.reports.v1 (back to risk): account. */
+export interface OrderEvent {
+  /** <orderId>:<seq> */
+  readonly eventId: string;
+  /** per order, from 1 */
+  readonly seq: number;
+  readonly orderId: string;
+  /** the parent of a child order (algorithm slice, bracket or OCO leg) */
+  readonly parentOrderId: null | string;
+  /** the request that caused it */
+  readonly requestId: null | string;
+  readonly account: string;
+  readonly instrumentId: string;
+  readonly venue: string;
+  readonly symbol: string;
+  readonly side: OrderSide;
+  readonly type: OrderType;
+  readonly timeInForce: TimeInForce;
+  readonly kind: OrderEventKind;
+  /** the order's state after the event */
+  readonly status: OrderStatus;
+  readonly quantity: Decimal;
+  readonly filledQuantity: Decimal;
+  readonly leavesQuantity: Decimal;
+  readonly avgFillPrice: null | Decimal;
+  readonly limitPrice: null | Decimal;
+  readonly stopPrice: null | Decimal;
+  /** fills: this fill's quantity */
+  readonly lastQuantity: null | Decimal;
+  /** fills: this fill's price */
+  readonly lastPrice: null | Decimal;
+  /** fills: this fill's fee (positive: paid) */
+  readonly fee: null | Decimal;
+  readonly liquidity: null | Liquidity;
+  readonly fillId: null | string;
+  readonly reduceOnly: boolean;
+  /** REJECTED and *_REJECTED: why (INVALID_TRANSITION, UNKNOWN_ORDER, FOK_UNFILLABLE, ...); CANCELED: HALT, IOC, OCO, USER, ... */
+  readonly reasonCode: null | string;
+  /** for people */
+  readonly detail: null | string;
+  readonly signalId: null | string;
+  readonly strategy: null | string;
+  /** venue (event) time of the change */
+  readonly tsEvent: number;
+  /** execution's clock */
+  readonly tsProcessed: number;
+}
+
+/** An execution. Key on fills.v1: instrumentId. */
+export interface Fill {
+  readonly fillId: string;
+  readonly orderId: string;
+  readonly parentOrderId: null | string;
+  readonly account: string;
+  readonly instrumentId: string;
+  readonly venue: string;
+  readonly symbol: string;
+  readonly side: OrderSide;
+  readonly quantity: Decimal;
+  readonly price: Decimal;
+  /** positive: paid */
+  readonly fee: Decimal;
+  readonly liquidity: Liquidity;
+  /** price worse than the touch it filled against, in price units (>= 0) */
+  readonly slippage: Decimal;
+  readonly signalId: null | string;
+  readonly strategy: null | string;
+  /** venue time of the fill */
+  readonly tsEvent: number;
+  readonly tsProcessed: number;
+}
+
+export interface RiskReason {
+  /** typed reason code (pipelines/risk/README.md) */
+  readonly code: string;
+  /** for people, with the numbers */
+  readonly detail: string;
+  /** the value checked */
+  readonly value: null | string;
+  /** the limit it was checked against */
+  readonly limit: null | string;
+}
+
+/** ACTIVE: any order; REDUCING: only orders that reduce a position; HALTED: cancels only */
+export type TradingState = 'ACTIVE' | 'REDUCING' | 'HALTED';
+
+/** Risk's answer to one signal for one account. Key on risk.decisions.v1: account. */
+export interface RiskDecision {
+  /** <signalId>|<account> */
+  readonly decisionId: string;
+  readonly account: string;
+  readonly signalId: string;
+  readonly strategy: string;
+  readonly instrumentId: string;
+  readonly venue: string;
+  readonly symbol: string;
+  readonly side: OrderSide;
+  readonly confidence: number;
+  readonly approved: boolean;
+  /** every failed rule (empty when approved) */
+  readonly reasons: readonly RiskReason[];
+  /** the order quantity (approved) or the sized quantity that was checked */
+  readonly quantity: null | Decimal;
+  /** reference price (the signal's) */
+  readonly price: null | Decimal;
+  readonly orderId: null | string;
+  /** the account's state when deciding */
+  readonly tradingState: TradingState;
+  /** the signal's event time */
+  readonly tsEvent: number;
+  /** risk's clock */
+  readonly tsDecided: number;
+}
+
+/** An account's position in one instrument after a change. Key on positions.v1: account. */
+export interface Position {
+  readonly account: string;
+  readonly instrumentId: string;
+  /** signed: long > 0, short < 0 */
+  readonly quantity: Decimal;
+  /** average entry price of the open quantity */
+  readonly avgCost: Decimal;
+  readonly realizedPnl: Decimal;
+  readonly fees: Decimal;
+  readonly markPrice: null | Decimal;
+  readonly unrealizedPnl: Decimal;
+  /** round trips opened and closed on the same trade date, this date */
+  readonly dayTrades: number;
+  readonly tsEvent: number;
+  readonly tsProcessed: number;
+}
+
+/** An account's cash, equity and P&L after a change. Key on pnl.v1: account. */
+export interface Pnl {
+  readonly account: string;
+  readonly cash: Decimal;
+  /** cash + market value of positions */
+  readonly equity: Decimal;
+  readonly realizedPnl: Decimal;
+  readonly unrealizedPnl: Decimal;
+  readonly fees: Decimal;
+  readonly dayStartEquity: Decimal;
+  /** equity - dayStartEquity */
+  readonly dayPnl: Decimal;
+  readonly peakEquity: Decimal;
+  /** peakEquity - equity */
+  readonly drawdown: Decimal;
+  readonly grossExposure: Decimal;
+  readonly netExposure: Decimal;
+  readonly tradingState: TradingState;
+  /** YYYY-MM-DD */
+  readonly tradeDate: string;
+  readonly tsEvent: number;
+  readonly tsProcessed: number;
+}
+
+/** The latest price of an instrument and its recent returns. Key on marks.v1 (compacted, a global table): instrumentId. */
+export interface Mark {
+  readonly instrumentId: string;
+  /** mid when a fresh quote exists, else the last trade */
+  readonly price: Decimal;
+  readonly bid: null | Decimal;
+  readonly ask: null | Decimal;
+  readonly lastTrade: null | Decimal;
+  readonly returnIntervalMs: number;
+  /** end of the newest return bucket (aligns instruments) */
+  readonly returnsEnd: number;
+  /** log returns of the mark over consecutive returnIntervalMs buckets, oldest first */
+  readonly returns: readonly number[];
+  readonly tsEvent: number;
+  readonly tsProcessed: number;
+}
+
+export type RiskAction = 'HALT' | 'RESUME';
+
+/** An operator's halt or resume. Key on risk.commands.v1: account, or * for all accounts (sent to every partition). */
+export interface RiskCommand {
+  readonly commandId: string;
+  readonly action: RiskAction;
+  /** null: every account */
+  readonly account: null | string;
+  /** HALT: also close every position */
+  readonly flatten: boolean;
+  readonly reason: string;
+  /** who: user@host */
+  readonly actor: string;
+  readonly tsIssued: number;
+}
+
+export type AuditKind = 'DECISION' | 'ORDER_EVENT' | 'FILL' | 'HALT' | 'RESUME' | 'BREAKER_TRIPPED' | 'BREAKER_RESET';
+
+/** One line of the append-only audit trail. Key on audit.v1: account. */
+export interface AuditEvent {
+  /** unique; the same event always gives the same id */
+  readonly auditId: string;
+  readonly account: string;
+  readonly kind: AuditKind;
+  /** the decision, order event, fill or command id */
+  readonly refId: string;
+  /** risk, execution, or the operator */
+  readonly actor: string;
+  readonly instrumentId: null | string;
+  readonly summary: string;
+  readonly tsEvent: number;
+  readonly tsRecorded: number;
+}

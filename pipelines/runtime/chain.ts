@@ -7,7 +7,8 @@ import type { Stores } from './guarded';
 import { processGuarded } from './guarded';
 import type { Logger } from './log';
 import type { RuntimeMetrics } from './metrics';
-import type { Clock, FailedRecord, InputRecord, OutputRecord, Stage } from './stage';
+import { globalAccessor } from './global-table';
+import type { Clock, FailedRecord, InputRecord, OutputRecord, Stage, StageContext } from './stage';
 import type { PartitionStates } from './state';
 import type { Placement, Send } from './transactions';
 import { SendList, partitionKey } from './transactions';
@@ -74,6 +75,7 @@ export class Chain {
     private readonly log: Logger,
     private readonly clock: Clock,
     private readonly metrics?: RuntimeMetrics,
+    private readonly global: StageContext['global'] = globalAccessor([], new Map()),
   ) {
     this.consumersOf = members.map((member, i) => {
       const map = new Map<string, number[]>();
@@ -154,7 +156,7 @@ export class Chain {
       stage,
       records,
       stores,
-      { clock: this.clock, log: this.log },
+      { clock: this.clock, log: this.log, global: this.global },
       {
         encode,
         fresh: () => this.states.fresh(stage, partition),

@@ -6,6 +6,7 @@ import { Chain } from './chain';
 import { reportFailure, reportOk } from './dependencies';
 import { TickflowError } from './errors';
 import type { Stores } from './guarded';
+import { GlobalTables, globalAccessor } from './global-table';
 import { readToEnd } from './read-to-end';
 import { PartitionStates } from './state';
 import type { BatchProcessor, DecodedBatch, RunnerContext } from './runner-context';
@@ -49,6 +50,7 @@ const DRAIN_CHUNK = 2000;
 export class StageTasks implements BatchProcessor {
   private readonly chain: Chain;
   private readonly states: PartitionStates;
+  private readonly globals: GlobalTables;
   private readonly producers: TransactionalProducers;
   /** Producer per task (`#<partition>` when partitioned, else `topic:partition`). */
   private readonly tasks = new Map<string, Promise<Producer>>();
@@ -77,7 +79,23 @@ export class StageTasks implements BatchProcessor {
   ) {
     const members: ChainMember[] = stages.map((stage) => ({ stage, groupId: `tickflow.${ctx.prefix}${stage.name}` }));
     this.states = new PartitionStates(ctx.kafka, ctx.codec, stages, (t) => ctx.physical(t), ctx.log, ctx.metrics);
-    this.chain = new Chain(members, ctx.codec, this.states, (t) => ctx.physical(t), ctx.log, ctx.clock, ctx.metrics);
+    this.globals = new GlobalTables(
+      ctx.kafka,
+      ctx.codec,
+      [...new Set(stages.flatMap((s) => s.globals ?? []))],
+      (t) => ctx.physical(t),
+      ctx.log,
+    );
+    this.chain = new Chain(
+      members,
+      ctx.codec,
+      this.states,
+      (t) => ctx.physical(t),
+      ctx.log,
+      ctx.clock,
+      ctx.metrics,
+      globalAccessor(stages, this.globals.tables),
+    );
     this.producers = new TransactionalProducers(
       ctx.kafka,
       ctx.log,
@@ -116,7 +134,9 @@ export class StageTasks implements BatchProcessor {
 
   async open(): Promise<void> {
     await this.readPartitionCounts();
-    for (const stage of this.stages) stage.open?.({ clock: this.ctx.clock, log: this.ctx.log });
+    await this.globals.open();
+    const global = globalAccessor(this.stages, this.globals.tables);
+    for (const stage of this.stages) stage.open?.({ clock: this.ctx.clock, log: this.ctx.log, global });
     const ttls = this.stages.map((s) => s.stateTtlMs).filter((t): t is number => t !== undefined);
     if (ttls.length > 0 && this.states.stateful && this.exactlyOnce) {
       const every =
@@ -661,6 +681,7 @@ export class StageTasks implements BatchProcessor {
       const ctx: StageContext = {
         clock: this.ctx.clock,
         log: this.ctx.log,
+        global: globalAccessor([stage], this.globals.tables),
         store: <V>(name: string) => stores.get(name) as unknown as KeyValueStore<V>,
       };
       const out: OutputRecord[] = [];
@@ -698,6 +719,7 @@ export class StageTasks implements BatchProcessor {
     await this.producers.settled();
     await (await this.admin?.catch(() => undefined))?.disconnect().catch(() => undefined);
     await (await this.plain?.catch(() => undefined))?.disconnect().catch(() => undefined);
+    await this.globals.close();
     for (const stage of this.stages) stage.close?.();
   }
 }

@@ -59,9 +59,23 @@ export interface KeyValueStore<V> {
   entries(): IterableIterator<[string, V]>;
 }
 
+/**
+ * A global table: the latest value per key of a compacted topic, read whole by every instance (like
+ * Kafka Streams' GlobalKTable). It is not synchronised with the stage's input offsets: it holds what
+ * the instance has read so far, so a stage must treat it as reference data (latest marks,
+ * instruments, configuration) and decide nothing that needs to be replayed identically from it alone.
+ */
+export interface GlobalView<V> {
+  get(key: string): V | undefined;
+  readonly size: number;
+  entries(): IterableIterator<[string, V]>;
+}
+
 export interface StageContext {
   readonly clock: Clock;
   readonly log: Logger;
+  /** A table declared in `Stage.globals`, by its (catalog) topic name. */
+  global<V>(topic: string): GlobalView<V>;
   /**
    * A store declared in `Stage.stores`, scoped to the partition of the batch being processed
    * (state is partitioned like the input, so it moves with the partition on a rebalance).
@@ -77,6 +91,11 @@ export interface Stage<In = unknown> {
   readonly outputs: readonly string[];
   /** Named state stores; each has a compacted changelog topic `<stage>.<store>.changelog` in the catalog. */
   readonly stores?: readonly string[];
+  /**
+   * Compacted topics read whole as global tables (ctx.global): the runtime reads each to its end
+   * before the stage's first batch and follows it afterwards.
+   */
+  readonly globals?: readonly string[];
   open?(ctx: Omit<StageContext, 'store'>): void;
   process(batch: readonly InputRecord<In>[], ctx: StageContext): StageResult;
   close?(): void;

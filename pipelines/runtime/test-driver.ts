@@ -6,6 +6,7 @@ import type { Clock, InputRecord, OutputRecord, Stage, StageResult } from './sta
 import { systemClock } from './stage';
 import { TransactionalStore } from './store';
 import { avroType } from './avro';
+import { globalAccessor } from './global-table';
 
 /**
  * Runs a stage in-process with no broker: for unit tests now and backtests later. Records get
@@ -42,6 +43,8 @@ export class StageDriver<In> {
   /** Per partition and store, the JSON of every committed value: the driver's changelog. */
   private readonly changelogs = new Map<number, Map<string, Map<string, string>>>();
   private readonly offsets = new Map<number, number>();
+  /** The stage's global tables (ctx.global): what tests put with `setGlobal`. */
+  private readonly globals = new Map<string, Map<string, unknown>>();
 
   constructor(
     private readonly stage: Stage<In>,
@@ -84,6 +87,14 @@ export class StageDriver<In> {
     return stores;
   }
 
+  /** Puts (or with `undefined`, deletes) a key of a global table the stage declares, as a record on its topic would. */
+  setGlobal(topic: string, key: string, value: unknown): void {
+    const map = this.globals.get(topic) ?? new Map<string, unknown>();
+    this.globals.set(topic, map);
+    if (value === undefined) map.delete(key);
+    else map.set(key, value);
+  }
+
   run(values: readonly In[]): StageResult {
     const topic = this.options.topic ?? this.stage.inputs[0];
     const log = logger(`test:${this.stage.name}`);
@@ -104,7 +115,9 @@ export class StageDriver<In> {
       });
       byPartition.set(partition, list);
     }
-    this.stage.open?.({ clock, log });
+    for (const topic of this.stage.globals ?? []) if (!this.globals.has(topic)) this.globals.set(topic, new Map());
+    const base = { clock, log, global: globalAccessor([this.stage as Stage], this.globals) };
+    this.stage.open?.(base);
     const out: StageResult['out'][number][] = [];
     const failed: StageResult['failed'][number][] = [];
     const size = this.options.batchSize ?? 500;
@@ -114,11 +127,11 @@ export class StageDriver<In> {
         let stores = this.storesOf(partition);
         let result: StageResult;
         try {
-          result = processBatchOnce(this.stage, batch, stores, { clock, log }, checkEncodable);
+          result = processBatchOnce(this.stage, batch, stores, base, checkEncodable);
         } catch (error) {
           if (!isRecordFault(error)) throw error;
           stores = this.restored(partition);
-          result = processRecordByRecord(this.stage, batch, stores, { clock, log }, checkEncodable);
+          result = processRecordByRecord(this.stage, batch, stores, base, checkEncodable);
         }
         this.commit(partition, stores);
         out.push(...result.out);
