@@ -7,6 +7,8 @@ import { CORRELATE_CONFIG, correlateStage } from './correlate/correlate';
 import { FLOW_CONFIG, flowStage } from './flow/flow';
 import { SCORE_CONFIG, scoreStage } from './score/score';
 import { VALIDATE_CONFIG, validateStage } from './validate/validate';
+import { ROUTE_CONFIG, routeStage } from './route/route';
+import { MARKS_CONFIG, marksStage } from './marks/marks';
 import type { ConfigSchema } from './runtime/config';
 import { TickflowError, isTickflowError } from './runtime/errors';
 import { parseConfig } from './runtime/config';
@@ -145,6 +147,20 @@ export const RUNNABLES: Readonly<Record<string, Runnable>> = {
     'the gate before risk: rejects stale, low-confidence, out-of-session and duplicate candidates with reasons; emits signals',
     VALIDATE_CONFIG,
     (v) => validateStage(parseConfig('validate', VALIDATE_CONFIG, v)) as Stage,
+    true,
+  ),
+  route: stage(
+    'route',
+    'accepted signals re-keyed by account (risk.signals.v1): one copy per account subscribed to the strategy',
+    ROUTE_CONFIG,
+    (v) => routeStage(parseConfig('route', ROUTE_CONFIG, v)) as Stage,
+    false,
+  ),
+  marks: stage(
+    'marks',
+    'the latest mark of every instrument with its recent returns (marks.v1, the global table risk reads)',
+    MARKS_CONFIG,
+    (v) => marksStage(parseConfig('marks', MARKS_CONFIG, v)) as Stage,
     true,
   ),
   'sink-questdb': {

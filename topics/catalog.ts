@@ -323,7 +323,8 @@ const BASE: readonly TopicSpec[] = [
     valueSchema: 'position',
     producer: 'risk',
     dlq: true,
-    description: "an account's position in an instrument after each change: quantity, average cost, realized and unrealized P&L, fees",
+    description:
+      "an account's position in an instrument after each change: quantity, average cost, realized and unrealized P&L, fees",
   },
   {
     name: 'pnl.v1',

@@ -1,16 +1,23 @@
 import type {
+  AuditEvent,
   Bar,
   BookSnapshot,
   Feature,
+  Fill,
   Heartbeat,
+  OrderEvent,
+  Pnl,
+  Position,
   PriceLevel,
   QualityEvent,
   Quote,
+  RiskDecision,
   RunningVolume,
   Signal,
   Trade,
 } from '../../schemas/types.generated';
 import type { Sender } from '@questdb/nodejs-client';
+import type { Decimal } from '../../schemas/decimal';
 
 /**
  * QuestDB tables written by the sink: WAL, partitioned by day, designated timestamp `ts` (the
@@ -264,6 +271,196 @@ function signalsFrom(topic: string): TableSpec<Signal> {
 export const SIGNALS = signalsFrom('signals.v1');
 export const REJECTED_SIGNALS = signalsFrom('signals.rejected.v1');
 
+/** Every trading table's leading symbols: the account and the instrument. */
+function trading(sender: Sender, r: { account: string; instrumentId: string }): Sender {
+  return sender.symbol('account', r.account).symbol('instrument_id', r.instrumentId);
+}
+
+function optionalDecimal(sender: Sender, column: string, value: Decimal | null): void {
+  if (value !== null) sender.decimalColumnText(column, value.toFixed());
+}
+
+/** One row per decision (signal and account); the failed rules' codes in `reason_codes`, their details as JSON. */
+export const RISK_DECISIONS: TableSpec<RiskDecision> = {
+  name: 'risk_decisions',
+  topic: 'risk.decisions.v1',
+  ddl: (name) => `CREATE TABLE IF NOT EXISTS ${name} (
+    ts TIMESTAMP, account SYMBOL, instrument_id SYMBOL, venue SYMBOL, symbol SYMBOL, strategy SYMBOL, side SYMBOL,
+    approved BOOLEAN, trading_state SYMBOL, reason_codes VARCHAR, reasons VARCHAR, confidence DOUBLE,
+    quantity ${PRICE}, price ${PRICE}, order_id VARCHAR, signal_id VARCHAR, decision_id VARCHAR, ts_decided TIMESTAMP
+  ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, decision_id)`,
+  row(sender, d) {
+    trading(sender, d)
+      .symbol('venue', d.venue)
+      .symbol('symbol', d.symbol)
+      .symbol('strategy', d.strategy)
+      .symbol('side', d.side)
+      .symbol('trading_state', d.tradingState);
+    sender
+      .booleanColumn('approved', d.approved)
+      .stringColumn('reason_codes', d.reasons.map((r) => r.code).join(','))
+      .stringColumn('reasons', JSON.stringify(d.reasons))
+      .floatColumn('confidence', d.confidence);
+    optionalDecimal(sender, 'quantity', d.quantity);
+    optionalDecimal(sender, 'price', d.price);
+    if (d.orderId !== null) sender.stringColumn('order_id', d.orderId);
+    sender
+      .stringColumn('signal_id', d.signalId)
+      .stringColumn('decision_id', d.decisionId)
+      .timestampColumn('ts_decided', BigInt(d.tsDecided), 'us');
+  },
+  ts: (d) => d.tsEvent,
+};
+
+/** Every order event (one row per state change): an order's rows, latest last, tell its life. */
+export const ORDERS: TableSpec<OrderEvent> = {
+  name: 'orders',
+  topic: 'orders.events.v1',
+  ddl: (name) => `CREATE TABLE IF NOT EXISTS ${name} (
+    ts TIMESTAMP, account SYMBOL, instrument_id SYMBOL, venue SYMBOL, symbol SYMBOL, side SYMBOL, type SYMBOL,
+    time_in_force SYMBOL, kind SYMBOL, status SYMBOL, reason_code SYMBOL, strategy SYMBOL, quantity ${PRICE},
+    filled_quantity ${PRICE}, leaves_quantity ${PRICE}, avg_fill_price ${PRICE}, limit_price ${PRICE}, stop_price ${PRICE},
+    last_quantity ${PRICE}, last_price ${PRICE}, fee ${PRICE}, liquidity SYMBOL, reduce_only BOOLEAN, order_id VARCHAR,
+    parent_order_id VARCHAR, request_id VARCHAR, fill_id VARCHAR, signal_id VARCHAR, detail VARCHAR, event_id VARCHAR,
+    seq INT, ts_processed TIMESTAMP
+  ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, event_id)`,
+  row(sender, e) {
+    trading(sender, e)
+      .symbol('venue', e.venue)
+      .symbol('symbol', e.symbol)
+      .symbol('side', e.side)
+      .symbol('type', e.type)
+      .symbol('time_in_force', e.timeInForce)
+      .symbol('kind', e.kind)
+      .symbol('status', e.status);
+    if (e.reasonCode !== null) sender.symbol('reason_code', e.reasonCode);
+    if (e.strategy !== null) sender.symbol('strategy', e.strategy);
+    if (e.liquidity !== null) sender.symbol('liquidity', e.liquidity);
+    sender
+      .decimalColumnText('quantity', e.quantity.toFixed())
+      .decimalColumnText('filled_quantity', e.filledQuantity.toFixed())
+      .decimalColumnText('leaves_quantity', e.leavesQuantity.toFixed());
+    optionalDecimal(sender, 'avg_fill_price', e.avgFillPrice);
+    optionalDecimal(sender, 'limit_price', e.limitPrice);
+    optionalDecimal(sender, 'stop_price', e.stopPrice);
+    optionalDecimal(sender, 'last_quantity', e.lastQuantity);
+    optionalDecimal(sender, 'last_price', e.lastPrice);
+    optionalDecimal(sender, 'fee', e.fee);
+    sender.booleanColumn('reduce_only', e.reduceOnly).stringColumn('order_id', e.orderId);
+    if (e.parentOrderId !== null) sender.stringColumn('parent_order_id', e.parentOrderId);
+    if (e.requestId !== null) sender.stringColumn('request_id', e.requestId);
+    if (e.fillId !== null) sender.stringColumn('fill_id', e.fillId);
+    if (e.signalId !== null) sender.stringColumn('signal_id', e.signalId);
+    if (e.detail !== null) sender.stringColumn('detail', e.detail);
+    sender
+      .stringColumn('event_id', e.eventId)
+      .intColumn('seq', e.seq)
+      .timestampColumn('ts_processed', BigInt(e.tsProcessed), 'us');
+  },
+  ts: (e) => e.tsEvent,
+};
+
+export const FILLS: TableSpec<Fill> = {
+  name: 'fills',
+  topic: 'fills.v1',
+  ddl: (name) => `CREATE TABLE IF NOT EXISTS ${name} (
+    ts TIMESTAMP, account SYMBOL, instrument_id SYMBOL, venue SYMBOL, symbol SYMBOL, side SYMBOL, liquidity SYMBOL,
+    strategy SYMBOL, quantity ${PRICE}, price ${PRICE}, fee ${PRICE}, slippage ${PRICE}, order_id VARCHAR,
+    parent_order_id VARCHAR, signal_id VARCHAR, fill_id VARCHAR, ts_processed TIMESTAMP
+  ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, fill_id)`,
+  row(sender, f) {
+    trading(sender, f)
+      .symbol('venue', f.venue)
+      .symbol('symbol', f.symbol)
+      .symbol('side', f.side)
+      .symbol('liquidity', f.liquidity);
+    if (f.strategy !== null) sender.symbol('strategy', f.strategy);
+    sender
+      .decimalColumnText('quantity', f.quantity.toFixed())
+      .decimalColumnText('price', f.price.toFixed())
+      .decimalColumnText('fee', f.fee.toFixed())
+      .decimalColumnText('slippage', f.slippage.toFixed())
+      .stringColumn('order_id', f.orderId);
+    if (f.parentOrderId !== null) sender.stringColumn('parent_order_id', f.parentOrderId);
+    if (f.signalId !== null) sender.stringColumn('signal_id', f.signalId);
+    sender.stringColumn('fill_id', f.fillId).timestampColumn('ts_processed', BigInt(f.tsProcessed), 'us');
+  },
+  ts: (f) => f.tsEvent,
+};
+
+/** An account's position per instrument after each change; the latest row per (account, instrument) is the book. */
+export const POSITIONS: TableSpec<Position> = {
+  name: 'positions',
+  topic: 'positions.v1',
+  ddl: (name) => `CREATE TABLE IF NOT EXISTS ${name} (
+    ts TIMESTAMP, account SYMBOL, instrument_id SYMBOL, quantity ${PRICE}, avg_cost ${PRICE}, realized_pnl ${PRICE},
+    fees ${PRICE}, mark_price ${PRICE}, unrealized_pnl ${PRICE}, day_trades INT, ts_processed TIMESTAMP
+  ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, account, instrument_id)`,
+  row(sender, p) {
+    trading(sender, p)
+      .decimalColumnText('quantity', p.quantity.toFixed())
+      .decimalColumnText('avg_cost', p.avgCost.toFixed())
+      .decimalColumnText('realized_pnl', p.realizedPnl.toFixed())
+      .decimalColumnText('fees', p.fees.toFixed());
+    optionalDecimal(sender, 'mark_price', p.markPrice);
+    sender
+      .decimalColumnText('unrealized_pnl', p.unrealizedPnl.toFixed())
+      .intColumn('day_trades', p.dayTrades)
+      .timestampColumn('ts_processed', BigInt(p.tsProcessed), 'us');
+  },
+  ts: (p) => p.tsEvent,
+};
+
+/** An account's cash, equity and P&L after each change (the equity curve and drawdown come from here). */
+export const PNL: TableSpec<Pnl> = {
+  name: 'pnl',
+  topic: 'pnl.v1',
+  ddl: (name) => `CREATE TABLE IF NOT EXISTS ${name} (
+    ts TIMESTAMP, account SYMBOL, trading_state SYMBOL, trade_date SYMBOL, cash ${PRICE}, equity ${PRICE},
+    realized_pnl ${PRICE}, unrealized_pnl ${PRICE}, fees ${PRICE}, day_start_equity ${PRICE}, day_pnl ${PRICE},
+    peak_equity ${PRICE}, drawdown ${PRICE}, gross_exposure ${PRICE}, net_exposure ${PRICE}, ts_processed TIMESTAMP
+  ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, account)`,
+  row(sender, p) {
+    sender.symbol('account', p.account).symbol('trading_state', p.tradingState).symbol('trade_date', p.tradeDate);
+    for (const [column, value] of [
+      ['cash', p.cash],
+      ['equity', p.equity],
+      ['realized_pnl', p.realizedPnl],
+      ['unrealized_pnl', p.unrealizedPnl],
+      ['fees', p.fees],
+      ['day_start_equity', p.dayStartEquity],
+      ['day_pnl', p.dayPnl],
+      ['peak_equity', p.peakEquity],
+      ['drawdown', p.drawdown],
+      ['gross_exposure', p.grossExposure],
+      ['net_exposure', p.netExposure],
+    ] as const)
+      sender.decimalColumnText(column, value.toFixed());
+    sender.timestampColumn('ts_processed', BigInt(p.tsProcessed), 'us');
+  },
+  ts: (p) => p.tsEvent,
+};
+
+/** The append-only audit trail: decisions, order events, fills, halts, resumes, breaker changes. */
+export const AUDIT: TableSpec<AuditEvent> = {
+  name: 'audit',
+  topic: 'audit.v1',
+  ddl: (name) => `CREATE TABLE IF NOT EXISTS ${name} (
+    ts TIMESTAMP, account SYMBOL, kind SYMBOL, actor SYMBOL, instrument_id SYMBOL, ref_id VARCHAR, summary VARCHAR,
+    audit_id VARCHAR, ts_recorded TIMESTAMP
+  ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, audit_id)`,
+  row(sender, a) {
+    sender.symbol('account', a.account).symbol('kind', a.kind).symbol('actor', a.actor);
+    if (a.instrumentId !== null) sender.symbol('instrument_id', a.instrumentId);
+    sender
+      .stringColumn('ref_id', a.refId)
+      .stringColumn('summary', a.summary)
+      .stringColumn('audit_id', a.auditId)
+      .timestampColumn('ts_recorded', BigInt(a.tsRecorded), 'us');
+  },
+  ts: (a) => a.tsEvent,
+};
+
 export const TABLES: readonly TableSpec<never>[] = [
   TRADES,
   QUOTES,
@@ -275,6 +472,12 @@ export const TABLES: readonly TableSpec<never>[] = [
   SIGNALS,
   REJECTED_SIGNALS,
   RUNNING_VOLUME,
+  RISK_DECISIONS,
+  ORDERS,
+  FILLS,
+  POSITIONS,
+  PNL,
+  AUDIT,
 ] as unknown as TableSpec<never>[];
 
 export function tableForTopic(topic: string): TableSpec<unknown> | undefined {

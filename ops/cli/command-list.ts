@@ -2,6 +2,7 @@ import type { Command } from './args';
 import { BENCH_COMMAND } from './commands/bench';
 import { DEMO_COMMAND } from './commands/demo';
 import { FEED_COMMAND } from './commands/feed';
+import { HALT_COMMAND, RESUME_COMMAND } from './commands/halt';
 import { REPLAY_COMMAND } from './commands/replay';
 import { RUN_COMMAND } from './commands/run';
 import { SCHEMA_COMMANDS } from './commands/schemas';
@@ -24,6 +25,8 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   feed: FEED_COMMAND,
   tap: TAP_COMMAND,
   run: RUN_COMMAND,
+  halt: HALT_COMMAND,
+  resume: RESUME_COMMAND,
   bench: BENCH_COMMAND,
   demo: DEMO_COMMAND,
 };

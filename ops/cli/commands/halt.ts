@@ -1,0 +1,82 @@
+import type { CommandDef, Parsed } from '../args';
+import { AvroCodec } from '../../../pipelines/runtime/codec';
+import { TickflowError } from '../../../pipelines/runtime/errors';
+import { createKafka, ensureKafkaReachable } from '../../../pipelines/runtime/kafka';
+import { publishRiskCommand } from '../../run/risk-commands';
+
+/**
+ * `tickflow halt` and `tickflow resume`: act on the running system through risk.commands.v1. Risk
+ * applies them in order with the account's other inputs: a halt cancels every open order of the
+ * scope (and with --flatten closes every position), a resume returns it to ACTIVE and clears its
+ * breakers. Both are kept in risk's state (so no restart undoes them) and in the audit trail.
+ */
+const NAMESPACE = /^[a-z0-9][a-z0-9._-]*\.$/;
+const ACCOUNT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+function common(p: Parsed, action: 'HALT' | 'RESUME'): { account?: string; prefix?: string; reason: string } {
+  const reason = p.flags.reason === undefined ? '' : String(p.flags.reason).trim();
+  if (reason === '')
+    throw new TickflowError(
+      'USAGE',
+      `${action.toLowerCase()} needs --reason: every halt and resume is audited with who, why and when`,
+      `for example tickflow ${action.toLowerCase()} --reason "feed outage on BINANCE"`,
+    );
+  if (reason.length > 500) throw new TickflowError('USAGE', '--reason is over 500 characters', 'say it shorter');
+  const account = p.flags.account === undefined ? undefined : String(p.flags.account);
+  if (account !== undefined && !ACCOUNT.test(account))
+    throw new TickflowError(
+      'USAGE',
+      `--account '${account}' is not an account name`,
+      "use 1-64 letters, digits, '.', '_' or '-', as in route.accounts",
+    );
+  const prefix = p.flags.namespace === undefined ? undefined : String(p.flags.namespace);
+  if (prefix !== undefined && !NAMESPACE.test(prefix))
+    throw new TickflowError('USAGE', `--namespace '${prefix}' is not a topic prefix`, 'e.g. --namespace exp1.');
+  return { account, prefix, reason };
+}
+
+const FLAGS = {
+  account: { type: 'string', description: 'only this account (default: every account)' },
+  reason: { type: 'string', description: 'why (required; kept in the audit trail)' },
+  actor: { type: 'string', description: 'who (default: user@host)' },
+  namespace: { type: 'string', description: 'the topic prefix the pipeline runs under (run --namespace)' },
+} as const;
+
+async function send(p: Parsed, action: 'HALT' | 'RESUME'): Promise<number> {
+  const { account, prefix, reason } = common(p, action);
+  await ensureKafkaReachable();
+  const kafka = createKafka(`tickflow-${action.toLowerCase()}`);
+  const command = await publishRiskCommand(kafka, new AvroCodec(), {
+    action,
+    account,
+    prefix,
+    reason,
+    flatten: p.flags.flatten === true,
+    actor: p.flags.actor === undefined ? undefined : String(p.flags.actor),
+  });
+  process.stdout.write(
+    `${action === 'HALT' ? 'halt' : 'resume'} ${command.commandId} sent for ${account ?? 'every account'}${command.flatten ? ' (flatten)' : ''} by ${command.actor}: ${reason}\n`,
+  );
+  return 0;
+}
+
+export const HALT_COMMAND: CommandDef = {
+  spec: {
+    usage: 'halt [--account A] [--flatten] --reason "..." [--actor WHO] [--namespace P.]',
+    positionals: [0, 0],
+    flags: {
+      ...FLAGS,
+      flatten: { type: 'boolean', description: 'also close every position with reduce-only market orders' },
+    },
+  },
+  run: (p) => send(p, 'HALT'),
+};
+
+export const RESUME_COMMAND: CommandDef = {
+  spec: {
+    usage: 'resume [--account A] --reason "..." [--actor WHO] [--namespace P.]',
+    positionals: [0, 0],
+    flags: { ...FLAGS },
+  },
+  run: (p) => send(p, 'RESUME'),
+};
