@@ -9,6 +9,9 @@ import { SCORE_CONFIG, scoreStage } from './score/score';
 import { VALIDATE_CONFIG, validateStage } from './validate/validate';
 import { ROUTE_CONFIG, routeStage } from './route/route';
 import { MARKS_CONFIG, marksStage } from './marks/marks';
+import { RISK_CONFIG } from './risk/risk-config';
+import { riskStage } from './risk/risk';
+import { EXECUTION_CONFIG, executionStage } from './execution/execution';
 import type { ConfigSchema } from './runtime/config';
 import { TickflowError, isTickflowError } from './runtime/errors';
 import { parseConfig } from './runtime/config';
@@ -162,6 +165,22 @@ export const RUNNABLES: Readonly<Record<string, Runnable>> = {
     MARKS_CONFIG,
     (v) => marksStage(parseConfig('marks', MARKS_CONFIG, v)) as Stage,
     true,
+  ),
+  // Risk's and execution's state (breakers, halts, books, working orders) must never expire: a quiet
+  // week must not undo a halt or lose a resting GTC order. They take no stateTtlMs.
+  risk: stage(
+    'risk',
+    'pre-trade risk per account: one decision per signal (every failed rule with its reason), orders, positions, P&L, breakers and the kill switch',
+    RISK_CONFIG,
+    (v) => riskStage(parseConfig('risk', RISK_CONFIG, v)),
+    false,
+  ),
+  execution: stage(
+    'execution',
+    'the paper broker per instrument: matches orders against the live quotes, trades and books (latency, queue position, liquidity, slippage, fees)',
+    EXECUTION_CONFIG,
+    (v) => executionStage(parseConfig('execution', EXECUTION_CONFIG, v)) as Stage,
+    false,
   ),
   'sink-questdb': {
     kind: 'sink',

@@ -8,6 +8,7 @@ import { benchIdle } from '../../bench/idle';
 import { benchRuntime, formatFigures, writeFigures } from '../../bench/runtime';
 import { benchRestore, benchSoak, formatSoak, writeSoak } from '../../bench/soak';
 import { prepare } from '../../demo/demo';
+import { benchTrading, formatTrading } from '../../bench/trading';
 
 const log = logger('cli');
 
@@ -61,6 +62,24 @@ const BENCHMARKS: Readonly<Record<string, (p: Parsed) => Promise<number>>> = {
     }
     return 0;
   },
+  trading: async (p) => {
+    const options = {
+      rate: positiveInt('rate', p.flags.rate, 50) as number,
+      seconds: positiveInt('seconds', p.flags.seconds, 20) as number,
+      instruments: positiveInt('instruments', p.flags.instruments, 6) as number,
+      accounts: 3,
+      quoteIntervalMs: 20,
+    };
+    const kafka = createKafka('tickflow-bench-trading');
+    const runs = [];
+    for (let i = 0; i < (positiveInt('runs', p.flags.runs, 3) as number); i++) {
+      log.info(`bench trading run ${i + 1}`);
+      runs.push(await benchTrading(kafka, options));
+      process.stdout.write(`${formatTrading(runs.slice(-1), options)}\n`);
+    }
+    process.stdout.write(`\n${formatTrading(runs, options)}\n`);
+    return 0;
+  },
   restore: async (p) => {
     const kafka = createKafka('tickflow-bench-restore');
     const admin = kafka.admin();
@@ -104,12 +123,14 @@ export const BENCH_COMMAND: CommandDef = {
       },
       rate: {
         type: 'string',
-        description: 'records/s in the latency phase (default 5000); soak: events/s (default 2000)',
+        description:
+          'records/s in the latency phase (default 5000); soak: events/s (default 2000); trading: signals/s (default 50)',
       },
       runs: { type: 'string', description: 'repeat the whole benchmark N times and print medians (default 3)' },
       seconds: {
         type: 'string',
-        description: 'idle: seconds per measurement (default 30); soak: seconds between samples (default 30)',
+        description:
+          'idle: seconds per measurement (default 30); soak: seconds between samples (default 30); trading: seconds of signals (default 20)',
       },
       minutes: { type: 'string', description: 'soak: how long (default 10)' },
     },

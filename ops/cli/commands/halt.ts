@@ -35,14 +35,14 @@ function common(p: Parsed, action: 'HALT' | 'RESUME'): { account?: string; prefi
   return { account, prefix, reason };
 }
 
-const FLAGS = {
+export const FLAGS = {
   account: { type: 'string', description: 'only this account (default: every account)' },
   reason: { type: 'string', description: 'why (required; kept in the audit trail)' },
   actor: { type: 'string', description: 'who (default: user@host)' },
   namespace: { type: 'string', description: 'the topic prefix the pipeline runs under (run --namespace)' },
 } as const;
 
-async function send(p: Parsed, action: 'HALT' | 'RESUME'): Promise<number> {
+export async function send(p: Parsed, action: 'HALT' | 'RESUME'): Promise<number> {
   const { account, prefix, reason } = common(p, action);
   await ensureKafkaReachable();
   const kafka = createKafka(`tickflow-${action.toLowerCase()}`);
@@ -70,13 +70,4 @@ export const HALT_COMMAND: CommandDef = {
     },
   },
   run: (p) => send(p, 'HALT'),
-};
-
-export const RESUME_COMMAND: CommandDef = {
-  spec: {
-    usage: 'resume [--account A] --reason "..." [--actor WHO] [--namespace P.]',
-    positionals: [0, 0],
-    flags: { ...FLAGS },
-  },
-  run: (p) => send(p, 'RESUME'),
 };

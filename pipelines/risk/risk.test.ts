@@ -1,0 +1,260 @@
+import type { AuditEvent, OrderRequest, Pnl, Position, RiskDecision } from '../../schemas/types.generated';
+import { Decimal } from '../../schemas/decimal';
+import type { StageResult } from '../runtime/stage';
+import type { AccountState } from './risk';
+import { CONTROL_KEY, riskStage } from './risk';
+import { S, T, command, driver, fill, mark, orderEvent, rulesOf, signal } from './fixtures';
+
+const on = (result: StageResult, topic: string): unknown[] =>
+  result.out.filter((o) => o.topic === topic).map((o) => o.value);
+const decisions = (r: StageResult): RiskDecision[] => on(r, 'risk.decisions.v1') as RiskDecision[];
+const orders = (r: StageResult): OrderRequest[] => on(r, 'orders.requests.v1') as OrderRequest[];
+const audits = (r: StageResult): AuditEvent[] => on(r, 'audit.v1') as AuditEvent[];
+const codesOf = (d: RiskDecision): string[] => d.reasons.map((x) => x.code);
+
+describe('risk stage', () => {
+  it('approves a signal: one decision, a deterministic order, an audit line and a Pnl', () => {
+    const r = driver(rulesOf()).run([signal()]);
+    expect(r.failed).toEqual([]);
+    const [d] = decisions(r);
+    expect([d.decisionId, d.approved, d.quantity?.toFixed(), d.orderId, d.tradingState]).toEqual([
+      `s:SYN:A:${T}:BUY|paper-1`,
+      true,
+      '100', // 100000 x 0.1 x confidence 1 / 100
+      `risk|s:SYN:A:${T}:BUY|paper-1`,
+      'ACTIVE',
+    ]);
+    const [o] = orders(r);
+    expect([o.requestId, o.action, o.type, o.timeInForce, o.quantity.toFixed(), o.limitPrice, o.reduceOnly]).toEqual([
+      `${d.orderId}|NEW`,
+      'NEW',
+      'MARKET',
+      'DAY',
+      '100',
+      null,
+      false,
+    ]);
+    expect(r.out.find((x) => x.topic === 'orders.requests.v1')?.key).toBe('SYN:A');
+    expect(audits(r).map((a) => [a.kind, a.auditId])).toEqual([['DECISION', `DECISION|${d.decisionId}|paper-1`]]);
+    expect((on(r, 'pnl.v1') as Pnl[]).map((p) => p.equity.toFixed())).toEqual(['100000']);
+  });
+
+  it('sends LIMIT orders at the signal price when configured', () => {
+    const r = driver(rulesOf({ orderType: 'LIMIT', timeInForce: 'GTC' })).run([signal({ price: new Decimal('99.5') })]);
+    expect(orders(r).map((o) => [o.type, o.timeInForce, o.limitPrice?.toFixed()])).toEqual([['LIMIT', 'GTC', '99.5']]);
+  });
+
+  it('dead-letters what it cannot use, never throws', () => {
+    const r = driver(rulesOf()).run([
+      signal({}, 'nobody'),
+      { ...command('HALT', 'paper-1'), action: 'PAUSE' as never },
+      { ...signal({ id: 'bad-price' }), price: 'abc' as never },
+      command('HALT', '*control'),
+    ]);
+    expect(r.failed.map((f) => [f.code, f.message])).toEqual([
+      ['INVALID_VALUE', 'account nobody is not in the risk config (strictAccounts)'],
+      ['INVALID_VALUE', 'command action PAUSE is not HALT or RESUME'],
+      ['INVALID_VALUE', 'signal bad-price: price abc is not a positive decimal'],
+      ['INVALID_VALUE', `command HALT-*control-${T}: *control is not an account`],
+    ]);
+  });
+
+  it('reports every failed rule of a signal', () => {
+    const d = driver(rulesOf({ maxOrderQuantity: '5', maxOrderNotional: '100', priceCollarFraction: '0.01' }));
+    d.setGlobal('marks.v1', 'SYN:A', mark('SYN:A', '90'));
+    const [decision] = decisions(d.run([signal()]));
+    expect([decision.approved, codesOf(decision)]).toEqual([false, ['MAX_QUANTITY', 'MAX_NOTIONAL', 'PRICE_COLLAR']]);
+    expect(decision.orderId).toBeNull();
+  });
+
+  it('rejects a signal outside the instrument session', () => {
+    const saturday = Date.UTC(2024, 0, 6, 15) * 1000;
+    const r = driver(rulesOf()).run([signal({ instrumentId: 'SYN-EQ:A', venue: 'SYN-EQ', tsEvent: saturday })]);
+    expect(codesOf(decisions(r)[0])).toEqual(['OUTSIDE_SESSION']);
+  });
+
+  it('keeps positions and P&L from fills, deduping replayed reports', () => {
+    const d = driver(rulesOf());
+    d.setGlobal('marks.v1', 'SYN:A', mark('SYN:A', '105'));
+    const buy = fill('BUY', '10', '100', { fee: '0.5' });
+    const r = d.run([buy, buy, fill('SELL', '4', '110', { fee: '0.25' })]);
+    const positions = on(r, 'positions.v1') as Position[];
+    expect(
+      positions.map((p) => [
+        p.quantity.toFixed(),
+        p.avgCost.toFixed(),
+        p.realizedPnl.toFixed(),
+        p.unrealizedPnl.toFixed(),
+      ]),
+    ).toEqual([
+      ['10', '100', '-0.5', '50'],
+      ['6', '100', '39.25', '30'],
+    ]);
+    const pnl = (on(r, 'pnl.v1') as Pnl[]).at(-1) as Pnl;
+    // cash 100000 - 1000 - 0.5 + 440 - 0.25; equity = cash + 6 x 105
+    expect([pnl.cash.toFixed(), pnl.equity.toFixed(), pnl.realizedPnl.toFixed(), pnl.fees.toFixed()]).toEqual([
+      '99439.25',
+      '100069.25',
+      '39.25',
+      '0.75',
+    ]);
+    expect(pnl.equity.sub(new Decimal('100000')).eq(pnl.realizedPnl.add(pnl.unrealizedPnl))).toBe(true);
+  });
+
+  it('a loss trips the breaker, which halts the account, cancels its orders and stays in the store', () => {
+    const rules = rulesOf({ maxDailyLoss: '1000' });
+    const d = driver(rules);
+    d.setGlobal('marks.v1', 'SYN:A', mark('SYN:A', '80'));
+    const first = d.run([orderEvent('working', { instrumentId: 'SYN:A' }), fill('BUY', '100', '100')]);
+    expect(audits(first).map((a) => a.kind)).toEqual(['BREAKER_TRIPPED']);
+    expect(orders(first).map((o) => [o.action, o.orderId, o.reason])).toEqual([['CANCEL', 'working', 'BREAKER']]);
+    const later = d.run([signal({ tsEvent: T + 3600 * S, price: new Decimal('80') })]);
+    expect(codesOf(decisions(later)[0])).toEqual(['STATE_HALTED', 'DAILY_LOSS']);
+    const snapshot = d.snapshot('accounts');
+    const state = snapshot['paper-1'] as AccountState;
+    expect(state.breaker).toMatchObject({ rule: 'DAILY_LOSS', state: 'HALTED' });
+    // The store holds plain JSON (what its changelog carries), and a replay rebuilds the same state.
+    expect(JSON.parse(JSON.stringify(snapshot))).toEqual(snapshot);
+    const replay = driver(rules);
+    replay.setGlobal('marks.v1', 'SYN:A', mark('SYN:A', '80'));
+    replay.run([orderEvent('working', { instrumentId: 'SYN:A' }), fill('BUY', '100', '100', { orderId: 'x' })]);
+    expect((replay.snapshot('accounts')['paper-1'] as AccountState).breaker?.rule).toBe('DAILY_LOSS');
+  });
+
+  it('a drawdown breaker set to REDUCING lets only reducing orders through, sized at most to close', () => {
+    const d = driver(rulesOf({ maxDrawdown: '500', breakerAction: 'REDUCING' }));
+    d.run([fill('BUY', '100', '100')]);
+    d.setGlobal('marks.v1', 'SYN:A', mark('SYN:A', '94'));
+    const r = d.run([
+      signal({ tsEvent: T + S, price: new Decimal('94') }),
+      signal({ tsEvent: T + 2 * S, side: 'SELL', price: new Decimal('94') }),
+    ]);
+    expect(audits(r).map((a) => a.kind)).toEqual(['BREAKER_TRIPPED', 'DECISION', 'DECISION']);
+    const [buy, sell] = decisions(r);
+    expect(codesOf(buy)).toEqual(['STATE_REDUCING', 'MAX_DRAWDOWN']);
+    expect([sell.approved, sell.tradingState, sell.quantity?.toFixed()]).toEqual([true, 'REDUCING', '100']);
+    expect(orders(r).map((o) => [o.side, o.quantity.toFixed(), o.reduceOnly])).toEqual([['SELL', '100', true]]);
+  });
+
+  it('RESUME resets the breaker (audited) and trading goes on', () => {
+    const d = driver(rulesOf({ maxDailyLoss: '1000' }));
+    d.setGlobal('marks.v1', 'SYN:A', mark('SYN:A', '80'));
+    d.run([fill('BUY', '100', '100')]);
+    const r = d.run([
+      command('RESUME', 'paper-1', { tsIssued: T + S }),
+      signal({ tsEvent: T + 2 * S, price: new Decimal('80') }),
+    ]);
+    expect(audits(r).map((a) => a.kind)).toEqual(['BREAKER_RESET', 'RESUME', 'DECISION']);
+    expect(decisions(r)[0].approved).toBe(true);
+  });
+
+  it('HALT cancels every open order and flattens every position; signals are rejected until RESUME', () => {
+    const d = driver(rulesOf());
+    const setup = d.run([
+      signal(), // an open NEW order of 100 SYN:A
+      orderEvent('manual', { instrumentId: 'SYN:B', side: 'SELL' }),
+      fill('BUY', '7', '50', { instrumentId: 'SYN:C' }),
+      fill('SELL', '3', '20', { instrumentId: 'SYN:D' }),
+    ]);
+    const riskOrder = orders(setup)[0].orderId;
+    const halt = d.run([command('HALT', 'paper-1', { flatten: true, id: 'h1' })]);
+    expect(
+      orders(halt).map((o) => [o.action, o.orderId, o.side, o.quantity.toFixed(), o.reduceOnly, o.reason]),
+    ).toEqual([
+      ['CANCEL', 'manual', 'SELL', '1', false, 'HALT'],
+      ['CANCEL', riskOrder, 'BUY', '100', false, 'HALT'],
+      ['NEW', 'flatten|h1|paper-1|SYN:C', 'SELL', '7', true, 'FLATTEN'],
+      ['NEW', 'flatten|h1|paper-1|SYN:D', 'BUY', '3', true, 'FLATTEN'],
+    ]);
+    expect(orders(halt).every((o) => o.type === 'MARKET' || o.action === 'CANCEL')).toBe(true);
+    expect(audits(halt).map((a) => [a.kind, a.auditId])).toEqual([['HALT', 'HALT|h1|paper-1']]);
+    const blocked = d.run([signal({ tsEvent: T + 10 * S })]);
+    expect(codesOf(decisions(blocked)[0])).toEqual(['STATE_HALTED']);
+    const resumed = d.run([
+      command('RESUME', 'paper-1', { id: 'r1', tsIssued: T + 11 * S }),
+      signal({ tsEvent: T + 12 * S }),
+    ]);
+    expect(audits(resumed).map((a) => a.kind)).toEqual(['RESUME', 'DECISION']);
+    expect(decisions(resumed)[0].approved).toBe(true);
+  });
+
+  it('HALT * halts accounts first seen later, until RESUME *', () => {
+    const d = driver(rulesOf());
+    d.run([signal({}, 'paper-1')]);
+    const halt = d.run([command('HALT', null, { id: 'all' }), signal({ tsEvent: T + S }, 'paper-2')]);
+    expect(audits(halt).map((a) => [a.kind, a.account])).toEqual([
+      ['HALT', '*'],
+      ['HALT', 'paper-1'],
+      ['DECISION', 'paper-2'],
+    ]);
+    expect(orders(halt).map((o) => [o.action, o.account])).toEqual([['CANCEL', 'paper-1']]);
+    expect(codesOf(decisions(halt)[0])).toEqual(['STATE_HALTED']);
+    expect(d.snapshot('accounts')[CONTROL_KEY]).toMatchObject({ kind: 'control', operator: { state: 'HALTED' } });
+    const resume = d.run([command('RESUME', null, { id: 'go' }), signal({ tsEvent: T + 2 * S }, 'paper-2')]);
+    expect(decisions(resume)[0].approved).toBe(true);
+  });
+
+  it('limits the submit rate per account per second of event time', () => {
+    const d = driver(rulesOf({ maxSubmitsPerSecond: 2 }));
+    const ids = ['SYN:A', 'SYN:B', 'SYN:C', 'SYN:D'];
+    const r = d.run([
+      ...ids.slice(0, 3).map((id, i) => signal({ instrumentId: id, tsEvent: T + i * 1000 })),
+      signal({ instrumentId: 'SYN:D', tsEvent: T + S }),
+    ]);
+    expect(decisions(r).map((x) => codesOf(x))).toEqual([[], [], ['SUBMIT_RATE'], []]);
+  });
+
+  it('an approved order supersedes an open order on the other side (a CANCEL, counted as a modify)', () => {
+    const d = driver(rulesOf({ maxModifiesPerSecond: 1 }));
+    const first = d.run([signal()]);
+    const second = d.run([signal({ side: 'SELL', tsEvent: T + S })]);
+    expect(orders(second).map((o) => [o.action, o.orderId, o.reason])).toEqual([
+      ['CANCEL', orders(first)[0].orderId, 'SUPERSEDED'],
+      ['NEW', `risk|s:SYN:A:${T + S}:SELL|paper-1`, `decision s:SYN:A:${T + S}:SELL|paper-1`],
+    ]);
+  });
+
+  it('applies the pattern-day-trader rule before the effective date and intraday margin from it', () => {
+    const rules = rulesOf(
+      {},
+      {
+        accounts: { 'paper-1': { startingCash: '20000' } },
+        dayTrading: {
+          regimes: [
+            {
+              from: '2001-09-28',
+              rule: 'PATTERN_DAY_TRADER',
+              minEquity: '25000',
+              maxDayTrades: 3,
+              windowBusinessDays: 5,
+            },
+            { from: '2026-06-04', rule: 'INTRADAY_MARGIN' },
+          ],
+        },
+      },
+    );
+    const monday = Date.UTC(2026, 5, 1, 15) * 1000;
+    const trades = [0, 1, 2].flatMap((k) => [
+      fill('BUY', '1', '100', { tsEvent: monday + k * 10 * S }),
+      fill('SELL', '1', '100', { tsEvent: monday + (k * 10 + 5) * S }),
+    ]);
+    const wednesday = Date.UTC(2026, 5, 3, 15) * 1000;
+    const thursday = Date.UTC(2026, 5, 4, 15) * 1000;
+    const d = driver(rules);
+    const r = d.run([...trades, signal({ tsEvent: wednesday })]);
+    expect((on(r, 'positions.v1') as Position[]).map((p) => p.dayTrades)).toEqual([0, 1, 1, 2, 2, 3]);
+    expect(codesOf(decisions(r)[0])).toEqual(['PATTERN_DAY_TRADER']);
+    const later = d.run([signal({ tsEvent: thursday })]);
+    expect(decisions(later)[0].approved).toBe(true);
+  });
+
+  it('is created from the shipped default config', () => {
+    const stage = riskStage({ configFile: '' });
+    expect([stage.name, stage.inputs, stage.stores, stage.globals]).toEqual([
+      'risk',
+      ['risk.signals.v1', 'execution.reports.v1', 'risk.commands.v1'],
+      ['accounts'],
+      ['marks.v1'],
+    ]);
+  });
+});
