@@ -48,7 +48,8 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-function topicsOf(names: readonly string[]): string[] {
+/** Every topic the named stages read, write or keep state in (inputs with their dead-letter twins). */
+export function stageTopics(names: readonly string[]): string[] {
   const topics = new Set<string>();
   for (const name of names) {
     const runnable = RUNNABLES[name];
@@ -68,7 +69,7 @@ export async function benchTrading(kafka: Kafka, options: TradingBenchOptions): 
   const id = randomBytes(3).toString('hex');
   const prefix = `bench.${id}.trading.`;
   const brokers = (await admin.describeCluster()).brokers.length;
-  const created = await createNamespace(admin, prefix, topicsOf(STAGES), brokers);
+  const created = await createNamespace(admin, prefix, stageTopics(STAGES), brokers);
   const accounts = Array.from({ length: options.accounts }, (_, i) => `bench-${i}`);
   const instruments = Array.from({ length: options.instruments }, (_, i) => `SYN:BT${id}${i}`);
   const configFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tickflow-bench-')), 'risk.json');

@@ -67,6 +67,14 @@ export function onRequest(state: EngineState, req: OrderRequest, cfg: EngineConf
     1,
   );
   const arrival = arrivalMicros(cfg, req.tsEvent, req.orderId, req.requestId);
+  if (req.action === 'NEW' && req.volumeCurve !== null && req.volumeCurve.length > MAX_VOLUME_CURVE_ENTRIES) {
+    // Rejected on receipt: a request in flight is stored, and a curve of a million weights is not.
+    const detail = `volumeCurve has ${req.volumeCurve.length} entries; at most ${MAX_VOLUME_CURVE_ENTRIES}`;
+    const working = state.orders[req.orderId];
+    if (working) rejectHeld(ctx, working, req, 'REJECTED', 'INVALID_ORDER', detail, arrival);
+    else rejectUnheld(ctx, req, 'REJECTED', 'INVALID_ORDER', detail, arrival, 'REJECTED');
+    return ctx.out;
+  }
   if (state.pending.length >= cfg.maxRequestsInFlight) {
     // Requests in flight are bounded too: with no market data to reach their arrival, they pile up.
     const kind = req.action === 'NEW' ? 'REJECTED' : req.action === 'CANCEL' ? 'CANCEL_REJECTED' : 'REPLACE_REJECTED';
@@ -207,6 +215,9 @@ function emit(
 
 // ---- requests ----
 
+/** Most weights a VWAP volumeCurve may have (it is stretched onto at most maxSlices slices). */
+export const MAX_VOLUME_CURVE_ENTRIES = 10_000;
+
 function storeRequest(req: OrderRequest): StoredRequest {
   return {
     ...req,
@@ -217,7 +228,8 @@ function storeRequest(req: OrderRequest): StoredRequest {
     takeProfitPrice: strOrNull(req.takeProfitPrice),
     stopLossPrice: strOrNull(req.stopLossPrice),
     displayQuantity: strOrNull(req.displayQuantity),
-    volumeCurve: req.volumeCurve === null ? null : [...req.volumeCurve],
+    // Only a new VWAP reads its curve; nothing else keeps one in the state.
+    volumeCurve: req.volumeCurve === null || req.action !== 'NEW' || req.type !== 'VWAP' ? null : [...req.volumeCurve],
   };
 }
 

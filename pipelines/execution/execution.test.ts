@@ -422,3 +422,39 @@ describe('execution determinism and dead letters', () => {
     expect(new Decimal(r.state().pending[0].req.quantity).toFixed()).toBe('1');
   });
 });
+
+describe('execution hardening', () => {
+  it('dead-letters order and request ids every object has (constructor, __proto__, toString), never throws', () => {
+    for (const id of ['constructor', '__proto__', 'toString']) {
+      const r = run([
+        quote(0, '100.00', '10', '100.01', '10'),
+        order(id, 1, 'LIMIT', 'BUY', 'GTC', { limit: '99.00' }),
+        order('ok', 1, 'LIMIT', 'BUY', 'GTC', { limit: '99.00', requestId: id }),
+        cancel(id, 2),
+        quote(10, '100.00', '10', '100.01', '10'),
+      ]);
+      expect(r.result.failed.map((f) => f.code)).toEqual(['INVALID_VALUE', 'INVALID_VALUE', 'INVALID_VALUE']);
+      expect(r.state().orders).toEqual({});
+    }
+  });
+
+  it('rejects a VWAP with a million-entry volume curve on receipt, keeping nothing of it', () => {
+    const curve = new Array<number>(1_000_000).fill(1);
+    const started = process.hrtime.bigint();
+    const r = run([
+      quote(0, '100.00', '10', '100.01', '10'),
+      order('v', 1, 'VWAP', 'BUY', 'GTC', { qty: '10', durationMs: 1000, sliceMs: 100, curve }),
+      order('w', 1, 'LIMIT', 'BUY', 'GTC', { limit: '99.00', curve }),
+      order('x', 1, 'LIMIT', 'BUY', 'GTC', { limit: '99.00', curve: [1, 2, 3] }),
+    ]);
+    expect(Number(process.hrtime.bigint() - started) / 1e9).toBeLessThan(2);
+    expect(eventsOf(r)).toEqual([
+      ['v', 'REJECTED', 'REJECTED', 'INVALID_ORDER'],
+      ['w', 'REJECTED', 'REJECTED', 'INVALID_ORDER'],
+    ]);
+    expect(r.events[0].detail).toBe('volumeCurve has 1000000 entries; at most 10000');
+    // The LIMIT in flight (no market event since) keeps no curve: only a new VWAP reads one.
+    expect(r.state().pending.map((p) => [p.req.orderId, p.req.volumeCurve])).toEqual([['x', null]]);
+    expect(JSON.stringify(r.state()).length).toBeLessThan(5_000);
+  });
+});

@@ -56,6 +56,10 @@ export function inputProblem(topic: string, v: unknown): string | undefined {
     case REQUESTS_INPUT: {
       if (!isText(r.requestId) || !isText(r.orderId) || !isText(r.account))
         return 'requestId, orderId and account are required';
+      // The state keys JSON records by these ids: a name every object has (`constructor`,
+      // `__proto__`, `toString`, ...) would read the prototype instead of an order.
+      for (const f of ['requestId', 'orderId'] as const)
+        if ((r[f] as string) in Object.prototype) return `${f} ${String(r[f])} is a reserved name`;
       if (!ACTIONS.includes(r.action as string)) return `action ${String(r.action)} is unknown`;
       if (
         !SIDES.includes(r.side as string) ||

@@ -258,3 +258,89 @@ describe('risk stage', () => {
     ]);
   });
 });
+
+describe('risk hardening', () => {
+  it('dead-letters ids every object has (constructor, __proto__, toString) instead of crashing', () => {
+    for (const id of ['constructor', '__proto__', 'toString']) {
+      const d = driver(rulesOf());
+      const r = d.run([
+        fill('BUY', '1', '100', { instrumentId: id }),
+        fill('BUY', '1', '100', { orderId: id }),
+        signal({ instrumentId: id, id: `sig-${id}` }),
+      ]);
+      expect(r.failed.map((f) => f.code)).toEqual(['INVALID_VALUE', 'INVALID_VALUE', 'INVALID_VALUE']);
+      expect(d.snapshot('accounts')['paper-1']).toBeUndefined();
+    }
+  });
+
+  it("tracks a parent's progress event (PARTIALLY_FILLED / FILLED with no fill fields) without counting it", () => {
+    const d = driver(rulesOf());
+    const progress = (kind: 'PARTIALLY_FILLED' | 'FILLED', eventId: string) =>
+      orderEvent('algo-1', { eventId, kind, status: kind, type: 'TWAP', lastQuantity: null, lastPrice: null });
+    const r = d.run([
+      orderEvent('algo-1', { eventId: 'algo-1:1', type: 'TWAP' }),
+      progress('PARTIALLY_FILLED', 'algo-1:2'),
+    ]);
+    expect(r.failed).toEqual([]);
+    let st = d.snapshot('accounts')['paper-1'] as AccountState;
+    expect(Object.keys(st.openOrders)).toEqual(['algo-1']);
+    expect(st.portfolio.positions).toEqual({});
+    expect(d.run([progress('FILLED', 'algo-1:3')]).failed).toEqual([]);
+    st = d.snapshot('accounts')['paper-1'] as AccountState;
+    expect(st.openOrders).toEqual({});
+    expect(st.portfolio.cash).toBe('100000');
+  });
+
+  it('REDUCING never flips: a reducing order is cut by the open orders already closing the position', () => {
+    const d = driver(rulesOf({}, { instruments: { 'SYN:A': { tradingState: 'REDUCING' } } }));
+    d.run([
+      fill('BUY', '100', '100'),
+      orderEvent('close-60', {
+        side: 'SELL',
+        quantity: new Decimal('60'),
+        leavesQuantity: new Decimal('60'),
+        reduceOnly: true,
+      }),
+    ]);
+    const r = d.run([signal({ tsEvent: T + S, side: 'SELL' })]);
+    expect(orders(r).map((o) => [o.side, o.quantity.toFixed(), o.reduceOnly])).toEqual([['SELL', '40', true]]);
+    // With the position fully covered by open reducing orders, nothing more is sent.
+    const again = d.run([signal({ tsEvent: T + 2 * S, side: 'SELL' })]);
+    expect(orders(again)).toEqual([]);
+    expect(codesOf(decisions(again)[0])).toContain('ZERO_QUANTITY');
+  });
+
+  it('a replayed RESUME is not applied again: it does not lift a breaker that tripped after it', () => {
+    const d = driver(rulesOf({ maxDailyLoss: '1000' }));
+    const resume = command('RESUME', 'paper-1', { id: 'resume-1', tsIssued: T });
+    d.run([resume]);
+    d.setGlobal('marks.v1', 'SYN:A', mark('SYN:A', '80'));
+    d.run([fill('BUY', '100', '100', { tsEvent: T + S })]);
+    expect((d.snapshot('accounts')['paper-1'] as AccountState).breaker?.rule).toBe('DAILY_LOSS');
+    const replay = d.run([resume, signal({ tsEvent: T + 2 * S, price: new Decimal('80') })]);
+    expect(audits(replay).map((a) => a.kind)).toEqual(['DECISION']);
+    expect((d.snapshot('accounts')['paper-1'] as AccountState).breaker?.rule).toBe('DAILY_LOSS');
+    expect(codesOf(decisions(replay)[0])).toContain('STATE_HALTED');
+    // A replayed partition-wide HALT after RESUME * does not halt again.
+    const halt = command('HALT', null, { id: 'halt-all' });
+    d.run([halt, command('RESUME', null, { id: 'resume-all', tsIssued: T + 3 * S })]);
+    d.run([halt]);
+    expect(d.snapshot('accounts')[CONTROL_KEY]).toMatchObject({
+      operator: { state: 'ACTIVE', commandId: 'resume-all' },
+    });
+  });
+
+  it('keeps the rate windows bounded: at most limit + 1 event times, however many flatten or cancel requests', () => {
+    const d = driver(rulesOf({ maxSubmitsPerSecond: 2, maxModifiesPerSecond: 2 }));
+    const ids = Array.from({ length: 12 }, (_, i) => `SYN:I${i}`);
+    d.run([
+      ...ids.map((id) => fill('BUY', '1', '10', { instrumentId: id })),
+      ...ids.map((id, i) => orderEvent(`open-${i}`, { instrumentId: id })),
+    ]);
+    const r = d.run([command('HALT', 'paper-1', { flatten: true })]);
+    expect(orders(r).filter((o) => o.action === 'NEW')).toHaveLength(12);
+    expect(orders(r).filter((o) => o.action === 'CANCEL')).toHaveLength(12);
+    const st = d.snapshot('accounts')['paper-1'] as AccountState;
+    expect([st.submits.length, st.modifies.length]).toEqual([3, 3]);
+  });
+});

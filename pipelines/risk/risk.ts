@@ -58,6 +58,13 @@ export const CONTROL_KEY = '*control';
 
 /** Event ids (reports) and signal ids remembered per account for dedupe. */
 const SEEN_LIMIT = 5000;
+/** Operator command ids remembered per scope (account, or the partition control) for dedupe. */
+const SEEN_COMMANDS_LIMIT = 1000;
+/**
+ * Most event times kept per rate window: the rules only need to know whether the count exceeds the
+ * limit, so the newest `min(limit, RATE_WINDOW_CAP) + 1` entries answer every check.
+ */
+const RATE_WINDOW_CAP = 10_000;
 const SECOND_MICROS = 1_000_000;
 const OUTPUT_SCALE = 12;
 
@@ -93,6 +100,8 @@ export interface AccountState {
   openOrders: Record<string, OpenOrder>;
   seenEvents: string[];
   seenSignals: string[];
+  /** operator commands applied to this account (dedupe of a replayed HALT / RESUME); absent in older state */
+  seenCommands?: string[];
   /** event times of the NEW requests / CANCEL and REPLACE requests of the last second */
   submits: number[];
   modifies: number[];
@@ -105,6 +114,8 @@ export interface AccountState {
 export interface ControlState {
   kind: 'control';
   operator: OperatorState;
+  /** partition-wide commands applied (dedupe of a replayed `*` HALT / RESUME); absent in older state */
+  seenCommands?: string[];
 }
 
 type Entry = AccountState | ControlState;
@@ -154,6 +165,21 @@ function prune(times: number[], ts: number): void {
   if (i > 0) times.splice(0, i);
 }
 
+/** Records an event time in a rate window, keeping at most `min(limit, RATE_WINDOW_CAP) + 1` entries. */
+function noteRate(times: number[], ts: number, limit: number | null): void {
+  times.push(ts);
+  const cap = Math.min(limit ?? RATE_WINDOW_CAP, RATE_WINDOW_CAP) + 1;
+  if (times.length > cap) times.splice(0, times.length - cap);
+}
+
+/**
+ * Ids that name a property of every plain object (`constructor`, `__proto__`, `toString`, ...) cannot
+ * key the JSON records of the state (`positions[id]`, `openOrders[id]` would read the prototype).
+ */
+function unsafeKey(id: string): boolean {
+  return id in Object.prototype;
+}
+
 function newAccount(account: string, settings: AccountSettings): AccountState {
   const cash = settings.startingCash.toFixed();
   return {
@@ -163,6 +189,7 @@ function newAccount(account: string, settings: AccountSettings): AccountState {
     openOrders: {},
     seenEvents: [],
     seenSignals: [],
+    seenCommands: [],
     submits: [],
     modifies: [],
     operator: null,
@@ -376,7 +403,7 @@ class Batch {
         reason,
         tsEvent,
       });
-      st.modifies.push(tsEvent);
+      noteRate(st.modifies, tsEvent, this.rules.account(st.account)?.maxModifiesPerSecond ?? null);
       n++;
     }
     return n;
@@ -413,7 +440,7 @@ class Batch {
         leaves: qty.abs().toFixed(),
         reduceOnly: true,
       };
-      st.submits.push(tsEvent);
+      noteRate(st.submits, tsEvent, this.rules.account(st.account)?.maxSubmitsPerSecond ?? null);
       n++;
     }
     return n;
@@ -532,6 +559,7 @@ class Batch {
     if (!accountId) return 'a risk.signals.v1 record needs the account as its key';
     if (typeof s.id !== 'string' || typeof s.instrumentId !== 'string' || !s.instrumentId)
       return 'a signal needs an id and an instrumentId';
+    if (unsafeKey(s.instrumentId)) return `signal ${s.id}: ${s.instrumentId} is not an instrument id`;
     if (s.side !== 'BUY' && s.side !== 'SELL') return `signal ${s.id}: side ${String(s.side)} is not BUY or SELL`;
     if (s.status !== undefined && s.status !== 'ACCEPTED') return `signal ${s.id} is ${String(s.status)}, not ACCEPTED`;
     const price = toDecimal(s.price);
@@ -567,9 +595,16 @@ class Batch {
       position,
       returns: own?.returns ?? [],
     });
-    // REDUCING (account or instrument): an order against the position, at most closing it.
+    // REDUCING (account or instrument): an order against the position, at most closing what the
+    // open orders of the same side (a flatten, earlier reducing orders) do not close already: the
+    // venue does not enforce reduceOnly, so together they must never flip the position.
     const reducingOnly = state === 'REDUCING' || ins.tradingState === 'REDUCING';
-    if (reducingOnly && isReducing(position, s.side, position.abs())) quantity = Decimal.min(quantity, position.abs());
+    if (reducingOnly && isReducing(position, s.side, position.abs())) {
+      let pending = ZERO;
+      for (const o of Object.values(st.openOrders))
+        if (o.instrumentId === s.instrumentId && o.side === s.side) pending = pending.add(new Decimal(o.leaves));
+      quantity = Decimal.max(ZERO, Decimal.min(quantity, position.abs().sub(pending)));
+    }
     prune(st.submits, ts);
     prune(st.modifies, ts);
     // Open orders on the other side of the instrument are superseded by an approved order.
@@ -677,7 +712,7 @@ class Batch {
         leaves: quantity.toFixed(),
         reduceOnly,
       };
-      st.submits.push(ts);
+      noteRate(st.submits, ts, settings.maxSubmitsPerSecond);
     }
     this.pnl(st, ts);
   }
@@ -693,7 +728,13 @@ class Batch {
     if (!accountId) return `report ${e.eventId} has no account`;
     if (e.account && e.account !== accountId) return `report ${e.eventId} is for ${e.account} but keyed ${accountId}`;
     if (!Number.isFinite(e.tsEvent)) return `report ${e.eventId}: tsEvent is not a number`;
-    const fill = e.kind === 'PARTIALLY_FILLED' || e.kind === 'FILLED';
+    if (unsafeKey(e.orderId) || unsafeKey(e.instrumentId))
+      return `report ${e.eventId}: ${e.orderId} / ${e.instrumentId} cannot be an order or instrument id`;
+    // A fill carries its fill fields; a PARTIALLY_FILLED / FILLED event without them is a parent's
+    // (OCO, TWAP/VWAP) cumulative progress, whose fills its children report: it only tracks the order.
+    const fill =
+      (e.kind === 'PARTIALLY_FILLED' || e.kind === 'FILLED') &&
+      !(e.fillId == null && e.lastQuantity == null && e.lastPrice == null);
     const lastQuantity = toDecimal(e.lastQuantity);
     const lastPrice = toDecimal(e.lastPrice);
     const fee = e.fee === null || e.fee === undefined ? ZERO : toDecimal(e.fee);
@@ -760,6 +801,15 @@ class Batch {
     if (scope === '*' ? c.account !== null && c.account !== undefined : c.account !== null && c.account !== scope)
       return `command ${c.commandId}: account ${String(c.account)} does not match its key ${scope}`;
     if (scope !== '*' && scope.startsWith('*')) return `command ${c.commandId}: ${scope} is not an account`;
+    // A command seen before in this scope (a replay, a re-sent message) is not applied again: a
+    // replayed RESUME must not lift a breaker that tripped after the original.
+    const seenIn = (holder: { seenCommands?: string[] }): boolean => {
+      const seen = (holder.seenCommands ??= []);
+      if (seen.includes(c.commandId)) return true;
+      seen.push(c.commandId);
+      if (seen.length > SEEN_COMMANDS_LIMIT) seen.splice(0, seen.length - SEEN_COMMANDS_LIMIT);
+      return false;
+    };
     const operator: OperatorState = {
       state: c.action === 'HALT' ? 'HALTED' : 'ACTIVE',
       commandId: c.commandId,
@@ -768,7 +818,11 @@ class Batch {
       tsEvent: c.tsIssued,
     };
     if (scope === '*') {
-      this.touched.set(CONTROL_KEY, { kind: 'control', operator });
+      const seenCommands = [...(this.control()?.seenCommands ?? [])];
+      const control: ControlState = { kind: 'control', operator: this.control()?.operator ?? operator, seenCommands };
+      if (seenIn(control)) return undefined;
+      control.operator = operator;
+      this.touched.set(CONTROL_KEY, control);
       this.audit(
         '*',
         c.action,
@@ -785,6 +839,7 @@ class Batch {
     }
     const loaded = this.account(scope);
     if (!loaded) return `account ${scope} is not in the risk config (strictAccounts)`;
+    if (seenIn(loaded.st)) return undefined;
     this.apply(loaded.st, c, operator, false);
     return undefined;
   }

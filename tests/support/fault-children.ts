@@ -36,6 +36,8 @@ export function startFaultRun(stages: string, namespace: string, env: Record<str
 /** The child's log as a person reads it (it logs JSON lines to its file). */
 export const logOf = (child: Child): string => readableLog(fs.readFileSync(child.log, 'utf8'));
 
+let publishes = 0;
+
 /** Publishes records to several topics of a namespace, in transactions of `chunk`, at `rate` records/s. */
 export async function publish(
   kafka: Kafka,
@@ -46,7 +48,8 @@ export async function publish(
   chunk = 500,
 ): Promise<void> {
   const producer = kafka.producer({
-    transactionalId: `tickflow.test.publish.${process.pid}.${Date.now()}`,
+    // Unique per call: two publishes at once (two namespaces) must not fence each other.
+    transactionalId: `tickflow.test.publish.${process.pid}.${Date.now()}.${(publishes += 1)}`,
     idempotent: true,
     maxInFlightRequests: 1,
   });
