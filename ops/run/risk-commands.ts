@@ -16,6 +16,10 @@ export interface RiskCommandOptions {
   actor?: string;
   /** Topic prefix of the pipeline's namespace (`run --namespace`). */
   prefix?: string;
+  /** Default: a random UUID (tests replaying one command into two namespaces give their own). */
+  commandId?: string;
+  /** Default: now (microseconds). Replays and tests in recorded time give the command's time in that time. */
+  tsIssued?: number;
 }
 
 export function defaultActor(): string {
@@ -40,13 +44,13 @@ export async function publishRiskCommand(
   options: RiskCommandOptions,
 ): Promise<RiskCommand> {
   const command: RiskCommand = {
-    commandId: randomUUID(),
+    commandId: options.commandId ?? randomUUID(),
     action: options.action,
     account: options.account ?? null,
     flatten: options.flatten ?? false,
     reason: options.reason,
     actor: options.actor ?? defaultActor(),
-    tsIssued: Date.now() * 1000,
+    tsIssued: options.tsIssued ?? Date.now() * 1000,
   };
   const topic = `${options.prefix ?? ''}${RISK_COMMANDS_TOPIC}`;
   await codec.prepare([RISK_COMMANDS_TOPIC]);

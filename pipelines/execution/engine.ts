@@ -54,6 +54,10 @@ function context(state: EngineState, cfg: EngineConfig, now: number): Ctx {
   return ctx;
 }
 
+function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /** Queues a request for its arrival at the venue; a repeated requestId is ignored (idempotent). */
 export function onRequest(state: EngineState, req: OrderRequest, cfg: EngineConfig, nowMicros: number): EngineOutput {
   const ctx = context(state, cfg, nowMicros);
@@ -90,19 +94,25 @@ export function onRequest(state: EngineState, req: OrderRequest, cfg: EngineConf
     n: state.counter,
     req: storeRequest(req),
   };
-  // Two requests cannot wait for market data. One whose arrival the venue's clock has already passed
-  // (the market data ran ahead: a replay, a slow hop) arrives now, at the clock, against the market
-  // in force: time cannot run back. A CANCEL acts when processed, at its arrival: a venue needs no
-  // market update to cancel, and a kill switch must not wait for a quiet instrument to trade; the
-  // venue's clock runs to it (requests and algo steps due before it happen first).
-  const now = req.action === 'CANCEL' ? Math.max(arrival, state.clock) : arrival <= state.clock ? state.clock : null;
-  if (now !== null) pending.arrival = now;
-  state.pending.push(pending);
-  state.pending.sort((a, b) => a.arrival - b.arrival || a.n - b.n);
-  if (now !== null) {
-    advance(ctx, now);
-    state.clock = now;
+  // Two requests do not wait for market data. A CANCEL acts when processed: a venue needs no market
+  // update to cancel, and a kill switch must not wait for a quiet instrument to trade. It does not
+  // move the venue's clock (requests of other orders still arrive in their own time order), so the
+  // outcome does not depend on how requests of different accounts interleave. And a request whose
+  // arrival the clock has already passed (the market data ran ahead: a replay, a slow hop) arrives
+  // now, at the clock, against the market in force: time cannot run back.
+  if (req.action === 'CANCEL') {
+    cancelNow(ctx, req, Math.max(arrival, state.clock));
+    return ctx.out;
   }
+  const late = arrival <= state.clock;
+  if (late) pending.arrival = state.clock;
+  state.pending.push(pending);
+  // Arrival order; requests arriving at the same microsecond by account, then receipt (an account's
+  // requests come from one risk partition, in its order). Not receipt alone: requests of accounts on
+  // different risk partitions interleave differently from run to run, and the venue's answer must
+  // not depend on that.
+  state.pending.sort((a, b) => a.arrival - b.arrival || compareIds(a.req.account, b.req.account) || a.n - b.n);
+  if (late) advance(ctx, state.clock);
   return ctx.out;
 }
 
@@ -539,6 +549,37 @@ function cancelRequest(ctx: Ctx, req: OrderRequest, t: number): void {
   if (!canTransition(order.status, 'CANCELED'))
     return rejectHeld(ctx, order, req, 'CANCEL_REJECTED', 'INVALID_TRANSITION', `order is ${order.status}`, t);
   terminate(ctx, order, 'CANCELED', 'USER', t, req.reason ?? 'canceled on request', req.requestId);
+}
+
+/**
+ * A CANCEL at `t`: of a working order as any cancel; of an order whose NEW is still on its way to the
+ * venue (waiting for its arrival), that NEW is withdrawn and the order ends CANCELED without having
+ * been accepted.
+ */
+function cancelNow(ctx: Ctx, req: OrderRequest, t: number): void {
+  const s = ctx.s;
+  const waiting = s.pending.findIndex((p) => p.req.orderId === req.orderId && p.req.action === 'NEW');
+  if (s.orders[req.orderId] || waiting < 0) return cancelRequest(ctx, req, t);
+  const entry = loadRequest(s.pending[waiting].req);
+  if (entry.account !== req.account) return rejectMissing(ctx, req, 'CANCEL_REJECTED', t);
+  s.pending.splice(waiting, 1);
+  ctx.out.events.push(
+    requestEvent(
+      ctx.ids,
+      { ...entry, requestId: req.requestId },
+      1,
+      'CANCELED',
+      'CANCELED',
+      'USER',
+      req.reason ?? 'canceled before it reached the venue',
+      t + ctx.cfg.reportMicros,
+      ctx.now,
+    ),
+  );
+  s.recentHead = remember(s.recent, s.recentRing, s.recentHead, ctx.cfg.recentOrders, req.orderId, {
+    status: 'CANCELED',
+    seq: 1,
+  });
 }
 
 /** A CANCEL or REPLACE for an order not working: finished (INVALID_TRANSITION) or never seen (UNKNOWN_ORDER). */

@@ -107,10 +107,11 @@ describe('execution state machine', () => {
       ],
       { maxWorkingOrders: '1' },
     );
+    // A CANCEL is answered when processed (no market data needed); the rest in venue time.
     expect(eventsOf(r)).toEqual([
+      ['nope', 'CANCEL_REJECTED', 'REJECTED', 'UNKNOWN_ORDER'],
       ['m1', 'ACCEPTED', 'ACCEPTED', null],
       ['m1', 'FILLED', 'FILLED', null],
-      ['nope', 'CANCEL_REJECTED', 'REJECTED', 'UNKNOWN_ORDER'],
       ['bad', 'REJECTED', 'REJECTED', 'INVALID_ORDER'],
       ['tick', 'REJECTED', 'REJECTED', 'INVALID_ORDER'],
       ['l1', 'ACCEPTED', 'ACCEPTED', null],
@@ -121,9 +122,9 @@ describe('execution state machine', () => {
       ['m1', 'REJECTED', 'FILLED', 'DUPLICATE_ORDER_ID'],
     ]);
     expect(r.events.map((e) => e.eventId)).toEqual([
+      'nope:1',
       'm1:1',
       'm1:2',
-      'nope:1',
       'bad:1',
       'tick:1',
       'l1:1',
@@ -189,7 +190,7 @@ describe('execution state machine', () => {
     expect(r3.events[1].limitPrice?.toFixed()).toBe('100.01');
   });
 
-  it('a CANCEL acts when processed: a print processed before it fills first, one after it finds the order gone', () => {
+  it('a CANCEL acts when processed: a print before it fills first; an order still on its way never reaches the venue', () => {
     const script = (printFirst: boolean): Input[] => [
       quote(0, '99.99', '10', '100.02', '10'),
       order('l1', 1, 'LIMIT', 'BUY', 'GTC', { limit: '100.00' }),
@@ -204,14 +205,13 @@ describe('execution state machine', () => {
       ['l1', 'FILLED', 'FILLED', null],
       ['l1', 'CANCEL_REJECTED', 'FILLED', 'INVALID_TRANSITION'],
     ]);
+    // l1 arrives at 6 ms, but no market event has reached 6 ms when the cancel is processed: the
+    // NEW is withdrawn and the order ends CANCELED without being accepted; the later print finds nothing.
     const canceled = run(script(false));
-    expect(eventsOf(canceled)).toEqual([
-      ['l1', 'ACCEPTED', 'ACCEPTED', null],
-      ['l1', 'CANCELED', 'CANCELED', 'USER'],
-    ]);
-    // At its arrival (request time + latency: 15 ms), reported venueToReportMs (1 ms) later, with no market data
-    // after it.
-    expect(canceled.events[1].tsEvent).toBe(T0 + 16 * MS);
+    expect(eventsOf(canceled)).toEqual([['l1', 'CANCELED', 'CANCELED', 'USER']]);
+    expect(canceled.fills).toEqual([]);
+    // At the cancel's arrival (request time + latency: 15 ms), reported venueToReportMs (1 ms) later.
+    expect(canceled.events[0].tsEvent).toBe(T0 + 16 * MS);
   });
 
   it('a request the market has already passed arrives at once, against the market in force', () => {
@@ -400,6 +400,25 @@ describe('execution determinism and dead letters', () => {
     trade(250, '99.40', '2', 'SELL'),
     quote(400, '99.40', '10', '99.42', '10'),
   ];
+
+  it('serves requests arriving at the same time by account, whatever order they were received in', () => {
+    const a = order('a1', 1, 'MARKET', 'BUY', 'GTC', { qty: '6', account: 'acct-a' });
+    const b = order('b1', 1, 'MARKET', 'BUY', 'GTC', { qty: '6', account: 'acct-b' });
+    const script = (first: Input, second: Input): Input[] => [
+      quote(0, '100.00', '10', '100.01', '10'),
+      first,
+      second,
+      quote(10, '100.00', '10', '100.02', '10'),
+    ];
+    const fills = (r: ReturnType<typeof run>): string[][] =>
+      r.fills.map((f) => [f.orderId, f.price.toFixed(), f.quantity.toFixed(), String(f.tsEvent - T0)]);
+    expect(fills(run(script(a, b)))).toEqual([
+      ['a1', '100.01', '6', '7000'],
+      ['b1', '100.01', '4', '7000'],
+      ['b1', '100.02', '2', '11000'],
+    ]);
+    expect(fills(run(script(b, a)))).toEqual(fills(run(script(a, b))));
+  });
 
   it('gives identical output whatever the batch size', () => {
     const settings = { jitterMs: '3', slippageModel: 'spread', takerFeeBps: '5' };

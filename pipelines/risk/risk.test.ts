@@ -214,6 +214,27 @@ describe('risk stage', () => {
     ]);
   });
 
+  it('sends one cancel per open order until it is answered, whatever the timing of the answers', () => {
+    const d = driver(rulesOf({ maxModifiesPerSecond: null }));
+    const first = d.run([signal()]);
+    const buy = orders(first)[0].orderId;
+    // Two SELLs before execution answers the first cancel: one cancel only.
+    const sells = d.run([signal({ side: 'SELL', tsEvent: T + S }), signal({ side: 'SELL', tsEvent: T + 2 * S })]);
+    expect(
+      orders(sells)
+        .filter((o) => o.action === 'CANCEL')
+        .map((o) => o.orderId),
+    ).toEqual([buy]);
+    // A CANCEL_REJECTED (the order was filled or unknown by then) makes it cancellable again.
+    d.run([orderEvent(buy, { kind: 'CANCEL_REJECTED', status: 'ACCEPTED', tsEvent: T + 3 * S })]);
+    const again = d.run([signal({ side: 'SELL', tsEvent: T + 4 * S })]);
+    expect(
+      orders(again)
+        .filter((o) => o.action === 'CANCEL')
+        .map((o) => o.orderId),
+    ).toEqual([buy]);
+  });
+
   it('applies the pattern-day-trader rule before the effective date and intraday margin from it', () => {
     const rules = rulesOf(
       {},

@@ -76,6 +76,12 @@ export interface OpenOrder {
   quantity: string;
   leaves: string;
   reduceOnly: boolean;
+  /**
+   * A cancel was sent and not answered yet: no second one is sent (its answer would only be a
+   * CANCEL_REJECTED, and how many were sent would depend on how fast execution answers). A
+   * CANCEL_REJECTED clears it.
+   */
+  cancelRequested?: boolean;
 }
 
 export interface Breaker {
@@ -388,7 +394,8 @@ class Batch {
     let n = 0;
     for (const orderId of Object.keys(st.openOrders).sort()) {
       const o = st.openOrders[orderId];
-      if (!which(o)) continue;
+      if (o.cancelRequested || !which(o)) continue;
+      o.cancelRequested = true;
       this.request({
         requestId: `${orderId}|CANCEL|${cause}`,
         action: 'CANCEL',
@@ -786,6 +793,7 @@ class Batch {
       quantity: quantity?.toFixed() ?? known?.quantity ?? '0',
       leaves: leaves?.toFixed() ?? known?.leaves ?? '0',
       reduceOnly: e.reduceOnly ?? known?.reduceOnly ?? false,
+      ...(known?.cancelRequested && e.kind !== 'CANCEL_REJECTED' ? { cancelRequested: true } : {}),
     };
   }
 

@@ -6,6 +6,7 @@ import { benchRiskConfig } from '../../ops/bench/trading-config';
 import { stageTopics } from '../../ops/bench/trading';
 import type { Collected } from '../../ops/cli/tap';
 import { collectTopic } from '../../ops/cli/tap';
+import { publishRiskCommand } from '../../ops/run/risk-commands';
 import { AvroCodec } from '../../pipelines/runtime/codec';
 import { Decimal } from '../../schemas/decimal';
 import type { Fill, OrderEvent, OrderRequest, Pnl, Position, RiskDecision } from '../../schemas/types.generated';
@@ -28,7 +29,7 @@ import { unique } from '../support/helpers';
 const ACCOUNTS = ['acct-a', 'acct-b', 'acct-c', 'acct-d'];
 const STARTING_CASH = new Decimal('10000000');
 const INSTRUMENTS = 9;
-const SIGNALS = 1200;
+const SIGNALS = 2400;
 const STEPS = 300;
 const T0 = Date.UTC(2026, 10, 23, 14) * 1000;
 
@@ -36,14 +37,14 @@ async function read<V>(kafka: Kafka, namespace: string, topic: string): Promise<
   return collectTopic<V>(kafka, `${namespace}${topic}`, 60_000, topic);
 }
 
-/** Whether execution (group `tickflow.<ns>execution`) has committed past every request written so far. */
-async function executionCaughtUp(ns: TestNamespaces, namespace: string): Promise<boolean> {
-  const requests = await read<OrderRequest>(ns.kafka, namespace, 'orders.requests.v1');
+/** Whether a stage (group `tickflow.<ns><stage>`) has committed past every record of `topic` written so far. */
+async function caughtUp(ns: TestNamespaces, namespace: string, stage: string, topic: string): Promise<boolean> {
+  const records = await read<unknown>(ns.kafka, namespace, topic);
   const last = new Map<number, bigint>();
-  for (const r of requests) last.set(r.partition, BigInt(r.offset));
+  for (const r of records) last.set(r.partition, BigInt(r.offset));
   const committed = await ns.admin.fetchOffsets({
-    groupId: `tickflow.${namespace}execution`,
-    topics: [`${namespace}orders.requests.v1`],
+    groupId: `tickflow.${namespace}${stage}`,
+    topics: [`${namespace}${topic}`],
   });
   return [...last].every(([p, offset]) => {
     const c = committed[0].partitions.find((x) => x.partition === p)?.offset ?? '-1';
@@ -155,6 +156,8 @@ describe('trading: risk and execution on the real stack', () => {
       return child;
     };
     const prefix = unique('TR');
+    // Accounts a and b keep one side per instrument (their orders all reach the market); c and d
+    // trade both sides at random (an order is superseded by the next opposite one).
     const signals = tradingSignals({
       seed: 7,
       prefix,
@@ -162,88 +165,128 @@ describe('trading: risk and execution on the real stack', () => {
       accounts: ACCOUNTS,
       count: SIGNALS,
       startMicros: T0,
+      side: (a, i, k) => (a >= 2 ? ((k * 7919) % 3 === 0 ? 'SELL' : 'BUY') : (a + i) % 2 === 0 ? 'BUY' : 'SELL'),
     });
-    const market = tradingMarket({
-      seed: 8,
+    const marketStart = T0 + SIGNALS * 1000 + 1_000_000;
+    const market = tradingMarket({ seed: 8, prefix, instruments: INSTRUMENTS, steps: STEPS, startMicros: marketStart });
+    // The halt is issued a second before the closing market, in the market's (recorded) time.
+    const haltAt = marketStart + STEPS * 10_000 + 60_000_000;
+    const closing = tradingMarket({
+      seed: 9,
       prefix,
       instruments: INSTRUMENTS,
       steps: STEPS,
-      startMicros: T0 + SIGNALS * 1000 + 1_000_000,
+      startMicros: haltAt + 1_000_000,
     });
     start('risk,execution,marks', ref, 'trading-ref');
     const crashed = {
       risk: start('risk', crash, 'trading-risk'),
       execution: start('execution,marks', crash, 'trading-exec'),
     };
+    // Kills in three phases: while signals are decided (2 of each), while market data is matched
+    // (2 of each) and while the flatten orders of a halt are matched (1 of each); each process is up
+    // at least 1.5 s before it is killed again.
     const kills = { risk: 0, execution: 0 };
+    const quota = { risk: 2, execution: 2 };
+    const killedIn: string[] = [];
+    let phase = 'signals';
     let killing = true;
     const killer = (async () => {
-      await sleep(3000);
+      await sleep(2000);
       for (let i = 0; killing && (kills.risk < 5 || kills.execution < 5); i++) {
         const which = i % 2 === 0 ? 'risk' : 'execution';
-        if (kills[which] >= 5) continue;
+        if (kills[which] >= quota[which]) {
+          await sleep(100);
+          continue;
+        }
         crashed[which].kill('SIGKILL');
         await crashed[which].exited;
         kills[which] += 1;
+        killedIn.push(`${which}@${phase}`);
         crashed[which] = start(
           which === 'risk' ? 'risk' : 'execution,marks',
           crash,
           `trading-${which}-${kills[which]}`,
         );
-        await sleep(2500);
+        await sleep(1500);
       }
     })();
-    try {
-      await Promise.all([publish(ns.kafka, codec, ref, signals, 400), publish(ns.kafka, codec, crash, signals, 400)]);
-      for (const namespace of [ref, crash]) {
-        await waitFor(
-          `every signal decided in ${namespace}`,
-          async () => (await read<RiskDecision>(ns.kafka, namespace, 'risk.decisions.v1')).length >= SIGNALS,
-          180_000,
-          1000,
-        );
-        await waitFor(
-          `execution took every request in ${namespace}`,
-          () => executionCaughtUp(ns, namespace),
-          120_000,
-          500,
-        );
-      }
-      const phase1Kills = kills.risk + kills.execution;
-      await Promise.all([publish(ns.kafka, codec, ref, market, 1500), publish(ns.kafka, codec, crash, market, 1500)]);
+    const both = async (what: string, check: (namespace: string) => Promise<boolean>): Promise<void> => {
+      for (const namespace of [ref, crash])
+        await waitFor(`${what} in ${namespace}`, () => check(namespace), 240_000, 500);
+    };
+    /** The run has settled: the two runs agree on fills, positions and cash, and risk has read every report. */
+    const settled = async (): Promise<{ expected: Outcome; actual: Outcome }> => {
       let expected: Outcome | undefined;
       let actual: Outcome | undefined;
       await waitFor(
         'the crashed run to reach the uninterrupted run',
         async () => {
-          if (killing && kills.risk >= 5 && kills.execution >= 5) killing = false;
           expected = await outcome(ns.kafka, ref);
           actual = await outcome(ns.kafka, crash);
           return (
-            !killing &&
             expected.fills.size > 0 &&
             JSON.stringify([...expected.fills].sort()) === JSON.stringify([...actual.fills].sort()) &&
             JSON.stringify([...expected.positions].sort()) === JSON.stringify([...actual.positions].sort()) &&
-            JSON.stringify([...expected.cash].sort()) === JSON.stringify([...actual.cash].sort())
+            JSON.stringify([...expected.cash].sort()) === JSON.stringify([...actual.cash].sort()) &&
+            (await caughtUp(ns, ref, 'risk', 'execution.reports.v1')) &&
+            (await caughtUp(ns, crash, 'risk', 'execution.reports.v1'))
           );
         },
         300_000,
         3000,
       ).catch((error: Error) => {
         throw new Error(
-          `${error.message}\nkills ${JSON.stringify(kills)}; ref ${JSON.stringify(expected?.counts)} crash ${JSON.stringify(actual?.counts)}\n` +
+          `${error.message}\nkills ${JSON.stringify(killedIn)}; ref ${JSON.stringify(expected?.counts)} crash ${JSON.stringify(actual?.counts)}\n` +
             `fills only in ref: ${[...(expected?.fills ?? [])]
               .filter(([k]) => !actual?.fills.has(k))
               .slice(0, 5)
-              .join('; ')}\n` +
-            `crash risk log tail: ${logOf(crashed.risk).slice(-3000)}`,
+              .join('; ')}\ncrash risk log tail: ${logOf(crashed.risk).slice(-3000)}`,
         );
       });
-      await killer;
       if (!expected || !actual) throw new Error('no outcome');
+      return { expected, actual };
+    };
+    try {
+      await Promise.all([publish(ns.kafka, codec, ref, signals, 400), publish(ns.kafka, codec, crash, signals, 400)]);
+      await both(
+        'every signal decided',
+        async (namespace) => (await read<RiskDecision>(ns.kafka, namespace, 'risk.decisions.v1')).length >= SIGNALS,
+      );
+      await both('execution took every request', (namespace) =>
+        caughtUp(ns, namespace, 'execution', 'orders.requests.v1'),
+      );
+      phase = 'market';
+      quota.risk = 4;
+      quota.execution = 4;
+      await Promise.all([publish(ns.kafka, codec, ref, market, 500), publish(ns.kafka, codec, crash, market, 500)]);
+      const opened = await settled();
+      // Halt every account with flatten: one command (same id) into each namespace.
+      phase = 'flatten';
+      quota.risk = 5;
+      quota.execution = 5;
+      for (const namespace of [ref, crash])
+        await publishRiskCommand(ns.kafka, codec, {
+          action: 'HALT',
+          flatten: true,
+          reason: 'end of the test: flatten',
+          actor: 'trading.test',
+          prefix: namespace,
+          commandId: `flatten-${prefix}`,
+          tsIssued: haltAt,
+        });
+      await both('risk took the halt', (namespace) => caughtUp(ns, namespace, 'risk', 'risk.commands.v1'));
+      await both('execution took the flatten orders', (namespace) =>
+        caughtUp(ns, namespace, 'execution', 'orders.requests.v1'),
+      );
+      await Promise.all([publish(ns.kafka, codec, ref, closing, 500), publish(ns.kafka, codec, crash, closing, 500)]);
+      const { expected, actual } = await settled();
+      killing = false;
+      await killer;
       expect(kills).toEqual({ risk: 5, execution: 5 });
-      expect(phase1Kills).toBeGreaterThan(0);
-      expect(phase1Kills).toBeLessThan(10);
+      expect(killedIn.filter((k) => k.endsWith('@signals')).length).toBeGreaterThanOrEqual(2);
+      expect(killedIn.filter((k) => k.endsWith('@market')).length).toBeGreaterThanOrEqual(2);
+      expect(killedIn.filter((k) => k.endsWith('@flatten')).length).toBeGreaterThanOrEqual(1);
       // Exactly once: every record once, equal to the uninterrupted run.
       expect(actual.counts).toEqual(expected.counts);
       expect(actual.counts.decisions).toBe(SIGNALS);
@@ -251,18 +294,26 @@ describe('trading: risk and execution on the real stack', () => {
       expect([...actual.events].sort()).toEqual([...expected.events].sort());
       expect(actual.counts.events).toBe(actual.events.size);
       expect(actual.counts.fills).toBe(actual.fills.size);
-      expect(actual.fills.size).toBeGreaterThan(SIGNALS / 2);
-      // No order lost: every approved decision became a request, and every request an order event.
+      expect(opened.actual.fills.size).toBeGreaterThan(1000);
+      // No order lost: every approved decision became a request, and every request an order event
+      // (a NEW withdrawn by its cancel before it reached the venue: the cancel's CANCELED event).
       const requests = (await read<OrderRequest>(ns.kafka, crash, 'orders.requests.v1')).map((r) => r.value);
       const events = (await read<OrderEvent>(ns.kafka, crash, 'orders.events.v1')).map((r) => r.value);
       const approved = [...actual.decisions.values()].filter((d) => d.startsWith('true')).length;
-      expect(requests.filter((r) => r.action === 'NEW')).toHaveLength(approved);
+      expect(requests.filter((r) => r.action === 'NEW' && r.signalId !== null)).toHaveLength(approved);
       const handled = new Set(events.map((e) => e.requestId));
-      expect(requests.filter((r) => !handled.has(r.requestId)).map((r) => r.requestId)).toEqual([]);
+      const ordersSeen = new Set(events.map((e) => e.orderId));
+      expect(
+        requests
+          .filter((r) => !(r.action === 'NEW' ? ordersSeen.has(r.orderId) : handled.has(r.requestId)))
+          .map((r) => r.requestId),
+      ).toEqual([]);
+      // The flatten closed what it could; the books reconcile to the cent and beyond.
+      expect(requests.filter((r) => r.reason === 'FLATTEN').length).toBeGreaterThan(10);
       await reconcile(ns.kafka, crash);
     } finally {
       killing = false;
       await killer;
     }
-  }, 600_000);
+  }, 900_000);
 });

@@ -25,13 +25,17 @@ export function tradingSignals(options: {
   /** Spacing of signals in event time. */
   stepMicros?: number;
   price?: (instrument: number, k: number) => string;
+  /** The side of signal k for an account and instrument (default: random). */
+  side?: (account: number, instrument: number, k: number) => Signal['side'];
 }): Keyed<Signal>[] {
   const random = rng(options.seed);
   const step = options.stepMicros ?? 1000;
   const out: Keyed<Signal>[] = [];
   for (let k = 0; k < options.count; k++) {
     const i = Math.floor(random() * options.instruments);
-    const account = options.accounts[k % options.accounts.length];
+    const a = k % options.accounts.length;
+    const account = options.accounts[a];
+    const coin = random() < 0.5 ? 'BUY' : 'SELL';
     const instrumentId = SYN(options.prefix, i);
     const tsEvent = options.startMicros + k * step;
     out.push({
@@ -45,7 +49,7 @@ export function tradingSignals(options: {
         symbol: instrumentId.slice(4),
         source: 'test',
         interval: '1m',
-        side: random() < 0.5 ? 'BUY' : 'SELL',
+        side: options.side ? options.side(a, i, k) : coin,
         confidence: Math.round((0.6 + random() * 0.4) * 1000) / 1000,
         reason: 'scripted',
         price: new Decimal(options.price ? options.price(i, k) : String(100 + i)),
