@@ -128,3 +128,61 @@ export function tradingMarket(options: {
   }
   return out;
 }
+
+/** One signal for `account` (as route writes it), at `tsEvent`. */
+export function signalFor(
+  account: string,
+  instrumentId: string,
+  side: Signal['side'],
+  price: string,
+  tsEvent: number,
+  confidence = 1,
+): Keyed<Signal> {
+  return {
+    topic: 'risk.signals.v1',
+    key: account,
+    value: {
+      id: `test-strategy:${instrumentId}:1m:${tsEvent}:${account}`,
+      strategy: 'test-strategy',
+      instrumentId,
+      venue: instrumentId.slice(0, instrumentId.indexOf(':')),
+      symbol: instrumentId.slice(instrumentId.indexOf(':') + 1),
+      source: 'test',
+      interval: '1m',
+      side,
+      confidence,
+      reason: 'scripted',
+      price: new Decimal(price),
+      barStart: tsEvent - 60_000_000,
+      barRevision: 0,
+      tsEvent,
+      tsRecv: tsEvent,
+      features: {},
+      status: 'ACCEPTED',
+      rejectCode: null,
+      rejectDetail: null,
+      tsValidated: tsEvent,
+    },
+  };
+}
+
+/** A quote now-ish: `bid`/`ask` with `size` on each side. */
+export function quoteAt(instrumentId: string, tsEvent: number, bid: string, ask: string, size = '1000'): Keyed<Quote> {
+  return {
+    topic: 'md.quotes.v1',
+    key: instrumentId,
+    value: {
+      instrumentId,
+      venue: instrumentId.slice(0, instrumentId.indexOf(':')),
+      symbol: instrumentId.slice(instrumentId.indexOf(':') + 1),
+      source: 'test',
+      tsEvent,
+      tsRecv: tsEvent,
+      bidPrice: new Decimal(bid),
+      bidSize: new Decimal(size),
+      askPrice: new Decimal(ask),
+      askSize: new Decimal(size),
+      sequence: null,
+    },
+  };
+}
