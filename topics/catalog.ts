@@ -357,7 +357,7 @@ const BASE: readonly TopicSpec[] = [
     key: 'account',
     valueSchema: 'audit-event',
     producer: 'risk, execution',
-    dlq: false,
+    dlq: true,
     description: 'the append-only audit trail: every decision, order event, fill, halt, resume and breaker change',
   },
   changelog(

@@ -4,6 +4,7 @@ import type { MarketOptions } from '../../connectors/synthetic/market';
 import { MARKET_DEFAULTS, marketInstrumentIds } from '../../connectors/synthetic/market';
 import { publishMarket } from '../../connectors/synthetic/publish';
 import { scalar, sql, waitForWalApplied } from '../../connectors/questdb/sql';
+import { tradingSummary } from './trading-summary';
 import { AvroCodec } from '../../pipelines/runtime/codec';
 import { REPO_ROOT, endpoints } from '../../pipelines/runtime/settings';
 import { createKafka } from '../../pipelines/runtime/kafka';
@@ -83,7 +84,10 @@ function signalCounts(dataset: unknown[][]): string {
   );
 }
 
-export async function summary(synthetic?: { instrumentIds: readonly string[] }): Promise<string> {
+export async function summary(
+  synthetic?: { instrumentIds: readonly string[] },
+  tradingSinceMicros?: number,
+): Promise<string> {
   await waitForWalApplied(['trades', 'quotes', 'book', 'bars', 'features', 'quality_events', 'signals']);
   const recorded = `instrument_id = '${RECORDED_INSTRUMENT}'`;
   const trades = await sql(
@@ -107,7 +111,7 @@ export async function summary(synthetic?: { instrumentIds: readonly string[] }):
   );
   const lines = [
     '',
-    'tickflow demo: recorded Binance Futures BTCUSDT data went file -> Kafka -> normalize -> aggregate, features, flow -> score, correlate -> validate -> QuestDB',
+    'tickflow demo: recorded Binance Futures BTCUSDT data went file -> Kafka -> normalize -> aggregate, features, flow -> score, correlate -> validate -> route -> risk -> execution -> QuestDB',
     `  trades  ${rows} rows, volume ${volume} BTC, ${first} .. ${last}`,
     `  quotes  ${quotes} rows`,
     `  book    ${book} snapshots`,
@@ -139,6 +143,7 @@ export async function summary(synthetic?: { instrumentIds: readonly string[] }):
       `  signals ${signalCounts(signals.dataset)}`,
     );
   }
+  if (tradingSinceMicros !== undefined) lines.push(...(await tradingSummary(tradingSinceMicros)));
   const env = endpoints();
   return [
     ...lines,
@@ -150,6 +155,11 @@ export async function summary(synthetic?: { instrumentIds: readonly string[] }):
     '  tap a topic       npx tickflow tap md.trades.v1 --from-beginning --max 3',
     '  quality findings  SELECT ts, instrument_id, rule, detail FROM quality_events ORDER BY ts DESC LIMIT 20;',
     '  signals           SELECT ts, instrument_id, strategy, side, confidence, status, reject_code, reason FROM signals ORDER BY ts DESC;',
+    '  risk decisions    SELECT ts, account, instrument_id, side, approved, reason_codes, quantity FROM risk_decisions ORDER BY ts DESC;',
+    '  orders and fills  SELECT ts, order_id, type, kind, status, last_quantity, last_price FROM orders ORDER BY ts DESC;',
+    '  P&L               SELECT ts, account, equity, realized_pnl, unrealized_pnl, drawdown, trading_state FROM pnl;',
+    '  audit trail       SELECT ts, account, kind, actor, summary FROM audit ORDER BY ts DESC;',
+    '  kill switch       npx tickflow halt --reason "..." [--flatten]   /   npx tickflow resume --reason "..."',
     '  dead letters      npx tickflow tap md.raw.tardis.v1.dlq --from-beginning',
     '  stack             npx tickflow stack status   (stop it with: npx tickflow stack down)',
     '',
@@ -166,7 +176,8 @@ export async function demo(options: { untilIdle: boolean; syntheticRate?: number
   const kafka = createKafka('tickflow-demo');
   const codec = new AvroCodec();
   // Recorded and synthetic data are replays: validate judges staleness by their own clocks.
-  const market = demoMarket(Date.now() * 1000);
+  const startedMicros = Date.now() * 1000;
+  const market = demoMarket(startedMicros);
   const [first, second] = marketInstrumentIds(market.options);
   const pipeline = new Pipeline(kafka, codec, {
     settings: new Map<string, Record<string, string>>([
@@ -193,7 +204,7 @@ export async function demo(options: { untilIdle: boolean; syntheticRate?: number
       `synthetic market: ${synthetic.published} records; they must cause ${[...synthetic.expected].map(([rule, n]) => `${rule} ${n}`).join(', ')}`,
     );
     await pipeline.waitUntilIdle(admin);
-    process.stdout.write(await summary({ instrumentIds: marketInstrumentIds(market.options) }));
+    process.stdout.write(await summary({ instrumentIds: marketInstrumentIds(market.options) }, startedMicros));
   } catch (error) {
     await stop();
     throw error;
