@@ -1,5 +1,6 @@
 import type { Command } from './args';
 import { BENCH_COMMAND } from './commands/bench';
+import { BROKER_COMMAND } from './commands/broker';
 import { DEMO_COMMAND } from './commands/demo';
 import { FEED_COMMAND } from './commands/feed';
 import { HALT_COMMAND } from './commands/halt';
@@ -28,6 +29,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   run: RUN_COMMAND,
   halt: HALT_COMMAND,
   resume: RESUME_COMMAND,
+  broker: BROKER_COMMAND,
   bench: BENCH_COMMAND,
   demo: DEMO_COMMAND,
 };

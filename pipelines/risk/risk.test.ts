@@ -121,6 +121,28 @@ describe('risk stage', () => {
     expect((replay.snapshot('accounts')['paper-1'] as AccountState).breaker?.rule).toBe('DAILY_LOSS');
   });
 
+  it('trips the breaker when the marks move with no signal or fill arriving (punctuation), and follows the equity', () => {
+    const d = driver(rulesOf({ maxDailyLoss: '1000' }));
+    d.setGlobal('marks.v1', 'SYN:A', mark('SYN:A', '100'));
+    d.run([orderEvent('working', { instrumentId: 'SYN:A' }), fill('BUY', '100', '100')]);
+    // Nothing moved: nothing is due.
+    expect(d.punctuate().out).toEqual([]);
+    // The market falls 5 (a loss of 500): a Pnl at the new equity, no breaker yet.
+    d.setGlobal('marks.v1', 'SYN:A', mark('SYN:A', '95', [], T + 60 * S));
+    const moved = d.punctuate();
+    expect(moved.out.map((o) => o.topic)).toEqual(['pnl.v1']);
+    expect((moved.out[0].value as Pnl).equity.toFixed()).toBe('99500');
+    expect((moved.out[0].value as Pnl).tsEvent).toBe(T + 60 * S);
+    expect(d.punctuate().out).toEqual([]);
+    // It falls 15 more (a loss of 2000): the breaker trips, the working order is canceled, all audited.
+    d.setGlobal('marks.v1', 'SYN:A', mark('SYN:A', '80', [], T + 120 * S));
+    const tripped = d.punctuate();
+    expect(audits(tripped).map((a) => a.kind)).toEqual(['BREAKER_TRIPPED']);
+    expect(orders(tripped).map((o) => [o.action, o.orderId, o.reason])).toEqual([['CANCEL', 'working', 'BREAKER']]);
+    expect((d.snapshot('accounts')['paper-1'] as AccountState).breaker).toMatchObject({ rule: 'DAILY_LOSS' });
+    expect(d.punctuate().out).toEqual([]);
+  });
+
   it('a drawdown breaker set to REDUCING lets only reducing orders through, sized at most to close', () => {
     const d = driver(rulesOf({ maxDrawdown: '500', breakerAction: 'REDUCING' }));
     d.run([fill('BUY', '100', '100')]);

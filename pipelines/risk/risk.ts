@@ -115,6 +115,8 @@ export interface AccountState {
   breaker: Breaker | null;
   /** what the loss breakers measure from: the day start and the peak, reset by RESUME */
   lossBase: { tradeDate: string | null; dayStart: string; peak: string };
+  /** equity of the last Pnl record sent: punctuation sends a new one when the marks move it; absent in older state */
+  lastPnlEquity?: string;
 }
 
 export interface ControlState {
@@ -220,8 +222,18 @@ export function createRiskStage(rules: RiskRules): Stage {
     process(batch: readonly InputRecord[], ctx: StageContext): StageResult {
       return new Batch(rules, ctx).run(batch);
     },
+    // Between inputs, marks still move: every second each account is revalued at the latest marks, so
+    // a loss breaker trips (and cancels the account's orders) when the market moves against it with
+    // no signal or fill arriving, and the equity curve on pnl.v1 follows the market.
+    punctuate: {
+      intervalMs: PUNCTUATION_MS,
+      due: (ctx) => new Batch(rules, ctx).revaluationDue(),
+      run: (ctx) => new Batch(rules, ctx).revalueAll().out,
+    },
   };
 }
+
+export const PUNCTUATION_MS = 1000;
 
 /** One batch: loads the entries it touches, writes them back at the end. */
 class Batch {
@@ -255,6 +267,49 @@ class Batch {
     }
     for (const [key, entry] of this.touched) this.store.put(key, entry);
     return { out: this.out, failed: this.failed };
+  }
+
+  /**
+   * Whether an account's valuation at the latest marks differs from the equity it last reported, or
+   * would trip a loss breaker. Reads only.
+   */
+  revaluationDue(): boolean {
+    return this.accountKeys().some((key) => this.revaluation(key) !== undefined);
+  }
+
+  /** Revalues every account that is due: a breaker check and a Pnl at the marks' time. */
+  revalueAll(): StageResult {
+    for (const key of this.accountKeys()) {
+      const ts = this.revaluation(key);
+      const loaded = ts === undefined ? undefined : this.account(key);
+      if (ts === undefined || !loaded) continue;
+      const equity = this.revalue(loaded.st, loaded.settings, ts);
+      this.checkBreakers(loaded.st, loaded.settings, equity, ts);
+      this.pnl(loaded.st, ts);
+    }
+    for (const [key, entry] of this.touched) this.store.put(key, entry);
+    return { out: this.out, failed: this.failed };
+  }
+
+  /** The event time to revalue `key` at (the newest mark of its positions), or undefined when not due. */
+  private revaluation(key: string): number | undefined {
+    const st = this.entry(key);
+    const settings = this.rules.account(key);
+    if (st?.kind !== 'account' || !settings) return undefined;
+    let ts: number | undefined;
+    for (const [instrumentId, position] of Object.entries(st.portfolio.positions)) {
+      const mark = this.mark(instrumentId);
+      if (mark && !new Decimal(position.qty).isZero()) ts = Math.max(ts ?? 0, mark.tsEvent);
+    }
+    if (ts === undefined) return undefined;
+    const equity = valuation(st.portfolio, this.markPrice).equity;
+    if (st.lastPnlEquity !== equity.toFixed()) return ts;
+    if (st.breaker) return undefined;
+    const { dayLoss, drawdown } = this.losses(st, equity);
+    const breached =
+      (settings.maxDailyLoss !== null && dayLoss.gt(settings.maxDailyLoss)) ||
+      (settings.maxDrawdown !== null && drawdown.gt(settings.maxDrawdown));
+    return breached ? ts : undefined;
   }
 
   // ---- state access ----
@@ -477,6 +532,7 @@ class Batch {
       tsProcessed: this.now,
     };
     this.out.push({ topic: PNL_OUTPUT, key: st.account, value });
+    st.lastPnlEquity = v.equity.toFixed();
   }
 
   private position(st: AccountState, instrumentId: string, tsEvent: number): void {

@@ -11,8 +11,9 @@ import type { GlobalView, Stage, StageContext } from './stage';
  * end it has when called (so a stage starts with every mark or reference record that existed), then
  * a follower keeps applying new records until `close`. Tombstones delete keys; a record that cannot
  * be decoded is logged and skipped (the table keeps the previous value: reference data must not stop
- * a stage). The consumer group is throwaway (a random id, deleted on close) and commits nothing, so
- * a table never disturbs the pipeline's groups.
+ * a stage). The consumer group is throwaway (`<stage group>.global.<random>`, deleted on close; one
+ * left by a killed process holds no offsets and the broker drops it) and commits nothing, so a table
+ * never disturbs the pipeline's groups.
  */
 export type GlobalMaps = ReadonlyMap<string, Map<string, unknown>>;
 
@@ -44,7 +45,7 @@ export function globalAccessor(stages: readonly Stage[], maps: GlobalMaps): Stag
 export class GlobalTables {
   private readonly maps = new Map<string, Map<string, unknown>>();
   private consumer?: Consumer;
-  private readonly groupId = `tickflow.global.${randomUUID()}`;
+  private readonly groupId: string;
   private readonly positions = new Map<string, bigint>();
   private applied = 0;
 
@@ -55,7 +56,10 @@ export class GlobalTables {
     private readonly topics: readonly string[],
     private readonly physical: (topic: string) => string,
     private readonly log: Logger,
+    /** The stage's group: the table's throwaway group is named after it (`<group>.global.<uuid>`). */
+    owner = 'tickflow',
   ) {
+    this.groupId = `${owner}.global.${randomUUID()}`;
     for (const t of topics) this.maps.set(t, new Map());
   }
 

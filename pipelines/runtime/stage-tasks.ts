@@ -66,6 +66,8 @@ export class StageTasks implements BatchProcessor {
   private plain?: Promise<Producer>;
   private expiryTimer?: NodeJS.Timeout;
   private sweeping = false;
+  private punctuationTimer?: NodeJS.Timeout;
+  private punctuating = false;
   /**
    * Per intermediate topic-partition of a chain, the offset its next record should get: the chain
    * is the only writer, so anything else between our records was written by someone else, and the
@@ -85,6 +87,7 @@ export class StageTasks implements BatchProcessor {
       [...new Set(stages.flatMap((s) => s.globals ?? []))],
       (t) => ctx.physical(t),
       ctx.log,
+      ctx.groupId,
     );
     this.chain = new Chain(
       members,
@@ -142,6 +145,70 @@ export class StageTasks implements BatchProcessor {
       const every =
         this.ctx.options.expirySweepMs ?? Math.max(1000, Math.min(60_000, Math.floor(Math.min(...ttls) / 4)));
       this.expiryTimer = setInterval(() => void this.sweep(), every).unref();
+    }
+    const intervals = this.stages.map((s) => s.punctuate?.intervalMs).filter((t): t is number => t !== undefined);
+    if (intervals.length > 0 && this.states.stateful && this.exactlyOnce)
+      this.punctuationTimer = setInterval(
+        () => void this.punctuateAll(),
+        Math.max(100, Math.min(...intervals)),
+      ).unref();
+  }
+
+  /** Runs each punctuating member on every partition this instance owns where it says work is due. */
+  private async punctuateAll(): Promise<void> {
+    if (this.punctuating || this.ctx.stopping()) return;
+    this.punctuating = true;
+    try {
+      for (const partition of this.states.partitions()) {
+        for (let i = 0; i < this.chain.members.length; i++) {
+          if (!this.chain.members[i].stage.punctuate || this.ctx.stopping()) continue;
+          await this.punctuatePartition(i, partition).catch((error: Error) =>
+            this.ctx.log.warn(
+              `punctuation of ${this.chain.members[i].stage.name} partition ${partition} failed (tried again at the next one): ${error.message}`,
+            ),
+          );
+        }
+      }
+    } finally {
+      this.punctuating = false;
+    }
+  }
+
+  private contextOver(stage: Stage, stores: Stores): StageContext {
+    return {
+      clock: this.ctx.clock,
+      log: this.ctx.log,
+      global: globalAccessor([stage], this.globals.tables),
+      store: <V>(name: string) => stores.get(name) as unknown as KeyValueStore<V>,
+    };
+  }
+
+  private async punctuatePartition(member: number, partition: number): Promise<void> {
+    const stage = this.chain.members[member].stage;
+    const punctuate = stage.punctuate;
+    const first = this.ctx.physical(this.head.inputs[0]);
+    if (!punctuate || !this.ctx.assignment().has(partitionKey(first, partition))) return;
+    const current = (await this.states.of(partition).catch(() => undefined))?.get(stage.name);
+    if (!current || !punctuate.due(this.contextOver(stage, current))) return;
+    const release = await this.states.lock(partition);
+    try {
+      const producer = await this.ensureTask(first, partition);
+      const produce = (stores: Stores): OutputRecord[] => punctuate.run(this.contextOver(stage, stores));
+      try {
+        const outcome = await this.transact(
+          producer,
+          partition,
+          { from: member, records: [], produce },
+          undefined,
+          () => undefined,
+        );
+        this.committed(outcome, partition);
+      } catch (error) {
+        await this.failed(error, first, partition, () => undefined);
+        throw error;
+      }
+    } finally {
+      release();
     }
   }
 
@@ -678,12 +745,7 @@ export class StageTasks implements BatchProcessor {
     const producer = await this.ensureTask(first, partition);
     let expired = 0;
     const produce = (stores: Stores): OutputRecord[] => {
-      const ctx: StageContext = {
-        clock: this.ctx.clock,
-        log: this.ctx.log,
-        global: globalAccessor([stage], this.globals.tables),
-        store: <V>(name: string) => stores.get(name) as unknown as KeyValueStore<V>,
-      };
+      const ctx = this.contextOver(stage, stores);
       const out: OutputRecord[] = [];
       for (const [name, store] of stores) {
         for (const k of store.stale(cutoff).slice(0, EXPIRE_PER_SWEEP)) {
@@ -715,6 +777,7 @@ export class StageTasks implements BatchProcessor {
 
   async stop(): Promise<void> {
     clearInterval(this.expiryTimer);
+    clearInterval(this.punctuationTimer);
     for (const task of [...this.tasks.keys()]) await this.dropTask(task);
     await this.producers.settled();
     await (await this.admin?.catch(() => undefined))?.disconnect().catch(() => undefined);

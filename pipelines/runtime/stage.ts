@@ -107,4 +107,16 @@ export interface Stage<In = unknown> {
    */
   readonly stateTtlMs?: number;
   expire?(store: string, key: string, value: unknown, ctx: StageContext): OutputRecord[];
+  /**
+   * Work that is due without an input record (Kafka Streams' wall-clock punctuation): every
+   * `intervalMs` the runtime asks `due` for each partition it owns (read-only: it must not write),
+   * and when it answers true runs `run` in a transaction of that partition of its own, committing its
+   * outputs with its state changes exactly like a batch. Risk uses it to revalue accounts against
+   * the latest marks and trip loss breakers while no signal or fill arrives.
+   */
+  readonly punctuate?: {
+    readonly intervalMs: number;
+    due(ctx: StageContext): boolean;
+    run(ctx: StageContext): OutputRecord[];
+  };
 }

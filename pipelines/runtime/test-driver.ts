@@ -2,7 +2,7 @@ import { logger } from './log';
 import { topicSpec } from '../../topics/catalog';
 import type { Stores } from './guarded';
 import { isRecordFault, processBatchOnce, processRecordByRecord } from './guarded';
-import type { Clock, InputRecord, OutputRecord, Stage, StageResult } from './stage';
+import type { Clock, InputRecord, KeyValueStore, OutputRecord, Stage, StageResult } from './stage';
 import { systemClock } from './stage';
 import { TransactionalStore } from './store';
 import { avroType } from './avro';
@@ -140,6 +140,26 @@ export class StageDriver<In> {
     }
     this.stage.close?.();
     return { out, failed };
+  }
+
+  /**
+   * The stage's punctuation on `partition`, as the runtime runs it when it is due (Stage.punctuate):
+   * its outputs, committed with its state changes; nothing when `due` says no.
+   */
+  punctuate(partition = 0, clock: Clock = this.options.clock ?? systemClock): StageResult {
+    const punctuation = this.stage.punctuate;
+    if (!punctuation) throw new Error(`stage ${this.stage.name} has no punctuation`);
+    const stores = this.storesOf(partition);
+    const ctx = {
+      clock,
+      log: logger(`test:${this.stage.name}`),
+      global: globalAccessor([this.stage as Stage], this.globals),
+      store: <V>(name: string) => stores.get(name) as unknown as KeyValueStore<V>,
+    };
+    if (!punctuation.due(ctx)) return { out: [], failed: [] };
+    const out = punctuation.run(ctx).map(checkEncodable);
+    this.commit(partition, stores);
+    return { out, failed: [] };
   }
 
   snapshot(store: string, partition = 0): Record<string, unknown> {

@@ -140,10 +140,13 @@ describe('global tables', () => {
         500,
       );
       expect(last).toEqual({ mark: '101.5', size: 5 });
+      // While it runs, the table's throwaway group is there, named after the stage's group.
+      const running = (await ns.admin.listGroups()).groups.map((g) => g.groupId);
+      expect(running.filter((g) => g.startsWith(`tickflow.${namespace}probe.global.`))).toHaveLength(1);
     } finally {
       await runner.stop();
     }
     const groups = (await ns.admin.listGroups()).groups.map((g) => g.groupId);
-    expect(groups.filter((g) => g.startsWith('tickflow.global.'))).toEqual([]);
+    expect(groups.filter((g) => g.startsWith(`tickflow.${namespace}probe.global.`))).toEqual([]);
   }, 180_000);
 });

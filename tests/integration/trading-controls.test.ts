@@ -19,8 +19,9 @@ import { quoteAt, signalFor } from '../support/trading';
 
 /**
  * The controls a trader relies on, on the real stack with risk and execution in their own processes
- * and a live market (a quote per instrument every 100 ms, stamped now): a breaker tripped by a loss
- * stays tripped after risk is SIGKILLed and restarted; `tickflow halt` (the CLI) cancels every open
+ * and a live market (a quote per instrument every 100 ms, stamped now): a loss breaker trips when
+ * the market moves against a position (no signal needed) and stays tripped after risk is SIGKILLed
+ * and restarted; `tickflow halt` (the CLI) cancels every open
  * order within a second and blocks new ones; `tickflow resume` restores trading; every step is in
  * the audit trail with who, why and when.
  */
@@ -122,7 +123,16 @@ describe('trading controls: breakers, halt and resume', () => {
       );
       prices.bid = '99.00';
       prices.ask = '99.01';
-      await sleep(2000);
+      // The breaker trips from the market alone (risk revalues accounts every second), no signal needed.
+      await waitFor(
+        'the breaker to trip on the market move',
+        async () =>
+          (await read<AuditEvent>(ns.kafka, namespace, 'audit.v1')).some(
+            (a) => a.account === 'ctl-a' && a.kind === 'BREAKER_TRIPPED',
+          ),
+        30_000,
+        300,
+      );
       const tripped = await signal('ctl-a', ids[0], 'BUY', '99.01');
       expect(tripped.approved).toBe(false);
       expect(tripped.tradingState).toBe('HALTED');
