@@ -54,6 +54,8 @@ function context(state: EngineState, cfg: EngineConfig, now: number): Ctx {
   return ctx;
 }
 
+const MAX_FILL_NOTIONAL = new Decimal('1e24');
+
 function compareIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -663,8 +665,29 @@ function applyFill(
     price = slippedPrice(order.side, touch, slip, limitOf(order));
     slip = price.sub(touch).abs();
   }
-  order.fills += 1;
   const fee = feeOf(ctx.cfg, quantity, price, liquidity === 'MAKER');
+  // What a fill adds must stay encodable (decimal(38, 12): 26 integer digits) in the order's average
+  // price, the fill, the fee and risk's cash: an order whose fills would be worth 1e24 or more is
+  // canceled rather than filled, so a hostile size or price cannot make every later market update of
+  // the instrument fail to encode (a stuck partition).
+  const worth = quantity.mul(price);
+  const parentOf = order.parentOrderId !== null ? s.orders[order.parentOrderId] : undefined;
+  if (
+    dec(order.notional).add(worth).gte(MAX_FILL_NOTIONAL) ||
+    fee.abs().gte(MAX_FILL_NOTIONAL) ||
+    (parentOf !== undefined && dec(parentOf.notional).add(worth).gte(MAX_FILL_NOTIONAL))
+  ) {
+    terminate(
+      ctx,
+      order,
+      'CANCELED',
+      'INVALID_ORDER',
+      t,
+      `its fills would be worth ${MAX_FILL_NOTIONAL.toExponential()} or more`,
+    );
+    return;
+  }
+  order.fills += 1;
   const fill = { fillId: `${order.orderId}:f${order.fills}`, quantity, price, fee, liquidity };
   order.filled = str(dec(order.filled).add(quantity));
   order.notional = str(dec(order.notional).add(quantity.mul(price)));

@@ -443,6 +443,24 @@ describe('execution determinism and dead letters', () => {
 });
 
 describe('execution hardening', () => {
+  it('cancels an order whose fills would be worth 1e24 or more, and the instrument goes on', () => {
+    const r = run([
+      quote(0, '9999999999.00', '1e20', '10000000000.00', '1e20'),
+      order('huge', 1, 'MARKET', 'BUY', 'GTC', { qty: '1000000000000000' }),
+      quote(10, '99.99', '10', '100.01', '10'),
+      order('m1', 11, 'MARKET', 'BUY', 'GTC', { qty: '2' }),
+      quote(20, '99.99', '10', '100.01', '10'),
+    ]);
+    expect(eventsOf(r)).toEqual([
+      ['huge', 'ACCEPTED', 'ACCEPTED', null],
+      ['huge', 'CANCELED', 'CANCELED', 'INVALID_ORDER'],
+      ['m1', 'ACCEPTED', 'ACCEPTED', null],
+      ['m1', 'FILLED', 'FILLED', null],
+    ]);
+    expect(r.result.failed).toEqual([]);
+    expect(r.fills.map((f) => [f.orderId, f.price.toFixed(), f.quantity.toFixed()])).toEqual([['m1', '100.01', '2']]);
+  });
+
   it('dead-letters order and request ids every object has (constructor, __proto__, toString), never throws', () => {
     for (const id of ['constructor', '__proto__', 'toString']) {
       const r = run([
