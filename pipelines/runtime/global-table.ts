@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
 import type { AvroCodec } from './codec';
 import { TickflowError } from './errors';
+import { fetchMaxWaitMs } from './fetch-wait';
 import type { Logger } from './log';
 import type { GlobalView, Stage, StageContext } from './stage';
 
@@ -85,7 +86,8 @@ export class GlobalTables {
       groupId: this.groupId,
       readUncommitted: false,
       allowAutoTopicCreation: false,
-      maxWaitTimeInMs: 500,
+      // Idle like a runner's consumer (a fetch returns as soon as there is data).
+      maxWaitTimeInMs: fetchMaxWaitMs(),
       maxBytesPerPartition: 1_048_576,
     });
     this.consumer = consumer;
