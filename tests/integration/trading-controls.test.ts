@@ -9,7 +9,9 @@ import { stageTopics } from '../../ops/bench/trading';
 import { collectTopic } from '../../ops/cli/tap';
 import { AvroCodec } from '../../pipelines/runtime/codec';
 import { REPO_ROOT } from '../../pipelines/runtime/settings';
-import type { AuditEvent, OrderEvent, RiskCommand, RiskDecision } from '../../schemas/types.generated';
+import type { AuditEvent, Fill, OrderEvent, Position, RiskCommand, RiskDecision } from '../../schemas/types.generated';
+import { dlqTopicOf } from '../../topics/catalog';
+import { scalar, sql, waitForWalApplied } from '../../connectors/questdb/sql';
 import type { Child } from '../support/fault-children';
 import { publish, startFaultRun } from '../support/fault-children';
 import { unique } from '../support/helpers';
@@ -23,7 +25,7 @@ import { quoteAt, signalFor } from '../support/trading';
  * the market moves against a position (no signal needed) and stays tripped after risk is SIGKILLed
  * and restarted; `tickflow halt` (the CLI) cancels every open
  * order within a second and blocks new ones; `tickflow resume` restores trading; every step is in
- * the audit trail with who, why and when.
+ * the audit trail with who, why and when; and every trading record reaches its QuestDB table once.
  */
 const run = promisify(execFile);
 
@@ -51,7 +53,11 @@ describe('trading controls: breakers, halt and resume', () => {
   });
 
   it('a loss breaker survives a SIGKILL, halt cancels every open order within a second, resume restores, all audited', async () => {
-    const namespace = await ns.create('controls', stageTopics(['risk', 'execution', 'marks']));
+    const stored = ['risk.decisions.v1', 'orders.events.v1', 'fills.v1', 'positions.v1', 'pnl.v1', 'audit.v1'];
+    const namespace = await ns.create('controls', [
+      ...new Set([...stageTopics(['risk', 'execution', 'marks']), ...stored.map(dlqTopicOf)]),
+    ]);
+    const startedMicros = Date.now() * 1000;
     const p = unique('C');
     const ids = [0, 1, 2].map((i) => `SYN:${p}${i}`);
     const configFile = path.join(dir, 'risk.json');
@@ -65,7 +71,11 @@ describe('trading controls: breakers, halt and resume', () => {
     fs.writeFileSync(configFile, JSON.stringify(config));
     const env = {
       ...SHORT_SESSION_ENV,
-      TICKFLOW_TEST_SETTINGS: JSON.stringify({ risk: { configFile }, marks: { markIntervalMs: '0' } }),
+      TICKFLOW_TEST_SETTINGS: JSON.stringify({
+        risk: { configFile },
+        marks: { markIntervalMs: '0' },
+        'sink-questdb': { topics: stored.join(',') },
+      }),
     };
     const start = (stages: string, label: string): Child => {
       const child = startFaultRun(stages, namespace, env, label);
@@ -73,7 +83,7 @@ describe('trading controls: breakers, halt and resume', () => {
       return child;
     };
     let risk = start('risk', 'controls-risk');
-    start('execution,marks', 'controls-exec');
+    start('execution,marks,sink-questdb', 'controls-exec');
     const prices = { bid: '100.00', ask: '100.01' };
     let market = true;
     const quotes = (async () => {
@@ -217,6 +227,48 @@ describe('trading controls: breakers, halt and resume', () => {
       expect(resume.actor).toMatch(/@/);
       expect(resume.summary).toContain('test: feed fixed');
       process.stdout.write(`halt: every open order canceled ${latencyMs.toFixed(0)} ms after the command was issued\n`);
+
+      // 5. Every trading record is in QuestDB, once: decisions, order events, fills, positions, P&L, audit.
+      market = false;
+      await quotes;
+      const list = ids.map((id) => `'${id}'`).join(', ');
+      const expected = {
+        risk_decisions: (await read<RiskDecision>(ns.kafka, namespace, 'risk.decisions.v1')).length,
+        orders: (await events()).length,
+        fills: (await read<Fill>(ns.kafka, namespace, 'fills.v1')).length,
+        audit: (await read<AuditEvent>(ns.kafka, namespace, 'audit.v1')).length,
+      };
+      const rows = async (): Promise<typeof expected> => {
+        await waitForWalApplied(['risk_decisions', 'orders', 'fills', 'audit']);
+        const count = async (query: string): Promise<number> => Number(await scalar(query));
+        return {
+          risk_decisions: await count(`SELECT count() FROM risk_decisions WHERE instrument_id IN (${list})`),
+          orders: await count(`SELECT count() FROM orders WHERE instrument_id IN (${list})`),
+          fills: await count(`SELECT count() FROM fills WHERE instrument_id IN (${list})`),
+          audit: await count(
+            `SELECT count() FROM audit WHERE account IN ('ctl-a', 'ctl-b', '*') AND ts_recorded >= ${startedMicros}`,
+          ),
+        };
+      };
+      let found: typeof expected | undefined;
+      await waitFor(
+        'the trading tables to hold every record',
+        async () => JSON.stringify((found = await rows())) === JSON.stringify(expected),
+        60_000,
+        1000,
+      ).catch((error: Error) => {
+        throw new Error(`${error.message}: expected ${JSON.stringify(expected)}, found ${JSON.stringify(found)}`);
+      });
+      expect(expected.fills).toBeGreaterThan(0);
+      const positions = await read<Position>(ns.kafka, namespace, 'positions.v1');
+      const last = positions.filter((x) => x.account === 'ctl-a').pop() as Position;
+      const row = await sql(
+        `SELECT quantity, avg_cost FROM positions WHERE account = 'ctl-a' AND instrument_id = '${last.instrumentId}' LATEST ON ts PARTITION BY instrument_id`,
+      );
+      expect(row.dataset[0]?.map(String)).toEqual([last.quantity.toFixed(12), last.avgCost.toFixed(12)]);
+      expect(
+        Number(await scalar(`SELECT count() FROM pnl WHERE account = 'ctl-a' AND ts_processed >= ${startedMicros}`)),
+      ).toBeGreaterThan(0);
     } finally {
       market = false;
       await quotes;
