@@ -550,12 +550,14 @@ export interface Mark {
 
 export type RiskAction = 'HALT' | 'RESUME';
 
-/** An operator's halt or resume. Key on risk.commands.v1: account, or * for all accounts (sent to every partition). */
+/** An operator's halt or resume. Key on risk.commands.v1: account, or * for all accounts (sent to every partition); with instrumentId, only that instrument. */
 export interface RiskCommand {
   readonly commandId: string;
   readonly action: RiskAction;
   /** null: every account */
   readonly account: null | string;
+  /** only this instrument in the scope (its orders canceled, its positions flattened; new orders on it refused); null: everything */
+  readonly instrumentId: null | string;
   /** HALT: also close every position */
   readonly flatten: boolean;
   readonly reason: string;

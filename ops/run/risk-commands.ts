@@ -10,6 +10,8 @@ export interface RiskCommandOptions {
   action: RiskCommand['action'];
   /** One account, or every account when absent. */
   account?: string;
+  /** Only this instrument of the scope (absent: everything). */
+  instrumentId?: string;
   flatten?: boolean;
   reason: string;
   /** Who: default user@host of this process. */
@@ -47,6 +49,7 @@ export async function publishRiskCommand(
     commandId: options.commandId ?? randomUUID(),
     action: options.action,
     account: options.account ?? null,
+    instrumentId: options.instrumentId ?? null,
     flatten: options.flatten ?? false,
     reason: options.reason,
     actor: options.actor ?? defaultActor(),

@@ -131,12 +131,15 @@ export function orderEvent(orderId: string, overrides: Partial<OrderEvent> = {})
 export function command(
   action: 'HALT' | 'RESUME',
   account: string | null,
-  options: { flatten?: boolean; id?: string; tsIssued?: number } = {},
+  options: { flatten?: boolean; id?: string; tsIssued?: number; instrumentId?: string } = {},
 ): RiskCommand {
   return {
-    commandId: options.id ?? `${action}-${account ?? 'all'}-${options.tsIssued ?? T}`,
+    commandId:
+      options.id ??
+      `${action}-${account ?? 'all'}${options.instrumentId ? `-${options.instrumentId}` : ''}-${options.tsIssued ?? T}`,
     action,
     account,
+    instrumentId: options.instrumentId ?? null,
     flatten: options.flatten ?? false,
     reason: 'test',
     actor: 'ops@test',

@@ -210,9 +210,66 @@ describe('risk stage', () => {
       ['DECISION', 'paper-2'],
     ]);
     expect(orders(halt).map((o) => [o.action, o.account])).toEqual([['CANCEL', 'paper-1']]);
+    // A `*` command is on every partition: its partition-wide audit line names the partition (one row each).
+    expect(audits(halt)[0].auditId).toBe('HALT|all|*|p0');
     expect(codesOf(decisions(halt)[0])).toEqual(['STATE_HALTED']);
     expect(d.snapshot('accounts')[CONTROL_KEY]).toMatchObject({ kind: 'control', operator: { state: 'HALTED' } });
     const resume = d.run([command('RESUME', null, { id: 'go' }), signal({ tsEvent: T + 2 * S }, 'paper-2')]);
+    expect(decisions(resume)[0].approved).toBe(true);
+  });
+
+  it('HALT of one instrument cancels and flattens only it and refuses new orders on it, until its RESUME', () => {
+    const d = driver(rulesOf());
+    const setup = d.run([
+      signal(), // an open NEW order on SYN:A
+      orderEvent('on-b', { instrumentId: 'SYN:B', side: 'SELL' }),
+      fill('BUY', '7', '50', { instrumentId: 'SYN:A' }),
+      fill('SELL', '3', '20', { instrumentId: 'SYN:D' }),
+    ]);
+    const onA = orders(setup)[0].orderId;
+    const halt = d.run([command('HALT', 'paper-1', { flatten: true, id: 'ha', instrumentId: 'SYN:A' })]);
+    expect(orders(halt).map((o) => [o.action, o.orderId, o.side, o.quantity.toFixed(), o.reason])).toEqual([
+      ['CANCEL', onA, 'BUY', '100', 'HALT'],
+      ['NEW', 'flatten|ha|paper-1|SYN:A', 'SELL', '7', 'FLATTEN'],
+    ]);
+    expect(audits(halt).map((a) => [a.kind, a.instrumentId])).toEqual([['HALT', 'SYN:A']]);
+    const after = d.run([
+      signal({ tsEvent: T + 10 * S }),
+      signal({ instrumentId: 'SYN:B', tsEvent: T + 11 * S, side: 'SELL' }),
+    ]);
+    expect(decisions(after).map((x) => [x.instrumentId, x.approved, codesOf(x)])).toEqual([
+      ['SYN:A', false, ['INSTRUMENT_HALTED']],
+      ['SYN:B', true, []],
+    ]);
+    expect(decisions(after)[0].reasons[0].detail).toContain('operator ha');
+    const resumed = d.run([
+      command('RESUME', 'paper-1', { id: 'ra', instrumentId: 'SYN:A', tsIssued: T + 12 * S }),
+      signal({ tsEvent: T + 13 * S }),
+    ]);
+    expect(decisions(resumed)[0].approved).toBe(true);
+  });
+
+  it('HALT * of one instrument covers every account of the partition, also those first seen later', () => {
+    const d = driver(rulesOf());
+    d.run([signal({}, 'paper-1')]);
+    const halt = d.run([
+      command('HALT', null, { id: 'all-a', instrumentId: 'SYN:A' }),
+      signal({ tsEvent: T + S }, 'paper-2'),
+      signal({ instrumentId: 'SYN:B', tsEvent: T + S }, 'paper-2'),
+    ]);
+    expect(
+      orders(halt)
+        .filter((o) => o.action === 'CANCEL')
+        .map((o) => [o.account, o.instrumentId]),
+    ).toEqual([['paper-1', 'SYN:A']]);
+    expect(decisions(halt).map((x) => [x.instrumentId, codesOf(x)])).toEqual([
+      ['SYN:A', ['INSTRUMENT_HALTED']],
+      ['SYN:B', []],
+    ]);
+    const resume = d.run([
+      command('RESUME', null, { id: 'go-a', instrumentId: 'SYN:A' }),
+      signal({ tsEvent: T + 2 * S }, 'paper-2'),
+    ]);
     expect(decisions(resume)[0].approved).toBe(true);
   });
 

@@ -117,11 +117,15 @@ export interface AccountState {
   lossBase: { tradeDate: string | null; dayStart: string; peak: string };
   /** equity of the last Pnl record sent: punctuation sends a new one when the marks move it; absent in older state */
   lastPnlEquity?: string;
+  /** operators' halts of single instruments of this account; absent in older state */
+  instrumentOperators?: Record<string, OperatorState>;
 }
 
 export interface ControlState {
   kind: 'control';
   operator: OperatorState;
+  /** operators' halts of single instruments for every account of the partition; absent in older state */
+  instruments?: Record<string, OperatorState>;
   /** partition-wide commands applied (dedupe of a replayed `*` HALT / RESUME); absent in older state */
   seenCommands?: string[];
 }
@@ -357,6 +361,15 @@ class Batch {
   };
 
   /** The account's effective state: the worst of its operator state, the partition's, and its breaker. */
+  /** The operator's halt of one instrument in force for the account (its own, or the partition's). */
+  private instrumentHalt(st: AccountState, instrumentId: string): OperatorState | undefined {
+    const own = st.instrumentOperators?.[instrumentId];
+    const partition = this.control()?.instruments?.[instrumentId];
+    if (!own) return partition;
+    if (!partition) return own;
+    return SEVERITY[partition.state] > SEVERITY[own.state] ? partition : own;
+  }
+
   private effectiveState(st: AccountState): { state: TradingState; cause: string } {
     let state: TradingState = 'ACTIVE';
     let cause = 'active';
@@ -384,9 +397,11 @@ class Batch {
     summary: string,
     tsEvent: number,
     instrumentId: string | null = null,
+    /** tells apart lines of one command on several partitions (a `*` command is on each) */
+    partition?: number,
   ): void {
     const event: AuditEvent = {
-      auditId: `${kind}|${refId}|${account}`,
+      auditId: `${kind}|${refId}|${account}${partition === undefined ? '' : `|p${partition}`}`,
       account,
       kind,
       refId,
@@ -472,11 +487,11 @@ class Batch {
   }
 
   /** Reduce-only market orders closing every position (after a halt's cancels). */
-  private flatten(st: AccountState, commandId: string, tsEvent: number): number {
+  private flatten(st: AccountState, commandId: string, tsEvent: number, only: string | null = null): number {
     let n = 0;
     for (const [instrumentId, b] of Object.entries(st.portfolio.positions).sort(([x], [y]) => (x < y ? -1 : 1))) {
       const qty = new Decimal(b.qty);
-      if (qty.isZero()) continue;
+      if (qty.isZero() || (only !== null && instrumentId !== only)) continue;
       const orderId = `flatten|${commandId}|${st.account}|${instrumentId}`;
       const side = qty.isNeg() ? 'BUY' : 'SELL';
       this.request({
@@ -644,7 +659,13 @@ class Batch {
     this.checkBreakers(st, settings, equity, ts);
     const p = st.portfolio;
     const v = valuation(p, this.markPrice);
-    const ins = this.rules.instrument(st.account, s.instrumentId);
+    const configured = this.rules.instrument(st.account, s.instrumentId);
+    const halt = this.instrumentHalt(st, s.instrumentId);
+    const ins =
+      halt && SEVERITY[halt.state] > SEVERITY[configured.tradingState]
+        ? { ...configured, tradingState: halt.state }
+        : configured;
+    const instrumentCause = halt && ins !== configured ? `operator ${halt.commandId}: ${halt.reason}` : undefined;
     const position = new Decimal(p.positions[s.instrumentId]?.qty ?? '0');
     const { state, cause } = this.effectiveState(st);
     const own = this.returnsOf(s.instrumentId);
@@ -692,6 +713,7 @@ class Batch {
       sessionName: calendar.name,
       accountState: state,
       stateCause: cause,
+      instrumentCause,
       position,
       openOrders: Object.keys(st.openOrders).length - superseded.length,
       submitsLastSecond: st.submits.length,
@@ -881,6 +903,12 @@ class Batch {
       actor: String(c.actor ?? 'operator'),
       tsEvent: c.tsIssued,
     };
+    const instrumentId = c.instrumentId ?? null;
+    if (instrumentId !== null) {
+      if (typeof instrumentId !== 'string' || !instrumentId || unsafeKey(instrumentId))
+        return `command ${c.commandId}: ${String(instrumentId)} is not an instrument id`;
+      return this.onInstrumentCommand(c, scope, instrumentId, operator, seenIn, record.partition);
+    }
     if (scope === '*') {
       const seenCommands = [...(this.control()?.seenCommands ?? [])];
       const control: ControlState = { kind: 'control', operator: this.control()?.operator ?? operator, seenCommands };
@@ -894,6 +922,8 @@ class Batch {
         operator.actor,
         `${c.action} of every account of the partition: ${operator.reason}`,
         c.tsIssued,
+        null,
+        record.partition,
       );
       for (const account of this.accountKeys()) {
         const loaded = this.account(account);
@@ -905,6 +935,88 @@ class Batch {
     if (!loaded) return `account ${scope} is not in the risk config (strictAccounts)`;
     if (seenIn(loaded.st)) return undefined;
     this.apply(loaded.st, c, operator, false);
+    return undefined;
+  }
+
+  /**
+   * A halt or resume of one instrument: for one account (its `instrumentOperators`) or, with key `*`,
+   * for every account of the partition (the control entry's `instruments`, so accounts first seen
+   * later are covered too). A halt cancels the scope's open orders on the instrument and with
+   * `flatten` closes its positions in it; new orders on it are refused (INSTRUMENT_HALTED) until a
+   * resume of the same scope.
+   */
+  private onInstrumentCommand(
+    c: RiskCommand,
+    scope: string,
+    instrumentId: string,
+    operator: OperatorState,
+    seenIn: (holder: { seenCommands?: string[] }) => boolean,
+    partition: number,
+  ): string | undefined {
+    const set = (holder: Record<string, OperatorState>): void => {
+      if (c.action === 'HALT') holder[instrumentId] = operator;
+      else delete holder[instrumentId];
+    };
+    let accounts: AccountState[];
+    if (scope === '*') {
+      const current = this.control();
+      const control: ControlState = {
+        kind: 'control',
+        operator: current?.operator ?? { ...operator, state: 'ACTIVE' },
+        instruments: { ...(current?.instruments ?? {}) },
+        seenCommands: [...(current?.seenCommands ?? [])],
+      };
+      if (seenIn(control)) return undefined;
+      set(control.instruments as Record<string, OperatorState>);
+      this.touched.set(CONTROL_KEY, control);
+      this.audit(
+        '*',
+        c.action,
+        c.commandId,
+        operator.actor,
+        `${c.action} of ${instrumentId} for every account of the partition: ${operator.reason}`,
+        c.tsIssued,
+        instrumentId,
+        partition,
+      );
+      accounts = this.accountKeys().flatMap((key) => {
+        const loaded = this.account(key);
+        return loaded ? [loaded.st] : [];
+      });
+    } else {
+      const loaded = this.account(scope);
+      if (!loaded) return `account ${scope} is not in the risk config (strictAccounts)`;
+      if (seenIn(loaded.st)) return undefined;
+      set((loaded.st.instrumentOperators ??= {}));
+      accounts = [loaded.st];
+    }
+    for (const st of accounts) {
+      const ts = c.tsIssued;
+      if (c.action === 'HALT') {
+        const cancels = this.cancelOpen(st, c.commandId, 'HALT', ts, (o) => o.instrumentId === instrumentId);
+        const flattens = c.flatten ? this.flatten(st, c.commandId, ts, instrumentId) : 0;
+        this.audit(
+          st.account,
+          'HALT',
+          c.commandId,
+          operator.actor,
+          `${instrumentId} halted (${operator.reason}): ${cancels} cancels, ${flattens} flatten orders`,
+          ts,
+          instrumentId,
+        );
+      } else {
+        this.audit(
+          st.account,
+          'RESUME',
+          c.commandId,
+          operator.actor,
+          `${instrumentId} resumed (${operator.reason})`,
+          ts,
+          instrumentId,
+        );
+      }
+      this.pnl(st, ts);
+    }
     return undefined;
   }
 

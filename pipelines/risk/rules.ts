@@ -55,6 +55,8 @@ export interface OrderCheck {
   /** the account's effective state (operator, partition control, breaker) and why */
   readonly accountState: TradingState;
   readonly stateCause: string;
+  /** why the instrument's state (`instrument.tradingState`) is what it is: the config, or an operator's halt */
+  readonly instrumentCause?: string;
   /** signed position in the instrument before the order */
   readonly position: Decimal;
   readonly openOrders: number;
@@ -127,9 +129,23 @@ export function evaluateOrder(c: OrderCheck): TypedReason[] {
       ),
     );
   if (ins.tradingState === 'HALTED')
-    out.push(reason('INSTRUMENT_HALTED', `${c.instrumentId} is halted in the risk config`, 'HALTED', 'ACTIVE'));
+    out.push(
+      reason(
+        'INSTRUMENT_HALTED',
+        `${c.instrumentId} is halted (${c.instrumentCause ?? 'the risk config'})`,
+        'HALTED',
+        'ACTIVE',
+      ),
+    );
   else if (ins.tradingState === 'REDUCING' && !reducing)
-    out.push(reason('INSTRUMENT_REDUCING', `${c.instrumentId} only takes reducing orders`, 'REDUCING', 'ACTIVE'));
+    out.push(
+      reason(
+        'INSTRUMENT_REDUCING',
+        `${c.instrumentId} only takes reducing orders (${c.instrumentCause ?? 'the risk config'})`,
+        'REDUCING',
+        'ACTIVE',
+      ),
+    );
   if (!c.sessionOpen)
     out.push(
       reason('OUTSIDE_SESSION', `the ${c.sessionName} session of ${c.instrumentId} is closed`, 'closed', 'open'),

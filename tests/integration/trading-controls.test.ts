@@ -213,6 +213,24 @@ describe('trading controls: breakers, halt and resume', () => {
         500,
       );
 
+      // An instrument can be halted alone, for every account: orders on it are refused, others go on.
+      await tickflow(['halt', '--instrument', ids[2], '--reason', 'test: bad prints', '--namespace', namespace]);
+      await waitFor(
+        `${ids[2]} to be halted`,
+        async () =>
+          (await signal('ctl-b', ids[2], 'BUY', '90.00')).reasons.map((r) => r.code).includes('INSTRUMENT_HALTED'),
+        60_000,
+        500,
+      );
+      expect((await signal('ctl-b', ids[1], 'BUY', '90.00')).approved).toBe(true);
+      await tickflow(['resume', '--instrument', ids[2], '--reason', 'test: prints fixed', '--namespace', namespace]);
+      await waitFor(
+        `${ids[2]} to trade again`,
+        async () => (await signal('ctl-b', ids[2], 'BUY', '90.00')).approved,
+        60_000,
+        500,
+      );
+
       // 4. The audit trail has all of it, with who and why.
       const audit = await read<AuditEvent>(ns.kafka, namespace, 'audit.v1');
       const kinds = (account: string): string[] => audit.filter((a) => a.account === account).map((a) => a.kind);
@@ -220,10 +238,18 @@ describe('trading controls: breakers, halt and resume', () => {
         expect.arrayContaining(['DECISION', 'FILL', 'BREAKER_TRIPPED', 'RESUME', 'BREAKER_RESET']),
       );
       expect(kinds('ctl-b')).toEqual(expect.arrayContaining(['DECISION', 'ORDER_EVENT', 'HALT', 'RESUME']));
-      const halt = audit.find((a) => a.kind === 'HALT') as AuditEvent;
+      const halt = audit.find(
+        (a) => a.kind === 'HALT' && a.account === 'ctl-b' && a.instrumentId === null,
+      ) as AuditEvent;
       expect(halt.actor).toBe('ops@desk');
       expect(halt.summary).toContain('test: feed looks wrong');
-      const resume = audit.find((a) => a.kind === 'RESUME' && a.account === 'ctl-b') as AuditEvent;
+      const resume = audit.find(
+        (a) => a.kind === 'RESUME' && a.account === 'ctl-b' && a.instrumentId === null,
+      ) as AuditEvent;
+      const instrumentHalts = audit.filter((a) => a.kind === 'HALT' && a.instrumentId === ids[2]);
+      // One line per partition for every account (*), and one per account it reached.
+      expect(instrumentHalts.filter((a) => a.account === '*')).toHaveLength(3);
+      expect(instrumentHalts.map((a) => a.summary).join(' ')).toContain('test: bad prints');
       expect(resume.actor).toMatch(/@/);
       expect(resume.summary).toContain('test: feed fixed');
       process.stdout.write(`halt: every open order canceled ${latencyMs.toFixed(0)} ms after the command was issued\n`);

@@ -13,7 +13,12 @@ import { publishRiskCommand } from '../../run/risk-commands';
 const NAMESPACE = /^[a-z0-9][a-z0-9._-]*\.$/;
 const ACCOUNT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-function common(p: Parsed, action: 'HALT' | 'RESUME'): { account?: string; prefix?: string; reason: string } {
+const INSTRUMENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}:[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$/;
+
+function common(
+  p: Parsed,
+  action: 'HALT' | 'RESUME',
+): { account?: string; instrumentId?: string; prefix?: string; reason: string } {
   const reason = p.flags.reason === undefined ? '' : String(p.flags.reason).trim();
   if (reason === '')
     throw new TickflowError(
@@ -29,40 +34,52 @@ function common(p: Parsed, action: 'HALT' | 'RESUME'): { account?: string; prefi
       `--account '${account}' is not an account name`,
       "use 1-64 letters, digits, '.', '_' or '-', as in route.accounts",
     );
+  const instrumentId = p.flags.instrument === undefined ? undefined : String(p.flags.instrument);
+  if (instrumentId !== undefined && !INSTRUMENT.test(instrumentId))
+    throw new TickflowError(
+      'USAGE',
+      `--instrument '${instrumentId}' is not an instrument id`,
+      'use VENUE:SYMBOL as in the topics, e.g. --instrument BINANCE-FUT:BTCUSDT',
+    );
   const prefix = p.flags.namespace === undefined ? undefined : String(p.flags.namespace);
   if (prefix !== undefined && !NAMESPACE.test(prefix))
     throw new TickflowError('USAGE', `--namespace '${prefix}' is not a topic prefix`, 'e.g. --namespace exp1.');
-  return { account, prefix, reason };
+  return { account, instrumentId, prefix, reason };
 }
 
 export const FLAGS = {
   account: { type: 'string', description: 'only this account (default: every account)' },
+  instrument: {
+    type: 'string',
+    description: 'only this instrument (VENUE:SYMBOL) of the account or of every account (default: everything)',
+  },
   reason: { type: 'string', description: 'why (required; kept in the audit trail)' },
   actor: { type: 'string', description: 'who (default: user@host)' },
   namespace: { type: 'string', description: 'the topic prefix the pipeline runs under (run --namespace)' },
 } as const;
 
 export async function send(p: Parsed, action: 'HALT' | 'RESUME'): Promise<number> {
-  const { account, prefix, reason } = common(p, action);
+  const { account, instrumentId, prefix, reason } = common(p, action);
   await ensureKafkaReachable();
   const kafka = createKafka(`tickflow-${action.toLowerCase()}`);
   const command = await publishRiskCommand(kafka, new AvroCodec(), {
     action,
     account,
+    instrumentId,
     prefix,
     reason,
     flatten: p.flags.flatten === true,
     actor: p.flags.actor === undefined ? undefined : String(p.flags.actor),
   });
   process.stdout.write(
-    `${action === 'HALT' ? 'halt' : 'resume'} ${command.commandId} sent for ${account ?? 'every account'}${command.flatten ? ' (flatten)' : ''} by ${command.actor}: ${reason}\n`,
+    `${action === 'HALT' ? 'halt' : 'resume'} ${command.commandId} sent for ${instrumentId ? `${instrumentId} of ` : ''}${account ?? 'every account'}${command.flatten ? ' (flatten)' : ''} by ${command.actor}: ${reason}\n`,
   );
   return 0;
 }
 
 export const HALT_COMMAND: CommandDef = {
   spec: {
-    usage: 'halt [--account A] [--flatten] --reason "..." [--actor WHO] [--namespace P.]',
+    usage: 'halt [--account A] [--instrument VENUE:SYMBOL] [--flatten] --reason "..." [--actor WHO] [--namespace P.]',
     positionals: [0, 0],
     flags: {
       ...FLAGS,
