@@ -266,9 +266,16 @@ describe('risk stage', () => {
       ['SYN:A', ['INSTRUMENT_HALTED']],
       ['SYN:B', []],
     ]);
+    // A partition-wide HALT and RESUME of everything leave the instrument's own halt in place.
+    const whole = d.run([
+      command('HALT', null, { id: 'all', tsIssued: T + 2 * S }),
+      command('RESUME', null, { id: 'all-back', tsIssued: T + 3 * S }),
+      signal({ tsEvent: T + 4 * S }, 'paper-2'),
+    ]);
+    expect(codesOf(decisions(whole)[0])).toEqual(['INSTRUMENT_HALTED']);
     const resume = d.run([
       command('RESUME', null, { id: 'go-a', instrumentId: 'SYN:A' }),
-      signal({ tsEvent: T + 2 * S }, 'paper-2'),
+      signal({ tsEvent: T + 5 * S }, 'paper-2'),
     ]);
     expect(decisions(resume)[0].approved).toBe(true);
   });

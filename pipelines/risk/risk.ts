@@ -327,6 +327,20 @@ class Batch {
     return c?.kind === 'control' ? c : undefined;
   }
 
+  /**
+   * The partition's control entry to change: a copy of every part of the current one (the partition
+   * halt, the instrument halts, the commands seen), or a new one with `operator` when there is none.
+   */
+  private controlCopy(operator: OperatorState): ControlState {
+    const current = this.control();
+    return {
+      kind: 'control',
+      operator: current?.operator ?? operator,
+      ...(current?.instruments ? { instruments: { ...current.instruments } } : {}),
+      seenCommands: [...(current?.seenCommands ?? [])],
+    };
+  }
+
   /** The account's state, created on first sight; undefined for an unknown account of a strict config. */
   private account(account: string): { st: AccountState; settings: AccountSettings } | undefined {
     const settings = this.rules.account(account);
@@ -910,8 +924,7 @@ class Batch {
       return this.onInstrumentCommand(c, scope, instrumentId, operator, seenIn, record.partition);
     }
     if (scope === '*') {
-      const seenCommands = [...(this.control()?.seenCommands ?? [])];
-      const control: ControlState = { kind: 'control', operator: this.control()?.operator ?? operator, seenCommands };
+      const control = this.controlCopy(operator);
       if (seenIn(control)) return undefined;
       control.operator = operator;
       this.touched.set(CONTROL_KEY, control);
@@ -959,15 +972,9 @@ class Batch {
     };
     let accounts: AccountState[];
     if (scope === '*') {
-      const current = this.control();
-      const control: ControlState = {
-        kind: 'control',
-        operator: current?.operator ?? { ...operator, state: 'ACTIVE' },
-        instruments: { ...(current?.instruments ?? {}) },
-        seenCommands: [...(current?.seenCommands ?? [])],
-      };
+      const control = this.controlCopy({ ...operator, state: 'ACTIVE' });
       if (seenIn(control)) return undefined;
-      set(control.instruments as Record<string, OperatorState>);
+      set((control.instruments ??= {}));
       this.touched.set(CONTROL_KEY, control);
       this.audit(
         '*',
