@@ -192,23 +192,36 @@ export class StageTasks implements BatchProcessor {
     if (!current || !punctuate.due(this.contextOver(stage, current))) return;
     const release = await this.states.lock(partition);
     try {
-      const producer = await this.ensureTask(first, partition);
-      const produce = (stores: Stores): OutputRecord[] => punctuate.run(this.contextOver(stage, stores));
-      try {
-        const outcome = await this.transact(
-          producer,
-          partition,
-          { from: member, records: [], produce },
-          undefined,
-          () => undefined,
-        );
-        this.committed(outcome, partition);
-      } catch (error) {
-        await this.failed(error, first, partition, () => undefined);
-        throw error;
-      }
+      await this.transactProduced(member, partition, (stores) => punctuate.run(this.contextOver(stage, stores)));
     } finally {
       release();
+    }
+  }
+
+  /**
+   * Commits what `produce` makes of a partition's stores, with no input records (expiry,
+   * punctuation), in a transaction of the partition's task; a failure drops the task's state like a
+   * failed batch and is thrown.
+   */
+  private async transactProduced(
+    member: number,
+    partition: number,
+    produce: (stores: Stores) => OutputRecord[],
+  ): Promise<void> {
+    const first = this.ctx.physical(this.head.inputs[0]);
+    const producer = await this.ensureTask(first, partition);
+    try {
+      const outcome = await this.transact(
+        producer,
+        partition,
+        { from: member, records: [], produce },
+        undefined,
+        () => undefined,
+      );
+      this.committed(outcome, partition);
+    } catch (error) {
+      await this.failed(error, first, partition, () => undefined);
+      throw error;
     }
   }
 
@@ -742,7 +755,6 @@ export class StageTasks implements BatchProcessor {
     const first = this.ctx.physical(this.head.inputs[0]);
     if (!this.ctx.assignment().has(partitionKey(first, partition))) return;
     const stage = this.chain.members[member].stage;
-    const producer = await this.ensureTask(first, partition);
     let expired = 0;
     const produce = (stores: Stores): OutputRecord[] => {
       const ctx = this.contextOver(stage, stores);
@@ -757,22 +769,10 @@ export class StageTasks implements BatchProcessor {
       }
       return out;
     };
-    try {
-      const outcome = await this.transact(
-        producer,
-        partition,
-        { from: member, records: [], produce },
-        undefined,
-        () => undefined,
-      );
-      this.committed(outcome, partition);
-      this.ctx.log.info(
-        `expired ${expired} state keys of ${stage.name} partition ${partition} not written for ${((Date.now() - cutoff) / 1000).toFixed(0)} s`,
-      );
-    } catch (error) {
-      await this.failed(error, first, partition, () => undefined);
-      throw error;
-    }
+    await this.transactProduced(member, partition, produce);
+    this.ctx.log.info(
+      `expired ${expired} state keys of ${stage.name} partition ${partition} not written for ${((Date.now() - cutoff) / 1000).toFixed(0)} s`,
+    );
   }
 
   async stop(): Promise<void> {
