@@ -1,5 +1,5 @@
-import fs from 'node:fs';
 import { TickflowError } from '../../pipelines/runtime/errors';
+import { loadSettings } from '../../pipelines/runtime/settings';
 
 /** Alpaca's paper trading endpoints (https://docs.alpaca.markets/docs/websocket-streaming). */
 export const ALPACA_PAPER_BASE_URL = 'https://paper-api.alpaca.markets';
@@ -20,41 +20,19 @@ export interface AlpacaEndpoints {
 export type AlpacaConfig = AlpacaCredentials & AlpacaEndpoints;
 
 /**
- * A secret from `NAME` or from the file named by `NAME_FILE` (its content without trailing line
- * breaks), as pipelines/runtime/settings.ts reads tickflow's own secrets; never from a flag.
+ * A secret as tickflow reads its own (pipelines/runtime/settings.ts): from `NAME`, the file named by
+ * `NAME_FILE`, or the config file of TICKFLOW_CONFIG_FILE; never from a flag, never printed.
  */
-function secret(env: NodeJS.ProcessEnv, name: string, what: string): string {
-  const direct = env[name];
-  const fileVariable = `${name}_FILE`;
-  const file = env[fileVariable];
-  if (direct && file) {
-    throw new TickflowError('CONFIG', `both ${name} and ${fileVariable} are set`, `set only one of them`);
-  }
-  if (file) {
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch (error) {
-      throw new TickflowError(
-        'CONFIG',
-        `${fileVariable}=${file} cannot be read: ${(error as Error).message}`,
-        `make ${file} readable by this user, or fix ${fileVariable}`,
-      );
-    }
-    const value = text.replace(/[\r\n]+$/, '');
-    if (!value) {
-      throw new TickflowError('CONFIG', `${fileVariable}=${file} names an empty file`, `write ${what} into ${file}`);
-    }
-    return checked(name, value);
-  }
-  if (!direct) {
+function secret(env: NodeJS.ProcessEnv, name: 'ALPACA_API_KEY_ID' | 'ALPACA_API_SECRET_KEY', what: string): string {
+  const setting = loadSettings(env).get(name);
+  if (!setting) {
     throw new TickflowError(
       'CONFIG',
       `${name} is not set: the Alpaca adapter needs ${what}`,
-      `set ${name} (or ${fileVariable}, a file holding it) to ${what} from the Alpaca dashboard`,
+      `set ${name} (or ${name}_FILE, a file holding it) to ${what} from the Alpaca dashboard`,
     );
   }
-  return checked(name, direct);
+  return checked(name, setting.value);
 }
 
 function checked(name: string, value: string): string {

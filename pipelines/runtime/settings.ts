@@ -64,6 +64,8 @@ export const FILE_SETTINGS = [
   'TICKFLOW_QUESTDB_TOKEN',
   'TICKFLOW_QUESTDB_CA_FILE',
   'ALPHAVANTAGE_API_KEY',
+  'ALPACA_API_KEY_ID',
+  'ALPACA_API_SECRET_KEY',
 ] as const;
 export type SettingName = (typeof FILE_SETTINGS)[number];
 
@@ -76,6 +78,8 @@ export const SECRET_SETTINGS: ReadonlySet<SettingName> = new Set<SettingName>([
   'TICKFLOW_QUESTDB_PASSWORD',
   'TICKFLOW_QUESTDB_TOKEN',
   'ALPHAVANTAGE_API_KEY',
+  'ALPACA_API_KEY_ID',
+  'ALPACA_API_SECRET_KEY',
 ]);
 
 /** Settings that may also come from a file named by `<NAME>_FILE` (Docker and Kubernetes secrets). */
