@@ -671,11 +671,13 @@ function applyFill(
   // canceled rather than filled, so a hostile size or price cannot make every later market update of
   // the instrument fail to encode (a stuck partition).
   const worth = quantity.mul(price);
-  const parentOf = order.parentOrderId !== null ? s.orders[order.parentOrderId] : undefined;
+  const notional = dec(order.notional).add(worth);
+  // The parent stays while its child fills (finish below removes only the child).
+  const parent = order.parentOrderId !== null ? s.orders[order.parentOrderId] : undefined;
   if (
-    dec(order.notional).add(worth).gte(MAX_FILL_NOTIONAL) ||
+    notional.gte(MAX_FILL_NOTIONAL) ||
     fee.abs().gte(MAX_FILL_NOTIONAL) ||
-    (parentOf !== undefined && dec(parentOf.notional).add(worth).gte(MAX_FILL_NOTIONAL))
+    (parent !== undefined && dec(parent.notional).add(worth).gte(MAX_FILL_NOTIONAL))
   ) {
     terminate(
       ctx,
@@ -690,17 +692,16 @@ function applyFill(
   order.fills += 1;
   const fill = { fillId: `${order.orderId}:f${order.fills}`, quantity, price, fee, liquidity };
   order.filled = str(dec(order.filled).add(quantity));
-  order.notional = str(dec(order.notional).add(quantity.mul(price)));
+  order.notional = str(notional);
   const done = leaves(order).lte(0);
   emit(ctx, order, done ? 'FILLED' : 'PARTIALLY_FILLED', t, done ? 'FILLED' : 'PARTIALLY_FILLED', { fill });
   ctx.out.fills.push(fillRecord(ctx.ids, order, fill, slip, t + ctx.cfg.reportMicros, ctx.now));
   // The filled order leaves first (quietly: its parent is settled below), then its parent, then
   // an OCO partner loses as much as this leg filled.
   if (done) finish(ctx, order, t, true);
-  const parent = order.parentOrderId !== null ? s.orders[order.parentOrderId] : undefined;
   if (parent && (parent.behaviour === 'OCO' || parent.behaviour === 'ALGO')) {
     parent.filled = str(dec(parent.filled).add(quantity));
-    parent.notional = str(dec(parent.notional).add(quantity.mul(price)));
+    parent.notional = str(dec(parent.notional).add(worth));
     const parentDone = leaves(parent).lte(0);
     emit(ctx, parent, parentDone ? 'FILLED' : 'PARTIALLY_FILLED', t, parentDone ? 'FILLED' : 'PARTIALLY_FILLED');
     if (parentDone) {
