@@ -1,4 +1,4 @@
-import { Decimal } from '../../schemas/decimal';
+import { Decimal, MAX_DECIMAL_TEXT_LENGTH } from '../../schemas/decimal';
 import type {
   AuditEvent,
   AuditKind,
@@ -28,6 +28,7 @@ import type {
 } from '../runtime/stage';
 import type { ReturnSeries } from './analytics';
 import type { PortfolioState } from './portfolio';
+import type { Valuation } from './portfolio';
 import { applyFill, dayTradesWithin, markDay, newPortfolio, notePeak, valuation } from './portfolio';
 import type { AccountSettings, RiskRules, RiskStageConfig } from './risk-config';
 import { loadRiskConfig } from './risk-config';
@@ -138,7 +139,7 @@ const ZERO = new Decimal(0);
 /** A Decimal from a decoded decimal (Decimal) or its text; undefined when it is neither. */
 function toDecimal(v: unknown): Decimal | undefined {
   if (v instanceof Decimal) return v;
-  if (typeof v === 'string' && v.trim() !== '' && v.length <= 64) {
+  if (typeof v === 'string' && v.trim() !== '' && v.length <= MAX_DECIMAL_TEXT_LENGTH) {
     try {
       const d = new Decimal(v);
       return d.isFinite() ? d : undefined;
@@ -287,9 +288,9 @@ class Batch {
       const ts = this.revaluation(key);
       const loaded = ts === undefined ? undefined : this.account(key);
       if (ts === undefined || !loaded) continue;
-      const equity = this.revalue(loaded.st, loaded.settings, ts);
-      this.checkBreakers(loaded.st, loaded.settings, equity, ts);
-      this.pnl(loaded.st, ts);
+      const v = this.revalue(loaded.st, loaded.settings, ts);
+      this.checkBreakers(loaded.st, loaded.settings, v.equity, ts);
+      this.pnl(loaded.st, ts, v);
     }
     for (const [key, entry] of this.touched) this.store.put(key, entry);
     return { out: this.out, failed: this.failed };
@@ -537,9 +538,9 @@ class Batch {
     return n;
   }
 
-  private pnl(st: AccountState, tsEvent: number): void {
+  /** A Pnl record of the account; `v`: its valuation when the caller has it (cash and positions unchanged since). */
+  private pnl(st: AccountState, tsEvent: number, v: Valuation = valuation(st.portfolio, this.markPrice)): void {
     const p = st.portfolio;
-    const v = valuation(p, this.markPrice);
     const dayStart = new Decimal(p.dayStartEquity);
     const peak = Decimal.max(new Decimal(p.peakEquity), v.equity);
     const value: Pnl = {
@@ -589,11 +590,11 @@ class Batch {
   // ---- valuation, day roll and breakers ----
 
   /** Values the account at `tsEvent`, rolls its trade date, raises its peaks; returns the equity. */
-  private revalue(st: AccountState, settings: AccountSettings, tsEvent: number): Decimal {
-    const equity = valuation(st.portfolio, this.markPrice).equity;
-    markDay(st.portfolio, tradeDateOf(settings, tsEvent), equity);
-    this.noteLossBase(st, equity);
-    return equity;
+  private revalue(st: AccountState, settings: AccountSettings, tsEvent: number): Valuation {
+    const v = valuation(st.portfolio, this.markPrice);
+    markDay(st.portfolio, tradeDateOf(settings, tsEvent), v.equity);
+    this.noteLossBase(st, v.equity);
+    return v;
   }
 
   private noteLossBase(st: AccountState, equity: Decimal): void {
@@ -669,10 +670,11 @@ class Batch {
 
   private decide(st: AccountState, settings: AccountSettings, s: Signal, price: Decimal): void {
     const ts = s.tsEvent;
-    const equity = this.revalue(st, settings, ts);
+    // Deciding changes no cash and no position: one valuation serves the checks and the Pnl.
+    const v = this.revalue(st, settings, ts);
+    const equity = v.equity;
     this.checkBreakers(st, settings, equity, ts);
     const p = st.portfolio;
-    const v = valuation(p, this.markPrice);
     const configured = this.rules.instrument(st.account, s.instrumentId);
     const halt = this.instrumentHalt(st, s.instrumentId);
     const ins =
@@ -813,7 +815,7 @@ class Batch {
       };
       noteRate(st.submits, ts, settings.maxSubmitsPerSecond);
     }
-    this.pnl(st, ts);
+    this.pnl(st, ts, v);
   }
 
   // ---- execution reports ----
@@ -856,12 +858,12 @@ class Batch {
         fee,
         tradeDate: st.portfolio.tradeDate ?? tradeDateOf(settings, e.tsEvent),
       });
-      const equity = valuation(st.portfolio, this.markPrice).equity;
-      notePeak(st.portfolio, equity);
-      this.noteLossBase(st, equity);
+      const v = valuation(st.portfolio, this.markPrice);
+      notePeak(st.portfolio, v.equity);
+      this.noteLossBase(st, v.equity);
       this.position(st, e.instrumentId, e.tsEvent);
-      this.checkBreakers(st, settings, equity, e.tsEvent);
-      this.pnl(st, e.tsEvent);
+      this.checkBreakers(st, settings, v.equity, e.tsEvent);
+      this.pnl(st, e.tsEvent, v);
     }
     return undefined;
   }
