@@ -136,7 +136,7 @@ function topicsOf(stages: readonly Stage[], sinkTopics: readonly string[] = []):
 const CHAIN_SINK_TOPICS = ['md.trades.v1', 'md.bars.v1', 'signals.v1', 'signals.rejected.v1'];
 const WHOLE_TOPICS = [...new Set([...NORMALIZE_TOPICS, ...topicsOf(chainStages(), CHAIN_SINK_TOPICS)])];
 
-function percentile(sorted: number[], p: number): number {
+export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
@@ -899,7 +899,7 @@ export async function benchRuntime(kafka: Kafka, options: BenchOptions): Promise
   }
 }
 
-function median(values: number[]): number {
+export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)];
 }

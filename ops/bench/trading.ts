@@ -8,9 +8,10 @@ import { logger } from '../../pipelines/runtime/log';
 import { RUNNABLES } from '../../pipelines/registry';
 import { Decimal } from '../../schemas/decimal';
 import type { Fill, Quote, RiskDecision, Signal } from '../../schemas/types.generated';
-import { dlqTopicOf } from '../../topics/catalog';
+import { changelogTopic, dlqTopicOf } from '../../topics/catalog';
 import { Pipeline } from '../run/pipeline';
-import { createNamespace } from '../topics/apply';
+import { clusterBrokers, createNamespace } from '../topics/apply';
+import { median, percentile } from './runtime';
 import { benchRiskConfig } from './trading-config';
 
 const log = logger('bench');
@@ -43,11 +44,6 @@ export interface TradingFigures {
 
 const STAGES = ['risk', 'execution', 'marks'];
 
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
 /** Every topic the named stages read, write or keep state in (inputs with their dead-letter twins). */
 export function stageTopics(names: readonly string[]): string[] {
   const topics = new Set<string>();
@@ -57,7 +53,7 @@ export function stageTopics(names: readonly string[]): string[] {
     const stage = runnable.create({});
     for (const t of stage.inputs) topics.add(t).add(dlqTopicOf(t));
     for (const t of [...stage.outputs, ...(stage.globals ?? [])]) topics.add(t);
-    for (const s of stage.stores ?? []) topics.add(`${stage.name}.${s}.changelog`);
+    for (const s of stage.stores ?? []) topics.add(changelogTopic(stage.name, s));
   }
   return [...topics];
 }
@@ -68,7 +64,7 @@ export async function benchTrading(kafka: Kafka, options: TradingBenchOptions): 
   await admin.connect();
   const id = randomBytes(3).toString('hex');
   const prefix = `bench.${id}.trading.`;
-  const brokers = (await admin.describeCluster()).brokers.length;
+  const brokers = await clusterBrokers(admin);
   const created = await createNamespace(admin, prefix, stageTopics(STAGES), brokers);
   const accounts = Array.from({ length: options.accounts }, (_, i) => `bench-${i}`);
   const instruments = Array.from({ length: options.instruments }, (_, i) => `SYN:BT${id}${i}`);
@@ -207,10 +203,7 @@ export async function benchTrading(kafka: Kafka, options: TradingBenchOptions): 
 }
 
 export function formatTrading(runs: readonly TradingFigures[], options: TradingBenchOptions): string {
-  const m = (f: (r: TradingFigures) => number): number => {
-    const sorted = runs.map(f).sort((a, b) => a - b);
-    return sorted[Math.floor(sorted.length / 2)];
-  };
+  const m = (f: (r: TradingFigures) => number): number => median(runs.map(f));
   return [
     `tickflow bench trading: ${options.rate} signals/s for ${options.seconds} s, ${options.instruments} instruments, ${options.accounts} accounts, a quote per instrument every ${options.quoteIntervalMs} ms; ${runs.length} run(s), medians:`,
     `  signal -> risk decision visible   p50 ${m((r) => r.toDecision.p50Ms).toFixed(0)} ms, p99 ${m((r) => r.toDecision.p99Ms).toFixed(0)} ms   (${runs.map((r) => `${r.decisions}/${r.signals}`).join(', ')} decided)`,

@@ -19,24 +19,25 @@ function money(v: unknown, places = 2): string {
 export async function tradingSummary(sinceMicros: number): Promise<string[]> {
   await waitForWalApplied(TRADING_TABLES);
   const since = `ts_processed >= ${sinceMicros}`;
-  const decisions = await sql(
-    `SELECT approved, reason_codes, count() AS n FROM risk_decisions WHERE ts_decided >= ${sinceMicros} GROUP BY approved, reason_codes ORDER BY n DESC LIMIT 12`,
-  );
-  const orders = await sql(
-    `SELECT type, status, count() AS n FROM (SELECT order_id, last(type) AS type, last(status) AS status FROM orders WHERE ${since} GROUP BY order_id) GROUP BY type, status ORDER BY type, status`,
-  );
-  const fills = await sql(
-    `SELECT count() AS n, sum(quantity) AS qty, sum(fee) AS fees, sum(CASE WHEN liquidity = 'MAKER' THEN 1 ELSE 0 END) AS maker FROM fills WHERE ${since}`,
-  );
-  const positions = await sql(
-    `SELECT account, instrument_id, last(quantity), last(avg_cost), last(realized_pnl), last(unrealized_pnl) FROM positions WHERE ${since} GROUP BY account, instrument_id ORDER BY account, instrument_id LIMIT 20`,
-  );
-  const pnl = await sql(
-    `SELECT account, last(cash), last(equity), last(realized_pnl), last(unrealized_pnl), last(fees), max(drawdown), last(trading_state) FROM pnl WHERE ${since} GROUP BY account ORDER BY account`,
-  );
-  const audit = await sql(
-    `SELECT kind, count() AS n FROM audit WHERE ts_recorded >= ${sinceMicros} GROUP BY kind ORDER BY kind`,
-  );
+  // Independent reads: at once.
+  const [decisions, orders, fills, positions, pnl, audit] = await Promise.all([
+    sql(
+      `SELECT approved, reason_codes, count() AS n FROM risk_decisions WHERE ts_decided >= ${sinceMicros} GROUP BY approved, reason_codes ORDER BY n DESC LIMIT 12`,
+    ),
+    sql(
+      `SELECT type, status, count() AS n FROM (SELECT order_id, last(type) AS type, last(status) AS status FROM orders WHERE ${since} GROUP BY order_id) GROUP BY type, status ORDER BY type, status`,
+    ),
+    sql(
+      `SELECT count() AS n, sum(quantity) AS qty, sum(fee) AS fees, sum(CASE WHEN liquidity = 'MAKER' THEN 1 ELSE 0 END) AS maker FROM fills WHERE ${since}`,
+    ),
+    sql(
+      `SELECT account, instrument_id, last(quantity), last(avg_cost), last(realized_pnl), last(unrealized_pnl) FROM positions WHERE ${since} GROUP BY account, instrument_id ORDER BY account, instrument_id LIMIT 20`,
+    ),
+    sql(
+      `SELECT account, last(cash), last(equity), last(realized_pnl), last(unrealized_pnl), last(fees), max(drawdown), last(trading_state) FROM pnl WHERE ${since} GROUP BY account ORDER BY account`,
+    ),
+    sql(`SELECT kind, count() AS n FROM audit WHERE ts_recorded >= ${sinceMicros} GROUP BY kind ORDER BY kind`),
+  ]);
   const [fillCount, fillQty, fillFees, maker] = fills.dataset[0] ?? [];
   const auditTotal = audit.dataset.reduce((sum, [, n]) => sum + Number(n), 0);
   return [

@@ -1,5 +1,6 @@
 import type { Consumer, KafkaMessage, Kafka, Message, Producer } from 'kafkajs';
 import type { BrokerAdapter, BrokerEvent } from '../../connectors/brokers/adapter';
+import { TERMINAL } from '../../connectors/brokers/order-tracker';
 import {
   EXECUTION_REPORTS_TOPIC,
   FILLS_TOPIC,
@@ -24,7 +25,6 @@ const REQUESTS_DLQ = dlqTopicOf(ORDER_REQUESTS_TOPIC);
 const OUTPUT_TOPICS = [ORDER_EVENTS_TOPIC, EXECUTION_REPORTS_TOPIC, FILLS_TOPIC];
 
 const ZERO = new Decimal('0');
-const TERMINAL_STATUSES: ReadonlySet<OrderStatus> = new Set<OrderStatus>(['FILLED', 'CANCELED', 'EXPIRED', 'REJECTED']);
 const TERMINAL_KINDS: ReadonlySet<OrderEventKind> = new Set<OrderEventKind>(['CANCELED', 'EXPIRED', 'REJECTED']);
 
 /** What has been published on orders.events.v1 for one order. */
@@ -83,7 +83,7 @@ export class PublishedLedger {
   answered(request: OrderRequest): boolean {
     const order = this.orders.get(request.orderId);
     if (!order) return false;
-    if (request.action === 'NEW') return TERMINAL_STATUSES.has(order.status);
+    if (request.action === 'NEW') return TERMINAL.has(order.status);
     return order.requestIds.has(request.requestId);
   }
 
@@ -106,7 +106,7 @@ export class PublishedLedger {
         }
       } else if (event.kind === 'ACCEPTED') {
         return null;
-      } else if (TERMINAL_KINDS.has(event.kind) && TERMINAL_STATUSES.has(known.status)) {
+      } else if (TERMINAL_KINDS.has(event.kind) && TERMINAL.has(known.status)) {
         return null;
       }
     }

@@ -38,32 +38,10 @@ export function tradingSignals(options: {
     const coin = random() < 0.5 ? 'BUY' : 'SELL';
     const instrumentId = SYN(options.prefix, i);
     const tsEvent = options.startMicros + k * step;
-    out.push({
-      topic: 'risk.signals.v1',
-      key: account,
-      value: {
-        id: `test-strategy:${instrumentId}:1m:${tsEvent}`,
-        strategy: 'test-strategy',
-        instrumentId,
-        venue: 'SYN',
-        symbol: instrumentId.slice(4),
-        source: 'test',
-        interval: '1m',
-        side: options.side ? options.side(a, i, k) : coin,
-        confidence: Math.round((0.6 + random() * 0.4) * 1000) / 1000,
-        reason: 'scripted',
-        price: new Decimal(options.price ? options.price(i, k) : String(100 + i)),
-        barStart: tsEvent - 60_000_000,
-        barRevision: 0,
-        tsEvent,
-        tsRecv: tsEvent,
-        features: {},
-        status: 'ACCEPTED',
-        rejectCode: null,
-        rejectDetail: null,
-        tsValidated: tsEvent,
-      },
-    });
+    const side = options.side ? options.side(a, i, k) : coin;
+    const confidence = Math.round((0.6 + random() * 0.4) * 1000) / 1000;
+    const price = options.price ? options.price(i, k) : String(100 + i);
+    out.push(signalFor(account, instrumentId, side, price, tsEvent, confidence));
   }
   return out;
 }
