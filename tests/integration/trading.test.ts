@@ -215,7 +215,22 @@ describe('trading: risk and execution on the real stack', () => {
       for (const namespace of [ref, crash])
         await waitFor(`${what} in ${namespace}`, () => check(namespace), 240_000, 500);
     };
-    /** The run has settled: the two runs agree on fills, positions and cash, and risk has read every report. */
+    /**
+     * A run is idle when execution has taken every market record and request, and risk every report and
+     * command: only then do its books stop changing (two runs can agree for a moment mid-stream).
+     */
+    const everyoneCaughtUp = async (namespace: string): Promise<boolean> => {
+      for (const [stage, topic] of [
+        ['execution', 'md.quotes.v1'],
+        ['execution', 'md.trades.v1'],
+        ['execution', 'orders.requests.v1'],
+        ['risk', 'execution.reports.v1'],
+        ['risk', 'risk.commands.v1'],
+      ])
+        if (!(await caughtUp(ns, namespace, stage, topic))) return false;
+      return true;
+    };
+    /** The run has settled: both runs are idle and agree on fills, positions and cash. */
     const settled = async (): Promise<{ expected: Outcome; actual: Outcome }> => {
       let expected: Outcome | undefined;
       let actual: Outcome | undefined;
@@ -229,8 +244,8 @@ describe('trading: risk and execution on the real stack', () => {
             JSON.stringify([...expected.fills].sort()) === JSON.stringify([...actual.fills].sort()) &&
             JSON.stringify([...expected.positions].sort()) === JSON.stringify([...actual.positions].sort()) &&
             JSON.stringify([...expected.cash].sort()) === JSON.stringify([...actual.cash].sort()) &&
-            (await caughtUp(ns, ref, 'risk', 'execution.reports.v1')) &&
-            (await caughtUp(ns, crash, 'risk', 'execution.reports.v1'))
+            (await everyoneCaughtUp(ref)) &&
+            (await everyoneCaughtUp(crash))
           );
         },
         300_000,
