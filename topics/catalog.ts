@@ -24,6 +24,23 @@ export interface TopicSpec {
   /** Consumers of this topic send undecodable or invalid records to `<name>.dlq`. */
   readonly dlq: boolean;
   readonly description: string;
+  /**
+   * A field of the value the runtime counts when it commits a record to this topic, as
+   * `tickflow_stage_events_total{stage, topic, event}` (alerts and dashboards on findings, halts,
+   * breakers without a domain metric in the stage).
+   */
+  readonly eventField?: string;
+  /** Names for the field's values in the `event` label (a boolean field's `true`/`false`, say). */
+  readonly eventNames?: Readonly<Record<string, string>>;
+  /**
+   * The latest value of a field per account, kept by the runtime as the gauge
+   * `tickflow_trading_state{account, state}`: 1 for the account's current state, 0 for the others.
+   */
+  readonly stateGauge?: {
+    readonly keyField: string;
+    readonly field: string;
+    readonly states: readonly string[];
+  };
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -155,6 +172,7 @@ const BASE: readonly TopicSpec[] = [
     dlq: true,
     description:
       'data-quality findings: flagged records (withheld from trades, quotes, books and bars) and stream findings (gaps, stale feeds)',
+    eventField: 'rule',
   },
   {
     name: 'md.bars.v1',
@@ -212,6 +230,7 @@ const BASE: readonly TopicSpec[] = [
     producer: 'validate',
     dlq: true,
     description: 'validated trading signals (status ACCEPTED): what risk consumes',
+    eventField: 'status',
   },
   {
     name: 'signals.rejected.v1',
@@ -269,6 +288,8 @@ const BASE: readonly TopicSpec[] = [
     producer: 'risk',
     dlq: true,
     description: 'one decision per signal and account: approved with the order, or rejected with every failed rule',
+    eventField: 'approved',
+    eventNames: { true: 'APPROVED', false: 'REJECTED' },
   },
   {
     name: 'orders.requests.v1',
@@ -291,6 +312,7 @@ const BASE: readonly TopicSpec[] = [
     producer: 'execution',
     dlq: true,
     description: "every change of every order's state (accepted, triggered, fills, cancels, expiries, rejections)",
+    eventField: 'status',
   },
   {
     name: 'execution.reports.v1',
@@ -336,6 +358,11 @@ const BASE: readonly TopicSpec[] = [
     producer: 'risk',
     dlq: true,
     description: "an account's cash, equity, P&L, drawdown and exposure after each change",
+    stateGauge: {
+      keyField: 'account',
+      field: 'tradingState',
+      states: ['ACTIVE', 'REDUCING', 'HALTED'],
+    },
   },
   {
     name: 'marks.v1',
@@ -359,6 +386,7 @@ const BASE: readonly TopicSpec[] = [
     producer: 'risk, execution',
     dlq: true,
     description: 'the append-only audit trail: every decision, order event, fill, halt, resume and breaker change',
+    eventField: 'kind',
   },
   changelog(
     'aggregate',

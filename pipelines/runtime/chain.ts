@@ -3,6 +3,7 @@ import { Partitioners } from 'kafkajs';
 import type { AvroCodec } from './codec';
 import { deadLetterSends } from './dead-letters';
 import { TickflowError } from './errors';
+import { topicSpec } from '../../topics/catalog';
 import type { Stores } from './guarded';
 import { processGuarded } from './guarded';
 import type { Logger } from './log';
@@ -37,7 +38,10 @@ export interface CascadeOutcome {
   /** Per downstream stage's group: the offset after the last intermediate record it consumed, per topic-partition. */
   readonly groupOffsets: Map<string, Map<string, string>>;
   /** Per stage name: records in, outputs, dead letters. */
-  readonly counts: Map<string, { in: number; out: number; failed: number; outByTopic: Map<string, number> }>;
+  readonly counts: Map<
+    string,
+    { in: number; out: number; failed: number; outByTopic: Map<string, number>; observed: [string, Observation][] }
+  >;
   /** The state touched, to settle once the transaction's outcome is known. */
   readonly state: Map<string, Stores>;
 }
@@ -59,6 +63,32 @@ export interface CascadeStart {
 interface Pending {
   readonly logical: string;
   readonly message: Message;
+  /** What the metrics record of it once committed (the catalog's eventField and stateGauge). */
+  readonly observed?: Observation;
+}
+
+/** A committed output's contribution to the domain metrics (topics/catalog.ts eventField, stateGauge). */
+export interface Observation {
+  readonly event?: string;
+  readonly state?: { readonly key: string; readonly value: string };
+}
+
+/** What the catalog asks the metrics to record of a value written to `topic`. */
+export function observe(topic: string, value: unknown): Observation | undefined {
+  const spec = topicSpec(topic);
+  if (!spec?.eventField && !spec?.stateGauge) return undefined;
+  const v = value as Record<string, unknown>;
+  let event: string | undefined;
+  if (spec.eventField && v[spec.eventField] !== undefined && v[spec.eventField] !== null) {
+    const raw = String(v[spec.eventField]);
+    event = spec.eventNames?.[raw] ?? raw;
+  }
+  const gauge = spec.stateGauge;
+  const state =
+    gauge && typeof v[gauge.keyField] === 'string' && typeof v[gauge.field] === 'string'
+      ? { key: v[gauge.keyField] as string, value: v[gauge.field] as string }
+      : undefined;
+  return { event, state };
 }
 
 const defaultPartitioner = Partitioners.DefaultPartitioner();
@@ -134,6 +164,7 @@ export class Chain {
         out: step.pending.length,
         failed: failed.length,
         outByTopic: countByTopic(step.pending),
+        observed: step.pending.flatMap((p) => (p.observed ? [[p.logical, p.observed] as [string, Observation]] : [])),
       });
       await this.pass(i, partition, step.pending, outcome, inbox, originals, partitionsOfTopic, send);
     }
@@ -256,7 +287,11 @@ export class Chain {
         `stage ${stage.name} emitted to ${out.topic}, which is not among its outputs`,
         `add ${out.topic} to the stage's outputs`,
       );
-    return { logical: out.topic, message: { key: out.key, value: this.codec.encodeSync(out.topic, out.value) } };
+    return {
+      logical: out.topic,
+      message: { key: out.key, value: this.codec.encodeSync(out.topic, out.value) },
+      observed: observe(out.topic, out.value),
+    };
   }
 
   /**

@@ -1,5 +1,7 @@
 import client from 'prom-client';
 import { dependencyStates } from './dependencies';
+import type { Observation } from './chain';
+import { topicSpec } from '../../topics/catalog';
 
 /**
  * The runtime's metrics, one prom-client registry per process. Every stage and sink gets these
@@ -31,6 +33,8 @@ export class RuntimeMetrics {
   readonly stateExpired: client.Counter<'stage' | 'store'>;
   readonly foreignRecords: client.Counter<'stage' | 'topic'>;
   readonly changelogBytes: client.Counter<'stage' | 'store'>;
+  readonly stageEvents: client.Counter<'stage' | 'topic' | 'event'>;
+  readonly tradingState: client.Gauge<'account' | 'state'>;
 
   // Declarations only: one metric per statement.
   // eslint-disable-next-line max-lines-per-function
@@ -192,11 +196,32 @@ export class RuntimeMetrics {
         for (const [dependency, state] of Object.entries(dependencyStates())) this.inc({ dependency }, state.failures);
       },
     });
+    this.stageEvents = new client.Counter({
+      name: 'tickflow_stage_events_total',
+      help: 'committed outputs by a domain field the topic catalog names (eventField): quality findings by rule, audit events by kind, signals and order events by status, decisions APPROVED/REJECTED',
+      labelNames: ['stage', 'topic', 'event'],
+      registers: r,
+    });
+    this.tradingState = new client.Gauge({
+      name: 'tickflow_trading_state',
+      help: "1 for each account's current trading state (ACTIVE, REDUCING, HALTED) and 0 for the others, from the P&L records risk commits",
+      labelNames: ['account', 'state'],
+      registers: r,
+    });
     this.assignedPartitions = new client.Gauge({
       name: 'tickflow_assigned_partitions',
       help: 'input partitions assigned to this instance',
       labelNames: ['stage'],
       registers: r,
     });
+  }
+
+  /** Records a committed output's domain metrics (topics/catalog.ts eventField and stateGauge). */
+  observe(stage: string, topic: string, observed: Observation): void {
+    if (observed.event !== undefined) this.stageEvents.inc({ stage, topic, event: observed.event });
+    const gauge = topicSpec(topic)?.stateGauge;
+    if (gauge && observed.state)
+      for (const state of gauge.states)
+        this.tradingState.set({ account: observed.state.key, state }, state === observed.state.value ? 1 : 0);
   }
 }

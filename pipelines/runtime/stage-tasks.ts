@@ -612,6 +612,7 @@ export class StageTasks implements BatchProcessor {
     for (const [stage, counts] of outcome.counts) {
       for (const [topic, n] of counts.outByTopic)
         this.ctx.metrics?.recordsOut.inc({ stage, topic: this.ctx.physical(topic) }, n);
+      for (const [topic, observed] of counts.observed) this.ctx.metrics?.observe(stage, topic, observed);
       if (stage !== this.head.name)
         this.ctx.metrics?.recordsIn.inc({ stage, topic: 'fused', partition: String(partition) }, counts.in);
     }
