@@ -37,6 +37,12 @@ export type Runnable = (
 
 const SINK_QUESTDB_CONFIG = {
   topics: { type: 'list', default: SINK_TOPICS, description: 'topics to write into their QuestDB tables' },
+  tableSuffix: {
+    type: 'string',
+    default: '',
+    description:
+      'write <table><suffix> instead of each table (`run --namespace exp1.` sets _exp1, so a namespace has its own tables)',
+  },
 } as const satisfies ConfigSchema;
 
 const DAY_MS = 86_400_000;
@@ -186,7 +192,16 @@ export const RUNNABLES: Readonly<Record<string, Runnable>> = {
     kind: 'sink',
     description: 'writes topics into QuestDB tables, exactly once (DEDUP keys, offsets after acknowledgement)',
     config: SINK_QUESTDB_CONFIG,
-    create: (values) => new QuestDbSink(parseConfig('sink-questdb', SINK_QUESTDB_CONFIG, values).topics),
+    create: (values) => {
+      const config = parseConfig('sink-questdb', SINK_QUESTDB_CONFIG, values);
+      if (!/^(_[a-z0-9_]*)?$/.test(config.tableSuffix))
+        throw new TickflowError(
+          'CONFIG',
+          `sink-questdb.tableSuffix '${config.tableSuffix}' is not a table-name suffix`,
+          'use an underscore followed by lower-case letters, digits and underscores, e.g. _exp1',
+        );
+      return new QuestDbSink(config.topics, undefined, config.tableSuffix);
+    },
   },
 };
 

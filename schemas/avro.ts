@@ -27,6 +27,7 @@ export const SCHEMA_FILES = {
   mark: 'mark.avsc',
   'risk-command': 'risk-command.avsc',
   'audit-event': 'audit-event.avsc',
+  'config-change': 'config-change.avsc',
 } as const;
 
 export type SchemaName = keyof typeof SCHEMA_FILES;

@@ -583,3 +583,21 @@ export interface AuditEvent {
   readonly tsEvent: number;
   readonly tsRecorded: number;
 }
+
+/** A setting of a running stage or sink changed by an operator (`tickflow config set`). Key on ops.config.v1 (compacted: the latest per key is in force): STAGE.SETTING. */
+export interface ConfigChange {
+  readonly changeId: string;
+  /** the stage or sink (pipelines/registry.ts) */
+  readonly stage: string;
+  /** a setting of its config schema */
+  readonly setting: string;
+  /** the new value as text, as --set takes it; null: back to the default */
+  readonly value: null | string;
+  /** the value in force before (the config topic's, else the default) */
+  readonly previous: null | string;
+  /** who: user@host, or console:<who> */
+  readonly actor: string;
+  readonly reason: string;
+  /** when it was published (microseconds UTC) */
+  readonly tsChanged: number;
+}

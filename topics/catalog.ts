@@ -279,6 +279,18 @@ const BASE: readonly TopicSpec[] = [
     description: "operators' halts and resumes, with who, why and when; risk applies them and keeps them in its state",
   },
   {
+    name: 'ops.config.v1',
+    partitions: 1,
+    cleanup: 'compact',
+    retentionMs: -1,
+    key: 'STAGE.SETTING',
+    valueSchema: 'config-change',
+    producer: 'tickflow config set',
+    dlq: true,
+    description:
+      'settings changed on a running pipeline, with who, why, when and the value before: a global table every pipeline process follows (the latest per key is in force); the sink keeps every change in config_changes',
+  },
+  {
     name: 'risk.decisions.v1',
     partitions: 3,
     cleanup: 'delete',

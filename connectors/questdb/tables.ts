@@ -1,5 +1,6 @@
 import type {
   AuditEvent,
+  ConfigChange,
   Bar,
   BookSnapshot,
   Feature,
@@ -461,6 +462,23 @@ export const AUDIT: TableSpec<AuditEvent> = {
   ts: (a) => a.tsEvent,
 };
 
+/** Every settings change made on a running pipeline (ops.config.v1 keeps only the latest per key). */
+export const CONFIG_CHANGES: TableSpec<ConfigChange> = {
+  name: 'config_changes',
+  topic: 'ops.config.v1',
+  ddl: (name) => `CREATE TABLE IF NOT EXISTS ${name} (
+    ts TIMESTAMP, stage SYMBOL, setting SYMBOL, actor SYMBOL, value VARCHAR, previous VARCHAR, reason VARCHAR,
+    change_id VARCHAR
+  ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, change_id)`,
+  row(sender, c) {
+    sender.symbol('stage', c.stage).symbol('setting', c.setting).symbol('actor', c.actor);
+    if (c.value !== null) sender.stringColumn('value', c.value);
+    if (c.previous !== null) sender.stringColumn('previous', c.previous);
+    sender.stringColumn('reason', c.reason).stringColumn('change_id', c.changeId);
+  },
+  ts: (c) => c.tsChanged,
+};
+
 export const TABLES: readonly TableSpec<never>[] = [
   TRADES,
   QUOTES,
@@ -478,6 +496,7 @@ export const TABLES: readonly TableSpec<never>[] = [
   POSITIONS,
   PNL,
   AUDIT,
+  CONFIG_CHANGES,
 ] as unknown as TableSpec<never>[];
 
 export function tableForTopic(topic: string): TableSpec<unknown> | undefined {

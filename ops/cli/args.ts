@@ -109,3 +109,24 @@ export function positiveInt(
   }
   return n;
 }
+
+/**
+ * A `--namespace` flag: the topic and group prefix a pipeline runs under (`run --namespace`), or
+ * undefined when absent.
+ */
+export function namespaceFlag(value: string | boolean | string[] | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const prefix = String(value);
+  if (!/^[a-z0-9][a-z0-9._-]*\.$/.test(prefix))
+    throw new TickflowError(
+      'USAGE',
+      `--namespace '${prefix}' is not a topic prefix`,
+      'use lower-case letters, digits, dots, dashes and underscores, ending with a dot, e.g. --namespace exp1.',
+    );
+  return prefix;
+}
+
+/** The QuestDB table suffix of a namespace's sink (`exp1.` writes `trades_exp1`). */
+export function namespaceTableSuffix(prefix: string): string {
+  return `_${prefix.slice(0, -1).replace(/[.-]/g, '_')}`;
+}

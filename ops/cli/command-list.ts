@@ -1,9 +1,12 @@
 import type { Command } from './args';
 import { BENCH_COMMAND } from './commands/bench';
 import { BROKER_COMMAND } from './commands/broker';
+import { CONFIG_COMMANDS } from './commands/config';
 import { DEMO_COMMAND } from './commands/demo';
 import { FEED_COMMAND } from './commands/feed';
+import { GRAFANA_COMMAND } from './commands/grafana';
 import { HALT_COMMAND } from './commands/halt';
+import { LAG_COMMAND } from './commands/lag';
 import { RESUME_COMMAND } from './commands/resume';
 import { REPLAY_COMMAND } from './commands/replay';
 import { RUN_COMMAND } from './commands/run';
@@ -26,10 +29,13 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   synth: SYNTH_COMMAND,
   feed: FEED_COMMAND,
   tap: TAP_COMMAND,
+  lag: LAG_COMMAND,
+  config: { subcommands: CONFIG_COMMANDS },
   run: RUN_COMMAND,
   halt: HALT_COMMAND,
   resume: RESUME_COMMAND,
   broker: BROKER_COMMAND,
   bench: BENCH_COMMAND,
+  grafana: GRAFANA_COMMAND,
   demo: DEMO_COMMAND,
 };

@@ -5,7 +5,11 @@ import { parseConfig } from '../../pipelines/runtime/config';
 import { serveHttp } from '../../pipelines/runtime/http';
 import { RuntimeMetrics } from '../../pipelines/runtime/metrics';
 import { dependenciesDown, dependencyStates } from '../../pipelines/runtime/dependencies';
+import type { RunnerOptions } from '../../pipelines/runtime/runner-context';
 import { Runner } from '../../pipelines/runtime/runner';
+import { GlobalTables } from '../../pipelines/runtime/global-table';
+import type { Overrides } from './config';
+import { CONFIG_TOPIC, effectiveValues, overridesOf } from './config';
 import { RUNNABLES, runnableNames } from '../../pipelines/registry';
 import type { SinkWriter } from '../../pipelines/runtime/sink';
 import type { Stage } from '../../pipelines/runtime/stage';
@@ -51,6 +55,12 @@ export class Pipeline {
   readonly runners: Runner[] = [];
   readonly metrics = new RuntimeMetrics();
   private server?: Server;
+  /** The stages (or the sink) each runner runs, by the runner's index: what a settings change restarts. */
+  private units: { names: string[]; kind: 'chain' | 'sink' }[] = [];
+  private config?: GlobalTables;
+  private overrides: Overrides = new Map();
+  private reconfiguring: Promise<void> = Promise.resolve();
+  private stopped = false;
 
   constructor(
     private readonly kafka: Kafka,
@@ -72,7 +82,7 @@ export class Pipeline {
     const sinks = new Map<string, SinkWriter>();
     for (const name of names) {
       const runnable = RUNNABLES[name];
-      const values = this.options.settings?.get(name) ?? {};
+      const values = effectiveValues(name, this.options.settings, this.overrides);
       parseConfig(name, runnable.config, values);
       if (runnable.kind === 'stage') stages.push(runnable.create(values));
       else sinks.set(name, runnable.create(values));
@@ -81,14 +91,19 @@ export class Pipeline {
     return { plan: planTopology(stages, sinkList, this.options.fuse ?? true), sinks };
   }
 
-  async start(names: string[]): Promise<void> {
-    const { plan, sinks } = this.plan(names);
-    const runnerOptions = {
+  private get runnerOptions(): RunnerOptions {
+    return {
       metrics: this.metrics,
       sessionTimeoutMs: this.options.sessionTimeoutMs,
       onFatal: this.options.onFatal,
       topicPrefix: this.options.topicPrefix,
     };
+  }
+
+  async start(names: string[]): Promise<void> {
+    await this.followConfig();
+    const { plan, sinks } = this.plan(names);
+    const runnerOptions = this.runnerOptions;
     for (const chain of plan.chains) {
       if (chain.stages.length > 1)
         log.info(
@@ -97,12 +112,114 @@ export class Pipeline {
       const runner = Runner.forChain(this.kafka, this.codec, chain.stages, runnerOptions);
       await runner.start();
       this.runners.push(runner);
+      this.units.push({ names: chain.stages.map((s) => s.name), kind: 'chain' });
     }
-    for (const sink of sinks.values()) {
+    for (const [name, sink] of sinks) {
       const runner = Runner.forSink(this.kafka, this.codec, sink, runnerOptions);
       await runner.start();
       this.runners.push(runner);
+      this.units.push({ names: [name], kind: 'sink' });
     }
+  }
+
+  /**
+   * Reads ops.config.v1 (settings changed on the running pipeline) whole before the plan, and
+   * follows it: a change to a stage this process runs restarts that stage's runner in place.
+   */
+  private async followConfig(): Promise<void> {
+    if (this.config) return;
+    const prefix = this.options.topicPrefix ?? '';
+    const admin = this.kafka.admin();
+    await admin.connect();
+    const exists = await admin
+      .listTopics()
+      .then((topics) => topics.includes(`${prefix}${CONFIG_TOPIC}`))
+      .finally(() => admin.disconnect());
+    if (!exists) {
+      // A namespace made of a few topics (tests, benchmarks) has no config topic: nothing to follow.
+      log.info(`no ${prefix}${CONFIG_TOPIC}: settings changes (tickflow config set) are not followed`);
+      return;
+    }
+    const tables = new GlobalTables(
+      this.kafka,
+      this.codec,
+      [CONFIG_TOPIC],
+      (t) => `${prefix}${t}`,
+      log,
+      `tickflow.${prefix}config`,
+    );
+    await tables.open();
+    this.config = tables;
+    this.overrides = overridesOf(tables.tables.get(CONFIG_TOPIC) ?? new Map());
+    for (const [stage, values] of this.overrides)
+      log.info(
+        `settings from ${CONFIG_TOPIC} for ${stage}: ${Object.entries(values)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(', ')}`,
+      );
+    let timer: NodeJS.Timeout | undefined;
+    tables.onChange = () => {
+      // Changes arriving together (one `config set` after another) restart a runner once.
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        this.reconfiguring = this.reconfiguring
+          .then(() => this.reconfigure())
+          .catch((error: Error) => log.error(`applying a settings change failed: ${error.message}`));
+      }, 200);
+    };
+  }
+
+  /**
+   * Applies the config topic's current settings: every runner whose stages' settings changed is
+   * stopped (its batch in flight commits, it leaves its group) and started again with them; its
+   * state comes back from its changelogs. Settings that do not validate are logged and skipped (the
+   * runner keeps its old ones); `tickflow config set` validates before publishing, so this is a
+   * change written by something else.
+   */
+  private async reconfigure(): Promise<void> {
+    if (this.stopped || !this.config) return;
+    const next = overridesOf(this.config.tables.get(CONFIG_TOPIC) ?? new Map());
+    const before = this.overrides;
+    for (let i = 0; i < this.units.length; i++) {
+      const unit = this.units[i];
+      const changed = unit.names.filter(
+        (name) => JSON.stringify(before.get(name) ?? {}) !== JSON.stringify(next.get(name) ?? {}),
+      );
+      if (changed.length === 0) continue;
+      let runner: Runner;
+      try {
+        const made = unit.names.map((name) => {
+          const values = effectiveValues(name, this.options.settings, next);
+          const runnable = RUNNABLES[name];
+          parseConfig(name, runnable.config, values);
+          return runnable.create(values);
+        });
+        runner =
+          unit.kind === 'sink'
+            ? Runner.forSink(this.kafka, this.codec, made[0] as SinkWriter, this.runnerOptions)
+            : Runner.forChain(this.kafka, this.codec, made as Stage[], this.runnerOptions);
+      } catch (error) {
+        log.error(
+          `settings for ${changed.join(', ')} from ${CONFIG_TOPIC} are not applied: ${(error as Error).message}`,
+        );
+        continue;
+      }
+      log.info(
+        `settings changed for ${changed.join(', ')} (${changed
+          .map(
+            (n) =>
+              Object.entries(next.get(n) ?? {})
+                .map(([k, v]) => `${n}.${k}=${v}`)
+                .join(', ') || `${n}: defaults`,
+          )
+          .join('; ')}): restarting ${this.runners[i].name} in place`,
+      );
+      await this.runners[i].stop();
+      if (this.stopped) return;
+      await runner.start();
+      this.runners[i] = runner;
+    }
+    this.overrides = next;
   }
 
   /** Serves /metrics, /healthz and /readyz for this process; returns the bound port. */
@@ -154,8 +271,13 @@ export class Pipeline {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    await this.reconfiguring;
     for (const runner of [...this.runners].reverse()) await runner.stop();
     this.runners.length = 0;
+    this.units = [];
+    await this.config?.close();
+    this.config = undefined;
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 }

@@ -201,7 +201,8 @@ async function applyOnce(
 
 /**
  * Creates catalog topics under a name prefix (an isolated namespace for benchmarks and tests) with the
- * catalog's partitions and configs and a one-hour retention, so that leftovers expire by themselves.
+ * catalog's partitions and configs and a one-hour retention, so that leftovers expire by themselves
+ * (`keepRetention`: the catalog's retention, for a namespace a person works in, such as a replay's).
  * Returns the physical names.
  */
 export async function createNamespace(
@@ -209,6 +210,7 @@ export async function createNamespace(
   prefix: string,
   topics: readonly string[],
   brokers: number,
+  options: { keepRetention?: boolean } = {},
 ): Promise<string[]> {
   const specs = topics.map((name) => {
     const spec = topicSpec(name);
@@ -221,9 +223,10 @@ export async function createNamespace(
       topic: `${prefix}${spec.name}`,
       numPartitions: spec.partitions,
       replicationFactor: replicationFactor(brokers),
-      configEntries: Object.entries({ ...topicConfigs(spec, brokers), 'retention.ms': '3600000' }).map(
-        ([name, value]) => ({ name, value }),
-      ),
+      configEntries: Object.entries({
+        ...topicConfigs(spec, brokers),
+        ...(options.keepRetention ? {} : { 'retention.ms': '3600000' }),
+      }).map(([name, value]) => ({ name, value })),
     })),
   });
   const names = specs.map((spec) => `${prefix}${spec.name}`);

@@ -49,6 +49,8 @@ export class GlobalTables {
   private readonly groupId: string;
   private readonly positions = new Map<string, bigint>();
   private applied = 0;
+  /** Called after a key of a table changed (set or deleted), once the table is being followed. */
+  onChange?: (topic: string, key: string) => void;
 
   constructor(
     private readonly kafka: Kafka,
@@ -106,11 +108,13 @@ export class GlobalTables {
           const key = message.key?.toString() ?? '';
           if (message.value === null) {
             map.delete(key);
+            this.onChange?.(topic, key);
             continue;
           }
           try {
             map.set(key, await this.codec.decode(topic, message.value));
             this.applied += 1;
+            this.onChange?.(topic, key);
           } catch (error) {
             this.log.warn(
               `global table ${topic}: record at ${batch.partition}@${message.offset} cannot be decoded and is skipped: ${(error as Error).message}`,

@@ -5,7 +5,7 @@ import { deadLetterSends } from './dead-letters';
 import type { BatchProcessor, DecodedBatch, RunnerContext } from './runner-context';
 import type { SinkHooks, SinkWriter } from './sink';
 import type { FailedRecord } from './stage';
-import { offsetAfter } from './transactions';
+import { commitMetadata, offsetAfter } from './transactions';
 
 /**
  * The sink task (Kafka to a store, contract in ./sink.ts): the sink writes the batch and resolves
@@ -58,7 +58,11 @@ export class SinkTasks implements BatchProcessor {
     }
     batch.at('offset commit');
     await bounded(
-      this.ctx.consumer().commitOffsets([{ topic: b.topic, partition: b.partition, offset: offsetAfter(b) }]),
+      this.ctx
+        .consumer()
+        .commitOffsets([
+          { topic: b.topic, partition: b.partition, offset: offsetAfter(b), metadata: commitMetadata() },
+        ]),
       'offset commit',
     );
     const written = batch.decoded.length - result.failed.length;

@@ -17,6 +17,7 @@ import {
   COMPRESS_CHANGELOG_BYTES,
   abortTransaction,
   beginTransaction,
+  commitMetadata,
   commitTransaction,
   kafkaFailure,
   offsetAfter,
@@ -597,9 +598,14 @@ export class StageTasks implements BatchProcessor {
     await send([...outcome.sends.entries(), ...outcome.changelog.entries()]);
     const t = headOffsets.topics[0];
     await bounded(
-      this.ctx
-        .consumer()
-        .commitOffsets([{ topic: t.topic, partition: t.partitions[0].partition, offset: t.partitions[0].offset }]),
+      this.ctx.consumer().commitOffsets([
+        {
+          topic: t.topic,
+          partition: t.partitions[0].partition,
+          offset: t.partitions[0].offset,
+          metadata: commitMetadata(),
+        },
+      ]),
       'offset commit',
     );
     return outcome;

@@ -160,6 +160,14 @@ export async function beginTransaction(producer: Producer): Promise<Transaction>
 }
 
 /**
+ * The metadata every offset commit carries: when it was made, so `tickflow lag` can show each
+ * partition's last commit without asking the process that made it.
+ */
+export function commitMetadata(): string {
+  return JSON.stringify({ committedAt: Date.now() });
+}
+
+/**
  * Adds the consumed offsets of every group to the transaction and commits it; on any failure the
  * transaction is aborted and the error thrown (the caller decides what it means).
  */
@@ -172,7 +180,13 @@ export async function commitTransaction(
   if (offsets.length > 0) at('send offsets');
   for (const commit of offsets) {
     await bounded(
-      transaction.sendOffsets({ consumerGroupId: commit.groupId, topics: commit.topics }),
+      transaction.sendOffsets({
+        consumerGroupId: commit.groupId,
+        topics: commit.topics.map((t) => ({
+          topic: t.topic,
+          partitions: t.partitions.map((p) => ({ ...p, metadata: commitMetadata() })),
+        })),
+      }),
       'sending offsets to the transaction',
     );
   }

@@ -1,4 +1,5 @@
 import type { CommandDef } from '../args';
+import { namespaceFlag } from '../args';
 import type { BrokerAdapter } from '../../../connectors/brokers/adapter';
 import { AlpacaAdapter } from '../../../connectors/alpaca/adapter';
 import { alpacaConfigFromEnv } from '../../../connectors/alpaca/config';
@@ -17,8 +18,6 @@ const log = logger('cli');
 const ADAPTERS: Readonly<Record<string, () => BrokerAdapter>> = {
   alpaca: () => new AlpacaAdapter({ config: alpacaConfigFromEnv() }),
 };
-
-const NAMESPACE = /^[a-z0-9][a-z0-9._-]*\.$/;
 
 /**
  * `tickflow broker <adapter>`: a live broker in place of the paper execution stage, until SIGINT or
@@ -52,13 +51,7 @@ export const BROKER_COMMAND: CommandDef = {
         `tickflow broker: no broker adapter '${name}'`,
         `use one of: ${Object.keys(ADAPTERS).join(', ')}`,
       );
-    const prefix = p.flags.namespace === undefined ? undefined : String(p.flags.namespace);
-    if (prefix !== undefined && !NAMESPACE.test(prefix))
-      throw new TickflowError(
-        'USAGE',
-        `--namespace '${prefix}' is not a topic prefix`,
-        'use lower-case letters, digits, dots, dashes and underscores, ending with a dot, e.g. --namespace exp1.',
-      );
+    const prefix = namespaceFlag(p.flags.namespace);
     // Settings first: a missing key is reported before anything connects.
     const adapter = make();
     await ensureKafkaReachable();

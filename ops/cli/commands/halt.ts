@@ -1,4 +1,5 @@
 import type { CommandDef, Parsed } from '../args';
+import { namespaceFlag } from '../args';
 import { AvroCodec } from '../../../pipelines/runtime/codec';
 import { TickflowError } from '../../../pipelines/runtime/errors';
 import { createKafka, ensureKafkaReachable } from '../../../pipelines/runtime/kafka';
@@ -10,7 +11,6 @@ import { publishRiskCommand } from '../../run/risk-commands';
  * scope (and with --flatten closes every position), a resume returns it to ACTIVE and clears its
  * breakers. Both are kept in risk's state (so no restart undoes them) and in the audit trail.
  */
-const NAMESPACE = /^[a-z0-9][a-z0-9._-]*\.$/;
 const ACCOUNT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 const INSTRUMENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}:[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$/;
@@ -41,9 +41,7 @@ function common(
       `--instrument '${instrumentId}' is not an instrument id`,
       'use VENUE:SYMBOL as in the topics, e.g. --instrument BINANCE-FUT:BTCUSDT',
     );
-  const prefix = p.flags.namespace === undefined ? undefined : String(p.flags.namespace);
-  if (prefix !== undefined && !NAMESPACE.test(prefix))
-    throw new TickflowError('USAGE', `--namespace '${prefix}' is not a topic prefix`, 'e.g. --namespace exp1.');
+  const prefix = namespaceFlag(p.flags.namespace);
   return { account, instrumentId, prefix, reason };
 }
 

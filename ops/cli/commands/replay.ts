@@ -1,6 +1,8 @@
 import path from 'node:path';
-import type { CommandDef } from '../args';
-import { positiveInt } from '../args';
+import type { CommandDef, Parsed } from '../args';
+import { namespaceFlag, namespaceTableSuffix, positiveInt } from '../args';
+import { progressLine, replayTopic } from '../../run/topic-replay';
+import { clusterBrokers } from '../../topics/apply';
 import { parseSpeed } from '../../../connectors/file-replay/replay';
 import { formatNames } from '../../../connectors/formats';
 import { FILE_REPLAY_FEED } from '../../../connectors/registry';
@@ -16,10 +18,23 @@ import { createKafka, ensureKafkaReachable } from '../../../pipelines/runtime/ka
  */
 export const REPLAY_COMMAND: CommandDef = {
   spec: {
-    usage: `replay FILE --format ${formatNames().join('|')} [--speed max|1x|Nx] [--restart] [--max-line-bytes N]`,
-    positionals: [1, 1],
+    usage: `replay FILE --format ${formatNames().join('|')} [--speed max|1x|Nx] [--restart] [--max-line-bytes N]\n       tickflow replay --topic T --from ISO --to ISO [--speed max|Nx] [--namespace P.] [--source-namespace P.]`,
+    positionals: [0, 1],
     flags: {
       format: { type: 'string', choices: formatNames(), description: 'the file format' },
+      topic: {
+        type: 'string',
+        description:
+          'replay a time range of this topic (by tsEvent) into a separate namespace instead of a file; the live offsets are untouched',
+      },
+      from: { type: 'string', description: 'with --topic: the first event time, ISO (inclusive)' },
+      to: { type: 'string', description: 'with --topic: the end of the range, ISO (exclusive)' },
+      namespace: {
+        type: 'string',
+        description:
+          'with --topic: the namespace written to (default replay<unix seconds>.); then `tickflow run --namespace P.` processes it into tables with the suffix _P',
+      },
+      'source-namespace': { type: 'string', description: 'with --topic: read the copy under this prefix' },
       speed: { type: 'string', description: 'max (default), or pace by exchange time: 1x, 10x, ...' },
       restart: {
         type: 'boolean',
@@ -32,6 +47,13 @@ export const REPLAY_COMMAND: CommandDef = {
     },
   },
   run: async (p) => {
+    if (p.flags.topic !== undefined) return replayTopicCommand(p);
+    if (p.positionals.length !== 1)
+      throw new TickflowError(
+        'USAGE',
+        'tickflow replay needs a FILE (or --topic T --from ISO --to ISO)',
+        'e.g. tickflow replay trades.csv --format tardis-trades',
+      );
     if (!p.flags.format)
       throw new TickflowError('USAGE', 'tickflow replay needs --format', `use --format ${formatNames().join('|')}`);
     // A bad --speed fails before connecting; the feed then reads the speed from its settings.
@@ -64,3 +86,58 @@ export const REPLAY_COMMAND: CommandDef = {
     return 0;
   },
 };
+
+function isoFlag(name: string, value: string | boolean | string[] | undefined): number {
+  const ms = typeof value === 'string' && /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : NaN;
+  if (Number.isNaN(ms))
+    throw new TickflowError(
+      'USAGE',
+      `--${name} ${value === undefined ? 'is missing' : `'${String(value)}' is not an ISO time`}`,
+      `e.g. --${name} 2020-02-22T01:00:00Z`,
+    );
+  return ms * 1000;
+}
+
+/** `tickflow replay --topic T --from --to`: a time range of a topic into a separate namespace, with progress. */
+async function replayTopicCommand(p: Parsed): Promise<number> {
+  if (p.positionals.length > 0 || p.flags.format)
+    throw new TickflowError('USAGE', '--topic replays a topic; a FILE and --format replay a file', 'give one of them');
+  const fromMicros = isoFlag('from', p.flags.from);
+  const toMicros = isoFlag('to', p.flags.to);
+  const speed = parseSpeed(String(p.flags.speed ?? 'max'));
+  const prefix = namespaceFlag(p.flags.namespace) ?? `replay${Math.floor(Date.now() / 1000)}.`;
+  const sourcePrefix = namespaceFlag(p.flags['source-namespace']) ?? '';
+  await ensureKafkaReachable();
+  const kafka = createKafka('tickflow-replay');
+  const admin = kafka.admin();
+  await admin.connect();
+  const controller = new AbortController();
+  process.once('SIGINT', () => controller.abort());
+  process.once('SIGTERM', () => controller.abort());
+  const tty = process.stderr.isTTY;
+  try {
+    const result = await replayTopic(kafka, admin, new AvroCodec(), {
+      topic: String(p.flags.topic),
+      sourcePrefix,
+      prefix,
+      fromMicros,
+      toMicros,
+      speed,
+      brokers: await clusterBrokers(admin),
+      signal: controller.signal,
+      onProgress: (progress) => {
+        const line = progressLine(progress);
+        if (tty) process.stderr.write(`\r${line}${progress.etaSeconds === 0 ? '\n' : ''}`);
+        else if (progress.etaSeconds === 0 || progress.done % 1000 < 10) process.stderr.write(`${line}\n`);
+      },
+    });
+    process.stdout.write(
+      `replayed ${result.published} of ${result.scanned} records of ${String(p.flags.topic)} into ${result.target} in ${result.seconds.toFixed(1)} s` +
+        `${result.created > 0 ? ` (created ${result.created} topics of namespace ${prefix})` : ''}\n` +
+        `process them with: npx tickflow run --namespace ${prefix} --until-idle   (tables get the suffix ${namespaceTableSuffix(prefix)})\n`,
+    );
+    return result.completed ? 0 : 1;
+  } finally {
+    await admin.disconnect();
+  }
+}

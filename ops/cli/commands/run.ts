@@ -1,15 +1,26 @@
 import type { CommandDef } from '../args';
-import { positiveInt } from '../args';
+import { namespaceFlag, namespaceTableSuffix, positiveInt } from '../args';
 import { runnableNames } from '../../../pipelines/registry';
 import { AvroCodec } from '../../../pipelines/runtime/codec';
 import { parseSetFlags } from '../../../pipelines/runtime/config';
-import { TickflowError } from '../../../pipelines/runtime/errors';
 import { createKafka, ensureKafkaReachable } from '../../../pipelines/runtime/kafka';
 import { exitAfterLogs, logger } from '../../../pipelines/runtime/log';
 import { Pipeline, parseStageList } from '../../run/pipeline';
 import { explainPlan } from '../../../pipelines/runtime/topology';
 
 const log = logger('cli');
+
+/** A namespace's sink writes its own tables (`exp1.` -> `trades_exp1`), unless told otherwise. */
+export function namespaceTables(
+  settings: Map<string, Record<string, string>>,
+  namespace: string,
+  names: readonly string[],
+): void {
+  if (!names.includes('sink-questdb')) return;
+  const sink = settings.get('sink-questdb') ?? {};
+  if (sink.tableSuffix === undefined)
+    settings.set('sink-questdb', { ...sink, tableSuffix: namespaceTableSuffix(namespace) });
+}
 
 /** `tickflow run`: stages and sinks in this process until a signal, or until idle. */
 export const RUN_COMMAND: CommandDef = {
@@ -44,21 +55,15 @@ export const RUN_COMMAND: CommandDef = {
       namespace: {
         type: 'string',
         description:
-          'prefix every topic and consumer group with this (e.g. exp1.): an isolated copy for experiments and tests; the prefixed topics must exist',
+          'prefix every topic and consumer group with this (e.g. exp1.): an isolated copy for experiments, replays and tests; the prefixed topics must exist (tickflow replay --topic creates them); the sink writes tables with the suffix _exp1',
       },
     },
   },
   run: async (p) => {
     const names = parseStageList(p.flags.stages as string | undefined);
-    const namespace = p.flags.namespace === undefined ? undefined : String(p.flags.namespace);
-    if (namespace !== undefined && !/^[a-z0-9][a-z0-9._-]*\.$/.test(namespace)) {
-      throw new TickflowError(
-        'USAGE',
-        `--namespace '${namespace}' is not a topic prefix`,
-        'use lower-case letters, digits, dots, dashes and underscores, ending with a dot, e.g. --namespace exp1.',
-      );
-    }
+    const namespace = namespaceFlag(p.flags.namespace);
     const settings = parseSetFlags((p.flags.set as string[] | undefined) ?? []);
+    if (namespace !== undefined) namespaceTables(settings, namespace, names);
     const port =
       p.flags['metrics-port'] === '0'
         ? 0
