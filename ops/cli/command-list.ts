@@ -2,6 +2,7 @@ import type { Command } from './args';
 import { BENCH_COMMAND } from './commands/bench';
 import { BROKER_COMMAND } from './commands/broker';
 import { CONFIG_COMMANDS } from './commands/config';
+import { CONSOLE_COMMAND } from './commands/console';
 import { DEMO_COMMAND } from './commands/demo';
 import { FEED_COMMAND } from './commands/feed';
 import { GRAFANA_COMMAND } from './commands/grafana';
@@ -37,5 +38,6 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   broker: BROKER_COMMAND,
   bench: BENCH_COMMAND,
   grafana: GRAFANA_COMMAND,
+  console: CONSOLE_COMMAND,
   demo: DEMO_COMMAND,
 };

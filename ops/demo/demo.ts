@@ -11,6 +11,8 @@ import { createKafka } from '../../pipelines/runtime/kafka';
 import { logger } from '../../pipelines/runtime/log';
 import { pipelineNames } from '../../pipelines/registry';
 import { Pipeline } from '../run/pipeline';
+import { consoleBeside } from '../console/launch';
+import type { ConsoleServer } from '../console/server';
 import { registerCatalog } from '../schemas/registry';
 import { stackUp } from '../stack/stack';
 import { applyTopics, describeChange } from '../topics/apply';
@@ -188,15 +190,19 @@ export async function demo(options: { untilIdle: boolean; syntheticRate?: number
   const admin = kafka.admin();
   await admin.connect();
   let stopping = false;
+  let web: ConsoleServer | undefined;
   const stop = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
     log.info('stopping the pipeline (the stack keeps running; `tickflow stack down` stops it)');
+    await web?.close();
     await pipeline.stop();
     await admin.disconnect().catch(() => undefined);
   };
   try {
     await pipeline.start(DEMO_STAGES);
+    // The console watches the demo from the start (a demo that exits when idle has no use for it).
+    if (!options.untilIdle) web = await consoleBeside(pipeline, kafka, codec);
     for (const sample of SAMPLES)
       await replayFile(kafka, codec, { file: sample.file, format: sample.format, speed: { kind: 'max' } });
     const synthetic = await publishMarket(kafka, codec, market.options, market.count, { kind: 'max' });
@@ -232,6 +238,13 @@ export async function demo(options: { untilIdle: boolean; syntheticRate?: number
       `a live synthetic market streams ${rate} events/s on ${marketInstrumentIds(liveMarket).join(', ')}\n`,
     );
   }
+  if (web)
+    process.stdout.write(
+      `web console       ${web.url}   (live chart, signals, orders, positions, P&L, quality; API at ${web.url}api/openapi.json)\n` +
+        (web.tokenGenerated
+          ? `console token     ${web.token}   (halt and resume from the page need it; set TICKFLOW_CONSOLE_TOKEN to choose one)\n`
+          : ''),
+    );
   process.stdout.write('the pipeline keeps running; press Ctrl-C to stop it\n');
   await new Promise<void>((resolve) => {
     const onSignal = (): void => {

@@ -6,6 +6,10 @@ import type { AvroCodec } from '../../pipelines/runtime/codec';
 
 export const RISK_COMMANDS_TOPIC = 'risk.commands.v1';
 
+/** What a halt or resume may name (the CLI and the console check both before publishing). */
+export const ACCOUNT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+export const INSTRUMENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}:[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$/;
+
 export interface RiskCommandOptions {
   action: RiskCommand['action'];
   /** One account, or every account when absent. */

@@ -66,6 +66,7 @@ export const FILE_SETTINGS = [
   'ALPHAVANTAGE_API_KEY',
   'ALPACA_API_KEY_ID',
   'ALPACA_API_SECRET_KEY',
+  'TICKFLOW_CONSOLE_TOKEN',
 ] as const;
 export type SettingName = (typeof FILE_SETTINGS)[number];
 
@@ -80,6 +81,7 @@ export const SECRET_SETTINGS: ReadonlySet<SettingName> = new Set<SettingName>([
   'ALPHAVANTAGE_API_KEY',
   'ALPACA_API_KEY_ID',
   'ALPACA_API_SECRET_KEY',
+  'TICKFLOW_CONSOLE_TOKEN',
 ]);
 
 /** Settings that may also come from a file named by `<NAME>_FILE` (Docker and Kubernetes secrets). */

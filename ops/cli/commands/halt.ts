@@ -1,5 +1,6 @@
 import type { CommandDef, Parsed } from '../args';
 import { namespaceFlag } from '../args';
+import { ACCOUNT_ID, INSTRUMENT_ID } from '../../run/risk-commands';
 import { AvroCodec } from '../../../pipelines/runtime/codec';
 import { TickflowError } from '../../../pipelines/runtime/errors';
 import { createKafka, ensureKafkaReachable } from '../../../pipelines/runtime/kafka';
@@ -11,9 +12,6 @@ import { publishRiskCommand } from '../../run/risk-commands';
  * scope (and with --flatten closes every position), a resume returns it to ACTIVE and clears its
  * breakers. Both are kept in risk's state (so no restart undoes them) and in the audit trail.
  */
-const ACCOUNT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-
-const INSTRUMENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}:[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$/;
 
 function common(
   p: Parsed,
@@ -28,14 +26,14 @@ function common(
     );
   if (reason.length > 500) throw new TickflowError('USAGE', '--reason is over 500 characters', 'say it shorter');
   const account = p.flags.account === undefined ? undefined : String(p.flags.account);
-  if (account !== undefined && !ACCOUNT.test(account))
+  if (account !== undefined && !ACCOUNT_ID.test(account))
     throw new TickflowError(
       'USAGE',
       `--account '${account}' is not an account name`,
       "use 1-64 letters, digits, '.', '_' or '-', as in route.accounts",
     );
   const instrumentId = p.flags.instrument === undefined ? undefined : String(p.flags.instrument);
-  if (instrumentId !== undefined && !INSTRUMENT.test(instrumentId))
+  if (instrumentId !== undefined && !INSTRUMENT_ID.test(instrumentId))
     throw new TickflowError(
       'USAGE',
       `--instrument '${instrumentId}' is not an instrument id`,

@@ -6,6 +6,7 @@ import { parseSetFlags } from '../../../pipelines/runtime/config';
 import { createKafka, ensureKafkaReachable } from '../../../pipelines/runtime/kafka';
 import { exitAfterLogs, logger } from '../../../pipelines/runtime/log';
 import { Pipeline, parseStageList } from '../../run/pipeline';
+import { consoleBeside } from '../../console/launch';
 import { explainPlan } from '../../../pipelines/runtime/topology';
 
 const log = logger('cli');
@@ -26,7 +27,7 @@ export function namespaceTables(
 export const RUN_COMMAND: CommandDef = {
   spec: {
     usage:
-      'run [--stages a,b] [--set stage.setting=value ...] [--until-idle] [--metrics-port N] [--namespace P.] [--no-fuse] [--explain]',
+      'run [--stages a,b] [--set stage.setting=value ...] [--until-idle] [--metrics-port N] [--console] [--namespace P.] [--no-fuse] [--explain]',
     positionals: [0, 0],
     flags: {
       stages: {
@@ -51,6 +52,11 @@ export const RUN_COMMAND: CommandDef = {
       explain: {
         type: 'boolean',
         description: 'print the plan (fused chains, the hops between them and why) and exit without starting',
+      },
+      console: {
+        type: 'boolean',
+        description:
+          'serve the web console beside the pipeline (127.0.0.1, port TICKFLOW_CONSOLE_PORT or 8088; token TICKFLOW_CONSOLE_TOKEN)',
       },
       namespace: {
         type: 'string',
@@ -81,7 +87,8 @@ export const RUN_COMMAND: CommandDef = {
     }
     await ensureKafkaReachable();
     const kafka = createKafka(`tickflow-run-${names.join('-')}`);
-    const pipeline = new Pipeline(kafka, new AvroCodec(), {
+    const codec = new AvroCodec();
+    const pipeline = new Pipeline(kafka, codec, {
       settings,
       fuse,
       sessionTimeoutMs,
@@ -110,6 +117,8 @@ export const RUN_COMMAND: CommandDef = {
     await pipeline.serve(port);
     await pipeline.start(names);
     log.info(`running ${names.join(', ')}`);
+    const web = p.flags.console ? await consoleBeside(pipeline, kafka, codec, { prefix: namespace }) : undefined;
+    if (web?.tokenGenerated) log.info(`console token for halt and resume (made for this run): ${web.token}`);
     if (p.flags['until-idle']) {
       const admin = kafka.admin();
       await admin.connect();
@@ -120,6 +129,7 @@ export const RUN_COMMAND: CommandDef = {
       return 0;
     }
     await stopped;
+    await web?.close();
     await pipeline.stop();
     log.info('stopped');
     return 0;
