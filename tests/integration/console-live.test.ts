@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
+import { ensureChromium } from '../../ops/console/chromium';
 import { benchRiskConfig } from '../../ops/bench/trading-config';
 import { pipelineSource } from '../../ops/console/pipeline-view';
 import type { ConsoleServer } from '../../ops/console/server';
@@ -78,7 +79,7 @@ describe('web console with a running pipeline', () => {
       }
     })();
     server = await startConsole({ kafka, codec, port: 0, token, pipeline: pipelineSource(pipeline) });
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--headless=new'] });
+    browser = await chromium.launch({ executablePath: ensureChromium(), args: ['--no-sandbox', '--headless=new'] });
     page = await browser.newPage({ viewport: { width: 1600, height: 1250 } });
     await openConsole(page, server.url, token);
   }, 300_000);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Kafka } from 'kafkajs';
 import type { Browser, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
+import { ensureChromium } from '../../ops/console/chromium';
 import { collectTopic } from '../../ops/cli/tap';
 import type { ConsoleServer } from '../../ops/console/server';
 import { startConsole } from '../../ops/console/server';
@@ -84,7 +85,7 @@ describe('web console', () => {
     kafka = createKafka('tickflow-console-test');
     // More actions than the default 5 a minute: this file sends a dozen (ops/console/server.test.ts checks the limit).
     server = await startConsole({ kafka, codec: new AvroCodec(), port: 0, token, limits: { actionBurst: 30 } });
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--headless=new'] });
+    browser = await chromium.launch({ executablePath: ensureChromium(), args: ['--no-sandbox', '--headless=new'] });
     page = await browser.newPage({ viewport: { width: 1600, height: 1250 } });
     page.on('console', (m) => m.type() === 'error' && pageErrors.push(m.text()));
     page.on('pageerror', (e) => pageErrors.push(e.message));

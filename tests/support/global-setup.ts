@@ -3,6 +3,7 @@ import path from 'node:path';
 import { prepare } from '../../ops/demo/demo';
 import { tickflowHome } from '../../pipelines/runtime/settings';
 import { stackStatus } from '../../ops/stack/stack';
+import { ensureChromium } from '../../ops/console/chromium';
 
 /**
  * Starts the real local stack for the test run (Kafka, QuestDB, schema registry), applies topics
@@ -16,6 +17,7 @@ export default async function globalSetup(): Promise<void> {
   const wasRunning = before.filter((r) => r.state === 'running').map((r) => r.component);
   const started = Date.now();
   await prepare();
+  ensureChromium();
   const after = await stackStatus();
   const startedNow = after
     .filter((r) => r.state === 'running' && !wasRunning.includes(r.component))
