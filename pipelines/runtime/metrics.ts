@@ -216,12 +216,35 @@ export class RuntimeMetrics {
     });
   }
 
-  /** Records a committed output's domain metrics (topics/catalog.ts eventField and stateGauge). */
-  observe(stage: string, topic: string, observed: Observation): void {
+  /** The accounts whose state gauge each runner's partition set (`<runner>#<partition>`), to drop when it moves. */
+  private readonly stateKeys = new Map<string, Map<string, readonly string[]>>();
+
+  /**
+   * Records a committed output's domain metrics (topics/catalog.ts eventField and stateGauge);
+   * `owner` is the runner and partition that committed it.
+   */
+  observe(stage: string, topic: string, observed: Observation, owner?: string): void {
     if (observed.event !== undefined) this.stageEvents.inc({ stage, topic, event: observed.event });
     const gauge = topicSpec(topic)?.stateGauge;
-    if (gauge && observed.state)
+    if (gauge && observed.state) {
       for (const state of gauge.states)
         this.tradingState.set({ account: observed.state.key, state }, state === observed.state.value ? 1 : 0);
+      if (owner) {
+        const keys = this.stateKeys.get(owner) ?? new Map<string, readonly string[]>();
+        keys.set(observed.state.key, gauge.states);
+        this.stateKeys.set(owner, keys);
+      }
+    }
+  }
+
+  /**
+   * A partition the runner no longer owns: its accounts' state gauges go (the new owner reports
+   * them), so a halted account that moved does not stay HALTED here too.
+   */
+  forgetPartition(runner: string, partition: number): void {
+    const owner = `${runner}#${partition}`;
+    for (const [account, states] of this.stateKeys.get(owner) ?? [])
+      for (const state of states) this.tradingState.remove({ account, state });
+    this.stateKeys.delete(owner);
   }
 }

@@ -22,4 +22,14 @@ describe('domain metrics from the topic catalog', () => {
     expect(text).toContain('tickflow_trading_state{account="a1",state="REDUCING"} 0');
     expect(text).toContain('tickflow_stage_events_total{stage="risk",topic="audit.v1",event="HALT"} 2');
   });
+
+  test("a partition that moves away takes its accounts' state gauges with it", async () => {
+    const metrics = new RuntimeMetrics();
+    metrics.observe('risk', 'pnl.v1', observe('pnl.v1', { account: 'a1', tradingState: 'HALTED' })!, 'risk#0');
+    metrics.observe('risk', 'pnl.v1', observe('pnl.v1', { account: 'a2', tradingState: 'ACTIVE' })!, 'risk#1');
+    metrics.forgetPartition('risk', 0);
+    const text = await metrics.registry.metrics();
+    expect(text).not.toContain('account="a1"');
+    expect(text).toContain('tickflow_trading_state{account="a2",state="ACTIVE"} 1');
+  });
 });

@@ -236,6 +236,13 @@ export class Runner {
     const next = new Set<string>();
     for (const [topic, partitions] of Object.entries(assignment))
       for (const p of partitions) next.add(partitionKey(topic, p));
+    // A partition another instance now owns reports its lag there; a stale gauge here would add to it.
+    for (const lost of this.assignment) {
+      if (next.has(lost)) continue;
+      const at = lost.lastIndexOf(':');
+      this.metrics?.consumerLag.remove({ stage: this.name, topic: lost.slice(0, at), partition: lost.slice(at + 1) });
+      this.metrics?.forgetPartition(this.name, Number(lost.slice(at + 1)));
+    }
     this.assignment = next;
     this.joined = true;
     this.metrics?.assignedPartitions.set({ stage: this.name }, next.size);

@@ -618,7 +618,8 @@ export class StageTasks implements BatchProcessor {
     for (const [stage, counts] of outcome.counts) {
       for (const [topic, n] of counts.outByTopic)
         this.ctx.metrics?.recordsOut.inc({ stage, topic: this.ctx.physical(topic) }, n);
-      for (const [topic, observed] of counts.observed) this.ctx.metrics?.observe(stage, topic, observed);
+      for (const [topic, observed] of counts.observed)
+        this.ctx.metrics?.observe(stage, topic, observed, `${this.ctx.name}#${partition}`);
       if (stage !== this.head.name)
         this.ctx.metrics?.recordsIn.inc({ stage, topic: 'fused', partition: String(partition) }, counts.in);
     }
