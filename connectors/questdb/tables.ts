@@ -18,7 +18,7 @@ import type {
   Trade,
 } from '../../schemas/types.generated';
 import type { Sender } from '@questdb/nodejs-client';
-import type { Decimal } from '../../schemas/decimal';
+import { Decimal } from '../../schemas/decimal';
 
 /**
  * QuestDB tables written by the sink: WAL, partitioned by day, designated timestamp `ts` (the
@@ -39,6 +39,37 @@ export interface TableSpec<V> {
    */
   row(sender: Sender, value: V): void;
   ts(value: V): number;
+  /**
+   * The value a row was written from (the inverse of `row`), for tables a replay can read back
+   * (`tickflow replay --table`); the row's columns by name, as QuestDB's /exec returns them.
+   */
+  fromRow?(row: Readonly<Record<string, unknown>>): V;
+}
+
+/** A timestamp column as QuestDB's /exec returns it (ISO with microseconds) in microseconds since the epoch. */
+export function microsOfIso(text: unknown): number {
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?Z$/.exec(String(text));
+  if (!m) throw new Error(`not a QuestDB timestamp: ${String(text)}`);
+  return Date.parse(`${m[1]}Z`) * 1000 + Number((m[2] ?? '').padEnd(6, '0'));
+}
+
+/** The identity columns every market table leads with, back as a value's fields. */
+function identityOf(row: Readonly<Record<string, unknown>>): {
+  instrumentId: string;
+  venue: string;
+  symbol: string;
+  source: string;
+  tsEvent: number;
+  tsRecv: number;
+} {
+  return {
+    instrumentId: String(row.instrument_id),
+    venue: String(row.venue),
+    symbol: String(row.symbol),
+    source: String(row.source),
+    tsEvent: microsOfIso(row.ts),
+    tsRecv: microsOfIso(row.ts_recv),
+  };
 }
 
 /** Every market table's leading symbols (ILP wants symbols before the other columns). */
@@ -70,6 +101,13 @@ export const TRADES: TableSpec<Trade> = {
       .timestampColumn('ts_recv', BigInt(t.tsRecv), 'us');
   },
   ts: (t) => t.tsEvent,
+  fromRow: (row) => ({
+    ...identityOf(row),
+    price: new Decimal(String(row.price)),
+    size: new Decimal(String(row.size)),
+    side: row.side as Trade['side'],
+    tradeId: String(row.trade_id),
+  }),
 };
 
 export const QUOTES: TableSpec<Quote> = {
@@ -97,6 +135,14 @@ export const QUOTES: TableSpec<Quote> = {
     if (q.sequence !== null) sender.intColumn('sequence', q.sequence);
   },
   ts: (q) => q.tsEvent,
+  fromRow: (row) => ({
+    ...identityOf(row),
+    bidPrice: new Decimal(String(row.bid_price)),
+    bidSize: new Decimal(String(row.bid_size)),
+    askPrice: new Decimal(String(row.ask_price)),
+    askSize: new Decimal(String(row.ask_size)),
+    sequence: row.sequence === null || row.sequence === undefined ? null : Number(row.sequence),
+  }),
 };
 
 export const BOOK: TableSpec<BookSnapshot> = {

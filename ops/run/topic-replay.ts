@@ -1,4 +1,8 @@
 import type { Admin, Kafka, Message } from 'kafkajs';
+import { Partitioners } from 'kafkajs';
+import { sql } from '../../connectors/questdb/sql';
+import type { TableSpec } from '../../connectors/questdb/tables';
+import { TABLES } from '../../connectors/questdb/tables';
 import type { Speed } from '../../connectors/file-replay/replay';
 import type { AvroCodec } from '../../pipelines/runtime/codec';
 import { TickflowError, isRecordError } from '../../pipelines/runtime/errors';
@@ -94,9 +98,7 @@ export async function replayTopic(
   const existing = new Set(await admin.listTopics());
   if (!existing.has(source))
     throw new TickflowError('USAGE', `topic ${source} does not exist`, '`tickflow topics list` shows the topics');
-  const missing = TOPICS.map((t) => t.name).filter((name) => !existing.has(`${options.prefix}${name}`));
-  if (missing.length > 0)
-    await createNamespace(admin, options.prefix, missing, options.brokers, { keepRetention: true });
+  const created = await ensureNamespace(admin, options.prefix, options.brokers, existing);
 
   const offsets = await admin.fetchTopicOffsets(source);
   const total = offsets.reduce((sum, o) => sum + Number(BigInt(o.high) - BigInt(o.low)), 0);
@@ -133,25 +135,59 @@ export async function replayTopic(
     },
     { timeoutMs: 600_000 },
   );
-  report('scan', scanned, total, true);
+  report('scan', scanned, scanned, true);
   // Event-time order across partitions; within a partition, ties keep their log order.
   selected.sort((a, b) => a.micros - b.micros || a.partition - b.partition || (a.offset < b.offset ? -1 : 1));
 
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const { published, completed } = await publishPaced(kafka, target, selected, options.speed, report, options.signal);
+  report('publish', published, selected.length, true);
+  return { scanned, published, target, created, seconds: (Date.now() - started) / 1000, completed };
+}
+
+/** Creates every catalog topic the namespace lacks, with the catalog's retention; returns how many. */
+async function ensureNamespace(
+  admin: Admin,
+  prefix: string,
+  brokers: number,
+  existing: ReadonlySet<string>,
+): Promise<number> {
+  const missing = TOPICS.map((t) => t.name).filter((name) => !existing.has(`${prefix}${name}`));
+  if (missing.length > 0) await createNamespace(admin, prefix, missing, brokers, { keepRetention: true });
+  return missing.length;
+}
+
+/**
+ * Publishes `selected` (in event-time order) to `target`, paced by event time at `speed` (or as fast
+ * as possible), in sends of up to 500 due records; stops early when `signal` aborts.
+ */
+async function publishPaced(
+  kafka: Kafka,
+  target: string,
+  selected: readonly Selected[],
+  speed: Speed,
+  report: (phase: ReplayProgress['phase'], done: number, total: number) => void,
+  signal?: AbortSignal,
+): Promise<{ published: number; completed: boolean }> {
+  // The runtime's partitioner (a key lands where every stage expects it) for records without a partition.
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   await producer.connect();
   let published = 0;
   let completed = true;
   try {
-    const pace = options.speed.kind === 'factor' ? options.speed.factor : undefined;
+    const pace = speed.kind === 'factor' ? speed.factor : undefined;
     const t0 = selected[0]?.micros ?? 0;
     const wall0 = Date.now();
     let i = 0;
     while (i < selected.length) {
-      if (options.signal?.aborted) {
+      if (signal?.aborted) {
         completed = false;
         break;
       }
-      // One send: up to 500 records that are due now (all of them at max speed).
       const batch: Message[] = [];
       while (i < selected.length && batch.length < 500) {
         const due = pace === undefined ? 0 : wall0 + (selected[i].micros - t0) / 1000 / pace;
@@ -172,8 +208,82 @@ export async function replayTopic(
   } finally {
     await producer.disconnect();
   }
+  return { published, completed };
+}
+
+export interface TableReplayOptions extends Omit<TopicReplayOptions, 'topic' | 'sourcePrefix'> {
+  /** A QuestDB table a replay can read back (connectors/questdb/tables.ts `fromRow`): trades, quotes. */
+  table: string;
+}
+
+/** Rows one /exec request reads. */
+const TABLE_PAGE = 10_000;
+
+/**
+ * Re-plays the rows of a QuestDB table in [from, to) (its designated timestamp, the event time) as
+ * the records they were written from, into `<prefix><the table's topic>`, keyed by instrument, in
+ * event-time order at `speed`. For when the topic no longer holds the range (retention) but the
+ * table does.
+ */
+export async function replayTable(
+  kafka: Kafka,
+  admin: Admin,
+  codec: AvroCodec,
+  options: TableReplayOptions,
+): Promise<TopicReplayResult> {
+  const started = Date.now();
+  const spec = TABLES.find((t) => t.name === options.table) as TableSpec<unknown> | undefined;
+  const readable = TABLES.filter((t) => t.fromRow).map((t) => t.name);
+  if (!spec?.fromRow)
+    throw new TickflowError(
+      'USAGE',
+      `table ${options.table} cannot be replayed`,
+      `replay one of ${readable.join(', ')} (their rows are the records they were written from), or replay a topic with --topic`,
+    );
+  if (!(options.fromMicros < options.toMicros))
+    throw new TickflowError(
+      'USAGE',
+      '--from must be before --to',
+      'e.g. --from 2020-02-22T00:00:00Z --to 2020-02-22T01:00:00Z',
+    );
+  if (options.prefix === '')
+    throw new TickflowError(
+      'USAGE',
+      'replaying a table into the live namespace would feed the live pipeline',
+      'give --namespace',
+    );
+  const created = await ensureNamespace(admin, options.prefix, options.brokers, new Set(await admin.listTopics()));
+  const where = `ts >= ${options.fromMicros}::timestamp AND ts < ${options.toMicros}::timestamp`;
+  const total = Number((await sql(`SELECT count() FROM ${spec.name} WHERE ${where}`)).dataset[0]?.[0] ?? 0);
+  if (total > MAX_REPLAY_RECORDS)
+    throw new TickflowError(
+      'USAGE',
+      `the range holds ${total} rows of ${spec.name}, more than ${MAX_REPLAY_RECORDS}`,
+      'narrow --from/--to and replay it in parts',
+    );
+  const report = rateReporter(options.onProgress);
+  await codec.prepare([spec.topic]);
+  const selected: Selected[] = [];
+  for (let lo = 0; lo < total; lo += TABLE_PAGE) {
+    const page = await sql(`SELECT * FROM ${spec.name} WHERE ${where} ORDER BY ts LIMIT ${lo},${lo + TABLE_PAGE}`);
+    const names = page.columns.map((c) => c.name);
+    for (const cells of page.dataset) {
+      const row = Object.fromEntries(names.map((n, i) => [n, cells[i]]));
+      const value = spec.fromRow(row) as { instrumentId?: string };
+      selected.push({
+        partition: 0,
+        offset: BigInt(selected.length),
+        micros: spec.ts(value),
+        message: { key: value.instrumentId ?? null, value: await codec.encode(spec.topic, value) },
+      });
+    }
+    report('scan', selected.length, total);
+  }
+  report('scan', selected.length, total, true);
+  const target = `${options.prefix}${spec.topic}`;
+  const { published, completed } = await publishPaced(kafka, target, selected, options.speed, report, options.signal);
   report('publish', published, selected.length, true);
-  return { scanned, published, target, created: missing.length, seconds: (Date.now() - started) / 1000, completed };
+  return { scanned: selected.length, published, target, created, seconds: (Date.now() - started) / 1000, completed };
 }
 
 /** Throttles progress callbacks to about four a second and estimates the time left from the pace so far. */

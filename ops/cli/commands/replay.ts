@@ -1,7 +1,8 @@
 import path from 'node:path';
 import type { CommandDef, Parsed } from '../args';
 import { namespaceFlag, namespaceTableSuffix, positiveInt } from '../args';
-import { progressLine, replayTopic } from '../../run/topic-replay';
+import type { ReplayProgress } from '../../run/topic-replay';
+import { progressLine, replayTable, replayTopic } from '../../run/topic-replay';
 import { clusterBrokers } from '../../topics/apply';
 import { parseSpeed } from '../../../connectors/file-replay/replay';
 import { formatNames } from '../../../connectors/formats';
@@ -18,7 +19,7 @@ import { createKafka, ensureKafkaReachable } from '../../../pipelines/runtime/ka
  */
 export const REPLAY_COMMAND: CommandDef = {
   spec: {
-    usage: `replay FILE --format ${formatNames().join('|')} [--speed max|1x|Nx] [--restart] [--max-line-bytes N]\n       tickflow replay --topic T --from ISO --to ISO [--speed max|Nx] [--namespace P.] [--source-namespace P.]`,
+    usage: `replay FILE --format ${formatNames().join('|')} [--speed max|1x|Nx] [--restart] [--max-line-bytes N]\n       tickflow replay --topic T|--table trades|quotes --from ISO --to ISO [--speed max|Nx] [--namespace P.] [--source-namespace P.]`,
     positionals: [0, 1],
     flags: {
       format: { type: 'string', choices: formatNames(), description: 'the file format' },
@@ -27,12 +28,17 @@ export const REPLAY_COMMAND: CommandDef = {
         description:
           'replay a time range of this topic (by tsEvent) into a separate namespace instead of a file; the live offsets are untouched',
       },
-      from: { type: 'string', description: 'with --topic: the first event time, ISO (inclusive)' },
-      to: { type: 'string', description: 'with --topic: the end of the range, ISO (exclusive)' },
+      table: {
+        type: 'string',
+        description:
+          'replay a time range of this QuestDB table (trades, quotes) as the records it was written from, into a separate namespace',
+      },
+      from: { type: 'string', description: 'with --topic or --table: the first event time, ISO (inclusive)' },
+      to: { type: 'string', description: 'with --topic or --table: the end of the range, ISO (exclusive)' },
       namespace: {
         type: 'string',
         description:
-          'with --topic: the namespace written to (default replay<unix seconds>.); then `tickflow run --namespace P.` processes it into tables with the suffix _P',
+          'with --topic or --table: the namespace written to (default replay<unix seconds>.); then `tickflow run --namespace P.` processes it into tables with the suffix _P',
       },
       'source-namespace': { type: 'string', description: 'with --topic: read the copy under this prefix' },
       speed: { type: 'string', description: 'max (default), or pace by exchange time: 1x, 10x, ...' },
@@ -47,7 +53,7 @@ export const REPLAY_COMMAND: CommandDef = {
     },
   },
   run: async (p) => {
-    if (p.flags.topic !== undefined) return replayTopicCommand(p);
+    if (p.flags.topic !== undefined || p.flags.table !== undefined) return replayRangeCommand(p);
     if (p.positionals.length !== 1)
       throw new TickflowError(
         'USAGE',
@@ -98,10 +104,19 @@ function isoFlag(name: string, value: string | boolean | string[] | undefined): 
   return ms * 1000;
 }
 
-/** `tickflow replay --topic T --from --to`: a time range of a topic into a separate namespace, with progress. */
-async function replayTopicCommand(p: Parsed): Promise<number> {
+/**
+ * `tickflow replay --topic T|--table T --from --to`: a time range of a topic or a QuestDB table into a
+ * separate namespace, with progress.
+ */
+async function replayRangeCommand(p: Parsed): Promise<number> {
   if (p.positionals.length > 0 || p.flags.format)
-    throw new TickflowError('USAGE', '--topic replays a topic; a FILE and --format replay a file', 'give one of them');
+    throw new TickflowError(
+      'USAGE',
+      '--topic and --table replay a range; a FILE and --format replay a file',
+      'give one of them',
+    );
+  if (p.flags.topic !== undefined && p.flags.table !== undefined)
+    throw new TickflowError('USAGE', '--topic and --table exclude each other', 'give one source');
   const fromMicros = isoFlag('from', p.flags.from);
   const toMicros = isoFlag('to', p.flags.to);
   const speed = parseSpeed(String(p.flags.speed ?? 'max'));
@@ -116,23 +131,31 @@ async function replayTopicCommand(p: Parsed): Promise<number> {
   process.once('SIGTERM', () => controller.abort());
   const tty = process.stderr.isTTY;
   try {
-    const result = await replayTopic(kafka, admin, new AvroCodec(), {
-      topic: String(p.flags.topic),
-      sourcePrefix,
+    let lastLine = 0;
+    const common = {
       prefix,
       fromMicros,
       toMicros,
       speed,
       brokers: await clusterBrokers(admin),
       signal: controller.signal,
-      onProgress: (progress) => {
+      onProgress: (progress: ReplayProgress) => {
         const line = progressLine(progress);
-        if (tty) process.stderr.write(`\r${line}${progress.etaSeconds === 0 ? '\n' : ''}`);
-        else if (progress.etaSeconds === 0 || progress.done % 1000 < 10) process.stderr.write(`${line}\n`);
+        const final = progress.etaSeconds === 0;
+        // A terminal gets one line rewritten in place; a log a line every 5 s and the last.
+        if (tty) process.stderr.write(`\r${line}${final ? '\n' : ''}`);
+        else if (final || Date.now() - lastLine > 5000) {
+          lastLine = Date.now();
+          process.stderr.write(`${line}\n`);
+        }
       },
-    });
+    };
+    const result =
+      p.flags.table !== undefined
+        ? await replayTable(kafka, admin, new AvroCodec(), { ...common, table: String(p.flags.table) })
+        : await replayTopic(kafka, admin, new AvroCodec(), { ...common, topic: String(p.flags.topic), sourcePrefix });
     process.stdout.write(
-      `replayed ${result.published} of ${result.scanned} records of ${String(p.flags.topic)} into ${result.target} in ${result.seconds.toFixed(1)} s` +
+      `replayed ${result.published} of ${result.scanned} records of ${String(p.flags.topic ?? `table ${String(p.flags.table)}`)} into ${result.target} in ${result.seconds.toFixed(1)} s` +
         `${result.created > 0 ? ` (created ${result.created} topics of namespace ${prefix})` : ''}\n` +
         `process them with: npx tickflow run --namespace ${prefix} --until-idle   (tables get the suffix ${namespaceTableSuffix(prefix)})\n`,
     );
