@@ -74,7 +74,16 @@ export async function publishTrades(
           if (attempt >= 10) throw error;
           void producer.disconnect().catch(() => undefined);
           await sleep(1000);
-          producer = await bounded(connect(), 'reconnecting the publisher', 60_000);
+          // A reconnect can fail too while a broker (the transaction coordinator) is down: keep trying.
+          for (let reconnect = 1; ; reconnect++) {
+            try {
+              producer = await bounded(connect(), 'reconnecting the publisher', 60_000);
+              break;
+            } catch (reconnectError) {
+              if (reconnect >= 30) throw reconnectError;
+              await sleep(1000);
+            }
+          }
         }
       }
     }
@@ -93,8 +102,12 @@ export const RUNNING_VOLUME_ARGS = [
   'sink-questdb.topics=md.volume.v1',
 ];
 
+/**
+ * In a namespace the sink would write `running_volume_<namespace>`; these tests read the shared
+ * table by instrument prefix instead (every run's instruments are its own), so the suffix is off.
+ */
 export function runningVolumeArgs(namespace: string): string[] {
-  return [...RUNNING_VOLUME_ARGS, '--namespace', namespace];
+  return [...RUNNING_VOLUME_ARGS, '--set', 'sink-questdb.tableSuffix=', '--namespace', namespace];
 }
 
 /**
