@@ -97,6 +97,9 @@ function main() {
       [
         path.join(root, 'node_modules', 'jest', 'bin', 'jest.js'),
         '--runInBand',
+        // A test that fails part-way can leave a load publisher retrying against a stopped stack;
+        // the run must still end (CI has a time limit), after every test and the teardown.
+        '--forceExit',
         '--json',
         `--outputFile=${report}`,
         ...rest,

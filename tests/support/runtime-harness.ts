@@ -77,7 +77,7 @@ export async function publishTrades(
           // A reconnect can fail too while a broker (the transaction coordinator) is down: keep trying.
           for (let reconnect = 1; ; reconnect++) {
             try {
-              producer = await bounded(connect(), 'reconnecting the publisher', 60_000);
+              producer = await bounded(connect(), 'reconnecting the publisher', 10_000);
               break;
             } catch (reconnectError) {
               if (reconnect >= 30) throw reconnectError;
