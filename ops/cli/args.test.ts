@@ -38,7 +38,7 @@ describe('CLI argument handling', () => {
   });
 
   it('rejects unknown commands and bad environment values with a fix', async () => {
-    await expect(main(['frobnicate'])).rejects.toThrow(/unknown command 'frobnicate'/);
+    await expect(main(['frobnicate'])).rejects.toThrow(/unknown command 'tickflow frobnicate'/);
     await expect(main(['stack', 'up', '--brokers', '2'])).rejects.toThrow(/--brokers must be one of 1, 3/);
     let error: unknown;
     try {

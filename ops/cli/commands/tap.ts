@@ -26,7 +26,7 @@ export function tapStart(from: string | undefined, fromBeginning: boolean): TapS
 export const TAP_COMMAND: CommandDef = {
   spec: {
     usage:
-      'tap TOPIC [--from beginning|end|ISO] [--follow] [--key K ...] [--where EXPR ...] [--max N] [--json|--table] [--namespace P.]',
+      'tap TOPIC [--from beginning|end|ISO | --from-beginning] [--follow] [--key K ...] [--where EXPR ...] [--max N] [--json|--table] [--namespace P.]',
     positionals: [1, 1],
     flags: {
       from: {
