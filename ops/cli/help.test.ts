@@ -41,9 +41,53 @@ describe('help and completion', () => {
     expect(commandHelp('config')).toContain('config set STAGE.SETTING=VALUE');
   });
 
+  test('every help form exits 0 and writes the help to stdout', async () => {
+    const out: string[] = [];
+    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      out.push(String(chunk));
+      return true;
+    });
+    try {
+      const forms: [string[], RegExp][] = [
+        [['--help'], /^commands:$/m],
+        [['-h'], /TICKFLOW_CONFIG_FILE/],
+        [['help'], /README\.md/],
+        [['help', 'tap'], /^tickflow tap: .+\nusage: tickflow tap /],
+        [['tap', '--help'], /--from-beginning/],
+        [['tap', '-h'], /^usage: tickflow tap /m],
+        [['help', 'stack', 'up'], /^tickflow stack up: /],
+        [['stack', '--help'], /^tickflow stack: [^\n]+\n\n {2}up /],
+        [['stack', 'up', '--help'], /^usage: tickflow stack up/m],
+        [['topics', 'describe', '-h'], /^usage: tickflow topics describe/m],
+        [['grafana', '--help'], /^ {11}--check {2}\S/m],
+        [['grafana', 'build', '--help'], /^usage: tickflow grafana build \[--check\]\n {2}--check {2}\S/m],
+      ];
+      for (const [argv, pattern] of forms) {
+        out.length = 0;
+        expect([argv, await main(argv)]).toEqual([argv, 0]);
+        expect([argv, out.join('')]).toEqual([argv, expect.stringMatching(pattern)]);
+      }
+    } finally {
+      spy.mockRestore();
+    }
+    for (const env of [
+      'TICKFLOW_KAFKA_BROKERS',
+      'TICKFLOW_SCHEMA_REGISTRY_URL',
+      'TICKFLOW_QUESTDB_URL',
+      'TICKFLOW_CONFIG_FILE',
+      'TICKFLOW_CONSOLE_TOKEN',
+    ])
+      expect(helpText()).toContain(env);
+  });
+
   test('an unknown command suggests the nearest', async () => {
     await expect(main(['tpa'])).rejects.toThrow(/unknown command 'tickflow tpa'/);
-    await expect(main(['tpa'])).rejects.toMatchObject({ fix: expect.stringMatching(/did you mean `tickflow tap`/) });
+    await expect(main(['tpa'])).rejects.toMatchObject({
+      code: 'USAGE', // runCli exits 2 on USAGE
+      fix: expect.stringMatching(/did you mean `tickflow tap`/),
+    });
+    await expect(main(['help', 'stak'])).rejects.toMatchObject({ fix: expect.stringMatching(/`tickflow stack`/) });
+    await expect(main(['zzzzzzzz'])).rejects.toMatchObject({ fix: expect.not.stringMatching(/did you mean/) });
   });
 
   test('the bash completion names every command and flag, and bash accepts it', () => {

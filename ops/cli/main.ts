@@ -49,7 +49,12 @@ export function commandHelp(name: string, sub?: string): string {
       '',
       ...Object.entries(command.subcommands).map(
         ([s, def]) =>
-          `  ${s.padEnd(width)}  ${SUMMARIES[`${name} ${s}`] ?? ''}\n  ${' '.repeat(width)}  tickflow ${def.spec.usage}`,
+          // Each sub-command's usage and flags too, so one `GROUP --help` shows the whole group.
+          `  ${s.padEnd(width)}  ${SUMMARIES[`${name} ${s}`] ?? ''}\n${usageText(`${name} ${s}`, def.spec)
+            .replace(/^usage: /, '')
+            .split('\n')
+            .map((line) => `  ${' '.repeat(width)}  ${line}`)
+            .join('\n')}`,
       ),
       '',
       `tickflow help ${name} SUB (or tickflow ${name} SUB --help) shows a sub-command's flags`,
