@@ -130,3 +130,13 @@ export function namespaceFlag(value: string | boolean | string[] | undefined): s
 export function namespaceTableSuffix(prefix: string): string {
   return `_${prefix.slice(0, -1).replace(/[.-]/g, '_')}`;
 }
+
+/**
+ * An ISO time as milliseconds since the epoch, UTC unless it names an offset (`Date.parse` would
+ * read `2026-11-30T10:00` as local time); NaN when it is not one.
+ */
+export function parseIsoUtc(text: string): number {
+  if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/.test(text)) return NaN;
+  const zoned = /T.*(Z|[+-]\d{2}:?\d{2})$/.test(text) || !text.includes('T') ? text : `${text}Z`;
+  return Date.parse(zoned);
+}

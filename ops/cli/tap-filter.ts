@@ -1,5 +1,6 @@
 import { Decimal, MAX_DECIMAL_TEXT_LENGTH } from '../../schemas/decimal';
 import { TickflowError } from '../../pipelines/runtime/errors';
+import { parseIsoUtc } from './args';
 
 /**
  * `tap --where` expressions: `PATH OP VALUE`, PATH a dotted field path into the decoded value
@@ -67,7 +68,7 @@ function asDecimal(t: string): Decimal | undefined {
 function timeValue(condition: Condition): string {
   const field = condition.path[condition.path.length - 1];
   if (!/^ts/i.test(field) || asDecimal(condition.value)) return condition.value;
-  const ms = Date.parse(condition.value);
+  const ms = parseIsoUtc(condition.value);
   return Number.isNaN(ms) ? condition.value : String(ms * 1000);
 }
 

@@ -25,7 +25,9 @@ export type Overrides = Map<string, Record<string, string>>;
 export function overridesOf(table: ReadonlyMap<string, unknown>): Overrides {
   const byStage: Overrides = new Map();
   for (const change of table.values() as Iterable<ConfigChange>) {
+    // A stage or setting a later release no longer has is not in force (it cannot be).
     if (change.value === null || !RUNNABLES[change.stage]) continue;
+    if (!Object.hasOwn(RUNNABLES[change.stage].config as ConfigSchema, change.setting)) continue;
     byStage.set(change.stage, { ...(byStage.get(change.stage) ?? {}), [change.setting]: change.value });
   }
   return byStage;
@@ -54,7 +56,8 @@ export function parseAssignment(text: string, withValue: boolean): { stage: stri
   if (!RUNNABLES[m[1]])
     throw new TickflowError('USAGE', `no stage or sink '${m[1]}'`, `use one of: ${runnableNames().join(', ')}`);
   const schema = RUNNABLES[m[1]].config as ConfigSchema;
-  if (!Object.hasOwn(schema, m[2]))
+  // `unset` takes a setting the schema no longer has: it may still sit in the config topic.
+  if (withValue && !Object.hasOwn(schema, m[2]))
     throw new TickflowError(
       'USAGE',
       `${m[1]} has no setting '${m[2]}'`,

@@ -23,6 +23,7 @@ describe('lag report', () => {
           lag: 12,
           lastCommitAt: 1_000_000 - 5000,
           paused: 1,
+          fusedInto: null,
           partitions: [
             { topic: 'md.raw.tardis.v1', partition: 0, committed: '10', end: '22', lag: 12, committedAt: 995_000 },
           ],

@@ -1,5 +1,6 @@
 import type { Admin } from 'kafkajs';
-import { RUNNABLES } from '../../pipelines/registry';
+import { RUNNABLES, STAGES } from '../../pipelines/registry';
+import { planTopology } from '../../pipelines/runtime/topology';
 import { bounded } from '../../pipelines/runtime/bounded';
 
 /** One input partition of a stage or sink: where its group committed, the end, and when. */
@@ -30,6 +31,8 @@ export interface GroupLag {
   readonly members: number;
   readonly lag: number;
   readonly lastCommitAt: number | null;
+  /** The chain head this stage runs fused behind (its state and members are the head's), or null. */
+  readonly fusedInto: string | null;
   /** Input partitions paused by backpressure, as the running processes report them (null: no process answered). */
   readonly paused: number | null;
   readonly partitions: readonly PartitionLag[];
@@ -93,46 +96,58 @@ export async function lagReport(
     .sort((a, b) => Object.keys(RUNNABLES).indexOf(a.name) - Object.keys(RUNNABLES).indexOf(b.name));
   if (ours.length === 0) return [];
   const described = await bounded(admin.describeGroups(ours.map((g) => g.group)), 'describing consumer groups');
-  const ends = new Map<string, Map<number, string>>();
-  const endsOf = async (topic: string): Promise<Map<number, string>> => {
+  const ends = new Map<string, Map<number, { low: string; high: string }>>();
+  const endsOf = async (topic: string): Promise<Map<number, { low: string; high: string }>> => {
     let map = ends.get(topic);
     if (!map) {
       const offsets = await bounded(admin.fetchTopicOffsets(topic), `reading the offsets of ${topic}`);
-      map = new Map(offsets.map((o) => [o.partition, o.high]));
+      map = new Map(offsets.map((o) => [o.partition, { low: o.low, high: o.high }]));
       ends.set(topic, map);
     }
     return map;
   };
+  // A fused chain commits each member's offsets under the member's own group, which has no members
+  // of its own: its state is its head's (the default plan, as `tickflow run` makes it).
+  const headOf = new Map<string, string>();
+  for (const chain of planTopology(Object.values(STAGES), []).chains)
+    for (const stage of chain.stages.slice(1)) headOf.set(stage.name, chain.stages[0].name);
   const report: GroupLag[] = [];
   for (const { group, name } of ours) {
     const description = described.groups.find((d) => d.groupId === group);
     const committed = await bounded(admin.fetchOffsets({ groupId: group }), `reading the offsets of ${group}`);
     const partitions: PartitionLag[] = [];
     for (const t of committed) {
-      const topicEnds = await endsOf(t.topic).catch(() => new Map<number, string>());
+      const topicEnds = await endsOf(t.topic).catch(() => new Map<number, { low: string; high: string }>());
       for (const p of t.partitions) {
-        const end = topicEnds.get(p.partition) ?? '0';
+        const range = topicEnds.get(p.partition);
+        if (!range) continue; // the topic or partition is gone
         const at = BigInt(p.offset) >= 0n ? p.offset : null;
+        // Nothing committed yet: everything still retained is ahead of the group.
+        const from = at !== null && BigInt(at) > BigInt(range.low) ? at : range.low;
         partitions.push({
           topic: t.topic,
           partition: p.partition,
           committed: at,
-          end,
-          lag: Number(BigInt(end) - BigInt(at ?? '0')),
+          end: range.high,
+          lag: Number(BigInt(range.high) - BigInt(from)),
           committedAt: committedAtOf((p as { metadata?: string | null }).metadata),
         });
       }
     }
     partitions.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
     const pausedHere = paused.get(group);
-    const state = groupState(description?.state ?? '');
+    const head = headOf.get(name);
+    const headGroup = head ? described.groups.find((d) => d.groupId === `tickflow.${prefix}${head}`) : undefined;
+    const own = groupState(description?.state ?? '');
+    const state = own === 'stopped' && headGroup ? groupState(headGroup.state) : own;
     const times = partitions.map((p) => p.committedAt).filter((t): t is number => t !== null);
     report.push({
       name,
       kind: RUNNABLES[name].kind,
       group,
       state: state === 'running' && pausedHere ? 'paused' : state,
-      members: description?.members.length ?? 0,
+      members: (own === 'stopped' && headGroup ? headGroup : description)?.members.length ?? 0,
+      fusedInto: head ?? null,
       lag: partitions.reduce((sum, p) => sum + Math.max(0, p.lag), 0),
       lastCommitAt: times.length > 0 ? Math.max(...times) : null,
       paused: pausedHere ?? null,
@@ -154,7 +169,7 @@ export function formatLag(report: readonly GroupLag[], options: { partitions: bo
   const rows: string[][] = [['STAGE', 'KIND', 'STATE', 'MEMBERS', 'PAUSED', 'LAG', 'LAST COMMIT', 'GROUP']];
   for (const g of report) {
     rows.push([
-      g.name,
+      g.fusedInto ? `${g.name} (fused into ${g.fusedInto})` : g.name,
       g.kind,
       g.state,
       String(g.members),

@@ -9,7 +9,7 @@ import type { RunnerOptions } from '../../pipelines/runtime/runner-context';
 import { Runner } from '../../pipelines/runtime/runner';
 import { GlobalTables } from '../../pipelines/runtime/global-table';
 import type { Overrides } from './config';
-import { CONFIG_TOPIC, effectiveValues, overridesOf } from './config';
+import { CONFIG_TOPIC, effectiveValues, overridesOf, validateValues } from './config';
 import { RUNNABLES, runnableNames } from '../../pipelines/registry';
 import type { SinkWriter } from '../../pipelines/runtime/sink';
 import type { Stage } from '../../pipelines/runtime/stage';
@@ -61,6 +61,10 @@ export class Pipeline {
   private overrides: Overrides = new Map();
   private reconfiguring: Promise<void> = Promise.resolve();
   private stopped = false;
+  private starting = false;
+  /** A settings change is waiting to be applied. */
+  private configDirty = false;
+  private configTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly kafka: Kafka,
@@ -101,24 +105,32 @@ export class Pipeline {
   }
 
   async start(names: string[]): Promise<void> {
-    await this.followConfig();
-    const { plan, sinks } = this.plan(names);
-    const runnerOptions = this.runnerOptions;
-    for (const chain of plan.chains) {
-      if (chain.stages.length > 1)
-        log.info(
-          `fused ${chain.stages.map((s) => s.name).join(' -> ')} (tickflow run --explain shows why; --no-fuse runs them apart)`,
-        );
-      const runner = Runner.forChain(this.kafka, this.codec, chain.stages, runnerOptions);
-      await runner.start();
-      this.runners.push(runner);
-      this.units.push({ names: chain.stages.map((s) => s.name), kind: 'chain' });
-    }
-    for (const [name, sink] of sinks) {
-      const runner = Runner.forSink(this.kafka, this.codec, sink, runnerOptions);
-      await runner.start();
-      this.runners.push(runner);
-      this.units.push({ names: [name], kind: 'sink' });
+    // A settings change arriving while runners start waits for the last one: the plan was made
+    // with the settings before it, and a restart of a runner not yet started would miss it.
+    this.starting = true;
+    try {
+      await this.followConfig();
+      const { plan, sinks } = this.plan(names);
+      const runnerOptions = this.runnerOptions;
+      for (const chain of plan.chains) {
+        if (chain.stages.length > 1)
+          log.info(
+            `fused ${chain.stages.map((s) => s.name).join(' -> ')} (tickflow run --explain shows why; --no-fuse runs them apart)`,
+          );
+        const runner = Runner.forChain(this.kafka, this.codec, chain.stages, runnerOptions);
+        await runner.start();
+        this.runners.push(runner);
+        this.units.push({ names: chain.stages.map((s) => s.name), kind: 'chain' });
+      }
+      for (const [name, sink] of sinks) {
+        const runner = Runner.forSink(this.kafka, this.codec, sink, runnerOptions);
+        await runner.start();
+        this.runners.push(runner);
+        this.units.push({ names: [name], kind: 'sink' });
+      }
+    } finally {
+      this.starting = false;
+      if (this.configDirty) this.scheduleReconfigure();
     }
   }
 
@@ -148,37 +160,73 @@ export class Pipeline {
       log,
       `tickflow.${prefix}config`,
     );
-    await tables.open();
+    // Set before opening, so a stop() during the read closes it.
     this.config = tables;
-    this.overrides = overridesOf(tables.tables.get(CONFIG_TOPIC) ?? new Map());
+    try {
+      await tables.open();
+    } catch (error) {
+      this.config = undefined;
+      await tables.close().catch(() => undefined);
+      throw error;
+    }
+    this.overrides = this.applicableOverrides();
     for (const [stage, values] of this.overrides)
       log.info(
         `settings from ${CONFIG_TOPIC} for ${stage}: ${Object.entries(values)
           .map(([k, v]) => `${k}=${v}`)
           .join(', ')}`,
       );
-    let timer: NodeJS.Timeout | undefined;
-    tables.onChange = () => {
-      // Changes arriving together (one `config set` after another) restart a runner once.
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        this.reconfiguring = this.reconfiguring
-          .then(() => this.reconfigure())
-          .catch((error: Error) => log.error(`applying a settings change failed: ${error.message}`));
-      }, 200);
-    };
+    tables.onChange = () => this.scheduleReconfigure();
+  }
+
+  /** Changes arriving together (one `config set` after another) restart a runner once. */
+  private scheduleReconfigure(): void {
+    this.configDirty = true;
+    if (this.starting || this.stopped) return;
+    clearTimeout(this.configTimer);
+    this.configTimer = setTimeout(() => {
+      this.configDirty = false;
+      this.reconfiguring = this.reconfiguring
+        .then(() => this.reconfigure())
+        .catch((error: Error) => log.error(`applying a settings change failed: ${error.message}`));
+    }, 200);
+    this.configTimer.unref();
+  }
+
+  /**
+   * The config topic's settings this process can apply, each checked together with the ones
+   * before it: a setting that does not validate here (renamed by a later release, out of range, a
+   * file this host lacks) is logged and left out, never a reason for a stage not to start.
+   */
+  private applicableOverrides(): Overrides {
+    const raw = overridesOf(this.config?.tables.get(CONFIG_TOPIC) ?? new Map());
+    const accepted: Overrides = new Map();
+    for (const [stage, values] of raw) {
+      const kept: Record<string, string> = {};
+      for (const [setting, value] of Object.entries(values)) {
+        try {
+          validateValues(stage, { ...(this.options.settings?.get(stage) ?? {}), ...kept, [setting]: value });
+          kept[setting] = value;
+        } catch (error) {
+          log.error(
+            `${CONFIG_TOPIC}: ${stage}.${setting}=${value} is not applied (${(error as Error).message}); set a valid value or \`tickflow config unset ${stage}.${setting}\``,
+          );
+        }
+      }
+      if (Object.keys(kept).length > 0) accepted.set(stage, kept);
+    }
+    return accepted;
   }
 
   /**
    * Applies the config topic's current settings: every runner whose stages' settings changed is
    * stopped (its batch in flight commits, it leaves its group) and started again with them; its
-   * state comes back from its changelogs. Settings that do not validate are logged and skipped (the
-   * runner keeps its old ones); `tickflow config set` validates before publishing, so this is a
-   * change written by something else.
+   * state comes back from its changelogs. A runner that fails to start again is fatal for the
+   * process (`onFatal`: `tickflow run` exits 1 for its supervisor to restart it with the settings).
    */
   private async reconfigure(): Promise<void> {
     if (this.stopped || !this.config) return;
-    const next = overridesOf(this.config.tables.get(CONFIG_TOPIC) ?? new Map());
+    const next = this.applicableOverrides();
     const before = this.overrides;
     for (let i = 0; i < this.units.length; i++) {
       const unit = this.units[i];
@@ -186,24 +234,11 @@ export class Pipeline {
         (name) => JSON.stringify(before.get(name) ?? {}) !== JSON.stringify(next.get(name) ?? {}),
       );
       if (changed.length === 0) continue;
-      let runner: Runner;
-      try {
-        const made = unit.names.map((name) => {
-          const values = effectiveValues(name, this.options.settings, next);
-          const runnable = RUNNABLES[name];
-          parseConfig(name, runnable.config, values);
-          return runnable.create(values);
-        });
-        runner =
-          unit.kind === 'sink'
-            ? Runner.forSink(this.kafka, this.codec, made[0] as SinkWriter, this.runnerOptions)
-            : Runner.forChain(this.kafka, this.codec, made as Stage[], this.runnerOptions);
-      } catch (error) {
-        log.error(
-          `settings for ${changed.join(', ')} from ${CONFIG_TOPIC} are not applied: ${(error as Error).message}`,
-        );
-        continue;
-      }
+      const made = unit.names.map((name) => RUNNABLES[name].create(effectiveValues(name, this.options.settings, next)));
+      const runner =
+        unit.kind === 'sink'
+          ? Runner.forSink(this.kafka, this.codec, made[0] as SinkWriter, this.runnerOptions)
+          : Runner.forChain(this.kafka, this.codec, made as Stage[], this.runnerOptions);
       log.info(
         `settings changed for ${changed.join(', ')} (${changed
           .map(
@@ -216,8 +251,21 @@ export class Pipeline {
       );
       await this.runners[i].stop();
       if (this.stopped) return;
-      await runner.start();
+      try {
+        await runner.start();
+      } catch (error) {
+        await runner.stop().catch(() => undefined);
+        log.error(`${this.runners[i].name} did not start again with its new settings: ${(error as Error).message}`);
+        if (this.options.onFatal) this.options.onFatal(error as Error);
+        throw error;
+      }
       this.runners[i] = runner;
+      // Settled per unit: a failure further on leaves these counted as applied.
+      for (const name of unit.names) {
+        const values = next.get(name);
+        if (values) before.set(name, values);
+        else before.delete(name);
+      }
     }
     this.overrides = next;
   }
@@ -272,6 +320,7 @@ export class Pipeline {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    clearTimeout(this.configTimer);
     await this.reconfiguring;
     for (const runner of [...this.runners].reverse()) await runner.stop();
     this.runners.length = 0;

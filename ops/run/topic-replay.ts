@@ -53,7 +53,7 @@ interface Selected {
 }
 
 /** The most records one replay holds in memory to order them by event time; a longer range is refused. */
-export const MAX_REPLAY_RECORDS = 5_000_000;
+export const MAX_REPLAY_RECORDS = 2_000_000;
 
 /**
  * The event time of a record: its `tsEvent` (every market and trading value has one), else the

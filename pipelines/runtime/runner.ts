@@ -237,12 +237,7 @@ export class Runner {
     for (const [topic, partitions] of Object.entries(assignment))
       for (const p of partitions) next.add(partitionKey(topic, p));
     // A partition another instance now owns reports its lag there; a stale gauge here would add to it.
-    for (const lost of this.assignment) {
-      if (next.has(lost)) continue;
-      const at = lost.lastIndexOf(':');
-      this.metrics?.consumerLag.remove({ stage: this.name, topic: lost.slice(0, at), partition: lost.slice(at + 1) });
-      this.metrics?.forgetPartition(this.name, Number(lost.slice(at + 1)));
-    }
+    this.forgetMetrics([...this.assignment].filter((k) => !next.has(k)));
     this.assignment = next;
     this.joined = true;
     this.metrics?.assignedPartitions.set({ stage: this.name }, next.size);
@@ -360,6 +355,16 @@ export class Runner {
     clearInterval(this.watchdogTimer);
     await this.consumer?.disconnect().catch((error: Error) => this.log.warn(`consumer disconnect: ${error.message}`));
     await this.processor.stop();
+    this.forgetMetrics([...this.assignment]);
+  }
+
+  /** Partitions this runner no longer owns report their lag and states elsewhere; their gauges here go. */
+  private forgetMetrics(partitions: readonly string[]): void {
+    for (const k of partitions) {
+      const at = k.lastIndexOf(':');
+      this.metrics?.consumerLag.remove({ stage: this.name, topic: k.slice(0, at), partition: k.slice(at + 1) });
+      this.metrics?.forgetPartition(this.name, Number(k.slice(at + 1)));
+    }
   }
 }
 

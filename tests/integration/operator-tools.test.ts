@@ -177,6 +177,40 @@ describe('operator tools: config, tap, lag, replay (real stack)', () => {
       reason: 'tighten for the test',
     });
 
+    // A record that does not validate (written around `config set`, or made stale by a later
+    // release) is not applied and does not stop the stage: the runner is not restarted.
+    const running = pipeline.runners[0];
+    const producer = ns.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    await producer.connect();
+    await producer.send({
+      topic: `${prefix}ops.config.v1`,
+      acks: -1,
+      messages: [
+        {
+          key: 'validate.maxAgeMs',
+          value: await codec.encode('ops.config.v1', {
+            ...change,
+            changeId: 'bad',
+            setting: 'maxAgeMs',
+            value: 'not a number',
+            previous: null,
+          }),
+        },
+      ],
+    });
+    await producer.disconnect();
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    expect(pipeline.runners[0]).toBe(running);
+    expect(running.isReady()).toBe(true);
+    // `config unset` removes it (validated with what stays).
+    await changeSetting(ns.kafka, codec, {
+      stage: 'validate',
+      setting: 'maxAgeMs',
+      value: null,
+      reason: 'bad value',
+      prefix,
+    });
+
     // `tickflow config show` prints what is in force, with who and why.
     const show = spawnSync(
       process.execPath,

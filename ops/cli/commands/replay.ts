@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { CommandDef, Parsed } from '../args';
-import { namespaceFlag, namespaceTableSuffix, positiveInt } from '../args';
+import { namespaceFlag, namespaceTableSuffix, parseIsoUtc, positiveInt } from '../args';
 import type { ReplayProgress } from '../../run/topic-replay';
 import { progressLine, replayTable, replayTopic } from '../../run/topic-replay';
 import { clusterBrokers } from '../../topics/apply';
@@ -94,7 +94,7 @@ export const REPLAY_COMMAND: CommandDef = {
 };
 
 function isoFlag(name: string, value: string | boolean | string[] | undefined): number {
-  const ms = typeof value === 'string' && /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : NaN;
+  const ms = typeof value === 'string' ? parseIsoUtc(value) : NaN;
   if (Number.isNaN(ms))
     throw new TickflowError(
       'USAGE',
@@ -127,8 +127,12 @@ async function replayRangeCommand(p: Parsed): Promise<number> {
   const admin = kafka.admin();
   await admin.connect();
   const controller = new AbortController();
-  process.once('SIGINT', () => controller.abort());
-  process.once('SIGTERM', () => controller.abort());
+  // While scanning nothing is published yet: Ctrl-C just stops. While publishing, the send in
+  // flight finishes and the command says how far it got.
+  let publishing = false;
+  const onSignal = (): void => (publishing ? controller.abort() : process.exit(130));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   const tty = process.stderr.isTTY;
   try {
     let lastLine = 0;
@@ -140,6 +144,7 @@ async function replayRangeCommand(p: Parsed): Promise<number> {
       brokers: await clusterBrokers(admin),
       signal: controller.signal,
       onProgress: (progress: ReplayProgress) => {
+        publishing = progress.phase === 'publish';
         const line = progressLine(progress);
         const final = progress.etaSeconds === 0;
         // A terminal gets one line rewritten in place; a log a line every 5 s and the last.

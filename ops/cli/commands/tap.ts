@@ -1,5 +1,5 @@
 import type { CommandDef } from '../args';
-import { namespaceFlag, positiveInt } from '../args';
+import { namespaceFlag, parseIsoUtc, positiveInt } from '../args';
 import { TickflowError } from '../../../pipelines/runtime/errors';
 import { createKafka, ensureKafkaReachable } from '../../../pipelines/runtime/kafka';
 import type { TapStart } from '../tap';
@@ -12,8 +12,8 @@ export function tapStart(from: string | undefined, fromBeginning: boolean): TapS
     throw new TickflowError('USAGE', `--from-beginning contradicts --from ${from}`, 'give one of them');
   if (fromBeginning || from === undefined || from === 'beginning') return { kind: 'beginning' };
   if (from === 'end') return { kind: 'end' };
-  const ms = Date.parse(from);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(from) || Number.isNaN(ms))
+  const ms = parseIsoUtc(from);
+  if (Number.isNaN(ms))
     throw new TickflowError(
       'USAGE',
       `--from '${from}' is neither beginning, end nor an ISO time`,
@@ -71,8 +71,10 @@ export const TAP_COMMAND: CommandDef = {
     const prefix = namespaceFlag(p.flags.namespace);
     await ensureKafkaReachable();
     const controller = new AbortController();
-    process.once('SIGINT', () => controller.abort());
-    process.once('SIGTERM', () => controller.abort());
+    // Following ends cleanly on Ctrl-C; a bounded read has nothing to finish, so it just stops.
+    const onSignal = (): void => (p.flags.follow ? controller.abort() : process.exit(130));
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
     const printed = await tap(createKafka('tickflow-tap'), {
       topic: p.positionals[0],
       prefix,
